@@ -1,0 +1,65 @@
+import path from 'node:path';
+import type { RawEnv } from './schema.ts';
+
+/** The resolved configuration every part of the service receives. */
+export interface Config {
+  port: number;
+  host: string;
+  /** Origin used to build the links handed to candidates and proctors, without trailing slash. */
+  publicUrl: string;
+  dataDir: string;
+  /** Undefined: generated once and kept under dataDir (see server/adminToken.ts). */
+  adminToken: string | undefined;
+  logLevel: RawEnv['LOG_LEVEL'];
+  roleTokenTtlSeconds: number;
+  mediasoup: {
+    workers: number;
+    rtcMinPort: number;
+    rtcMaxPort: number;
+    listenIp: string;
+    announcedIp: string | undefined;
+  };
+  s3: {
+    /** Undefined: the service runs its embedded S3 server under dataDir. */
+    endpoint: string | undefined;
+    region: string;
+    bucket: string;
+    accessKeyId: string | undefined;
+    secretAccessKey: string | undefined;
+    publicBaseUrl: string | undefined;
+    partSizeBytes: number;
+  };
+  bitrates: { screen: number; camera: number };
+  candidateDashboardUrl: string;
+}
+
+export function toConfig(env: RawEnv, cwd: string): Config {
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    publicUrl,
+    dataDir: path.resolve(cwd, env.DATA_DIR),
+    adminToken: env.ADMIN_TOKEN,
+    logLevel: env.LOG_LEVEL,
+    roleTokenTtlSeconds: Math.round(env.ROLE_TOKEN_TTL_HOURS * 3600),
+    mediasoup: {
+      workers: env.MEDIASOUP_WORKERS,
+      rtcMinPort: env.RTC_MIN_PORT,
+      rtcMaxPort: env.RTC_MAX_PORT,
+      listenIp: env.RTC_LISTEN_IP,
+      announcedIp: env.RTC_ANNOUNCED_IP,
+    },
+    s3: {
+      endpoint: env.S3_ENDPOINT,
+      region: env.S3_REGION,
+      bucket: env.S3_BUCKET,
+      accessKeyId: env.S3_ACCESS_KEY_ID,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+      publicBaseUrl: env.S3_PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+      partSizeBytes: env.S3_PART_SIZE_MB * 1024 * 1024,
+    },
+    bitrates: { screen: env.SCREEN_MAX_BITRATE, camera: env.CAMERA_MAX_BITRATE },
+    candidateDashboardUrl: env.CANDIDATE_DASHBOARD_URL ?? `${publicUrl}/`,
+  };
+}

@@ -1,0 +1,52 @@
+// The one typed configuration of the service, read from environment variables (and an optional
+// .env). Every variable has an embedded default so `npm start` runs with none set.
+import os from 'node:os';
+import { z } from 'zod';
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const bitrate = (fallback: number) => z.coerce.number().int().min(100_000).max(50_000_000).default(fallback);
+const optionalUrl = z.string().url().optional();
+const ipAddress = z.string().ip();
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** Environment variable name → validation rule. The README's configuration table mirrors this. */
+export const envSchema = z
+  .object({
+    PORT: port(3000),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PUBLIC_URL: optionalUrl,
+    DATA_DIR: z.string().min(1).default('./data'),
+    ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    LOG_LEVEL: logLevel.default('info'),
+    ROLE_TOKEN_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(48),
+
+    MEDIASOUP_WORKERS: z.coerce.number().int().min(1).max(64).default(os.cpus().length),
+    RTC_MIN_PORT: port(40000),
+    RTC_MAX_PORT: port(49999),
+    RTC_LISTEN_IP: ipAddress.default('0.0.0.0'),
+    RTC_ANNOUNCED_IP: ipAddress.optional(),
+
+    S3_ENDPOINT: optionalUrl,
+    S3_REGION: z.string().min(1).default('auto'),
+    S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').default('interviews'),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    S3_PUBLIC_BASE_URL: optionalUrl,
+    S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).default(8),
+
+    SCREEN_MAX_BITRATE: bitrate(2_500_000),
+    CAMERA_MAX_BITRATE: bitrate(1_500_000),
+    CANDIDATE_DASHBOARD_URL: optionalUrl,
+  })
+  .superRefine((env, ctx) => {
+    if (env.RTC_MIN_PORT > env.RTC_MAX_PORT) {
+      ctx.addIssue({ code: 'custom', path: ['RTC_MIN_PORT'], message: `must not exceed RTC_MAX_PORT (${env.RTC_MAX_PORT})` });
+    }
+    if (env.S3_ENDPOINT) {
+      for (const name of ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {
+        if (!env[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'is required when S3_ENDPOINT is set' });
+      }
+    }
+  });
+
+export type RawEnv = z.infer<typeof envSchema>;

@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { EntitySchema } from '@mikro-orm/core';
+import { InterviewStatus, assertTransition } from '../lifecycle/InterviewStatus.ts';
+
+export const MAX_URL_LENGTH = 500;
+
+export class Interview {
+  id: string = randomUUID();
+  status: InterviewStatus = InterviewStatus.Created;
+  candidateName: string | null = null;
+  durationSeconds!: number;
+  createdAt: Date = new Date();
+  startedAt: Date | null = null;
+  endsAt: Date | null = null;
+  completedAt: Date | null = null;
+  /** Public URL of screen.webm (screen + audio); empty until uploaded. */
+  screenVideo = '';
+  /** Public URL of candidate.webm (camera + audio); empty until uploaded. */
+  candidateVideo = '';
+  score = 0;
+  notes = '';
+  failureReason: string | null = null;
+
+  constructor(durationSeconds: number, candidateName: string | null) {
+    this.durationSeconds = durationSeconds;
+    this.candidateName = candidateName;
+  }
+
+  moveTo(next: InterviewStatus): void {
+    assertTransition(this.status, next);
+    this.status = next;
+  }
+}
+
+export const InterviewSchema = new EntitySchema<Interview>({
+  class: Interview,
+  tableName: 'interviews',
+  properties: {
+    id: { type: 'string', primary: true, length: 36 },
+    status: { enum: true, items: () => InterviewStatus, default: InterviewStatus.Created },
+    candidateName: { type: 'string', length: 200, nullable: true },
+    durationSeconds: { type: 'integer' },
+    createdAt: { type: 'datetime' },
+    startedAt: { type: 'datetime', nullable: true },
+    endsAt: { type: 'datetime', nullable: true },
+    completedAt: { type: 'datetime', nullable: true },
+    screenVideo: { type: 'string', length: MAX_URL_LENGTH, default: '' },
+    candidateVideo: { type: 'string', length: MAX_URL_LENGTH, default: '' },
+    score: { type: 'integer', unsigned: true, default: 0 },
+    notes: { type: 'text', default: '' },
+    failureReason: { type: 'text', nullable: true },
+  },
+});

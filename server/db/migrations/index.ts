@@ -1,0 +1,7 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { Migration20261124000000CreateInterviews } from './Migration20261124000000CreateInterviews.ts';
+
+/** Every migration, oldest first. Listed explicitly so no file-system discovery is needed at run time. */
+export const migrationsList: MigrationObject[] = [
+  { name: 'Migration20261124000000CreateInterviews', class: Migration20261124000000CreateInterviews },
+];

@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events';
+import type { Database } from '../db/Database.ts';
+import { Interview } from '../db/Interview.ts';
+import { AppError } from '../errors.ts';
+import { InterviewStatus, canTransition } from './InterviewStatus.ts';
+
+export type EndCause = 'timer' | 'proctor' | 'admin';
+
+export type InterviewServiceEvents = {
+  live: [interview: Interview];
+  ended: [interview: Interview, cause: EndCause];
+};
+
+/** What the admin API and the pages see of an interview. */
+export interface InterviewView {
+  id: string;
+  status: InterviewStatus;
+  durationSeconds: number;
+  candidateName: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  endsAt: string | null;
+  completedAt: string | null;
+  screenVideo: string;
+  candidateVideo: string;
+  score: number;
+  notes: string;
+  failureReason: string | null;
+}
+
+export function toView(interview: Interview): InterviewView {
+  return {
+    id: interview.id,
+    status: interview.status,
+    durationSeconds: interview.durationSeconds,
+    candidateName: interview.candidateName,
+    createdAt: interview.createdAt.toISOString(),
+    startedAt: interview.startedAt?.toISOString() ?? null,
+    endsAt: interview.endsAt?.toISOString() ?? null,
+    completedAt: interview.completedAt?.toISOString() ?? null,
+    screenVideo: interview.screenVideo,
+    candidateVideo: interview.candidateVideo,
+    score: interview.score,
+    notes: interview.notes,
+    failureReason: interview.failureReason,
+  };
+}
+
+/** Interview lifecycle: every persisted state change goes through here. */
+export class InterviewService extends EventEmitter<InterviewServiceEvents> {
+  constructor(readonly database: Database) {
+    super();
+  }
+
+  async create(input: { durationSeconds: number; candidateName?: string | undefined }): Promise<Interview> {
+    const em = this.database.em();
+    const interview = new Interview(input.durationSeconds, input.candidateName ?? null);
+    await em.persistAndFlush(interview);
+    return interview;
+  }
+
+  async find(id: string): Promise<Interview | null> {
+    return this.database.em().findOne(Interview, { id });
+  }
+
+  async get(id: string): Promise<Interview> {
+    const interview = await this.find(id);
+    if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
+    return interview;
+  }
+
+  async list(filter: { status?: InterviewStatus } = {}): Promise<Interview[]> {
+    return this.database.em().find(Interview, filter.status ? { status: filter.status } : {}, { orderBy: { createdAt: 'desc', id: 'desc' } });
+  }
+
+  /** Marks the interview live when its media first flows; the clock starts now. */
+  async markLive(id: string, now = new Date()): Promise<Interview> {
+    const em = this.database.em();
+    const interview = await em.findOne(Interview, { id });
+    if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
+    if (interview.status !== InterviewStatus.Created) return interview;
+    interview.moveTo(InterviewStatus.Live);
+    interview.startedAt = now;
+    interview.endsAt = new Date(now.getTime() + interview.durationSeconds * 1000);
+    await em.flush();
+    this.emit('live', interview);
+    return interview;
+  }
+
+  /**
+   * Ends the interview now: completedAt is set and it moves to finalizing. Ending one that has
+   * already ended is a no-op that still records a given score or notes.
+   */
+  async end(id: string, cause: EndCause, review: { score?: number | undefined; notes?: string | undefined } = {}, now = new Date()): Promise<Interview> {
+    const em = this.database.em();
+    const interview = await em.findOne(Interview, { id });
+    if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
+    if (review.score !== undefined) interview.score = review.score;
+    if (review.notes !== undefined) interview.notes = review.notes;
+    const endsNow = canTransition(interview.status, InterviewStatus.Finalizing) && interview.status !== InterviewStatus.Failed;
+    if (endsNow) {
+      interview.moveTo(InterviewStatus.Finalizing);
+      interview.completedAt = now;
+    }
+    await em.flush();
+    if (endsNow) this.emit('ended', interview, cause);
+    return interview;
+  }
+}

@@ -1,0 +1,37 @@
+/** Where an interview is in its life. Persisted; the allowed moves are listed in one place. */
+export enum InterviewStatus {
+  Created = 'created',
+  Live = 'live',
+  Finalizing = 'finalizing',
+  Completed = 'completed',
+  Failed = 'failed',
+}
+
+const allowedTransitions: Record<InterviewStatus, readonly InterviewStatus[]> = {
+  [InterviewStatus.Created]: [InterviewStatus.Live, InterviewStatus.Finalizing],
+  [InterviewStatus.Live]: [InterviewStatus.Finalizing],
+  [InterviewStatus.Finalizing]: [InterviewStatus.Completed, InterviewStatus.Failed],
+  // A failed upload may be retried, which finalizes again.
+  [InterviewStatus.Failed]: [InterviewStatus.Finalizing],
+  [InterviewStatus.Completed]: [],
+};
+
+export function canTransition(from: InterviewStatus, to: InterviewStatus): boolean {
+  return allowedTransitions[from].includes(to);
+}
+
+export class InvalidTransitionError extends Error {
+  constructor(readonly from: InterviewStatus, readonly to: InterviewStatus) {
+    super(`an interview cannot go from ${from} to ${to}`);
+    this.name = 'InvalidTransitionError';
+  }
+}
+
+export function assertTransition(from: InterviewStatus, to: InterviewStatus): void {
+  if (!canTransition(from, to)) throw new InvalidTransitionError(from, to);
+}
+
+/** Ended interviews accept no more media. */
+export function hasEnded(status: InterviewStatus): boolean {
+  return status !== InterviewStatus.Created && status !== InterviewStatus.Live;
+}

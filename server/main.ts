@@ -1,0 +1,49 @@
+// Entry point of `npm start`: validate configuration, start the service, print how to use it,
+// and shut down gracefully on SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from '../config/loadConfig.ts';
+import { Service } from './Service.ts';
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const service = await Service.create(config);
+const { logger } = service;
+
+const curl = `curl -s -X POST ${config.publicUrl}/api/interviews -H 'Authorization: Bearer ${service.adminToken}' -H 'Content-Type: application/json' -d '{"durationSeconds": 600, "candidateName": "Ada"}'`;
+process.stdout.write(
+  [
+    '',
+    `interview-ingest is listening on ${config.publicUrl}`,
+    `admin token${service.adminTokenGenerated ? ' (generated, stored under DATA_DIR)' : ''}: ${service.adminToken}`,
+    'create an interview:',
+    `  ${curl}`,
+    '',
+  ].join('\n') + '\n',
+);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down');
+  const forced = setTimeout(() => {
+    logger.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, 15_000);
+  forced.unref();
+  try {
+    await service.close();
+  } finally {
+    process.exit(0);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

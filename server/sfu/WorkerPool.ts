@@ -1,0 +1,120 @@
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { loadMediasoup } from './loadMediasoup.ts';
+import { routerMediaCodecs } from './mediaCodecs.ts';
+
+export interface WorkerPoolOptions {
+  size: number;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  logger: Logger;
+}
+
+export type WorkerPoolEvents = {
+  /** A worker died; its routers are gone. A replacement is already being started. */
+  workerDied: [worker: types.Worker];
+};
+
+interface Slot {
+  worker: types.Worker;
+  routers: number;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+}
+
+/**
+ * mediasoup workers, one port slice each (default one per core). A worker that dies is replaced
+ * in its slot; routers go to the worker with the fewest routers.
+ */
+export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
+  readonly #slots: Slot[];
+  readonly #logger: Logger;
+  #closed = false;
+
+  private constructor(slots: Slot[], logger: Logger) {
+    super();
+    this.#slots = slots;
+    this.#logger = logger;
+  }
+
+  static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
+    const span = options.rtcMaxPort - options.rtcMinPort + 1;
+    const size = Math.max(1, Math.min(options.size, Math.floor(span / 2)));
+    const slice = Math.floor(span / size);
+    const slots: Slot[] = [];
+    const pool = new WorkerPool(slots, options.logger);
+    for (let index = 0; index < size; index++) {
+      const rtcMinPort = options.rtcMinPort + index * slice;
+      const rtcMaxPort = index === size - 1 ? options.rtcMaxPort : rtcMinPort + slice - 1;
+      const slot: Slot = { worker: await pool.#startWorker(rtcMinPort, rtcMaxPort), routers: 0, rtcMinPort, rtcMaxPort };
+      slots.push(slot);
+      pool.#watch(slot);
+    }
+    return pool;
+  }
+
+  async #startWorker(rtcMinPort: number, rtcMaxPort: number): Promise<types.Worker> {
+    const mediasoup = await loadMediasoup();
+    return mediasoup.createWorker({ rtcMinPort, rtcMaxPort, logLevel: 'warn' });
+  }
+
+  #watch(slot: Slot): void {
+    const worker = slot.worker;
+    worker.observer.on('newrouter', (router) => {
+      slot.routers++;
+      router.observer.once('close', () => {
+        if (slot.worker === worker) slot.routers--;
+      });
+    });
+    worker.once('died', (error) => {
+      if (this.#closed) return;
+      this.#logger.error({ pid: worker.pid, err: error }, 'mediasoup worker died; replacing it');
+      slot.routers = 0;
+      this.emit('workerDied', worker);
+      void this.#replace(slot, worker);
+    });
+  }
+
+  async #replace(slot: Slot, dead: types.Worker): Promise<void> {
+    for (let attempt = 1; !this.#closed; attempt++) {
+      try {
+        const worker = await this.#startWorker(slot.rtcMinPort, slot.rtcMaxPort);
+        if (this.#closed) {
+          worker.close();
+          return;
+        }
+        slot.worker = worker;
+        this.#watch(slot);
+        this.#logger.info({ oldPid: dead.pid, pid: worker.pid }, 'mediasoup worker replaced');
+        return;
+      } catch (error) {
+        this.#logger.error({ err: error, attempt }, 'could not start a replacement mediasoup worker');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt)));
+      }
+    }
+  }
+
+  /** A new router (VP9, VP8, Opus) on the least-loaded live worker. */
+  async createRouter(appData: Record<string, unknown> = {}): Promise<types.Router> {
+    const live = this.#slots.filter((slot) => !slot.worker.closed);
+    if (live.length === 0) throw new Error('no mediasoup worker is running');
+    const slot = live.reduce((best, candidate) => (candidate.routers < best.routers ? candidate : best));
+    return slot.worker.createRouter({ mediaCodecs: routerMediaCodecs, appData });
+  }
+
+  get workers(): types.Worker[] {
+    return this.#slots.map((slot) => slot.worker);
+  }
+
+  /** Whether every slot has a live worker. */
+  isUp(): boolean {
+    return this.#slots.length > 0 && this.#slots.every((slot) => !slot.worker.closed);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const slot of this.#slots) slot.worker.close();
+  }
+}
