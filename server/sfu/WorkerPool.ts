@@ -61,12 +61,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   #watch(slot: Slot): void {
     const worker = slot.worker;
-    worker.observer.on('newrouter', (router) => {
-      slot.routers++;
-      router.observer.once('close', () => {
-        if (slot.worker === worker) slot.routers--;
-      });
-    });
     worker.once('died', (error) => {
       if (this.#closed) return;
       this.#logger.error({ pid: worker.pid, err: error }, 'mediasoup worker died; replacing it');
@@ -100,7 +94,20 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const live = this.#slots.filter((slot) => !slot.worker.closed);
     if (live.length === 0) throw new Error('no mediasoup worker is running');
     const slot = live.reduce((best, candidate) => (candidate.routers < best.routers ? candidate : best));
-    return slot.worker.createRouter({ mediaCodecs: routerMediaCodecs, appData });
+    // Counted before the await, so routers requested together spread over the workers.
+    const worker = slot.worker;
+    slot.routers++;
+    const release = () => {
+      if (slot.worker === worker) slot.routers--;
+    };
+    try {
+      const router = await worker.createRouter({ mediaCodecs: routerMediaCodecs, appData });
+      router.observer.once('close', release);
+      return router;
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   get workers(): types.Worker[] {

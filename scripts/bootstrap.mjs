@@ -1,0 +1,76 @@
+// Makes `npm start` and `npm test` work on a fresh Debian/Ubuntu clone: installs what is missing,
+// idempotently, and takes well under a second when everything is already there.
+//   1. Debian packages (ffmpeg; the worker's build dependencies when the worker must be built;
+//      Chromium for tests) — installed when running as root, else the exact apt-get line is printed.
+//   2. The mediasoup worker, built offline and cached outside the repository.
+//   3. npm dependencies, when package-lock.json changed since the last install.
+//   4. The client bundle.
+import { createHash } from 'node:crypto';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const purpose = process.argv.includes('--for') ? process.argv[process.argv.indexOf('--for') + 1] : 'start';
+const started = Date.now();
+const say = (line) => console.log(`[bootstrap] ${line}`);
+
+const RUNTIME_PACKAGES = ['ffmpeg'];
+const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', 'libssl-dev', 'libuv1-dev', 'libsrtp2-dev', 'libusrsctp-dev', 'libabsl-dev', 'nlohmann-json3-dev'];
+const TEST_PACKAGES = ['chromium'];
+
+function isInstalled(pkg) {
+  const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+  return result.status === 0 && result.stdout.includes('install ok installed');
+}
+
+function ensureDebianPackages(packages, why) {
+  // pip may come from elsewhere (pyenv): only ask Debian for it when python3 has no pip at all.
+  const wanted = packages.filter((pkg) => pkg !== 'python3-pip' || spawnSync('python3', ['-m', 'pip', '--version']).status !== 0);
+  const missing = wanted.filter((pkg) => !isInstalled(pkg));
+  if (missing.length === 0) return;
+  const command = `apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`[bootstrap] missing Debian packages (${why}). Install them with:\n  sudo apt-get update && sudo ${command}`);
+    process.exit(1);
+  }
+  say(`installing Debian packages (${why}): ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+}
+
+function lockHash() {
+  const lock = path.join(repoRoot, 'package-lock.json');
+  return createHash('sha256').update(fs.readFileSync(lock)).update(process.version.split('.')[0]).digest('hex');
+}
+
+function ensureNpmDependencies(workerBin) {
+  const stampFile = path.join(repoRoot, 'node_modules', '.interview-ingest-installed');
+  const expected = lockHash();
+  if (fs.existsSync(stampFile) && fs.readFileSync(stampFile, 'utf8') === expected) return;
+  say('installing npm dependencies (npm ci)');
+  // With MEDIASOUP_WORKER_BIN set, mediasoup's postinstall skips its GitHub download.
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: repoRoot,
+    stdio: 'inherit',
+    env: { ...process.env, MEDIASOUP_WORKER_BIN: workerBin },
+  });
+  fs.writeFileSync(stampFile, expected);
+}
+
+const { cachedWorkerProblem, ensureMediasoupWorker } = await import('./mediasoup-worker.mjs');
+
+ensureDebianPackages(RUNTIME_PACKAGES, 'ffmpeg records the interviews');
+if (cachedWorkerProblem()) ensureDebianPackages(WORKER_BUILD_PACKAGES, 'to build the mediasoup worker');
+if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium');
+
+const workerBin = ensureMediasoupWorker({ log: say });
+ensureNpmDependencies(workerBin);
+
+if (fs.existsSync(path.join(repoRoot, 'scripts', 'build-client.mjs'))) {
+  execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-client.mjs')], { cwd: repoRoot, stdio: 'inherit' });
+}
+
+say(`ready for ${purpose} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

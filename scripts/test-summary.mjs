@@ -1,0 +1,17 @@
+// Prints "N passed, N failed" from vitest's JSON results; exits 1 on any failure or when vitest
+// produced no results (setup failed before the tests ran — counted as one failure).
+import fs from 'node:fs';
+
+const file = process.argv[2] ?? 'test-results/vitest.json';
+let passed = 0;
+let failed = 1;
+if (fs.existsSync(file)) {
+  const results = JSON.parse(fs.readFileSync(file, 'utf8'));
+  passed = results.numPassedTests ?? 0;
+  // Suites that fail to load count too: their tests never ran.
+  const failedSuites = (results.testResults ?? []).filter((suite) => suite.status === 'failed' && suite.assertionResults.length === 0).length;
+  failed = (results.numFailedTests ?? 0) + failedSuites;
+  if (results.success === false && failed === 0) failed = 1;
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

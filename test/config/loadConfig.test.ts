@@ -1,0 +1,87 @@
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../config/loadConfig.ts';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env, '/srv/app');
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+describe('loadConfig', () => {
+  it('runs on embedded defaults when nothing is set', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config.port).toBe(3000);
+    expect(config.publicUrl).toBe('http://localhost:3000');
+    expect(config.dataDir).toBe(path.resolve('/srv/app', 'data'));
+    expect(config.mediasoup.workers).toBe(os.cpus().length);
+    expect(config.bitrates).toEqual({ screen: 2_500_000, camera: 1_500_000 });
+    expect(config.s3.endpoint).toBeUndefined();
+    expect(config.s3.region).toBe('auto');
+    expect(config.s3.partSizeBytes).toBe(8 * 1024 * 1024);
+    expect(config.candidateDashboardUrl).toBe('http://localhost:3000/');
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ PORT: '' }, '/srv/app').port).toBe(3000);
+  });
+
+  it('reads every documented variable', () => {
+    const config = loadConfig(
+      {
+        PORT: '8080',
+        PUBLIC_URL: 'https://ingest.example.com/',
+        DATA_DIR: '/var/lib/ingest',
+        ADMIN_TOKEN: 'a'.repeat(20),
+        MEDIASOUP_WORKERS: '3',
+        RTC_MIN_PORT: '41000',
+        RTC_MAX_PORT: '41999',
+        RTC_LISTEN_IP: '0.0.0.0',
+        RTC_ANNOUNCED_IP: '203.0.113.7',
+        S3_ENDPOINT: 'https://acct.r2.cloudflarestorage.com',
+        S3_BUCKET: 'recordings',
+        S3_ACCESS_KEY_ID: 'key',
+        S3_SECRET_ACCESS_KEY: 'secret',
+        S3_PUBLIC_BASE_URL: 'https://media.example.com/',
+        SCREEN_MAX_BITRATE: '3000000',
+        CAMERA_MAX_BITRATE: '1000000',
+        CANDIDATE_DASHBOARD_URL: 'https://jobs.example.com/dashboard',
+      },
+      '/',
+    );
+    expect(config.publicUrl).toBe('https://ingest.example.com');
+    expect(config.s3.publicBaseUrl).toBe('https://media.example.com');
+    expect(config.mediasoup).toMatchObject({ workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, announcedIp: '203.0.113.7' });
+    expect(config.bitrates).toEqual({ screen: 3_000_000, camera: 1_000_000 });
+    expect(config.candidateDashboardUrl).toBe('https://jobs.example.com/dashboard');
+  });
+
+  it.each([
+    ['a port that is not a number', { PORT: 'abc' }, 'PORT'],
+    ['a port out of range', { PORT: '70000' }, 'PORT'],
+    ['a malformed URL', { PUBLIC_URL: 'not a url' }, 'PUBLIC_URL'],
+    ['an IP that is not an IP', { RTC_ANNOUNCED_IP: '1.2.3' }, 'RTC_ANNOUNCED_IP'],
+    ['a worker count of zero', { MEDIASOUP_WORKERS: '0' }, 'MEDIASOUP_WORKERS'],
+    ['a fractional worker count', { MEDIASOUP_WORKERS: '1.5' }, 'MEDIASOUP_WORKERS'],
+    ['an inverted RTC port range', { RTC_MIN_PORT: '50000', RTC_MAX_PORT: '40000' }, 'RTC_MIN_PORT'],
+    ['a too-short admin token', { ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
+    ['an invalid bucket name', { S3_BUCKET: 'Has_Upper' }, 'S3_BUCKET'],
+    ['a part size below the 5 MiB multipart minimum', { S3_PART_SIZE_MB: '4' }, 'S3_PART_SIZE_MB'],
+    ['an unknown log level', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    ['a bitrate too low to be real', { SCREEN_MAX_BITRATE: '10' }, 'SCREEN_MAX_BITRATE'],
+    ['an S3 endpoint without credentials', { S3_ENDPOINT: 'https://s3.example.com' }, 'S3_ACCESS_KEY_ID'],
+  ])('rejects %s with a message naming the variable', (_what, env, variable) => {
+    const problems = problemsOf(env);
+    expect(problems.some((line) => line.startsWith(`${variable}:`))).toBe(true);
+  });
+
+  it('shows the bad value, but never a secret', () => {
+    expect(problemsOf({ PORT: 'abc' })[0]).toContain('"abc"');
+    expect(problemsOf({ ADMIN_TOKEN: 'short' })[0]).not.toContain('short"');
+  });
+});

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../config/loadConfig.ts';
+import type { Config } from '../../config/Config.ts';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix = 'interview-ingest-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/**
+ * A validated Config for a test: its own temporary DATA_DIR, a free HTTP port, one mediasoup
+ * worker, loopback RTC. `env` overrides any variable, exactly as the environment would.
+ */
+export async function testConfig(env: Record<string, string> = {}): Promise<Config> {
+  const port = await freePort();
+  return loadConfig(
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATA_DIR: tempDir(),
+      LOG_LEVEL: 'silent',
+      MEDIASOUP_WORKERS: '1',
+      RTC_LISTEN_IP: '127.0.0.1',
+      ...env,
+    },
+    os.tmpdir(),
+  );
+}
+
+/** Polls `condition` until it returns a truthy value or the deadline passes. */
+export async function waitFor<T>(condition: () => T | Promise<T>, { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {}): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await condition();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}
