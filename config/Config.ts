@@ -28,6 +28,8 @@ export interface Config {
     secretAccessKey: string | undefined;
     publicBaseUrl: string | undefined;
     partSizeBytes: number;
+    /** How long transient upload failures are retried before the interview is marked failed. */
+    uploadRetryWindowMs: number;
   };
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
@@ -58,6 +60,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
       secretAccessKey: env.S3_SECRET_ACCESS_KEY,
       publicBaseUrl: env.S3_PUBLIC_BASE_URL?.replace(/\/+$/, ''),
       partSizeBytes: env.S3_PART_SIZE_MB * 1024 * 1024,
+      uploadRetryWindowMs: env.UPLOAD_RETRY_WINDOW_SECONDS * 1000,
     },
     bitrates: { screen: env.SCREEN_MAX_BITRATE, camera: env.CAMERA_MAX_BITRATE },
     candidateDashboardUrl: env.CANDIDATE_DASHBOARD_URL ?? `${publicUrl}/`,

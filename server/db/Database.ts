@@ -3,6 +3,7 @@ import path from 'node:path';
 import { MikroORM, type EntityManager } from '@mikro-orm/sqlite';
 import { Migrator } from '@mikro-orm/migrations';
 import { InterviewSchema } from './Interview.ts';
+import { RecordingFileSchema } from './RecordingFile.ts';
 import { migrationsList } from './migrations/index.ts';
 
 /** The SQLite database under DATA_DIR, migrated to the latest schema when opened. */
@@ -18,7 +19,7 @@ export class Database {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const orm = await MikroORM.init({
       dbName: file,
-      entities: [InterviewSchema],
+      entities: [InterviewSchema, RecordingFileSchema],
       extensions: [Migrator],
       migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true },
       discovery: { warnWhenNoEntities: false },

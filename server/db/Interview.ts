@@ -4,6 +4,13 @@ import { InterviewStatus, assertTransition } from '../lifecycle/InterviewStatus.
 
 export const MAX_URL_LENGTH = 500;
 
+/** A stretch of the interview that is missing from the recording, and why. */
+export interface RecordingGap {
+  start: string;
+  end: string | null;
+  cause: string;
+}
+
 export class Interview {
   id: string = randomUUID();
   status: InterviewStatus = InterviewStatus.Created;
@@ -20,6 +27,7 @@ export class Interview {
   score = 0;
   notes = '';
   failureReason: string | null = null;
+  gaps: RecordingGap[] = [];
 
   constructor(durationSeconds: number, candidateName: string | null) {
     this.durationSeconds = durationSeconds;
@@ -49,5 +57,6 @@ export const InterviewSchema = new EntitySchema<Interview>({
     score: { type: 'integer', unsigned: true, default: 0 },
     notes: { type: 'text', default: '' },
     failureReason: { type: 'text', nullable: true },
+    gaps: { type: 'json', default: '[]' },
   },
 });

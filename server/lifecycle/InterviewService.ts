@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Database } from '../db/Database.ts';
-import { Interview } from '../db/Interview.ts';
+import { Interview, type RecordingGap } from '../db/Interview.ts';
 import { AppError } from '../errors.ts';
 import { InterviewStatus, canTransition } from './InterviewStatus.ts';
 
@@ -26,6 +26,8 @@ export interface InterviewView {
   score: number;
   notes: string;
   failureReason: string | null;
+  /** Stretches missing from the recording (outages, restarts), with their cause. */
+  gaps: RecordingGap[];
 }
 
 export function toView(interview: Interview): InterviewView {
@@ -43,6 +45,7 @@ export function toView(interview: Interview): InterviewView {
     score: interview.score,
     notes: interview.notes,
     failureReason: interview.failureReason,
+    gaps: interview.gaps,
   };
 }
 
@@ -84,6 +87,19 @@ export class InterviewService extends EventEmitter<InterviewServiceEvents> {
     interview.endsAt = new Date(now.getTime() + interview.durationSeconds * 1000);
     await em.flush();
     this.emit('live', interview);
+    return interview;
+  }
+
+  /** A failed interview goes back to finalizing, to be finalized again (retry-upload). */
+  async retryFinalizing(id: string): Promise<Interview> {
+    const em = this.database.em();
+    const interview = await em.findOne(Interview, { id });
+    if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
+    if (interview.status !== InterviewStatus.Failed) {
+      throw new AppError('conflict', `only a failed interview can be retried; this one is ${interview.status}`);
+    }
+    interview.moveTo(InterviewStatus.Finalizing);
+    await em.flush();
     return interview;
   }
 

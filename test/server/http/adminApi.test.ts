@@ -42,6 +42,7 @@ describe('admin API', () => {
       score: 0,
       notes: '',
       failureReason: null,
+      gaps: [],
     });
   });
 

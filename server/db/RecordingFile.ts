@@ -1,0 +1,68 @@
+import { EntitySchema } from '@mikro-orm/core';
+
+/** The two deliverables of an interview. */
+export type RecordingFileKind = 'screen' | 'candidate';
+export const RECORDING_FILE_KINDS: readonly RecordingFileKind[] = ['screen', 'candidate'];
+
+/** Where one recording file is on its way from ffmpeg to the object store. Persisted. */
+export enum RecordingFileStatus {
+  Recording = 'recording',
+  Finalized = 'finalized',
+  Uploading = 'uploading',
+  Uploaded = 'uploaded',
+  Failed = 'failed',
+}
+
+const allowedTransitions: Record<RecordingFileStatus, readonly RecordingFileStatus[]> = {
+  [RecordingFileStatus.Recording]: [RecordingFileStatus.Finalized, RecordingFileStatus.Failed],
+  [RecordingFileStatus.Finalized]: [RecordingFileStatus.Uploading],
+  [RecordingFileStatus.Uploading]: [RecordingFileStatus.Uploaded, RecordingFileStatus.Failed],
+  // Finalizing again after a failure redoes the work from what is on disk.
+  [RecordingFileStatus.Failed]: [RecordingFileStatus.Finalized, RecordingFileStatus.Uploading],
+  [RecordingFileStatus.Uploaded]: [],
+};
+
+export function canMoveRecordingFile(from: RecordingFileStatus, to: RecordingFileStatus): boolean {
+  return from === to || allowedTransitions[from].includes(to);
+}
+
+export class RecordingFile {
+  id: string;
+  interviewId: string;
+  kind: RecordingFileKind;
+  status: RecordingFileStatus = RecordingFileStatus.Recording;
+  objectKey: string;
+  sizeBytes = 0;
+  uploadedBytes = 0;
+  error: string | null = null;
+  updatedAt: Date = new Date();
+
+  constructor(interviewId: string, kind: RecordingFileKind) {
+    this.id = `${interviewId}/${kind}`;
+    this.interviewId = interviewId;
+    this.kind = kind;
+    this.objectKey = `interviews/${interviewId}/${kind}.webm`;
+  }
+
+  moveTo(next: RecordingFileStatus): void {
+    if (!canMoveRecordingFile(this.status, next)) throw new Error(`recording file ${this.id} cannot go from ${this.status} to ${next}`);
+    this.status = next;
+    this.updatedAt = new Date();
+  }
+}
+
+export const RecordingFileSchema = new EntitySchema<RecordingFile>({
+  class: RecordingFile,
+  tableName: 'recording_files',
+  properties: {
+    id: { type: 'string', primary: true },
+    interviewId: { type: 'string', index: true },
+    kind: { type: 'string' },
+    status: { enum: true, items: () => RecordingFileStatus },
+    objectKey: { type: 'string' },
+    sizeBytes: { type: 'integer', default: 0 },
+    uploadedBytes: { type: 'integer', default: 0 },
+    error: { type: 'text', nullable: true },
+    updatedAt: { type: 'datetime' },
+  },
+});

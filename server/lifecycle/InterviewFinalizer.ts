@@ -1,0 +1,210 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { uploadFile } from '../../recorder-pipeline/upload/uploadFile.ts';
+import type { Database } from '../db/Database.ts';
+import { Interview } from '../db/Interview.ts';
+import { RECORDING_FILE_KINDS, RecordingFile, RecordingFileStatus, type RecordingFileKind } from '../db/RecordingFile.ts';
+import type { ObjectStore } from '../storage/ObjectStore.ts';
+import { InterviewStatus } from './InterviewStatus.ts';
+
+/** Turns a recording directory into the two final, seekable files (recorder-pipeline/finalize). */
+export type FinalizeRecording = (directory: string) => Promise<Record<RecordingFileKind, string>>;
+
+export interface FileProgress {
+  kind: RecordingFileKind;
+  status: RecordingFileStatus;
+  sizeBytes: number;
+  uploadedBytes: number;
+}
+
+export type InterviewFinalizerEvents = {
+  progress: [interviewId: string, files: FileProgress[]];
+  completed: [interview: Interview];
+  failed: [interview: Interview];
+};
+
+export interface InterviewFinalizerOptions {
+  database: Database;
+  objectStore: ObjectStore;
+  recordingsDir: string;
+  partSizeBytes: number;
+  retryWindowMs: number;
+  publicUrl: string;
+  finalizeRecording: FinalizeRecording;
+  logger: Logger;
+}
+
+/** Progress writes to the database at most this often per file; the live value is in memory. */
+const PROGRESS_PERSIST_INTERVAL_MS = 1000;
+
+/**
+ * After an interview ends: finalize its files from disk, upload both, verify them, store their
+ * URLs and mark it completed (or failed, with the reason). Works from the database and the disk
+ * alone, so it can resume after a restart.
+ */
+export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
+  readonly #options: InterviewFinalizerOptions;
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #progress = new Map<string, FileProgress[]>();
+
+  constructor(options: InterviewFinalizerOptions) {
+    super();
+    this.#options = options;
+  }
+
+  recordingDir(interviewId: string): string {
+    return path.join(this.#options.recordingsDir, interviewId);
+  }
+
+  /** Live upload progress of an interview being finalized; undefined when none is running. */
+  progress(interviewId: string): FileProgress[] | undefined {
+    return this.#progress.get(interviewId);
+  }
+
+  /** Finalizes the interview; concurrent calls for the same interview share one run. */
+  finalize(interviewId: string): Promise<void> {
+    const existing = this.#running.get(interviewId);
+    if (existing) return existing;
+    const run = this.#finalize(interviewId).finally(() => {
+      this.#running.delete(interviewId);
+      this.#progress.delete(interviewId);
+    });
+    this.#running.set(interviewId, run);
+    return run;
+  }
+
+  /** Waits for every finalization in progress (graceful shutdown, tests). */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#running.values()]);
+  }
+
+  async #finalize(interviewId: string): Promise<void> {
+    const { database, logger } = this.#options;
+    const log = logger.child({ interviewId });
+    const em = database.em();
+    const interview = await em.findOneOrFail(Interview, { id: interviewId });
+    if (interview.status === InterviewStatus.Failed) interview.moveTo(InterviewStatus.Finalizing);
+    if (interview.status !== InterviewStatus.Finalizing) return;
+    await em.flush();
+
+    try {
+      const directory = this.recordingDir(interviewId);
+      const files = await this.#loadFileRows(interviewId);
+      const alreadyUploaded = files.every((file) => file.status === RecordingFileStatus.Uploaded);
+      if (!alreadyUploaded && !hasSegments(directory)) {
+        // Ended before any media arrived: there is nothing to deliver.
+        log.warn('interview ended without any recorded media');
+        interview.moveTo(InterviewStatus.Completed);
+        await em.flush();
+        this.emit('completed', interview);
+        return;
+      }
+
+      if (!alreadyUploaded) {
+        const startedAt = Date.now();
+        const finalPaths = await this.#options.finalizeRecording(directory);
+        log.info({ ms: Date.now() - startedAt }, 'recording finalized on disk');
+        await this.#uploadAll(interviewId, files, finalPaths, log);
+      }
+
+      for (const file of files) {
+        const url = this.#options.objectStore.publicUrlFor(file.objectKey, this.#options.publicUrl);
+        if (file.kind === 'screen') interview.screenVideo = url;
+        else interview.candidateVideo = url;
+      }
+      interview.failureReason = null;
+      interview.moveTo(InterviewStatus.Completed);
+      await em.flush();
+      // Local files go only now: both objects are stored and their sizes verified.
+      await fs.promises.rm(directory, { recursive: true, force: true });
+      log.info('interview completed');
+      this.emit('completed', interview);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log.error({ err: error }, 'finalizing the interview failed');
+      interview.failureReason = reason;
+      interview.moveTo(InterviewStatus.Failed);
+      await em.flush();
+      this.emit('failed', interview);
+    }
+  }
+
+  async #loadFileRows(interviewId: string): Promise<RecordingFile[]> {
+    const em = this.#options.database.em();
+    const rows = await em.find(RecordingFile, { interviewId });
+    for (const kind of RECORDING_FILE_KINDS) {
+      if (!rows.some((row) => row.kind === kind)) {
+        const row = new RecordingFile(interviewId, kind);
+        em.persist(row);
+        rows.push(row);
+      }
+    }
+    await em.flush();
+    return rows.sort((a, b) => a.kind.localeCompare(b.kind));
+  }
+
+  async #uploadAll(interviewId: string, files: RecordingFile[], finalPaths: Record<RecordingFileKind, string>, log: Logger): Promise<void> {
+    const progress: FileProgress[] = files.map((row) => ({ kind: row.kind, status: row.status, sizeBytes: row.sizeBytes, uploadedBytes: row.uploadedBytes }));
+    this.#progress.set(interviewId, progress);
+    const publish = () => this.emit('progress', interviewId, progress.map((entry) => ({ ...entry })));
+    const results = await Promise.allSettled(
+      progress.map((entry) => (entry.status === RecordingFileStatus.Uploaded ? undefined : this.#uploadOne(interviewId, entry, finalPaths[entry.kind], publish, log))),
+    );
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure) throw failure.reason;
+  }
+
+  /** Uploads one file; its own unit of work, so the two uploads never share a flush. */
+  async #uploadOne(interviewId: string, entry: FileProgress, localFile: string, publish: () => void, log: Logger): Promise<void> {
+    const em = this.#options.database.em();
+    const row = await em.findOneOrFail(RecordingFile, { interviewId, kind: entry.kind });
+    row.sizeBytes = (await fs.promises.stat(localFile)).size;
+    row.uploadedBytes = 0;
+    row.error = null;
+    if (row.status === RecordingFileStatus.Recording) row.moveTo(RecordingFileStatus.Finalized);
+    row.moveTo(RecordingFileStatus.Uploading);
+    Object.assign(entry, { status: row.status, sizeBytes: row.sizeBytes, uploadedBytes: 0 });
+    await em.flush();
+    publish();
+
+    let lastPersist = Date.now();
+    let persisting: Promise<void> = Promise.resolve();
+    try {
+      await uploadFile(
+        { client: this.#options.objectStore.client, bucket: this.#options.objectStore.bucket, partSizeBytes: this.#options.partSizeBytes },
+        {
+          file: localFile,
+          key: row.objectKey,
+          contentType: 'video/webm',
+          retryWindowMs: this.#options.retryWindowMs,
+          onProgress: (uploaded) => {
+            entry.uploadedBytes = uploaded;
+            row.uploadedBytes = uploaded;
+            publish();
+            if (Date.now() - lastPersist > PROGRESS_PERSIST_INTERVAL_MS) {
+              lastPersist = Date.now();
+              persisting = persisting.then(() => em.flush()).catch(() => undefined);
+            }
+          },
+          onRetry: (error, attempt) => log.warn({ key: row.objectKey, attempt, err: error.message }, 'upload attempt failed; retrying'),
+        },
+      );
+      row.moveTo(RecordingFileStatus.Uploaded);
+    } catch (error) {
+      row.error = error instanceof Error ? error.message : String(error);
+      row.moveTo(RecordingFileStatus.Failed);
+      throw error;
+    } finally {
+      entry.status = row.status;
+      await persisting;
+      await em.flush();
+      publish();
+    }
+  }
+}
+
+function hasSegments(directory: string): boolean {
+  return fs.existsSync(directory) && fs.readdirSync(directory).some((name) => name.startsWith('segment-'));
+}
