@@ -1,0 +1,389 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { processUsage, type ProcessUsage } from './ffmpeg/processUsage.ts';
+import { RecorderProcess, type RecorderExit } from './ffmpeg/RecorderProcess.ts';
+import { findFreeRtpPorts } from './ffmpeg/udpPorts.ts';
+import { finalizeRecording, type FinalizedRecording, type FinalizeOptions } from './finalize/finalizeRecording.ts';
+import { RtpRelay, type RelayCodec, type RelayTrackStats } from './rtp/RtpRelay.ts';
+import { recordingSdp, sdpTrackFromRtpParameters } from './sdp/recordingSdp.ts';
+import { nextSegmentIndex, segmentDir, segmentFile } from './segments.ts';
+import { isVideoTrack, recordedFiles, trackNames, type RecordedFile, type TrackName } from './tracks.ts';
+
+export { finalizeRecording, type FinalizedRecording, type FinalizeOptions };
+
+export interface InterviewRecordingOptions {
+  router: types.Router;
+  /** The recording's directory; segments go into it (after any already there). */
+  outputDir: string;
+  logger: Logger;
+  /** Chromium sends no periodic key frames: ask for one this often so the files have seek points. */
+  keyframeIntervalMs?: number;
+  /**
+   * How long a new segment waits for a key frame on each video track before it starts on an
+   * ordinary frame. A browser answers a key frame request within a round trip; this only bounds
+   * the loss when a sender ignores the request.
+   */
+  keyFrameWaitMs?: number;
+  /**
+   * How long a new segment's audio waits for the video to start (so both begin together) before it
+   * starts alone: a camera that sends nothing must not silence the recording.
+   */
+  videoWaitMs?: number;
+  /** Where the PlainTransports, the relay and ffmpeg talk: loopback. */
+  ip?: string;
+}
+
+export type InterviewRecordingEvents = {
+  /** ffmpeg listens and the consumers flow into `dir`. */
+  segmentStarted: [info: { index: number; dir: string; pid: number }];
+  /** Every track of the segment reached ffmpeg; `keyFramesOnly` is false when a video started on a delta frame. */
+  mediaFlowing: [info: { index: number; waitedMs: number; keyFramesOnly: boolean }];
+  /** ffmpeg exited; `requested` is true only for stop(). Anything else is followed by a restart. */
+  ffmpegExited: [info: { index: number; pid: number; code: number | null; signal: NodeJS.Signals | null; requested: boolean; stderrTail: string[] }];
+  /** Media between two segments that was not recorded: from ffmpeg's exit until its successor listened. */
+  gap: [info: { fromSegment: number; toSegment: number; gapMs: number }];
+  /** A re-published producer joined its track; the relay bridged `gapMs` so ffmpeg saw no break. */
+  generation: [info: { track: TrackName; generation: number; gapMs: number }];
+  /** ffmpeg could not be (re)started; the recording retries with a backoff while it runs. */
+  segmentFailed: [info: { index: number; error: Error }];
+  stopped: [info: { segments: number[] }];
+};
+
+export interface InterviewRecordingStats {
+  segments: number[];
+  currentSegment: number | undefined;
+  ffmpeg: { pid: number; usage: ProcessUsage | undefined } | undefined;
+  /** Bytes on disk per deliverable, summed over this recording's segments. */
+  bytesWritten: Record<RecordedFile, number>;
+  relay: Record<TrackName, RelayTrackStats>;
+  generations: Record<TrackName, number>;
+}
+
+interface TrackBinding {
+  transport: types.PlainTransport;
+  consumer: types.Consumer;
+  codec: RelayCodec;
+  generation: number;
+}
+
+const DEFAULT_KEYFRAME_INTERVAL_MS = 2000;
+const DEFAULT_KEYFRAME_WAIT_MS = 300;
+const DEFAULT_VIDEO_WAIT_MS = 3000;
+/** An ffmpeg that dies sooner than this after starting is failing, not crashing once: back off. */
+const HEALTHY_RUN_MS = 3000;
+
+/**
+ * The recording of one interview: three mediasoup producers (screen, camera, audio) in, two WebM
+ * files (screen + audio, camera + audio) out, as a sequence of segments.
+ *
+ * Each track gets a PlainTransport and a paused consumer that send to the RtpRelay; one ffmpeg
+ * reads all three from the relay (one SDP, one time base). ffmpeg starts once all three tracks
+ * are attached; the consumers resume once it listens. When ffmpeg dies it is restarted at once
+ * into the next segment while the relay keeps receiving; when a producer is re-published, the
+ * relay splices the new generation into the same stream and the segment goes on.
+ */
+export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
+  readonly #router: types.Router;
+  readonly #outputDir: string;
+  readonly #logger: Logger;
+  readonly #relay: RtpRelay;
+  readonly #ip: string;
+  readonly #keyframeIntervalMs: number;
+  readonly #keyFrameWaitMs: number;
+  readonly #videoWaitMs: number;
+  readonly #bindings = new Map<TrackName, TrackBinding>();
+  readonly #segments: number[] = [];
+  #nextIndex: number;
+  #process: RecorderProcess | undefined;
+  #currentSegment: number | undefined;
+  #segmentStarting: Promise<void> | undefined;
+  #keyframeTimer: NodeJS.Timeout | undefined;
+  #quickDeaths = 0;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(options: Required<Omit<InterviewRecordingOptions, 'router' | 'logger' | 'outputDir'>> & InterviewRecordingOptions, relay: RtpRelay, firstIndex: number) {
+    super();
+    this.#router = options.router;
+    this.#outputDir = options.outputDir;
+    this.#logger = options.logger;
+    this.#relay = relay;
+    this.#ip = options.ip;
+    this.#keyframeIntervalMs = options.keyframeIntervalMs;
+    this.#keyFrameWaitMs = options.keyFrameWaitMs;
+    this.#videoWaitMs = options.videoWaitMs;
+    this.#nextIndex = firstIndex;
+  }
+
+  static async create(options: InterviewRecordingOptions): Promise<InterviewRecording> {
+    const ip = options.ip ?? '127.0.0.1';
+    await fs.mkdir(options.outputDir, { recursive: true });
+    // A directory that already has segments (service restart) gets new ones after them.
+    const firstIndex = await nextSegmentIndex(options.outputDir);
+    const relay = await RtpRelay.create({
+      tracks: trackNames.map((track) => ({ track, clockRate: isVideoTrack(track) ? 90000 : 48000 })),
+      logger: options.logger,
+      ip,
+    });
+    const recording = new InterviewRecording(
+      { keyframeIntervalMs: DEFAULT_KEYFRAME_INTERVAL_MS, keyFrameWaitMs: DEFAULT_KEYFRAME_WAIT_MS, videoWaitMs: DEFAULT_VIDEO_WAIT_MS, ...options, ip },
+      relay,
+      firstIndex,
+    );
+    relay.on('generation', (info) => recording.emit('generation', info));
+    relay.on('outputStarted', (info) => {
+      if (recording.#currentSegment !== undefined) recording.emit('mediaFlowing', { index: recording.#currentSegment, ...info });
+    });
+    return recording;
+  }
+
+  /** `finalizeRecording(outputDir)` for this recording's directory, after stop(). */
+  static finalize(outputDir: string, options?: FinalizeOptions): Promise<FinalizedRecording> {
+    return finalizeRecording(outputDir, options);
+  }
+
+  get outputDir(): string {
+    return this.#outputDir;
+  }
+
+  get stopped(): boolean {
+    return this.#stopping !== undefined;
+  }
+
+  /** The running ffmpeg's pid, undefined between segments. */
+  get ffmpegPid(): number | undefined {
+    return this.#process && !this.#process.hasExited ? this.#process.pid : undefined;
+  }
+
+  /**
+   * Records `producer` as `track`. Called again for a track, the new producer becomes the track's
+   * next generation: the previous consumer and transport are closed, and ffmpeg sees one stream.
+   */
+  async attachProducer(track: TrackName, producer: types.Producer): Promise<void> {
+    if (this.#stopping) throw new Error('the recording is stopped');
+    const expectedKind = isVideoTrack(track) ? 'video' : 'audio';
+    if (producer.kind !== expectedKind) throw new Error(`${track} needs a ${expectedKind} producer, got ${producer.kind}`);
+    const codec = this.#consumerCodec(track, producer);
+    const relayCodec = relayCodecOf(codec.mimeType);
+    const previous = this.#bindings.get(track);
+    if (previous && previous.codec !== relayCodec) {
+      // The running ffmpeg and every earlier segment hold the old codec: a WebM cannot switch.
+      throw new Error(`${track} was recorded as ${previous.codec}; a ${relayCodec} producer cannot continue it`);
+    }
+
+    const transport = await this.#router.createPlainTransport({ listenIp: { ip: this.#ip }, rtcpMux: false, comedia: false, appData: { recording: this.#outputDir, track } });
+    let consumer: types.Consumer;
+    try {
+      await transport.connect(this.#relay.endpoint(track));
+      consumer = await transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: { codecs: [codec], headerExtensions: [] },
+        paused: true,
+        appData: { track },
+      });
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+    if (this.#stopping) {
+      transport.close();
+      throw new Error('the recording is stopped');
+    }
+    const ssrc = consumer.rtpParameters.encodings?.[0]?.ssrc;
+    if (ssrc === undefined) {
+      transport.close();
+      throw new Error(`${track}: the consumer has no SSRC`);
+    }
+
+    const binding: TrackBinding = { transport, consumer, codec: relayCodec, generation: (previous?.generation ?? 0) + 1 };
+    this.#bindings.set(track, binding);
+    this.#relay.beginGeneration(track, ssrc);
+    previous?.transport.close();
+    consumer.on('producerclose', () => this.#logger.info({ track, generation: binding.generation }, 'producer closed; the track waits for its next generation'));
+    transport.on('routerclose', () => {
+      this.#logger.warn('router closed under a running recording; stopping it');
+      void this.stop();
+    });
+    this.#logger.info({ track, generation: binding.generation, codec: relayCodec, producerId: producer.id }, 'producer attached to the recording');
+
+    if (this.#process && !this.#process.hasExited) {
+      await this.#resume(consumer, track);
+    } else if (!this.#segmentStarting && this.#currentSegment === undefined && trackNames.every((name) => this.#bindings.has(name))) {
+      await this.#startSegment();
+    } else {
+      await this.#segmentStarting;
+    }
+  }
+
+  /** Stops ffmpeg gracefully (its files get trailers) and closes the transports. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  close(): Promise<void> {
+    return this.stop();
+  }
+
+  async stats(): Promise<InterviewRecordingStats> {
+    const bytesWritten = { screen: 0, candidate: 0 } as Record<RecordedFile, number>;
+    for (const index of this.#segments) {
+      for (const file of recordedFiles) {
+        const stat = await fs.stat(segmentFile(segmentDir(this.#outputDir, index), file)).catch(() => undefined);
+        bytesWritten[file] += stat?.size ?? 0;
+      }
+    }
+    const pid = this.ffmpegPid;
+    const generations = {} as Record<TrackName, number>;
+    for (const track of trackNames) generations[track] = this.#bindings.get(track)?.generation ?? 0;
+    return {
+      segments: [...this.#segments],
+      currentSegment: this.#currentSegment,
+      ffmpeg: pid === undefined ? undefined : { pid, usage: await processUsage(pid) },
+      bytesWritten,
+      relay: this.#relay.stats(),
+      generations,
+    };
+  }
+
+  /** The router's codec the producer sends, without RTX and without congestion-control feedback. */
+  #consumerCodec(track: TrackName, producer: types.Producer): types.RtpCodecCapability {
+    const mimeType = producer.rtpParameters.codecs.find((codec) => !/\/(rtx|red|ulpfec)$/i.test(codec.mimeType))?.mimeType;
+    const codec = this.#router.rtpCapabilities.codecs?.find((candidate) => candidate.mimeType.toLowerCase() === mimeType?.toLowerCase());
+    if (!mimeType || !codec) throw new Error(`${track}: the router cannot forward the producer's codec ${mimeType ?? '(none)'}`);
+    relayCodecOf(codec.mimeType);
+    return {
+      ...codec,
+      // ffmpeg sends no NACKs and no bandwidth feedback; PLI/FIR are how we ask for key frames.
+      rtcpFeedback: (codec.rtcpFeedback ?? []).filter((feedback) => (feedback.type === 'nack' && feedback.parameter === 'pli') || feedback.type === 'ccm'),
+    };
+  }
+
+  /** Starts ffmpeg into the next segment; retries (backing off) until it runs or stop() is called. */
+  #startSegment(): Promise<void> {
+    this.#segmentStarting ??= this.#runSegmentStart().finally(() => {
+      this.#segmentStarting = undefined;
+    });
+    return this.#segmentStarting;
+  }
+
+  async #runSegmentStart(): Promise<void> {
+    this.#relay.holdOutput();
+    this.#currentSegment = undefined;
+    for (let attempt = 0; !this.#stopping; attempt++) {
+      // The first restart is immediate (that is the ≤ 1 s promise); repeated failures back off.
+      const failures = Math.max(attempt, this.#quickDeaths - 1);
+      const backoffMs = failures === 0 ? 0 : Math.min(5000, 250 * 2 ** (failures - 1));
+      if (backoffMs > 0) await delay(backoffMs);
+      if (this.#stopping) return;
+      const index = this.#nextIndex++;
+      const dir = segmentDir(this.#outputDir, index);
+      try {
+        await fs.mkdir(dir, { recursive: true });
+        const ports = await findFreeRtpPorts(trackNames.length, this.#ip);
+        const sdpTracks = trackNames.map((track, position) => {
+          const binding = this.#bindings.get(track)!;
+          return sdpTrackFromRtpParameters(track, binding.consumer.rtpParameters, ports[position]!);
+        });
+        const sdpPath = path.join(dir, 'recording.sdp');
+        await fs.writeFile(sdpPath, recordingSdp(sdpTracks, this.#ip));
+        for (const sdpTrack of sdpTracks) {
+          this.#relay.route(sdpTrack.track, { codec: this.#bindings.get(sdpTrack.track)!.codec, payloadType: sdpTrack.payloadType, targetPort: sdpTrack.port });
+        }
+        const recorder = await RecorderProcess.start({
+          sdpPath,
+          screenPath: segmentFile(dir, 'screen'),
+          candidatePath: segmentFile(dir, 'candidate'),
+          rtpPorts: ports,
+          logger: this.#logger,
+        });
+        if (this.#stopping) {
+          await recorder.stop();
+          this.#segments.push(index);
+          return;
+        }
+        this.#process = recorder;
+        this.#currentSegment = index;
+        this.#segments.push(index);
+        const startedAt = Date.now();
+        recorder.once('exit', (exit) => this.#onExit(recorder, index, startedAt, exit));
+        this.#relay.openOutput({ keyFrameWaitMs: this.#keyFrameWaitMs, videoWaitMs: this.#videoWaitMs });
+        await Promise.all(trackNames.map((track) => this.#resume(this.#bindings.get(track)!.consumer, track)));
+        this.#startKeyframeTimer();
+        this.#logger.info({ index, dir, pid: recorder.pid }, 'recording segment started');
+        this.emit('segmentStarted', { index, dir, pid: recorder.pid });
+        return;
+      } catch (error) {
+        this.#logger.error({ err: error, index, attempt }, 'could not start ffmpeg for a recording segment');
+        await fs.rm(dir, { recursive: true, force: true });
+        this.emit('segmentFailed', { index, error: error as Error });
+      }
+    }
+  }
+
+  #onExit(recorder: RecorderProcess, index: number, startedAt: number, exit: RecorderExit): void {
+    if (this.#process === recorder) {
+      this.#process = undefined;
+      this.#currentSegment = undefined;
+    }
+    this.emit('ffmpegExited', { index, pid: recorder.pid, code: exit.code, signal: exit.signal, requested: exit.requested, stderrTail: exit.stderrTail });
+    if (exit.requested || this.#stopping) return;
+    this.#logger.error({ index, pid: recorder.pid, code: exit.code, signal: exit.signal, stderr: exit.stderrTail.slice(-5) }, 'ffmpeg exited during the recording; restarting it into a new segment');
+    this.#quickDeaths = Date.now() - startedAt < HEALTHY_RUN_MS ? this.#quickDeaths + 1 : 0;
+    const exitedAt = Date.now();
+    void this.#startSegment().then(() => {
+      if (this.#currentSegment !== undefined) this.emit('gap', { fromSegment: index, toSegment: this.#currentSegment, gapMs: Date.now() - exitedAt });
+    });
+  }
+
+  async #resume(consumer: types.Consumer, track: TrackName): Promise<void> {
+    if (consumer.closed) return;
+    try {
+      if (consumer.paused) await consumer.resume();
+      if (isVideoTrack(track)) await consumer.requestKeyFrame();
+    } catch (error) {
+      // The consumer closed meanwhile (its producer went away): its next generation will come.
+      this.#logger.warn({ err: error, track }, 'could not resume a recording consumer');
+    }
+  }
+
+  #startKeyframeTimer(): void {
+    if (this.#keyframeTimer) return;
+    this.#keyframeTimer = setInterval(() => {
+      for (const [track, binding] of this.#bindings) {
+        if (isVideoTrack(track) && !binding.consumer.closed && !binding.consumer.paused) {
+          binding.consumer.requestKeyFrame().catch(() => {
+            // Closing consumer; the next tick has the next generation.
+          });
+        }
+      }
+    }, this.#keyframeIntervalMs);
+  }
+
+  async #stop(): Promise<void> {
+    clearInterval(this.#keyframeTimer);
+    await this.#segmentStarting?.catch(() => {});
+    const recorder = this.#process;
+    if (recorder) await recorder.stop();
+    this.#relay.close();
+    for (const binding of this.#bindings.values()) binding.transport.close();
+    this.#logger.info({ segments: this.#segments }, 'recording stopped');
+    this.emit('stopped', { segments: [...this.#segments] });
+  }
+}
+
+function relayCodecOf(mimeType: string): RelayCodec {
+  switch (mimeType.toLowerCase()) {
+    case 'video/vp9':
+      return 'VP9';
+    case 'video/vp8':
+      return 'VP8';
+    case 'audio/opus':
+      return 'opus';
+    default:
+      throw new Error(`recording ${mimeType} is not supported (VP9, VP8 and Opus are)`);
+  }
+}

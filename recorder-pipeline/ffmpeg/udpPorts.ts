@@ -1,0 +1,51 @@
+import dgram from 'node:dgram';
+import fs from 'node:fs/promises';
+
+/**
+ * UDP ports for ffmpeg's RTP inputs. ffmpeg binds them itself, so we can only find ports that are
+ * free now and hand them over: an even port whose odd neighbour (RTCP) is free too.
+ */
+export async function findFreeRtpPorts(count: number, ip = '127.0.0.1'): Promise<number[]> {
+  const ports: number[] = [];
+  for (let attempt = 0; ports.length < count; attempt++) {
+    if (attempt > 200) throw new Error('could not find free UDP port pairs for ffmpeg');
+    const first = await tryBind(0, ip);
+    if (!first) continue;
+    const port = first.port;
+    const pair = port % 2 === 0 ? await tryBind(port + 1, ip) : undefined;
+    first.socket.close();
+    pair?.socket.close();
+    if (pair && !ports.includes(port)) ports.push(port);
+  }
+  return ports;
+}
+
+async function tryBind(port: number, ip: string): Promise<{ socket: dgram.Socket; port: number } | undefined> {
+  const socket = dgram.createSocket('udp4');
+  return new Promise((resolve) => {
+    socket.once('error', () => {
+      socket.close();
+      resolve(undefined);
+    });
+    socket.bind(port, ip, () => resolve({ socket, port: socket.address().port }));
+  });
+}
+
+/** UDP ports some process has bound, read from /proc/net/udp and udp6 (Linux). */
+export async function boundUdpPorts(): Promise<Set<number>> {
+  const bound = new Set<number>();
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string;
+    try {
+      text = await fs.readFile(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      const port = local?.split(':')[1];
+      if (port) bound.add(Number.parseInt(port, 16));
+    }
+  }
+  return bound;
+}

@@ -1,0 +1,91 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { probeDuration, runFfmpeg } from '../ffmpeg/runFfmpeg.ts';
+import { listSegments, segmentFile } from '../segments.ts';
+import { recordedFiles, type RecordedFile } from '../tracks.ts';
+
+export interface FinalizedRecording {
+  screenPath: string;
+  candidatePath: string;
+  /** Segments that contributed media (a segment whose ffmpeg died before writing any is skipped). */
+  segments: number;
+}
+
+export interface FinalizeOptions {
+  logger?: Logger;
+}
+
+/**
+ * Turns a recording directory into the two deliverables, `screen.webm` and `candidate.webm`, next
+ * to the segments. Needs nothing but the directory, so it also runs after a service restart.
+ *
+ * Each segment file is first remuxed on its own: that restores the key frame flags ffmpeg 5.1's
+ * RTP depacketizer never sets, and repairs files an ffmpeg was SIGKILLed writing (no duration,
+ * truncated last cluster: they decode up to their last bytes). The repaired segments are then
+ * concatenated (`-c copy`), which writes duration and Cues, so the result is seekable. Leading
+ * frames before the first key frame are kept (`-copyinkf`) so audio and video still start together.
+ */
+export async function finalizeRecording(outputDir: string, options: FinalizeOptions = {}): Promise<FinalizedRecording> {
+  const segments = await listSegments(outputDir);
+  if (segments.length === 0) throw new Error(`no recording segments in ${outputDir}`);
+  const workDir = path.join(outputDir, '.finalize');
+  await fs.rm(workDir, { recursive: true, force: true });
+  await fs.mkdir(workDir, { recursive: true });
+  try {
+    const results = {} as Record<RecordedFile, { path: string; segments: number }>;
+    for (const file of recordedFiles) {
+      const parts: string[] = [];
+      for (const segment of segments) {
+        const source = segmentFile(segment.dir, file);
+        const repaired = path.join(workDir, `${file}-${segment.index}.webm`);
+        if (await repairSegment(source, repaired, options.logger)) parts.push(repaired);
+      }
+      if (parts.length === 0) throw new Error(`no segment of ${outputDir} holds any ${file} media`);
+      const target = path.join(outputDir, `${file}.webm`);
+      const staged = path.join(workDir, `${file}.webm`);
+      if (parts.length === 1) {
+        await fs.rename(parts[0]!, staged);
+      } else {
+        const list = path.join(workDir, `${file}.concat.txt`);
+        await fs.writeFile(list, parts.map((part) => `file '${part.replaceAll("'", "'\\''")}'\n`).join(''));
+        await runFfmpeg({
+          inputs: [{ path: list, options: ['-f', 'concat', '-safe', '0'] }],
+          output: staged,
+          outputOptions: ['-map', '0', '-c', 'copy', '-copyinkf', '-f', 'webm', '-y'],
+        });
+      }
+      // Rename last: a finalize that dies half-way leaves no half-written deliverable behind.
+      await fs.rename(staged, target);
+      results[file] = { path: target, segments: parts.length };
+    }
+    return { screenPath: results.screen.path, candidatePath: results.candidate.path, segments: Math.max(results.screen.segments, results.candidate.segments) };
+  } finally {
+    await fs.rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Remuxes one segment file; false when it holds nothing usable (ffmpeg died before any media). */
+async function repairSegment(source: string, target: string, logger: Logger | undefined): Promise<boolean> {
+  const stat = await fs.stat(source).catch(() => undefined);
+  if (!stat || stat.size === 0) {
+    logger?.warn({ source }, 'segment file missing or empty; skipped');
+    return false;
+  }
+  try {
+    await runFfmpeg({
+      inputs: [{ path: source }],
+      output: target,
+      outputOptions: ['-map', '0', '-c', 'copy', '-copyinkf', '-f', 'webm', '-y'],
+    });
+  } catch (error) {
+    logger?.warn({ source, err: error }, 'segment file could not be remuxed; skipped');
+    return false;
+  }
+  const probe = await probeDuration(target);
+  if (!probe || !probe.durationSeconds || probe.durationSeconds <= 0) {
+    logger?.warn({ source }, 'segment file holds no media; skipped');
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,347 @@
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { isVideoTrack, type TrackName } from '../tracks.ts';
+import { encodeSenderReport, senderReports } from './rtcpSenderReport.ts';
+import { payloadBounds, isRtpVersion2, looksLikeRtcp, sequenceNumber, setSequenceNumber, setSsrc, setTimestamp, ssrc, timestamp } from './rtpPacket.ts';
+import { StreamContinuity } from './StreamContinuity.ts';
+import { isVp8KeyFrameStart } from './vp8PayloadDescriptor.ts';
+import { isVp9KeyFrameStart, toNonFlexibleVp9Payload } from './vp9PayloadDescriptor.ts';
+
+export type RelayCodec = 'VP9' | 'VP8' | 'opus';
+
+export interface RelayTrackOptions {
+  track: TrackName;
+  clockRate: number;
+}
+
+/** Where and how a track leaves the relay; set once its codec is known and again per ffmpeg run. */
+export interface RelayRoute {
+  codec: RelayCodec;
+  /** The payload type ffmpeg's SDP announces for this track. */
+  payloadType: number;
+  /** Where ffmpeg listens for this track's RTP; its RTCP goes to port + 1. */
+  targetPort: number;
+}
+
+export interface RtpRelayOptions {
+  tracks: RelayTrackOptions[];
+  logger: Logger;
+  /** Loopback by default: mediasoup, the relay and ffmpeg run on one machine. */
+  ip?: string;
+}
+
+export interface RelayEndpoint {
+  ip: string;
+  port: number;
+  rtcpPort: number;
+}
+
+export interface RelayTrackStats {
+  packetsReceived: number;
+  packetsForwarded: number;
+  bytesForwarded: number;
+  /** Dropped: unknown or retired SSRC, malformed, or held back while ffmpeg was not listening. */
+  packetsDropped: number;
+  senderReportsForwarded: number;
+  descriptorsRewritten: number;
+  generations: number;
+}
+
+export type RtpRelayEvents = {
+  /** The first packet of a new producer generation arrived, `gapMs` after the previous one's last. */
+  generation: [info: { track: TrackName; generation: number; gapMs: number }];
+  /** Every track is flowing to ffmpeg since the last openOutput(). */
+  outputStarted: [info: { keyFramesOnly: boolean; waitedMs: number }];
+};
+
+interface TrackState {
+  options: RelayTrackOptions;
+  route: RelayRoute | undefined;
+  rtp: dgram.Socket;
+  rtcp: dgram.Socket;
+  continuity: StreamContinuity;
+  /** Forwarding to the current ffmpeg has begun (on a key frame, or at the wait deadline). */
+  started: boolean;
+  startedOnKeyFrame: boolean;
+  /** The current generation's latest Sender Report, already rewritten for ffmpeg. */
+  lastSenderReport: Uint8Array | undefined;
+  stats: RelayTrackStats;
+}
+
+/**
+ * UDP between each mediasoup PlainTransport and ffmpeg's RTP/RTCP ports, one socket pair per
+ * track. It exists for two measured ffmpeg 5.1 problems: Chromium's flexible-mode VP9 descriptor
+ * (rewritten to non-flexible) and producer re-publication (each track leaves here as one
+ * continuous stream; see StreamContinuity). It also holds output while ffmpeg restarts and, when
+ * a new ffmpeg starts listening, starts each video track on a key frame and the audio together
+ * with the video, so every segment's files begin decodable and with audio and video aligned.
+ */
+export class RtpRelay extends EventEmitter<RtpRelayEvents> {
+  readonly #tracks: Map<TrackName, TrackState>;
+  readonly #ip: string;
+  readonly #logger: Logger;
+  #open = false;
+  #openedAt = 0;
+  #keyFrameWaitMs = 0;
+  #videoWaitMs = 0;
+  /** mediasoup's SR clock (NTP, in ms) minus ours, from the latest SR of any track. */
+  #ntpOffsetMs: number | undefined;
+  #outputStarted = false;
+  #closed = false;
+
+  private constructor(tracks: Map<TrackName, TrackState>, ip: string, logger: Logger) {
+    super();
+    this.#tracks = tracks;
+    this.#ip = ip;
+    this.#logger = logger;
+  }
+
+  static async create(options: RtpRelayOptions): Promise<RtpRelay> {
+    const ip = options.ip ?? '127.0.0.1';
+    const tracks = new Map<TrackName, TrackState>();
+    try {
+      for (const trackOptions of options.tracks) {
+        const [rtp, rtcp] = await Promise.all([bindSocket(ip), bindSocket(ip)]);
+        tracks.set(trackOptions.track, {
+          options: trackOptions,
+          route: undefined,
+          rtp,
+          rtcp,
+          continuity: new StreamContinuity({ clockRate: trackOptions.clockRate, outputSsrc: randomInt(1, 0xffffffff) }),
+          started: false,
+          startedOnKeyFrame: false,
+          lastSenderReport: undefined,
+          stats: { packetsReceived: 0, packetsForwarded: 0, bytesForwarded: 0, packetsDropped: 0, senderReportsForwarded: 0, descriptorsRewritten: 0, generations: 0 },
+        });
+      }
+    } catch (error) {
+      for (const state of tracks.values()) closeSockets(state);
+      throw error;
+    }
+    const relay = new RtpRelay(tracks, ip, options.logger);
+    for (const state of tracks.values()) {
+      state.rtp.on('message', (message) => relay.#onRtp(state, message));
+      state.rtcp.on('message', (message) => relay.#onRtcp(state, message));
+      for (const socket of [state.rtp, state.rtcp]) {
+        socket.on('error', (error) => relay.#logger.warn({ err: error, track: state.options.track }, 'relay socket error'));
+      }
+    }
+    return relay;
+  }
+
+  /** Where the track's PlainTransport must send (transport.connect). */
+  endpoint(track: TrackName): RelayEndpoint {
+    const state = this.#state(track);
+    return { ip: this.#ip, port: (state.rtp.address() as { port: number }).port, rtcpPort: (state.rtcp.address() as { port: number }).port };
+  }
+
+  route(track: TrackName, route: RelayRoute): void {
+    this.#state(track).route = { ...route };
+  }
+
+  /** Packets with this SSRC are now the track; earlier generations' stragglers are dropped. */
+  beginGeneration(track: TrackName, inputSsrc: number): void {
+    const state = this.#state(track);
+    state.continuity.beginGeneration(inputSsrc);
+    state.lastSenderReport = undefined;
+    state.stats.generations = state.continuity.generations;
+  }
+
+  /** Stop sending to ffmpeg (it is not listening); continuity keeps counting. */
+  holdOutput(): void {
+    this.#open = false;
+  }
+
+  /**
+   * Start sending to a freshly listening ffmpeg: each video track from its next key frame (or from
+   * the next frame start once `keyFrameWaitMs` has passed, so a sender that ignores key frame
+   * requests cannot hold the recording back), the audio once every video track has started, so
+   * the files' audio and video begin together. The audio waits at most `videoWaitMs`: a camera
+   * that sends nothing (paused, gone) must not silence the recording.
+   */
+  openOutput({ keyFrameWaitMs, videoWaitMs }: { keyFrameWaitMs: number; videoWaitMs: number }): void {
+    this.#open = true;
+    this.#openedAt = Date.now();
+    this.#keyFrameWaitMs = keyFrameWaitMs;
+    this.#videoWaitMs = videoWaitMs;
+    this.#outputStarted = false;
+    for (const state of this.#tracks.values()) {
+      state.started = false;
+      state.startedOnKeyFrame = false;
+      // ffmpeg times a stream by its own first packet until that stream's first SR arrives, then
+      // by the SR's wall clock. A fresh ffmpeg that has every stream's SR before any packet times
+      // all streams by the wall clock from the start, whichever track starts first.
+      if (state.lastSenderReport && state.route) this.#sendSenderReport(state, state.route, state.lastSenderReport);
+    }
+  }
+
+  stats(): Record<TrackName, RelayTrackStats> {
+    const result = {} as Record<TrackName, RelayTrackStats>;
+    for (const [track, state] of this.#tracks) result[track] = { ...state.stats };
+    return result;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#open = false;
+    for (const state of this.#tracks.values()) closeSockets(state);
+  }
+
+  #state(track: TrackName): TrackState {
+    const state = this.#tracks.get(track);
+    if (!state) throw new Error(`the relay has no track ${track}`);
+    return state;
+  }
+
+  #onRtp(state: TrackState, message: Buffer): void {
+    const stats = state.stats;
+    stats.packetsReceived++;
+    if (!isRtpVersion2(message) || looksLikeRtcp(message)) {
+      stats.packetsDropped++;
+      return;
+    }
+    const arrivalMs = Date.now();
+    const mapped = state.continuity.map(ssrc(message), sequenceNumber(message), timestamp(message), arrivalMs);
+    if (!mapped) {
+      stats.packetsDropped++;
+      return;
+    }
+    if (mapped.gapMs !== undefined) {
+      this.#logger.info({ track: state.options.track, gapMs: mapped.gapMs, generation: state.continuity.generations }, 'new producer generation joined the stream');
+      this.emit('generation', { track: state.options.track, generation: state.continuity.generations, gapMs: mapped.gapMs });
+    }
+    const route = state.route;
+    const bounds = payloadBounds(message);
+    if (!route || !bounds) {
+      stats.packetsDropped++;
+      return;
+    }
+    let payload: Uint8Array = message.subarray(bounds.start, bounds.end);
+    if (route.codec === 'VP9' && payload.length > 0) {
+      const rewritten = toNonFlexibleVp9Payload(payload);
+      if (!rewritten) {
+        stats.packetsDropped++;
+        return;
+      }
+      if (rewritten !== payload) stats.descriptorsRewritten++;
+      payload = rewritten;
+    }
+    if (!this.#open || !this.#admit(state, route, payload, arrivalMs, mapped.timestamp)) {
+      stats.packetsDropped++;
+      return;
+    }
+    const out = Buffer.allocUnsafe(bounds.start + payload.length);
+    message.copy(out, 0, 0, bounds.start);
+    out.set(payload, bounds.start);
+    out[0] = out[0]! & ~0x20; // padding, if any, was left behind
+    out[1] = (out[1]! & 0x80) | route.payloadType;
+    setSequenceNumber(out, mapped.sequenceNumber);
+    setTimestamp(out, mapped.timestamp);
+    setSsrc(out, state.continuity.outputSsrc);
+    state.rtp.send(out, route.targetPort, this.#ip);
+    stats.packetsForwarded++;
+    stats.bytesForwarded += out.length;
+  }
+
+  /** The per-segment start gate (see openOutput). */
+  #admit(state: TrackState, route: RelayRoute, payload: Uint8Array, nowMs: number, outputTimestamp: number): boolean {
+    if (state.started) return true;
+    const codec = route.codec;
+    const waitedMs = nowMs - this.#openedAt;
+    if (isVideoTrack(state.options.track)) {
+      const keyFrame = codec === 'VP9' ? isVp9KeyFrameStart(payload) : isVp8KeyFrameStart(payload);
+      if (!keyFrame && !(waitedMs >= this.#keyFrameWaitMs && isFrameStart(codec, payload))) return false;
+      state.startedOnKeyFrame = keyFrame;
+    } else {
+      const videoStarted = [...this.#tracks.values()].every((other) => !isVideoTrack(other.options.track) || other.started);
+      if (!videoStarted && waitedMs < this.#videoWaitMs) return false;
+    }
+    state.started = true;
+    this.#primeSenderReport(state, route, nowMs, outputTimestamp);
+    if (!this.#outputStarted && [...this.#tracks.values()].every((other) => other.started)) {
+      this.#outputStarted = true;
+      const keyFramesOnly = [...this.#tracks.values()].every((other) => !isVideoTrack(other.options.track) || other.startedOnKeyFrame);
+      this.emit('outputStarted', { keyFramesOnly, waitedMs: nowMs - this.#openedAt });
+    }
+    return true;
+  }
+
+  /**
+   * Before a track's first packet reaches ffmpeg, make sure ffmpeg has an SR for it: otherwise it
+   * times that stream from its own first packet, and a track that starts later than the others
+   * (a camera whose key frame comes late) would be shifted against them. mediasoup sends a
+   * consumer's first SR only some time after its first packet, so when none is cached one is
+   * made the way mediasoup makes them: its clock now (ours plus the offset seen in any SR) and
+   * this packet's timestamp.
+   */
+  #primeSenderReport(state: TrackState, route: RelayRoute, nowMs: number, outputTimestamp: number): void {
+    if (state.lastSenderReport) {
+      this.#sendSenderReport(state, route, state.lastSenderReport);
+    } else if (this.#ntpOffsetMs !== undefined) {
+      const report = encodeSenderReport({ ssrc: state.continuity.outputSsrc, ntpTime: msToNtp(nowMs + this.#ntpOffsetMs), rtpTimestamp: outputTimestamp, packetCount: 0, octetCount: 0 });
+      this.#sendSenderReport(state, route, report);
+    }
+  }
+
+  #onRtcp(state: TrackState, message: Buffer): void {
+    for (const report of senderReports(message)) {
+      this.#ntpOffsetMs = ntpToMs(report.ntpTime) - Date.now();
+      const rtpTimestamp = state.continuity.mapSenderReportTimestamp(report.ssrc, report.rtpTimestamp);
+      if (rtpTimestamp === undefined) continue;
+      state.lastSenderReport = encodeSenderReport({ ...report, ssrc: state.continuity.outputSsrc, rtpTimestamp });
+      if (this.#open && state.route) this.#sendSenderReport(state, state.route, state.lastSenderReport);
+    }
+  }
+
+  #sendSenderReport(state: TrackState, route: RelayRoute, report: Uint8Array): void {
+    state.rtcp.send(report, route.targetPort + 1, this.#ip);
+    state.stats.senderReportsForwarded++;
+  }
+}
+
+function ntpToMs(ntp: bigint): number {
+  return Number(ntp >> 32n) * 1000 + (Number(ntp & 0xffffffffn) * 1000) / 2 ** 32;
+}
+
+function msToNtp(ms: number): bigint {
+  const seconds = Math.floor(ms / 1000);
+  const fraction = Math.floor(((ms - seconds * 1000) / 1000) * 2 ** 32);
+  return (BigInt(seconds) << 32n) | BigInt(fraction);
+}
+
+function isFrameStart(codec: RelayCodec, payload: Uint8Array): boolean {
+  const first = payload[0];
+  if (first === undefined) return false;
+  return codec === 'VP9' ? (first & 0x08) !== 0 : (first & 0x10) !== 0 && (first & 0x07) === 0;
+}
+
+async function bindSocket(ip: string): Promise<dgram.Socket> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, ip, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  // Video keyframes arrive as bursts of packets; the default buffer can overflow under load.
+  try {
+    socket.setRecvBufferSize(4 * 1024 * 1024);
+  } catch {
+    // Capped by net.core.rmem_max; the default still works on loopback.
+  }
+  return socket;
+}
+
+function closeSockets(state: Pick<TrackState, 'rtp' | 'rtcp'>): void {
+  for (const socket of [state.rtp, state.rtcp]) {
+    try {
+      socket.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

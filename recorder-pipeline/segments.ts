@@ -1,0 +1,44 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { RecordedFile } from './tracks.ts';
+
+/**
+ * A recording directory holds one folder per ffmpeg run: segment-000/, segment-001/, … each with
+ * screen.webm and candidate.webm. A new segment starts whenever ffmpeg has to be (re)started, so
+ * a crashed ffmpeg never overwrites what an earlier one wrote, and the directory alone is enough
+ * to finalize the recording after a service restart.
+ */
+const SEGMENT_PATTERN = /^segment-(\d{3,})$/;
+
+export interface SegmentDir {
+  index: number;
+  dir: string;
+}
+
+export function segmentDir(outputDir: string, index: number): string {
+  return path.join(outputDir, `segment-${String(index).padStart(3, '0')}`);
+}
+
+export function segmentFile(dir: string, file: RecordedFile): string {
+  return path.join(dir, `${file}.webm`);
+}
+
+/** The segments present, in recording order. */
+export async function listSegments(outputDir: string): Promise<SegmentDir[]> {
+  const entries = await fs.readdir(outputDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => ({ match: SEGMENT_PATTERN.exec(entry.name), name: entry.name }))
+    .filter((entry): entry is { match: RegExpExecArray; name: string } => entry.match !== null)
+    .map((entry) => ({ index: Number(entry.match[1]), dir: path.join(outputDir, entry.name) }))
+    .sort((a, b) => a.index - b.index);
+}
+
+/** The index the next segment gets: after every segment already in the directory. */
+export async function nextSegmentIndex(outputDir: string): Promise<number> {
+  const segments = await listSegments(outputDir);
+  return segments.length === 0 ? 0 : segments[segments.length - 1]!.index + 1;
+}

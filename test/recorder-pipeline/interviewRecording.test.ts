@@ -1,0 +1,169 @@
+import { once } from 'node:events';
+import fs from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { types } from 'mediasoup';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InterviewRecording, finalizeRecording } from '../../recorder-pipeline/InterviewRecording.ts';
+import { trackNames } from '../../recorder-pipeline/tracks.ts';
+import { decodeErrors, hasCues, largestPtsStep, probeFile, probePackets } from '../support/ffprobe.ts';
+import { fixtureSpecs } from '../support/mediaFixtures.ts';
+import { startMediaRouter, testLogger } from '../support/mediaRouter.ts';
+import { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
+
+/** Records the publisher's producers for the given time; what a test waits for is the recording's length, not a condition. */
+async function attachAll(recording: InterviewRecording, publisher: SyntheticPublisher): Promise<void> {
+  await Promise.all(trackNames.map((track) => recording.attachProducer(track, publisher.producers[track])));
+}
+
+describe('an interview recording', () => {
+  let media: Awaited<ReturnType<typeof startMediaRouter>>;
+  let router: types.Router;
+  beforeAll(async () => {
+    media = await startMediaRouter();
+    router = media.router;
+  });
+  const dirs: string[] = [];
+  const recordingDir = () => {
+    const dir = tempDir('recording-');
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    media?.close();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records screen + audio and camera + audio into two seekable WebM files, stream-copied and in sync', async () => {
+    const publisher = await SyntheticPublisher.start({ router });
+    const outputDir = recordingDir();
+    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    try {
+      const flowing = once(recording, 'mediaFlowing');
+      const startedAt = Date.now();
+      await attachAll(recording, publisher);
+      await flowing;
+      await delay(8000 - (Date.now() - startedAt));
+      const stats = await recording.stats();
+      const elapsedSeconds = (Date.now() - startedAt) / 1000;
+      await recording.stop();
+      const wallSeconds = (Date.now() - startedAt) / 1000;
+
+      expect(stats.segments).toEqual([0]);
+      expect(stats.bytesWritten.screen).toBeGreaterThan(1_000_000);
+      expect(stats.bytesWritten.candidate).toBeGreaterThan(500_000);
+      expect(stats.relay.screen.packetsForwarded).toBeGreaterThan(1000);
+      const usage = stats.ffmpeg!.usage!;
+      console.info(`[measure] ffmpeg CPU ${((100 * usage.cpuSeconds) / elapsedSeconds).toFixed(1)}% of a core, RSS ${(usage.rssBytes / 2 ** 20).toFixed(1)} MiB over ${elapsedSeconds.toFixed(1)} s`);
+
+      const { screenPath, candidatePath } = await finalizeRecording(outputDir);
+      for (const [file, spec] of [[screenPath, fixtureSpecs.screen], [candidatePath, fixtureSpecs.camera]] as const) {
+        const probe = await probeFile(file);
+        expect(probe.formatName).toContain('webm');
+        // Copied, not re-encoded: the fixture's codec and frame size.
+        expect(probe.video).toMatchObject({ codecName: 'vp9', width: spec.width, height: spec.height });
+        expect(probe.audio).toMatchObject({ codecName: 'opus', sampleRate: 48000, channels: 2 });
+        expect(probe.durationSeconds).toBeGreaterThan(wallSeconds - 1.5);
+        expect(probe.durationSeconds).toBeLessThan(wallSeconds + 1.5);
+        expect(Math.abs(probe.video!.startTime! - probe.audio!.startTime!)).toBeLessThan(0.1);
+        console.info(`[measure] ${file.split('/').pop()}: ${probe.durationSeconds} s of ${wallSeconds.toFixed(2)} s, A/V start offset ${((probe.video!.startTime! - probe.audio!.startTime!) * 1000).toFixed(0)} ms`);
+        expect(await hasCues(file)).toBe(true);
+        // Key frames every ~2 s in the fixture: at least three seek points in 8 s.
+        const keyFrames = (await probePackets(file, 'v:0')).filter((packet) => packet.keyFrame);
+        expect(keyFrames.length).toBeGreaterThanOrEqual(3);
+      }
+    } finally {
+      await recording.stop();
+      await publisher.close();
+    }
+  });
+
+  it('continues the same segment when the publisher re-publishes, keeping the pause in the timeline', async () => {
+    const first = await SyntheticPublisher.start({ router });
+    const outputDir = recordingDir();
+    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    const exits: Array<{ requested: boolean; stderrTail: string[] }> = [];
+    recording.on('ffmpegExited', (exit) => exits.push(exit));
+    const generations: Array<{ track: string; gapMs: number }> = [];
+    recording.on('generation', (info) => generations.push(info));
+    let second: SyntheticPublisher | undefined;
+    try {
+      const flowing = once(recording, 'mediaFlowing');
+      const startedAt = Date.now();
+      await attachAll(recording, first);
+      await flowing;
+      await delay(3000);
+      // The browser reloads: its producers go away, and new ones come ~2 s later.
+      await first.close();
+      await delay(2000);
+      second = await SyntheticPublisher.start({ router });
+      await attachAll(recording, second);
+      await waitFor(() => generations.length === 3, { what: 'all three tracks to continue with the new producers' });
+      await delay(3000);
+      await recording.stop();
+      const wallSeconds = (Date.now() - startedAt) / 1000;
+
+      const stats = await recording.stats();
+      expect(stats.segments).toEqual([0]);
+      expect(stats.generations).toEqual({ screen: 2, camera: 2, audio: 2 });
+      expect(exits).toHaveLength(1);
+      expect(exits[0]!.requested).toBe(true);
+      expect(exits[0]!.stderrTail.join('\n')).not.toMatch(/dropping old packet/i);
+      for (const { gapMs } of generations) expect(gapMs).toBeGreaterThan(1500);
+
+      const { screenPath, candidatePath } = await finalizeRecording(outputDir);
+      for (const file of [screenPath, candidatePath]) {
+        const probe = await probeFile(file);
+        expect(probe.durationSeconds).toBeGreaterThan(wallSeconds - 1.5);
+        expect(probe.durationSeconds).toBeLessThan(wallSeconds + 1.5);
+        expect(Math.abs(probe.video!.startTime! - probe.audio!.startTime!)).toBeLessThan(0.1);
+        expect(await hasCues(file)).toBe(true);
+        // The pause shows as one step of about its length, not as a jump by hours.
+        for (const stream of ['v:0', 'a:0']) {
+          const step = largestPtsStep(await probePackets(file, stream));
+          expect(step).toBeGreaterThan(1.5);
+          expect(step).toBeLessThan(4);
+        }
+        console.info(`[measure] re-published ${file.split('/').pop()}: ${probe.durationSeconds} s of ${wallSeconds.toFixed(2)} s`);
+      }
+    } finally {
+      await recording.stop();
+      await first.close();
+      await second?.close();
+    }
+  });
+
+  it('records a camera that sends flexible-mode VP9, as Chromium does, into video that decodes cleanly', async () => {
+    const publisher = await SyntheticPublisher.start({ router, flexibleCamera: true });
+    const outputDir = recordingDir();
+    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    try {
+      const flowing = once(recording, 'mediaFlowing');
+      await attachAll(recording, publisher);
+      await flowing;
+      await delay(4000);
+      const stats = await recording.stats();
+      await recording.stop();
+      // Every camera packet went through the descriptor rewrite; the screen's needed none.
+      expect(stats.relay.camera.descriptorsRewritten).toBeGreaterThan(300);
+      expect(stats.relay.camera.descriptorsRewritten).toBe(stats.relay.camera.packetsReceived);
+      expect(stats.relay.screen.descriptorsRewritten).toBe(0);
+
+      const { candidatePath } = await finalizeRecording(outputDir);
+      const probe = await probeFile(candidatePath);
+      expect(probe.video).toMatchObject({ codecName: 'vp9', width: fixtureSpecs.camera.width, height: fixtureSpecs.camera.height });
+      // mediasoup holds a flexible-mode camera back until its next key frame (≤ 2 s in the fixture,
+      // which cannot answer key frame requests); the audio waits for it.
+      expect(probe.durationSeconds).toBeGreaterThan(1.5);
+      expect(Math.abs(probe.video!.startTime! - probe.audio!.startTime!)).toBeLessThan(0.1);
+      console.info(`[measure] flexible camera: ${probe.durationSeconds} s, A/V start offset ${((probe.video!.startTime! - probe.audio!.startTime!) * 1000).toFixed(0)} ms`);
+      expect(await decodeErrors(candidatePath)).toEqual([]);
+      const packets = await probePackets(candidatePath, 'v:0');
+      expect(packets[0]!.keyFrame).toBe(true);
+      expect(packets.length).toBeGreaterThan(45);
+    } finally {
+      await recording.stop();
+      await publisher.close();
+    }
+  });
+});

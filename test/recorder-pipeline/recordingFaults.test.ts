@@ -1,0 +1,118 @@
+import { once } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { types } from 'mediasoup';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InterviewRecording, finalizeRecording } from '../../recorder-pipeline/InterviewRecording.ts';
+import { trackNames } from '../../recorder-pipeline/tracks.ts';
+import { hasCues, probeFile } from '../support/ffprobe.ts';
+import { startMediaRouter, testLogger } from '../support/mediaRouter.ts';
+import { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
+
+describe('a recording whose ffmpeg is killed', () => {
+  let media: Awaited<ReturnType<typeof startMediaRouter>>;
+  let router: types.Router;
+  beforeAll(async () => {
+    media = await startMediaRouter();
+    router = media.router;
+  });
+  const dirs: string[] = [];
+  const recordingDir = () => {
+    const dir = tempDir('recording-');
+    dirs.push(dir);
+    return dir;
+  };
+  afterAll(() => {
+    media?.close();
+    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('restarts ffmpeg within a second into a new segment and loses at most two seconds', async () => {
+    const publisher = await SyntheticPublisher.start({ router });
+    const outputDir = recordingDir();
+    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    const started: number[] = [];
+    recording.on('segmentStarted', ({ index }) => started.push(index));
+    const gaps: number[] = [];
+    recording.on('gap', ({ gapMs }) => gaps.push(gapMs));
+    try {
+      const flowing = once(recording, 'mediaFlowing');
+      await Promise.all(trackNames.map((track) => recording.attachProducer(track, publisher.producers[track])));
+      await flowing;
+      // Measured from when media reached ffmpeg: what a kill costs, not what the start costs.
+      const startedAt = Date.now();
+      await delay(4000);
+      const victim = recording.ffmpegPid!;
+      const exited = once(recording, 'ffmpegExited');
+      const killedAt = Date.now();
+      process.kill(victim, 'SIGKILL');
+      const [exit] = await exited;
+      expect(exit).toMatchObject({ index: 0, pid: victim, signal: 'SIGKILL', requested: false });
+      await waitFor(() => started.includes(1), { timeoutMs: 5000, intervalMs: 5, what: 'the restarted segment' });
+      const restartMs = Date.now() - killedAt;
+      expect(restartMs).toBeLessThan(1000);
+      expect(recording.ffmpegPid).not.toBe(victim);
+      await delay(4000);
+      await recording.stop();
+      const wallSeconds = (Date.now() - startedAt) / 1000;
+      expect(gaps).toHaveLength(1);
+
+      const { screenPath, candidatePath } = await finalizeRecording(outputDir);
+      for (const file of [screenPath, candidatePath]) {
+        const probe = await probeFile(file);
+        const lossSeconds = wallSeconds - probe.durationSeconds!;
+        console.info(`[measure] SIGKILL: ${path.basename(file)} ${probe.durationSeconds} s of ${wallSeconds.toFixed(2)} s (lost ${lossSeconds.toFixed(2)} s; restart ${restartMs} ms, gap event ${gaps[0]} ms)`);
+        expect(lossSeconds).toBeLessThanOrEqual(2);
+        expect(lossSeconds).toBeGreaterThan(-0.5);
+        expect(Math.abs(probe.video!.startTime! - probe.audio!.startTime!)).toBeLessThan(0.1);
+        expect(await hasCues(file)).toBe(true);
+      }
+    } finally {
+      await recording.stop();
+      await publisher.close();
+    }
+  });
+
+  it('leaves a directory that finalizes into seekable files after the fact', async () => {
+    const publisher = await SyntheticPublisher.start({ router });
+    const outputDir = recordingDir();
+    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    try {
+      const flowing = once(recording, 'mediaFlowing');
+      const startedAt = Date.now();
+      await Promise.all(trackNames.map((track) => recording.attachProducer(track, publisher.producers[track])));
+      await flowing;
+      await delay(4000);
+      // As if the whole service died: ffmpeg gets no chance to write its trailers, and nobody restarts it.
+      const exited = once(recording, 'ffmpegExited');
+      process.kill(recording.ffmpegPid!, 'SIGKILL');
+      const stopped = recording.stop();
+      const wallSeconds = (Date.now() - startedAt) / 1000;
+      await exited;
+      await stopped;
+    } finally {
+      await recording.stop();
+      await publisher.close();
+    }
+    const segment = path.join(outputDir, 'segment-000');
+    expect(fs.readdirSync(outputDir).filter((name) => name.startsWith('segment-'))).toEqual(['segment-000']);
+    for (const name of ['screen.webm', 'candidate.webm']) {
+      const raw = await probeFile(path.join(segment, name));
+      expect(raw.durationSeconds).toBeUndefined();
+      expect(await hasCues(path.join(segment, name))).toBe(false);
+    }
+
+    // Only the directory: no mediasoup objects, no recording instance.
+    const { screenPath, candidatePath } = await finalizeRecording(outputDir);
+    for (const file of [screenPath, candidatePath]) {
+      const probe = await probeFile(file);
+      expect(probe.durationSeconds).toBeGreaterThan(2.5);
+      expect(probe.durationSeconds).toBeLessThan(5);
+      expect(probe.video?.codecName).toBe('vp9');
+      expect(probe.audio?.codecName).toBe('opus');
+      expect(await hasCues(file)).toBe(true);
+    }
+  });
+});

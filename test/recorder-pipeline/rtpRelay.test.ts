@@ -1,0 +1,160 @@
+import dgram from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeSenderReport, senderReports } from '../../recorder-pipeline/rtp/rtcpSenderReport.ts';
+import { RtpRelay } from '../../recorder-pipeline/rtp/RtpRelay.ts';
+import { sequenceNumber, ssrc, timestamp } from '../../recorder-pipeline/rtp/rtpPacket.ts';
+import { waitFor } from '../support/testConfig.ts';
+import { testLogger } from '../support/mediaRouter.ts';
+
+const KEY_FRAME_HEADER = 0b1000_0010;
+const INTER_FRAME_HEADER = 0b1000_0110;
+
+function rtpPacket(options: { payloadType: number; seq: number; ts: number; ssrc: number; payload: number[] }): Buffer {
+  const packet = Buffer.alloc(12 + options.payload.length);
+  packet[0] = 0x80;
+  packet[1] = options.payloadType;
+  packet.writeUInt16BE(options.seq, 2);
+  packet.writeUInt32BE(options.ts, 4);
+  packet.writeUInt32BE(options.ssrc, 8);
+  Buffer.from(options.payload).copy(packet, 12);
+  return packet;
+}
+
+async function listener(): Promise<{ socket: dgram.Socket; port: number; received: Buffer[] }> {
+  const socket = dgram.createSocket('udp4');
+  const received: Buffer[] = [];
+  socket.on('message', (message) => received.push(message));
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  return { socket, port: socket.address().port, received };
+}
+
+describe('the RTP relay between mediasoup and ffmpeg', () => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => cleanups.splice(0).forEach((cleanup) => cleanup()));
+
+  async function setUp() {
+    // ffmpeg's RTP and RTCP ports, stood in for by sockets on port and port + 1.
+    let video: Awaited<ReturnType<typeof listener>> | undefined;
+    let videoRtcp: Awaited<ReturnType<typeof listener>> | undefined;
+    for (let attempt = 0; attempt < 20 && !videoRtcp; attempt++) {
+      video = await listener();
+      videoRtcp = await new Promise((resolve) => {
+        const socket = dgram.createSocket('udp4');
+        const received: Buffer[] = [];
+        socket.on('message', (message) => received.push(message));
+        socket.once('error', () => {
+          socket.close();
+          video!.socket.close();
+          resolve(undefined);
+        });
+        socket.bind(video!.port + 1, '127.0.0.1', () => resolve({ socket, port: video!.port + 1, received }));
+      });
+    }
+    const audio = await listener();
+    const relay = await RtpRelay.create({ tracks: [{ track: 'camera', clockRate: 90000 }, { track: 'audio', clockRate: 48000 }], logger: testLogger() });
+    relay.route('camera', { codec: 'VP9', payloadType: 98, targetPort: video!.port });
+    relay.route('audio', { codec: 'opus', payloadType: 111, targetPort: audio.port });
+    const sender = dgram.createSocket('udp4');
+    cleanups.push(() => {
+      relay.close();
+      sender.close();
+      for (const socket of [video!.socket, videoRtcp!.socket, audio.socket]) socket.close();
+    });
+    const send = (track: 'camera' | 'audio', packet: Uint8Array, rtcp = false) => {
+      const endpoint = relay.endpoint(track);
+      sender.send(packet, rtcp ? endpoint.rtcpPort : endpoint.port, endpoint.ip);
+    };
+    return { relay, video: video!, videoRtcp: videoRtcp!, audio, send };
+  }
+
+  it('holds the audio until the video starts on a key frame, then forwards both', async () => {
+    const { relay, video, audio, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.beginGeneration('audio', 2000);
+    relay.openOutput({ keyFrameWaitMs: 10_000, videoWaitMs: 10_000 });
+    send('audio', rtpPacket({ payloadType: 100, seq: 1, ts: 960, ssrc: 2000, payload: [0xfc, 0x01] }));
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x0c, INTER_FRAME_HEADER, 0x00] }));
+    // Held back: audio before any video, video before a key frame.
+    await waitFor(() => relay.stats().audio.packetsDropped === 1 && relay.stats().camera.packetsDropped === 1, { what: 'the held packets' });
+    const started = new Promise((resolve) => relay.once('outputStarted', resolve));
+    // Flexible-mode key frame (as Chromium sends for cameras): I=1 P=0 L=1 F=1 B=1 E=1, picture ID, layer index.
+    send('camera', rtpPacket({ payloadType: 101, seq: 2, ts: 6000, ssrc: 1000, payload: [0xbc, 0x05, 0x00, KEY_FRAME_HEADER, 0x49] }));
+    await waitFor(() => video.received.length === 1, { what: 'the key frame at ffmpeg' });
+    send('audio', rtpPacket({ payloadType: 100, seq: 2, ts: 1920, ssrc: 2000, payload: [0xfc, 0x02] }));
+    await waitFor(() => audio.received.length === 1, { what: 'audio after the video started' });
+    expect(await started).toEqual({ keyFramesOnly: true, waitedMs: expect.any(Number) });
+
+    const keyFrame = video.received[0]!;
+    expect(keyFrame[1]! & 0x7f).toBe(98);
+    // Descriptor rewritten on the wire: F and L cleared, layer index dropped.
+    expect([...keyFrame.subarray(12)]).toEqual([0x8c, 0x05, KEY_FRAME_HEADER, 0x49]);
+    expect(audio.received[0]![1]! & 0x7f).toBe(111);
+    expect([...audio.received[0]!.subarray(12)]).toEqual([0xfc, 0x02]);
+  });
+
+  it('presents a re-published producer as the same stream, with the pause in its timestamps', async () => {
+    const { relay, video, videoRtcp, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    send('camera', rtpPacket({ payloadType: 101, seq: 65535, ts: 1000, ssrc: 1000, payload: [0x08, KEY_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 1, { what: 'generation 1' });
+    const generations: number[] = [];
+    relay.on('generation', (info) => generations.push(info.gapMs));
+    relay.beginGeneration('camera', 5555);
+    const pausedAt = Date.now();
+    await waitFor(() => Date.now() - pausedAt >= 300, { intervalMs: 10, what: 'a pause' });
+    send('camera', rtpPacket({ payloadType: 101, seq: 17, ts: 77_777_777, ssrc: 5555, payload: [0x08, KEY_FRAME_HEADER] }));
+    // A straggler of the old generation must not reach ffmpeg.
+    send('camera', rtpPacket({ payloadType: 101, seq: 0, ts: 4000, ssrc: 1000, payload: [0x08, INTER_FRAME_HEADER] }));
+    send('camera', rtpPacket({ payloadType: 101, seq: 18, ts: 77_780_777, ssrc: 5555, payload: [0x08, INTER_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 3, { what: 'generation 2' });
+    // ...and after the old generation's straggler would have arrived, still only three packets.
+    expect(relay.stats().camera.packetsDropped).toBe(1);
+
+    const [first, second, third] = video.received as [Buffer, Buffer, Buffer];
+    expect(new Set([ssrc(first), ssrc(second), ssrc(third)]).size).toBe(1);
+    expect(sequenceNumber(second)).toBe((sequenceNumber(first) + 1) % 65536);
+    expect(sequenceNumber(third)).toBe((sequenceNumber(first) + 2) % 65536);
+    const gapTicks = (timestamp(second) - timestamp(first) + 2 ** 32) % 2 ** 32;
+    expect(gapTicks / 90).toBeGreaterThanOrEqual(300);
+    expect(gapTicks / 90).toBeLessThan(1000);
+    expect((timestamp(third) - timestamp(second) + 2 ** 32) % 2 ** 32).toBe(3000);
+    expect(generations).toHaveLength(1);
+    expect(generations[0]).toBeGreaterThanOrEqual(300);
+
+    // Sender Reports: only the current generation's, with the output SSRC and mapped timestamp.
+    send('camera', encodeSenderReport({ ssrc: 1000, ntpTime: 1n << 32n, rtpTimestamp: 1000, packetCount: 1, octetCount: 1 }), true);
+    send('camera', encodeSenderReport({ ssrc: 5555, ntpTime: 5n << 32n, rtpTimestamp: 77_780_777, packetCount: 2, octetCount: 2 }), true);
+    await waitFor(() => videoRtcp.received.length === 1, { what: 'the Sender Report at ffmpeg' });
+    const [report] = senderReports(videoRtcp.received[0]!);
+    expect(report).toMatchObject({ ssrc: ssrc(first), ntpTime: 5n << 32n, rtpTimestamp: timestamp(third) });
+  });
+
+  it('starts a video that never sends a key frame on a frame start once the wait is over', async () => {
+    const { relay, video, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.openOutput({ keyFrameWaitMs: 150, videoWaitMs: 150 });
+    const openedAt = Date.now();
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x08, INTER_FRAME_HEADER] }));
+    await waitFor(() => Date.now() - openedAt > 150, { intervalMs: 10, what: 'the key frame wait' });
+    // A middle packet of a frame (B=0) is not a place to start.
+    send('camera', rtpPacket({ payloadType: 101, seq: 2, ts: 3000, ssrc: 1000, payload: [0x04, 0x11] }));
+    send('camera', rtpPacket({ payloadType: 101, seq: 3, ts: 6000, ssrc: 1000, payload: [0x08, INTER_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 1, { what: 'the first frame after the wait' });
+    expect([...video.received[0]!.subarray(12)]).toEqual([0x08, INTER_FRAME_HEADER]);
+  });
+
+  it('lets the audio start alone when the video sends nothing within the wait', async () => {
+    const { relay, audio, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.beginGeneration('audio', 2000);
+    relay.openOutput({ keyFrameWaitMs: 50, videoWaitMs: 200 });
+    const openedAt = Date.now();
+    send('audio', rtpPacket({ payloadType: 100, seq: 1, ts: 960, ssrc: 2000, payload: [0xfc, 0x01] }));
+    await waitFor(() => relay.stats().audio.packetsDropped === 1, { what: 'the held audio packet' });
+    await waitFor(() => Date.now() - openedAt > 200, { intervalMs: 10, what: 'the video wait' });
+    send('audio', rtpPacket({ payloadType: 100, seq: 2, ts: 1920, ssrc: 2000, payload: [0xfc, 0x02] }));
+    await waitFor(() => audio.received.length === 1, { what: 'audio without video' });
+    expect([...audio.received[0]!.subarray(12)]).toEqual([0xfc, 0x02]);
+  });
+});
