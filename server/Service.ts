@@ -9,8 +9,20 @@ import { Database } from './db/Database.ts';
 import { registerAdminRoutes } from './http/adminRoutes.ts';
 import { registerErrorHandler } from './http/errorHandler.ts';
 import { registerHealthRoutes } from './http/healthRoutes.ts';
+import { registerPageRoutes } from './http/pageRoutes.ts';
+import { registerProctorLinkRoutes } from './http/proctorLinkRoutes.ts';
+import { InterviewFinalizer } from './lifecycle/InterviewFinalizer.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
+import { InterviewStatus } from './lifecycle/InterviewStatus.ts';
+import { InterviewTimers } from './lifecycle/InterviewTimers.ts';
+import { RecordingCoordinator } from './lifecycle/RecordingCoordinator.ts';
+import { registerMediaRoutes } from './http/mediaRoutes.ts';
+import { registerRecordingRoutes } from './http/recordingRoutes.ts';
+import { finalizeRecording } from '../recorder-pipeline/finalize/finalizeRecording.ts';
+import { RoomRegistry } from './sfu/RoomRegistry.ts';
+import { roomTransportSettings } from './sfu/transportOptions.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
+import { SignalingServer } from './signaling/SignalingServer.ts';
 import { EmbeddedS3Server } from './storage/EmbeddedS3Server.ts';
 import { ObjectStore } from './storage/ObjectStore.ts';
 
@@ -34,6 +46,12 @@ export class Service {
     readonly interviews: InterviewService,
     readonly http: FastifyInstance,
     readonly io: SocketIoServer,
+    /** Open interview rooms; `room` fires for each one opened (hook per-room consumers here). */
+    readonly rooms: RoomRegistry,
+    readonly signaling: SignalingServer,
+    readonly timers: InterviewTimers,
+    readonly finalizer: InterviewFinalizer,
+    readonly recordings: RecordingCoordinator,
   ) {}
 
   static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
@@ -69,6 +87,8 @@ export class Service {
         logger,
       });
       closers.push(() => workers.close());
+      const rooms = new RoomRegistry({ workers, transport: roomTransportSettings(config), logger });
+      closers.push(() => rooms.close());
 
       const interviews = new InterviewService(database);
       const http: FastifyInstance = Fastify({ loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
@@ -81,17 +101,56 @@ export class Service {
           check: () => ({ ok: workers.isUp(), workers: workers.workers.length, alive: workers.workers.filter((w) => !w.closed).length }),
         },
       ]);
-      registerAdminRoutes(http, {
+      const roleTokens = new RoleTokens(secrets.roleTokenKey);
+      const linkOptions = {
         interviews,
-        roleTokens: new RoleTokens(secrets.roleTokenKey),
+        roleTokens,
         adminToken: secrets.adminToken,
         publicUrl: config.publicUrl,
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
+      };
+      registerAdminRoutes(http, linkOptions);
+      registerProctorLinkRoutes(http, linkOptions);
+      registerPageRoutes(http, { mediaOrigin: config.s3.publicBaseUrl ? new URL(config.s3.publicBaseUrl).origin : undefined });
+      const finalizer = new InterviewFinalizer({
+        database,
+        objectStore,
+        recordingsDir: path.join(config.dataDir, 'recordings'),
+        partSizeBytes: config.s3.partSizeBytes,
+        retryWindowMs: config.s3.uploadRetryWindowMs,
+        publicUrl: config.publicUrl,
+        finalizeRecording: async (directory) => {
+          const finalized = await finalizeRecording(directory, { logger });
+          return { screen: finalized.screenPath, candidate: finalized.candidatePath };
+        },
+        logger: logger.child({ component: 'finalizer' }),
       });
+      registerMediaRoutes(http, objectStore);
+      registerRecordingRoutes(http, { interviews, finalizer, roleTokens, adminToken: secrets.adminToken });
+      const timers = new InterviewTimers(interviews, logger);
+      closers.push(() => timers.close());
       const io = new SocketIoServer(http.server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+      const recordings = new RecordingCoordinator({ database, interviews, rooms, finalizer, logger });
+      closers.push(() => recordings.close());
+      const signaling = new SignalingServer({
+        io,
+        roleTokens,
+        rooms,
+        interviews,
+        bitrates: config.bitrates,
+        candidateDashboardUrl: config.candidateDashboardUrl,
+        logger,
+      });
+      closers.push(() => signaling.close());
 
       await http.listen({ port: config.port, host: config.host });
-      return new Service(config, logger, secrets.adminToken, secrets.adminTokenGenerated, database, objectStore, embeddedS3, workers, interviews, http, io);
+      // Work left by a previous run: interviews still live get their timers back (one whose
+      // endsAt passed while the service was down ends now); unfinished finalizations resume.
+      await timers.rearmAll();
+      for (const status of [InterviewStatus.Finalizing, InterviewStatus.Failed]) {
+        for (const interview of await interviews.list({ status })) void finalizer.finalize(interview.id);
+      }
+      return new Service(config, logger, secrets.adminToken, secrets.adminTokenGenerated, database, objectStore, embeddedS3, workers, interviews, http, io, rooms, signaling, timers, finalizer, recordings);
     } catch (error) {
       for (const close of closers.reverse()) await close();
       throw error;
@@ -108,6 +167,11 @@ export class Service {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.timers.close();
+    // Recordings stop first, gracefully: their segments stay on disk for the next start.
+    await this.recordings.close();
+    this.signaling.close();
+    this.rooms.close();
     this.io.close();
     await this.http.close();
     this.workers.close();

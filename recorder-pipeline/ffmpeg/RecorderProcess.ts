@@ -132,8 +132,11 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
   }
 
   /**
-   * Graceful stop: 'q' on stdin lets ffmpeg write its trailers (duration); SIGINT if it does not
-   * react, SIGKILL as the last resort. Idempotent.
+   * Graceful stop: 'q' on stdin lets ffmpeg write its trailers (duration). ffmpeg reads its stdin
+   * only between packets, so once the producers are gone 'q' alone would wait forever. SIGINT
+   * follows shortly, twice: ffmpeg 5.1 interrupts a blocking read only after more signals than
+   * "transcode initialised" (1), and still finishes its files cleanly until the fourth. SIGKILL
+   * is the last resort. Idempotent.
    */
   stop(timeoutMs = 5000): Promise<RecorderExit> {
     this.#stopping ??= this.#stop(timeoutMs);
@@ -144,10 +147,10 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
     this.#requested = true;
     if (this.#exit) return this.#exit;
     this.#child.stdin?.write('q');
-    for (const signal of ['SIGINT', 'SIGKILL'] as const) {
-      const exit = await Promise.race([this.#exited, delay(timeoutMs, undefined, { ref: false })]);
+    for (const [signal, waitMs] of [['SIGINT', 200], ['SIGINT', 50], ['SIGKILL', timeoutMs]] as const) {
+      const exit = await Promise.race([this.#exited, delay(waitMs, undefined, { ref: false })]);
       if (exit) return exit;
-      this.#logger.warn({ pid: this.pid, signal }, 'ffmpeg did not stop in time; signalling it');
+      if (signal === 'SIGKILL') this.#logger.warn({ pid: this.pid }, 'ffmpeg did not stop in time; killing it');
       this.#child.kill(signal);
     }
     return this.#exited;

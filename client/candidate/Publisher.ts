@@ -1,0 +1,97 @@
+import { Device, type types } from 'mediasoup-client';
+import type { JoinResult, TrackName } from '../../server/signaling/protocol.ts';
+import type { SignalingClient } from '../shared/SignalingClient.ts';
+
+type ConnectionState = types.ConnectionState;
+
+/**
+ * The candidate's send side for one signalling session: one send transport and up to three
+ * producers. A new session (after a reconnect) builds a new Publisher and publishes the same
+ * tracks again; the server treats that as a new generation.
+ */
+export class Publisher {
+  readonly #signaling: SignalingClient;
+  readonly #join: JoinResult;
+  readonly #device: Device;
+  readonly #transport: types.Transport;
+  readonly #producers = new Map<TrackName, types.Producer>();
+  #closed = false;
+
+  private constructor(signaling: SignalingClient, join: JoinResult, device: Device, transport: types.Transport) {
+    this.#signaling = signaling;
+    this.#join = join;
+    this.#device = device;
+    this.#transport = transport;
+  }
+
+  static async create(signaling: SignalingClient, join: JoinResult, onState: (state: ConnectionState) => void): Promise<Publisher> {
+    const device = new Device();
+    await device.load({ routerRtpCapabilities: join.routerRtpCapabilities });
+    const info = await signaling.request('createTransport', { direction: 'send' });
+    const transport = device.createSendTransport(info);
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
+    });
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      signaling
+        .request('produce', { transportId: transport.id, track: appData.track as TrackName, kind, rtpParameters })
+        .then(({ producerId }) => callback({ id: producerId }), errback);
+    });
+    transport.on('connectionstatechange', onState);
+    return new Publisher(signaling, join, device, transport);
+  }
+
+  get connectionState(): ConnectionState {
+    return this.#transport.connectionState;
+  }
+
+  get publishing(): TrackName[] {
+    return [...this.#producers.keys()];
+  }
+
+  #videoCodec(): types.RtpCodecCapability | undefined {
+    const codecs = this.#device.rtpCapabilities.codecs ?? [];
+    // VP9 is what the recorder stores; VP8 only for a browser that cannot send VP9.
+    return codecs.find((codec) => codec.mimeType.toLowerCase() === 'video/vp9') ?? codecs.find((codec) => codec.mimeType.toLowerCase() === 'video/vp8');
+  }
+
+  /** Publishes (or republishes) a track; the previous producer of that track is replaced. */
+  async publish(track: TrackName, mediaTrack: MediaStreamTrack): Promise<void> {
+    if (this.#closed) return;
+    this.#producers.get(track)?.close();
+    this.#producers.delete(track);
+    const bitrates = this.#join.publish?.bitrates;
+    const options: types.ProducerOptions =
+      track === 'audio'
+        ? { track: mediaTrack, codecOptions: { opusStereo: false, opusDtx: false, opusFec: true }, appData: { track } }
+        : {
+            track: mediaTrack,
+            codec: this.#videoCodec(),
+            encodings: [{ maxBitrate: track === 'screen' ? bitrates?.screen : bitrates?.camera }],
+            appData: { track },
+          };
+    // The page owns the captured tracks (they outlive this session), so producers never stop them.
+    const producer = await this.#transport.produce({ ...options, stopTracks: false });
+    if (this.#closed) {
+      producer.close();
+      return;
+    }
+    this.#producers.set(track, producer);
+  }
+
+  async unpublish(track: TrackName): Promise<void> {
+    const producer = this.#producers.get(track);
+    if (!producer) return;
+    producer.close();
+    this.#producers.delete(track);
+    await this.#signaling.request('closeProducer', { track }).catch(() => undefined);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const producer of this.#producers.values()) producer.close();
+    this.#producers.clear();
+    this.#transport.close();
+  }
+}

@@ -1,0 +1,50 @@
+// The review page for proctors and admins: both recordings side by side, one control, in sync.
+import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
+import { followRecording } from '../shared/recordingStatus.ts';
+import { SyncedPlayback } from './SyncedPlayback.ts';
+
+function formatTime(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '–';
+  const whole = Math.floor(seconds);
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+}
+
+async function main(): Promise<void> {
+  const token = tokenFromHash();
+  if (!token) {
+    announce('This page needs a proctor link; it is missing its access token.', 'error');
+    return;
+  }
+  const status = await followRecording(interviewIdFromPath(), token, (update) => setText('status', update.status));
+  if (status.status !== 'completed' || !status.screenVideo) {
+    announce(status.status === 'failed' ? `The recordings could not be saved: ${status.failureReason ?? 'unknown reason'}` : 'No recording was made.', 'error');
+    return;
+  }
+
+  const screen = byId<HTMLVideoElement>('screen-video');
+  const candidate = byId<HTMLVideoElement>('candidate-video');
+  const toggle = byId<HTMLButtonElement>('play');
+  const seek = byId<HTMLInputElement>('seek');
+  screen.src = status.screenVideo;
+  candidate.src = status.candidateVideo;
+  byId('player').hidden = false;
+
+  const playback = new SyncedPlayback(screen, candidate);
+  playback.start();
+  toggle.addEventListener('click', () => (screen.paused ? void screen.play() : screen.pause()));
+  screen.addEventListener('play', () => (toggle.textContent = 'Pause'));
+  screen.addEventListener('pause', () => (toggle.textContent = 'Play'));
+  screen.addEventListener('loadedmetadata', () => {
+    seek.max = String(screen.duration);
+    setText('duration', formatTime(screen.duration));
+  });
+  screen.addEventListener('timeupdate', () => {
+    seek.value = String(screen.currentTime);
+    setText('position', formatTime(screen.currentTime));
+  });
+  seek.addEventListener('input', () => (screen.currentTime = Number(seek.value)));
+  // Exposed for tests and curious reviewers: how far apart the two videos are right now.
+  (window as unknown as { reviewDrift: () => number }).reviewDrift = () => playback.drift;
+}
+
+void main();

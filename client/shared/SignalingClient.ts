@@ -1,0 +1,75 @@
+import { io, type Socket } from 'socket.io-client';
+import {
+  SIGNALING_NAMESPACE,
+  type AckResult,
+  type ClientToServerEvents,
+  type NotificationName,
+  type ProtocolError,
+  type Notifications,
+  type RequestName,
+  type RequestPayload,
+  type RequestResults,
+  type ServerToClientEvents,
+} from '../../server/signaling/protocol.ts';
+
+export class RequestError extends Error {
+  constructor(
+    readonly code: ProtocolError['code'] | 'timeout' | 'disconnected',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RequestError';
+  }
+}
+
+const RESTART_DELAY_MS = 2000;
+
+/** Errors worth retrying: the server or its media workers were momentarily unavailable. */
+export function isTransient(error: unknown): boolean {
+  return error instanceof RequestError && (error.code === 'unavailable' || error.code === 'timeout' || error.code === 'internal');
+}
+
+/** The page's signalling connection: typed requests (promise per ack) and notifications. */
+export class SignalingClient {
+  readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+
+  constructor(token: string) {
+    // Same origin; the role token travels in the handshake body, never in a URL.
+    this.socket = io(SIGNALING_NAMESPACE, { auth: { token }, transports: ['websocket', 'polling'], reconnectionDelayMax: 3000 });
+  }
+
+  request<N extends RequestName>(name: N, payload: RequestPayload<N>, timeoutMs = 15_000): Promise<RequestResults[N]> {
+    return new Promise((resolve, reject) => {
+      if (!this.socket.connected) return reject(new RequestError('disconnected', 'not connected to the server'));
+      const withTimeout = this.socket.timeout(timeoutMs);
+      const emit = withTimeout.emit as unknown as (
+        name: N,
+        payload: RequestPayload<N>,
+        ack: (error: Error | null, result: AckResult<RequestResults[N]>) => void,
+      ) => void;
+      emit.call(withTimeout, name, payload, (error, result) => {
+        if (error) return reject(new RequestError('timeout', `${name}: no answer from the server`));
+        if (result.ok) resolve(result.data);
+        else reject(new RequestError(result.error.code, result.error.message));
+      });
+    });
+  }
+
+  on<N extends NotificationName>(name: N, handler: (payload: Notifications[N]) => void): void {
+    (this.socket.on as (name: N, handler: (payload: Notifications[N]) => void) => void).call(this.socket, name, handler);
+  }
+
+  /**
+   * Sets the session up again from scratch (new socket session, new transports) after a delay:
+   * the way back from a media server restart or a transient failure.
+   */
+  restartSoon(delayMs = RESTART_DELAY_MS): void {
+    setTimeout(() => {
+      if (this.socket.active) this.socket.disconnect().connect();
+    }, delayMs);
+  }
+
+  close(): void {
+    this.socket.disconnect();
+  }
+}

@@ -1,0 +1,50 @@
+// The recording's progress as the server reports it (GET /session/:id/recording). URLs in it come
+// from the server's database; pages never take a URL from their own address or from input.
+
+export interface FileProgress {
+  kind: 'screen' | 'candidate';
+  status: 'recording' | 'finalized' | 'uploading' | 'uploaded' | 'failed';
+  sizeBytes: number;
+  uploadedBytes: number;
+}
+
+export interface RecordingStatus {
+  id: string;
+  status: 'created' | 'live' | 'finalizing' | 'completed' | 'failed';
+  completedAt: string | null;
+  failureReason: string | null;
+  files: FileProgress[];
+  screenVideo: string;
+  candidateVideo: string;
+}
+
+export async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {
+  const response = await fetch(`/session/${encodeURIComponent(interviewId)}/recording`, {
+    headers: { authorization: `Bearer ${token}` },
+    cache: 'no-store',
+  });
+  if (!response.ok) {
+    const body = (await response.json().catch(() => ({}))) as { message?: string };
+    throw new Error(body.message ?? `the server answered ${response.status}`);
+  }
+  return (await response.json()) as RecordingStatus;
+}
+
+/** Polls until the interview is completed or failed, calling `onUpdate` with each report. */
+export async function followRecording(
+  interviewId: string,
+  token: string,
+  onUpdate: (status: RecordingStatus) => void,
+  intervalMs = 500,
+): Promise<RecordingStatus> {
+  for (;;) {
+    try {
+      const status = await fetchRecordingStatus(interviewId, token);
+      onUpdate(status);
+      if (status.status === 'completed' || status.status === 'failed') return status;
+    } catch {
+      // A restarting server or a network blip: keep asking.
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -1,0 +1,72 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+
+export interface PageRoutesOptions {
+  /** The client folder: HTML and CSS under pages/, the esbuild bundles under dist/. */
+  clientDir?: string;
+  /** Where recordings are played from when not from this origin (S3_PUBLIC_BASE_URL's origin). */
+  mediaOrigin?: string | undefined;
+}
+
+const defaultClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'client');
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const assetName = /^[a-z][\w-]*\.(js|css|map)$/i;
+const contentTypes: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
+// Pages carry role tokens in the fragment: no Referer may leak the page, nothing may frame it,
+// and scripts come only from this origin.
+function pageHeaders(mediaOrigin: string | undefined): Record<string, string> {
+  return {
+    'cache-control': 'no-cache',
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:${mediaOrigin ? ` ${mediaOrigin}` : ''}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+  };
+}
+
+/** The candidate, proctor, admin and end pages, and the client bundles they load. */
+export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOptions = {}): void {
+  const clientDir = options.clientDir ?? defaultClientDir;
+  const headers = pageHeaders(options.mediaOrigin);
+
+  async function sendFile(reply: FastifyReply, file: string): Promise<FastifyReply> {
+    let body: Buffer;
+    try {
+      body = await fs.readFile(file);
+    } catch {
+      const built = file.includes(`${path.sep}dist${path.sep}`);
+      return reply
+        .code(built ? 503 : 404)
+        .type('text/plain; charset=utf-8')
+        .send(built ? 'The client is not built: run node scripts/build-client.mjs' : 'Not found');
+    }
+    return reply.headers(headers).type(contentTypes[path.extname(file)] ?? 'application/octet-stream').send(body);
+  }
+
+  const page = (name: string) => path.join(clientDir, 'pages', `${name}.html`);
+  const withInterviewId = (name: string) => async (request: { params: unknown }, reply: FastifyReply) => {
+    const { id } = request.params as { id: string };
+    if (!uuid.test(id)) return reply.code(404).type('text/plain; charset=utf-8').send('No such interview');
+    return sendFile(reply, page(name));
+  };
+
+  app.get('/', async (_request, reply) => sendFile(reply, page('index')));
+  app.get('/admin', async (_request, reply) => sendFile(reply, page('admin')));
+  app.get('/interview/:id', withInterviewId('candidate'));
+  app.get('/interview/end/:id', withInterviewId('ended'));
+  app.get('/proctor/:id', withInterviewId('proctor'));
+  app.get('/review/:id', withInterviewId('review'));
+  app.get('/assets/:name', async (request, reply) => {
+    const { name } = request.params as { name: string };
+    if (!assetName.test(name)) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
+    // Stylesheets are hand-written and live with the pages; scripts are built.
+    return sendFile(reply, name.endsWith('.css') ? path.join(clientDir, 'pages', name) : path.join(clientDir, 'dist', name));
+  });
+}

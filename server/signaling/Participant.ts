@@ -1,0 +1,266 @@
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { RoleClaims } from '../auth/RoleTokens.ts';
+import { AppError } from '../errors.ts';
+import type { InterviewService } from '../lifecycle/InterviewService.ts';
+import { hasEnded } from '../lifecycle/InterviewStatus.ts';
+import type { InterviewRoom, TransportAppData } from '../sfu/InterviewRoom.ts';
+import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
+import {
+  TRACK_NAMES,
+  endUrlOf,
+  type InterviewInfo,
+  type NotificationName,
+  type Notifications,
+  type ParsedRequest,
+  type RequestName,
+  type RequestResults,
+  type TrackName,
+  type TrackStats,
+} from './protocol.ts';
+
+export interface ParticipantContext {
+  rooms: RoomRegistry;
+  interviews: InterviewService;
+  bitrates: { screen: number; camera: number };
+  candidateDashboardUrl: string;
+  logger: Logger;
+  /** Called once the candidate has joined, so an older candidate connection can be retired. */
+  onCandidateJoined: (participant: Participant) => void;
+}
+
+type Handlers = { [N in RequestName]: (request: ParsedRequest<N>) => Promise<RequestResults[N]> };
+
+/** Direction each role may open: candidates only send, proctors only receive. */
+const DIRECTION_OF_ROLE = { candidate: 'send', proctor: 'recv' } as const;
+
+/**
+ * One signalling connection (a candidate tab or a proctor tab) and the media objects it owns:
+ * its transport and, for proctors, its consumers. Closing it closes them.
+ */
+export class Participant {
+  readonly id: string;
+  readonly claims: RoleClaims;
+  readonly #context: ParticipantContext;
+  readonly #notify: <N extends NotificationName>(name: N, payload: Notifications[N]) => void;
+  readonly #transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
+  readonly #consumers = new Map<string, types.Consumer<{ track: TrackName }>>();
+  readonly #producerIds = new Set<string>();
+  #room: InterviewRoom | undefined;
+  #joined = false;
+  #ended = false;
+  #closed = false;
+
+  constructor(
+    id: string,
+    claims: RoleClaims,
+    context: ParticipantContext,
+    notify: <N extends NotificationName>(name: N, payload: Notifications[N]) => void,
+  ) {
+    this.id = id;
+    this.claims = claims;
+    this.#context = context;
+    this.#notify = notify;
+  }
+
+  get interviewId(): string {
+    return this.claims.interviewId;
+  }
+
+  get joined(): boolean {
+    return this.#joined;
+  }
+
+  handle<N extends RequestName>(name: N, request: ParsedRequest<N>): Promise<RequestResults[N]> {
+    if (this.#closed) return Promise.reject(new AppError('conflict', 'this connection is closed'));
+    if (name !== 'join' && !this.#joined) return Promise.reject(new AppError('conflict', 'send join first'));
+    if (name !== 'join' && name !== 'getStats' && this.#ended) return Promise.reject(new AppError('conflict', 'the interview has ended'));
+    return (this.#handlers[name] as (request: ParsedRequest<N>) => Promise<RequestResults[N]>)(request);
+  }
+
+  readonly #handlers: Handlers = {
+    join: async ({ interviewId }) => {
+      if (this.#joined) throw new AppError('conflict', 'already joined');
+      if (interviewId !== this.interviewId) throw new AppError('forbidden', 'this link belongs to another interview');
+      const interview = await this.#context.interviews.find(interviewId);
+      if (!interview) throw new AppError('not_found', 'this interview does not exist');
+      if (hasEnded(interview.status)) {
+        this.#notify('interviewEnded', { endUrl: endUrlOf(interviewId), cause: null });
+        throw new AppError('conflict', 'the interview has ended');
+      }
+      const room = await this.#openRoom();
+      if (this.#closed) throw new AppError('conflict', 'this connection is closed');
+      this.#joined = true;
+      if (this.claims.role === 'candidate') this.#context.onCandidateJoined(this);
+      const info: InterviewInfo = {
+        id: interview.id,
+        status: interview.status,
+        candidateName: interview.candidateName,
+        durationSeconds: interview.durationSeconds,
+        startedAt: interview.startedAt?.toISOString() ?? null,
+        endsAt: interview.endsAt?.toISOString() ?? null,
+      };
+      return {
+        role: this.claims.role,
+        interview: info,
+        now: Date.now(),
+        routerRtpCapabilities: room.rtpCapabilities as RequestResults['join']['routerRtpCapabilities'],
+        tracks: room.tracks,
+        endUrl: endUrlOf(interviewId),
+        publish: this.claims.role === 'candidate' ? { bitrates: this.#context.bitrates, dashboardUrl: this.#context.candidateDashboardUrl } : null,
+      };
+    },
+
+    createTransport: async ({ direction }) => {
+      if (direction !== DIRECTION_OF_ROLE[this.claims.role]) {
+        throw new AppError('forbidden', `a ${this.claims.role} may only open a ${DIRECTION_OF_ROLE[this.claims.role]} transport`);
+      }
+      // One at a time: a page that sets up again (after a reload of its media) replaces the old one.
+      for (const transport of this.#transports.values()) transport.close();
+      this.#transports.clear();
+      const room = await this.#openRoom();
+      const transport = await room.createWebRtcTransport(direction);
+      if (this.#closed) {
+        transport.close();
+        throw new AppError('conflict', 'this connection is closed');
+      }
+      this.#transports.set(transport.id, transport);
+      transport.observer.once('close', () => this.#transports.delete(transport.id));
+      return {
+        id: transport.id,
+        iceParameters: transport.iceParameters,
+        iceCandidates: transport.iceCandidates as RequestResults['createTransport']['iceCandidates'],
+        dtlsParameters: transport.dtlsParameters as RequestResults['createTransport']['dtlsParameters'],
+      };
+    },
+
+    connectTransport: async ({ transportId, dtlsParameters }) => {
+      const transport = this.#transport(transportId);
+      await transport.connect({ dtlsParameters: dtlsParameters as types.DtlsParameters });
+      return {};
+    },
+
+    produce: async ({ transportId, track, kind, rtpParameters }) => {
+      const transport = this.#transport(transportId);
+      const producer = await this.#requireRoom().produce(transport, track, kind, rtpParameters as unknown as types.RtpParameters);
+      this.#producerIds.add(producer.id);
+      producer.observer.once('close', () => this.#producerIds.delete(producer.id));
+      return { producerId: producer.id };
+    },
+
+    closeProducer: async ({ track }) => {
+      const producer = this.#requireRoom().getProducer(track);
+      // Only this connection's own producer: a stale tab must not stop the live one.
+      if (producer && this.#producerIds.has(producer.id)) producer.close();
+      return {};
+    },
+
+    consume: async ({ transportId, track, rtpCapabilities }) => {
+      const transport = this.#transport(transportId);
+      for (const existing of this.#consumers.values()) {
+        if (existing.appData.track === track) existing.close();
+      }
+      const consumer = await this.#requireRoom().consume(transport, track, rtpCapabilities as types.RtpCapabilities);
+      this.#consumers.set(consumer.id, consumer);
+      consumer.observer.once('close', () => this.#consumers.delete(consumer.id));
+      consumer.on('producerclose', () => {
+        consumer.close();
+        this.#notify('consumerClosed', { consumerId: consumer.id, track });
+      });
+      consumer.on('score', ({ score, producerScore }) => this.#notify('consumerScore', { consumerId: consumer.id, track, score, producerScore }));
+      return {
+        id: consumer.id,
+        producerId: consumer.producerId,
+        track,
+        kind: consumer.kind,
+        rtpParameters: consumer.rtpParameters as RequestResults['consume']['rtpParameters'],
+      };
+    },
+
+    resumeConsumer: async ({ consumerId }) => {
+      const consumer = this.#consumers.get(consumerId);
+      if (!consumer) throw new AppError('not_found', 'no such consumer');
+      await consumer.resume();
+      // A proctor joining mid-interview would otherwise wait for the encoder's next keyframe.
+      if (consumer.kind === 'video') await consumer.requestKeyFrame();
+      return {};
+    },
+
+    getStats: async () => {
+      const room = this.#room;
+      if (!room || room.closed) return { tracks: [] };
+      const tracks: TrackStats[] = [];
+      if (this.claims.role === 'candidate') {
+        for (const track of TRACK_NAMES) {
+          const producer = room.getProducer(track);
+          if (!producer) continue;
+          const stats = await producer.getStats().catch(() => []);
+          tracks.push({
+            track,
+            score: producer.score[0]?.score ?? 0,
+            producerScore: null,
+            bitrate: stats.reduce((sum, stat) => sum + stat.bitrate, 0),
+            packetsLost: stats.reduce((sum, stat) => sum + stat.packetsLost, 0),
+          });
+        }
+      } else {
+        for (const consumer of this.#consumers.values()) {
+          const stats = await consumer.getStats().catch(() => []);
+          const outbound = stats.filter((stat) => stat.type === 'outbound-rtp');
+          tracks.push({
+            track: consumer.appData.track,
+            score: consumer.score.score,
+            producerScore: consumer.score.producerScore,
+            bitrate: outbound.reduce((sum, stat) => sum + stat.bitrate, 0),
+            packetsLost: outbound.reduce((sum, stat) => sum + stat.packetsLost, 0),
+          });
+        }
+      }
+      return { tracks };
+    },
+
+    endInterview: async () => {
+      await this.#context.interviews.end(this.interviewId, 'proctor');
+      return {};
+    },
+  };
+
+  async #openRoom(): Promise<InterviewRoom> {
+    if (this.#room && !this.#room.closed) return this.#room;
+    const room = await this.#context.rooms.open(this.interviewId);
+    this.#room?.removeMember(this.id);
+    this.#room = room;
+    room.addMember(this.id);
+    return room;
+  }
+
+  #requireRoom(): InterviewRoom {
+    if (!this.#room || this.#room.closed) throw new AppError('unavailable', 'the media server restarted; set up the connection again');
+    return this.#room;
+  }
+
+  #transport(transportId: string): types.WebRtcTransport<TransportAppData> {
+    const transport = this.#transports.get(transportId);
+    if (!transport || transport.closed) throw new AppError('not_found', 'no such transport; create one first');
+    return transport;
+  }
+
+  /** The interview ended: media stops, and only harmless requests are still answered. */
+  markEnded(): void {
+    this.#ended = true;
+    this.#closeMedia();
+  }
+
+  #closeMedia(): void {
+    for (const transport of this.#transports.values()) transport.close();
+    this.#transports.clear();
+    this.#consumers.clear();
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeMedia();
+    this.#room?.removeMember(this.id);
+  }
+}

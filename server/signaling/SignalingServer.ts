@@ -1,0 +1,221 @@
+import type { Logger } from 'pino';
+import type { Namespace, Server as SocketIoServer, Socket } from 'socket.io';
+import { TokenError, type RoleClaims, type RoleTokens } from '../auth/RoleTokens.ts';
+import { AppError, invalidInput } from '../errors.ts';
+import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
+import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
+import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
+import { Participant } from './Participant.ts';
+import {
+  REQUEST_ROLES,
+  SIGNALING_NAMESPACE,
+  endUrlOf,
+  isRequestName,
+  requestSchemas,
+  type AckResult,
+  type ClientToServerEvents,
+  type HandshakeErrorData,
+  type NotificationName,
+  type Notifications,
+  type ProtocolError,
+  type ServerToClientEvents,
+} from './protocol.ts';
+
+export interface SignalingServerOptions {
+  io: SocketIoServer;
+  roleTokens: RoleTokens;
+  rooms: RoomRegistry;
+  interviews: InterviewService;
+  bitrates: { screen: number; camera: number };
+  candidateDashboardUrl: string;
+  logger: Logger;
+}
+
+interface SocketData {
+  claims: RoleClaims;
+}
+
+type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type SignalingNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type Ack = (result: AckResult<unknown>) => void;
+
+/** Requests a connection may have queued; a flooding client is told to slow down, not served. */
+const MAX_QUEUED_REQUESTS = 16;
+
+const channelOf = (interviewId: string): string => `interview:${interviewId}`;
+
+/**
+ * The signalling endpoint: authenticates sockets by role token, validates every message against
+ * the protocol, runs each connection's requests in order, and relays lifecycle and room events
+ * to the pages of the interview concerned.
+ */
+export class SignalingServer {
+  readonly #namespace: SignalingNamespace;
+  readonly #options: SignalingServerOptions;
+  readonly #logger: Logger;
+  readonly #participants = new Map<string, Participant>();
+  readonly #candidates = new Map<string, Participant>();
+  readonly #unsubscribe: Array<() => void> = [];
+  #closed = false;
+
+  constructor(options: SignalingServerOptions) {
+    this.#options = options;
+    this.#logger = options.logger.child({ component: 'signaling' });
+    this.#namespace = options.io.of(SIGNALING_NAMESPACE) as SignalingNamespace;
+    this.#namespace.use((socket, next) => {
+      try {
+        socket.data.claims = options.roleTokens.verify((socket.handshake.auth as Record<string, unknown> | undefined)?.token);
+        next();
+      } catch (error) {
+        const message = error instanceof TokenError ? error.message : 'role token refused';
+        next(Object.assign(new Error(message), { data: { code: 'unauthorized' } satisfies HandshakeErrorData }));
+      }
+    });
+    this.#namespace.on('connection', (socket) => this.#onConnection(socket));
+
+    const onLive = (interview: { id: string; startedAt: Date | null; endsAt: Date | null }): void => {
+      if (!interview.startedAt || !interview.endsAt) return;
+      this.#notifyInterview(interview.id, 'interviewLive', { startedAt: interview.startedAt.toISOString(), endsAt: interview.endsAt.toISOString(), now: Date.now() });
+    };
+    const onEnded = (interview: { id: string }, cause: EndCause): void => this.#onEnded(interview.id, cause);
+    const onRoom = (room: InterviewRoom): void => this.#watchRoom(room);
+    options.interviews.on('live', onLive);
+    options.interviews.on('ended', onEnded);
+    options.rooms.on('room', onRoom);
+    this.#unsubscribe.push(
+      () => options.interviews.off('live', onLive),
+      () => options.interviews.off('ended', onEnded),
+      () => options.rooms.off('room', onRoom),
+    );
+  }
+
+  #onConnection(socket: SignalingSocket): void {
+    const claims = socket.data.claims;
+    const notify = <N extends NotificationName>(name: N, payload: Notifications[N]): void => {
+      (socket.emit as (name: N, payload: Notifications[N]) => void)(name, payload);
+    };
+    const participant = new Participant(
+      socket.id,
+      claims,
+      {
+        rooms: this.#options.rooms,
+        interviews: this.#options.interviews,
+        bitrates: this.#options.bitrates,
+        candidateDashboardUrl: this.#options.candidateDashboardUrl,
+        logger: this.#logger,
+        onCandidateJoined: (joined) => this.#onCandidateJoined(joined),
+      },
+      notify,
+    );
+    this.#participants.set(socket.id, participant);
+    void socket.join(channelOf(claims.interviewId));
+
+    let queued = 0;
+    let chain: Promise<void> = Promise.resolve();
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
+      const reply = (result: AckResult<unknown>): void => {
+        try {
+          ack?.(result);
+        } catch {
+          // A broken ack must not take the connection's queue down.
+        }
+      };
+      if (queued >= MAX_QUEUED_REQUESTS) return reply(failure(new AppError('unavailable', 'too many requests in flight; wait for the answers')));
+      queued++;
+      chain = chain
+        .then(async () => reply({ ok: true, data: await this.#dispatch(participant, event, args) }))
+        .catch((error: unknown) => reply(failure(this.#toAppError(error, event))))
+        .finally(() => {
+          queued--;
+        });
+    });
+    // A client can send an event named "error"; without a listener EventEmitter would throw it.
+    socket.on('error' as never, () => undefined);
+    socket.on('disconnect', () => {
+      participant.close();
+      this.#participants.delete(socket.id);
+      if (this.#candidates.get(claims.interviewId) === participant) this.#candidates.delete(claims.interviewId);
+    });
+  }
+
+  async #dispatch(participant: Participant, event: unknown, args: unknown[]): Promise<unknown> {
+    if (!isRequestName(event)) throw new AppError('not_found', `unknown request ${JSON.stringify(String(event)).slice(0, 80)}`);
+    if (!REQUEST_ROLES[event].includes(participant.claims.role)) {
+      throw new AppError('forbidden', `a ${participant.claims.role} may not send ${event}`);
+    }
+    if (args.length > 1) throw new AppError('invalid_input', 'a request carries exactly one payload object', 'payload');
+    const parsed = requestSchemas[event].safeParse(args[0]);
+    if (!parsed.success) throw invalidInput(parsed.error.issues);
+    return participant.handle(event, parsed.data as never);
+  }
+
+  #toAppError(error: unknown, event: unknown): AppError {
+    if (error instanceof AppError) return error;
+    // mediasoup rejects bad parameters with TypeError and wrong-state calls with InvalidStateError.
+    if (error instanceof TypeError) return new AppError('invalid_input', error.message);
+    if (error instanceof Error && error.name === 'InvalidStateError') return new AppError('conflict', error.message);
+    this.#logger.warn({ err: error, request: String(event) }, 'signalling request failed');
+    return new AppError('internal', 'internal error');
+  }
+
+  /** A candidate opened the interview in a new tab (or reloaded): the old connection stops. */
+  #onCandidateJoined(participant: Participant): void {
+    const previous = this.#candidates.get(participant.interviewId);
+    this.#candidates.set(participant.interviewId, participant);
+    if (!previous || previous === participant) return;
+    const socket = this.#namespace.sockets.get(previous.id);
+    previous.close();
+    if (socket) {
+      socket.emit('sessionReplaced', {});
+      socket.disconnect(true);
+    }
+  }
+
+  #watchRoom(room: InterviewRoom): void {
+    const { interviewId } = room;
+    room.on('producer', (track) => this.#notifyInterview(interviewId, 'producerAdded', { track }));
+    room.on('producerClosed', (track) => {
+      if (!room.closed) this.#notifyInterview(interviewId, 'producerClosed', { track });
+    });
+    room.on('flowing', () => {
+      this.#options.interviews.markLive(interviewId).catch((error: unknown) => {
+        this.#logger.error({ err: error, interviewId }, 'could not mark the interview live');
+      });
+    });
+    room.once('closed', (reason) => {
+      if (reason === 'workerDied') this.#notifyInterview(interviewId, 'mediaReset', { reason });
+    });
+  }
+
+  #onEnded(interviewId: string, cause: EndCause): void {
+    this.#notifyInterview(interviewId, 'interviewEnded', { endUrl: endUrlOf(interviewId), cause });
+    for (const participant of this.#participants.values()) {
+      if (participant.interviewId === interviewId) participant.markEnded();
+    }
+    this.#options.rooms.get(interviewId)?.close('ended');
+  }
+
+  #notifyInterview<N extends NotificationName>(interviewId: string, name: N, payload: Notifications[N]): void {
+    if (this.#closed) return;
+    (this.#namespace.to(channelOf(interviewId)).emit as (name: N, payload: Notifications[N]) => void)(name, payload);
+  }
+
+  /** How many signalling connections are open (for health and tests). */
+  get connectionCount(): number {
+    return this.#participants.size;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    for (const participant of this.#participants.values()) participant.close();
+    this.#participants.clear();
+    this.#namespace.disconnectSockets(true);
+  }
+}
+
+function failure(error: AppError): { ok: false; error: ProtocolError } {
+  return { ok: false, error: { code: error.code, message: error.message } };
+}

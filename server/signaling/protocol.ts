@@ -1,0 +1,183 @@
+// The signalling protocol between the pages and the server, typed once and imported by both sides
+// (the client bundle includes this file, so it must not import node modules; type imports are
+// erased). Every request carries one payload object and an ack callback; the server answers each
+// with an AckResult. Notifications flow server → client without acks.
+import { z } from 'zod';
+import type { types as client } from 'mediasoup-client';
+import type { ErrorCode } from '../errors.ts';
+
+/** socket.io namespace of the signalling; the default namespace stays free for other uses. */
+export const SIGNALING_NAMESPACE = '/signaling';
+
+export type Role = 'candidate' | 'proctor';
+
+export const TRACK_NAMES = ['screen', 'camera', 'audio'] as const;
+export type TrackName = (typeof TRACK_NAMES)[number];
+export type MediaKind = 'audio' | 'video';
+export const TRACK_KINDS: Readonly<Record<TrackName, MediaKind>> = { screen: 'video', camera: 'video', audio: 'audio' };
+
+// mediasoup validates RTP parameters and capabilities in depth; these schemas only bound their
+// shape and size so garbage is refused before it reaches a worker.
+const shortString = z.string().max(256);
+const id = z.string().min(1).max(64);
+const trackName = z.enum(TRACK_NAMES);
+const codec = z.object({ mimeType: shortString, clockRate: z.number().int().positive() }).passthrough();
+const dtlsParameters = z
+  .object({
+    role: z.enum(['auto', 'client', 'server']).optional(),
+    fingerprints: z.array(z.object({ algorithm: shortString, value: shortString }).strict()).min(1).max(8),
+  })
+  .strict();
+const rtpParameters = z
+  .object({
+    mid: shortString.optional(),
+    codecs: z.array(codec.extend({ payloadType: z.number().int().min(0).max(127) })).min(1).max(16),
+    headerExtensions: z.array(z.object({ uri: shortString, id: z.number().int() }).passthrough()).max(32).optional(),
+    encodings: z.array(z.object({}).passthrough()).max(8).optional(),
+    rtcp: z.object({}).passthrough().optional(),
+  })
+  .passthrough();
+const rtpCapabilities = z
+  .object({
+    codecs: z.array(codec.extend({ kind: z.enum(['audio', 'video']) })).max(64).optional(),
+    headerExtensions: z.array(z.object({ uri: shortString, preferredId: z.number().int() }).passthrough()).max(64).optional(),
+  })
+  .passthrough();
+
+export const requestSchemas = {
+  /** First request of every connection: binds the socket to the interview its token names. */
+  join: z.object({ interviewId: z.string().uuid() }).strict(),
+  /** Candidates get a send transport, proctors a receive transport. */
+  createTransport: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
+  connectTransport: z.object({ transportId: id, dtlsParameters }).strict(),
+  /** Candidate only: publishes one of the three tracks, replacing an earlier generation of it. */
+  produce: z.object({ transportId: id, track: trackName, kind: z.enum(['audio', 'video']), rtpParameters }).strict(),
+  /** Candidate only: the track stopped (e.g. screen sharing ended) and will be produced anew. */
+  closeProducer: z.object({ track: trackName }).strict(),
+  /** Proctor only: a paused consumer of the track; resume it once the client side is ready. */
+  consume: z.object({ transportId: id, track: trackName, rtpCapabilities }).strict(),
+  resumeConsumer: z.object({ consumerId: id }).strict(),
+  getStats: z.object({}).strict(),
+  /** Proctor only. */
+  endInterview: z.object({}).strict(),
+} as const;
+
+export type RequestName = keyof typeof requestSchemas;
+export type RequestPayload<N extends RequestName> = z.input<(typeof requestSchemas)[N]>;
+export type ParsedRequest<N extends RequestName> = z.output<(typeof requestSchemas)[N]>;
+
+/** Who may send each request (checked before the payload is even looked at). */
+export const REQUEST_ROLES: Readonly<Record<RequestName, readonly Role[]>> = {
+  join: ['candidate', 'proctor'],
+  createTransport: ['candidate', 'proctor'],
+  connectTransport: ['candidate', 'proctor'],
+  produce: ['candidate'],
+  closeProducer: ['candidate'],
+  consume: ['proctor'],
+  resumeConsumer: ['proctor'],
+  getStats: ['candidate', 'proctor'],
+  endInterview: ['proctor'],
+};
+
+export function isRequestName(name: unknown): name is RequestName {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(requestSchemas, name);
+}
+
+export interface InterviewInfo {
+  id: string;
+  status: 'created' | 'live' | 'finalizing' | 'completed' | 'failed';
+  candidateName: string | null;
+  durationSeconds: number;
+  startedAt: string | null;
+  endsAt: string | null;
+}
+
+export interface JoinResult {
+  role: Role;
+  interview: InterviewInfo;
+  /** The server's clock (ms since the epoch) when it answered, so pages count down on its time. */
+  now: number;
+  routerRtpCapabilities: client.RtpCapabilities;
+  /** Tracks being published right now (what a proctor can consume). */
+  tracks: TrackName[];
+  /** Where the candidate goes when the interview ends. */
+  endUrl: string;
+  /** Candidate only: how to publish, and where to go when the candidate refuses permissions. */
+  publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
+}
+
+export interface TransportInfo {
+  id: string;
+  iceParameters: client.IceParameters;
+  iceCandidates: client.IceCandidate[];
+  dtlsParameters: client.DtlsParameters;
+}
+
+export interface ConsumerInfo {
+  id: string;
+  producerId: string;
+  track: TrackName;
+  kind: MediaKind;
+  rtpParameters: client.RtpParameters;
+}
+
+export interface TrackStats {
+  track: TrackName;
+  /** mediasoup's 0–10 quality score of the stream as received (producer) or sent (consumer). */
+  score: number;
+  /** Score of the candidate's upstream, for consumers. */
+  producerScore: number | null;
+  bitrate: number;
+  packetsLost: number;
+}
+
+export interface RequestResults {
+  join: JoinResult;
+  createTransport: TransportInfo;
+  connectTransport: Record<string, never>;
+  produce: { producerId: string };
+  closeProducer: Record<string, never>;
+  consume: ConsumerInfo;
+  resumeConsumer: Record<string, never>;
+  getStats: { tracks: TrackStats[] };
+  endInterview: Record<string, never>;
+}
+
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+}
+
+export type AckResult<T> = { ok: true; data: T } | { ok: false; error: ProtocolError };
+
+export interface Notifications {
+  /** Media reached the server: the clock started. */
+  interviewLive: { startedAt: string; endsAt: string; now: number };
+  /** The interview is over; candidates go to endUrl. cause is null when it ended before this connection. */
+  interviewEnded: { endUrl: string; cause: 'timer' | 'proctor' | 'admin' | null };
+  producerAdded: { track: TrackName };
+  producerClosed: { track: TrackName };
+  consumerClosed: { consumerId: string; track: TrackName };
+  consumerScore: { consumerId: string; track: TrackName; score: number; producerScore: number };
+  /** The media server behind this interview went away: set up transports again (reconnect). */
+  mediaReset: { reason: 'workerDied' };
+  /** Another tab of the candidate took over; this one stops publishing. */
+  sessionReplaced: Record<string, never>;
+}
+
+export type NotificationName = keyof Notifications;
+
+/** socket.io's typed event maps for both ends. */
+export type ServerToClientEvents = { [N in NotificationName]: (payload: Notifications[N]) => void };
+export type ClientToServerEvents = {
+  [N in RequestName]: (payload: RequestPayload<N>, ack: (result: AckResult<RequestResults[N]>) => void) => void;
+};
+
+/** Carried by connect_error when the handshake is refused. */
+export interface HandshakeErrorData {
+  code: ErrorCode;
+}
+
+export function endUrlOf(interviewId: string): string {
+  return `/interview/end/${interviewId}`;
+}

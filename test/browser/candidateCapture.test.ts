@@ -1,0 +1,154 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { waitFor } from '../support/testConfig.ts';
+import { startTestService, type TestService } from '../support/testService.ts';
+
+// Keeps every stream getDisplayMedia returns (the real one, from Chromium's fake picker) so the
+// test can check that the page stopped a refused share.
+const recordDisplayStreams = () => {
+  const original = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+  const streams: MediaStream[] = [];
+  const surfaces: Array<string | undefined> = [];
+  Object.assign(window, { displayStreams: streams, displaySurfaces: surfaces });
+  navigator.mediaDevices.getDisplayMedia = async (options) => {
+    const stream = await original(options);
+    streams.push(stream);
+    // Read now: a stopped track no longer reports its surface.
+    surfaces.push((stream.getVideoTracks()[0]?.getSettings() as { displaySurface?: string } | undefined)?.displaySurface);
+    return stream;
+  };
+};
+
+async function openCandidatePage(browser: TestBrowser, url: string): Promise<Page> {
+  const page = await browser.newPage();
+  await page.addInitScript(recordDisplayStreams);
+  await page.goto(url);
+  await expect.poll(() => page.getByRole('button', { name: /Start/ }).isEnabled(), { timeout: 10_000 }).toBe(true);
+  return page;
+}
+
+describe('the candidate page captures only the entire screen, camera and microphone', () => {
+  let ts: TestService;
+  const browsers: TestBrowser[] = [];
+
+  beforeAll(async () => {
+    buildClient();
+    ts = await startTestService();
+  });
+
+  afterAll(async () => {
+    await Promise.all(browsers.map((browser) => browser.close()));
+    await ts?.close();
+  });
+
+  for (const surface of ['browser', 'window'] as const) {
+    it(`refuses a ${surface === 'browser' ? 'tab' : 'window'} share, stops it, explains why and asks again`, async () => {
+      const interview = await ts.createInterview();
+      const browser = await launchBrowser({ displaySurface: surface });
+      browsers.push(browser);
+      const page = await openCandidatePage(browser, interview.candidateUrl);
+      await page.getByRole('button', { name: /Start/ }).click();
+
+      await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe(
+        `You shared ${surface === 'browser' ? 'a browser tab' : 'a window'}. Please share your entire screen.`,
+      );
+      const shares = await page.evaluate(() =>
+        (window as unknown as { displayStreams: MediaStream[]; displaySurfaces: string[] }).displayStreams.map((stream, index) => ({
+          surface: (window as unknown as { displaySurfaces: string[] }).displaySurfaces[index],
+          states: stream.getTracks().map((track) => track.readyState),
+        })),
+      );
+      // The share really was a tab/window (not a stub), and every track of it was stopped.
+      expect(shares).toEqual([{ surface, states: expect.arrayContaining(['ended']) }]);
+      expect(shares[0]!.states.every((state) => state === 'ended')).toBe(true);
+      const again = page.getByRole('button', { name: /Start/ });
+      await expect.poll(() => again.isEnabled()).toBe(true);
+      expect(await again.textContent()).toBe('Start again and share your entire screen');
+      // Nothing was published: the camera is not even asked for before the screen is right.
+      expect(ts.service.rooms.get(interview.id)?.tracks ?? []).toEqual([]);
+    });
+  }
+
+  it('sends the microphone alone when the screen share has no system audio, and says so', async () => {
+    const interview = await ts.createInterview();
+    const browser = await launchBrowser();
+    browsers.push(browser);
+    const page = await browser.newPage();
+    // A share without sound, as when the candidate leaves "share system audio" unticked.
+    await page.addInitScript(() => {
+      const original = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getDisplayMedia = async (options) => {
+        const stream = await original(options);
+        for (const track of stream.getAudioTracks()) {
+          track.stop();
+          stream.removeTrack(track);
+        }
+        return stream;
+      };
+    });
+    await page.goto(interview.candidateUrl);
+    const start = page.getByRole('button', { name: /Start/ });
+    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await start.click();
+    await expect.poll(() => page.locator('#audio-note').textContent(), { timeout: 10_000 }).toBe(
+      'Your screen share has no computer sound: only your microphone is sent.',
+    );
+    await waitFor(async () => {
+      const producer = ts.service.rooms.get(interview.id)?.getProducer('audio');
+      return producer && (await producer.getStats()).some((stat) => stat.packetCount > 0);
+    }, { timeoutMs: 15_000, what: 'the microphone-only audio producer to receive RTP' });
+  });
+
+  it('re-publishes the screen as a new generation when the candidate stops sharing and shares again', async () => {
+    const interview = await ts.createInterview();
+    const browser = await launchBrowser();
+    browsers.push(browser);
+    const page = await openCandidatePage(browser, interview.candidateUrl);
+    await page.getByRole('button', { name: /Start/ }).click();
+    const room = await waitFor(() => {
+      const open = ts.service.rooms.get(interview.id);
+      return open && open.tracks.length === 3 ? open : null;
+    }, { timeoutMs: 15_000, what: 'three producers' });
+    const first = room.getProducer('screen')!;
+    const closed: string[] = [];
+    room.on('producerClosed', (track, producer) => closed.push(`${track}:${producer.appData.generation}`));
+
+    // What Chromium's "Stop sharing" bar does: the track ends.
+    await page.evaluate(() => {
+      const track = (window as unknown as { displayStreams: MediaStream[] }).displayStreams[0]!.getVideoTracks()[0]!;
+      track.stop();
+      track.dispatchEvent(new Event('ended'));
+    });
+    await expect.poll(() => closed, { timeout: 5000 }).toEqual([`screen:${first.appData.generation}`]);
+    await expect.poll(() => page.locator('#message').textContent()).toBe('Screen sharing stopped. Please share your entire screen again to continue.');
+    await page.getByRole('button', { name: 'Share your entire screen again' }).click();
+    const second = await waitFor(() => {
+      const producer = room.getProducer('screen');
+      return producer && producer !== first ? producer : null;
+    }, { timeoutMs: 10_000, what: 'a new screen producer' });
+    expect(second.appData.generation).toBeGreaterThan(first.appData.generation);
+    await waitFor(async () => (await second.getStats()).some((stat) => stat.packetCount > 0), { timeoutMs: 10_000, what: 'RTP on the new screen producer' });
+    // Camera and audio kept going untouched.
+    expect(closed).toEqual([`screen:${first.appData.generation}`]);
+  });
+
+  it('explains a refused permission and sends the candidate back to the dashboard', async () => {
+    const interview = await ts.createInterview();
+    const browser = await launchBrowser();
+    browsers.push(browser);
+    const page = await browser.newPage();
+    // What Chromium answers when the candidate clicks "Cancel" in the picker.
+    await page.addInitScript(() => {
+      navigator.mediaDevices.getDisplayMedia = async () => {
+        throw new DOMException('Permission denied', 'NotAllowedError');
+      };
+    });
+    await page.goto(interview.candidateUrl);
+    const start = page.getByRole('button', { name: /Start/ });
+    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await start.click();
+    await expect.poll(() => page.locator('#message').textContent()).toMatch(/^Permission to use your screen was refused\. .*Taking you back to your dashboard/);
+    await page.waitForURL(`${ts.url}/`, { timeout: 10_000 });
+  });
+});

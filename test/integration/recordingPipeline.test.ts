@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { hasCues, probeFile } from '../support/ffprobe.ts';
+import { audioPacketHashes, download, getInterview, publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
+import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { startTestService, type TestService } from '../support/testService.ts';
+
+/** Length of the longest run of identical consecutive packets the two lists share. */
+function sharedRunLength(a: string[], b: string[]): number {
+  const start = b.indexOf(a[Math.min(5, a.length - 1)]!);
+  if (start < 0) return 0;
+  const offset = start - Math.min(5, a.length - 1);
+  let run = 0;
+  for (let i = Math.max(0, -offset); i < a.length && i + offset < b.length; i++) if (a[i] === b[i + offset]) run++;
+  return run;
+}
+
+describe('an interview recorded from a synthetic publisher', () => {
+  let t: TestService | undefined;
+  let publisher: SyntheticPublisher | undefined;
+  afterEach(async () => {
+    await publisher?.close();
+    await t?.close();
+    publisher = undefined;
+    t = undefined;
+  });
+
+  it('is ended by the server timer, uploaded, and both URLs serve seekable VP9 + Opus WebM with the same audio', async () => {
+    t = await startTestService();
+    const interview = await t.createInterview({ durationSeconds: 12 });
+    publisher = await publishSynthetic(t, interview.id);
+
+    const live = await waitForStatus(t, interview.id, 'live', 20_000);
+    expect(Date.parse(live.endsAt!) - Date.parse(live.startedAt!)).toBe(12_000);
+
+    const finalizing = await waitForStatus(t, interview.id, ['finalizing', 'completed'], 30_000);
+    const endedAt = Date.now();
+    expect(Math.abs(Date.parse(finalizing.completedAt!) - Date.parse(live.endsAt!))).toBeLessThan(1000);
+
+    const done = await waitForStatus(t, interview.id, 'completed', 60_000);
+    console.log(`end → URLs for a 12 s interview: ${Date.now() - endedAt} ms (upper bound, polled)`);
+    expect(done.screenVideo).toBe(`${t.url}/media/interviews/${interview.id}/screen.webm`);
+    expect(done.candidateVideo).toBe(`${t.url}/media/interviews/${interview.id}/candidate.webm`);
+
+    const files = await Promise.all([download(done.screenVideo), download(done.candidateVideo)]);
+    for (const file of files) {
+      const probe = await probeFile(file);
+      expect(probe.video?.codecName).toBe('vp9');
+      expect(probe.audio?.codecName).toBe('opus');
+      expect(probe.durationSeconds).toBeGreaterThan(12 - 1.5);
+      expect(probe.durationSeconds).toBeLessThan(12 + 1.5);
+      expect(Math.abs(probe.video!.startTime! - probe.audio!.startTime!)).toBeLessThan(0.1);
+      expect(await hasCues(file)).toBe(true);
+    }
+    const [screenAudio = [], candidateAudio = []] = await Promise.all(files.map(audioPacketHashes));
+    expect(screenAudio.length).toBeGreaterThan(400);
+    // One ffmpeg writes the same audio packets into both files; each file may start or stop a
+    // packet or two apart (its video decides where its first cluster begins).
+    expect(sharedRunLength(screenAudio, candidateAudio)).toBeGreaterThan(0.98 * Math.max(screenAudio.length, candidateAudio.length));
+
+    // Local files are deleted once the stored objects are verified.
+    await expect(import('node:fs').then((fs) => fs.existsSync(t!.service.finalizer.recordingDir(interview.id)))).resolves.toBe(false);
+  });
+
+  it('serves byte ranges of a recording, so a browser can seek', async () => {
+    t = await startTestService();
+    const interview = await t.createInterview({ durationSeconds: 10 });
+    publisher = await publishSynthetic(t, interview.id);
+    await waitForStatus(t, interview.id, 'live', 20_000);
+    await waitForRecordedBytes(t, interview.id, 500_000);
+    const ended = await t.api<{ status: string }>('POST', `/api/interviews/${interview.id}/end`, { score: 4, notes: 'ended early by the admin' });
+    expect(ended.status).toBe(200);
+    const done = await waitForStatus(t, interview.id, 'completed', 60_000);
+    expect(done).toMatchObject({ score: 4, notes: 'ended early by the admin' });
+    expect(Date.parse(done.completedAt!)).toBeLessThan(Date.parse(done.endsAt!));
+
+    const whole = Buffer.from(await (await fetch(done.screenVideo)).arrayBuffer());
+    const partial = await fetch(done.screenVideo, { headers: { range: 'bytes=100-199' } });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get('content-range')).toBe(`bytes 100-199/${whole.length}`);
+    expect(Buffer.from(await partial.arrayBuffer()).equals(whole.subarray(100, 200))).toBe(true);
+  });
+
+  it('keeps a created interview ended before any media as completed without recordings', async () => {
+    t = await startTestService();
+    const interview = await t.createInterview({ durationSeconds: 60 });
+    await t.api('POST', `/api/interviews/${interview.id}/end`, {});
+    const done = await waitForStatus(t, interview.id, 'completed', 10_000);
+    expect(done).toMatchObject({ screenVideo: '', candidateVideo: '' });
+    expect((await getInterview(t, interview.id)).completedAt).not.toBeNull();
+  });
+});

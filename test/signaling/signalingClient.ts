@@ -1,0 +1,26 @@
+// socket.io-client from Node, speaking the page protocol, for signalling tests.
+import { io, type Socket } from 'socket.io-client';
+import { SIGNALING_NAMESPACE, type AckResult } from '../../server/signaling/protocol.ts';
+
+export type RawSocket = Socket;
+
+export function connectRaw(url: string, token: unknown): RawSocket {
+  return io(`${url}${SIGNALING_NAMESPACE}`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+}
+
+/** Resolves once connected, or rejects with the connect_error (message and data). */
+export function connected(socket: RawSocket): Promise<RawSocket> {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (error) => reject(error));
+  });
+}
+
+export async function connect(url: string, token: unknown): Promise<RawSocket> {
+  return connected(connectRaw(url, token));
+}
+
+/** Sends any event with any arguments and waits for the ack. */
+export async function request(socket: RawSocket, event: string, ...args: unknown[]): Promise<AckResult<unknown>> {
+  return (await socket.timeout(10_000).emitWithAck(event, ...args)) as AckResult<unknown>;
+}

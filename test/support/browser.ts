@@ -1,0 +1,72 @@
+// Debian's Chromium driven by playwright-core, with fake devices: after a click,
+// getDisplayMedia returns a fake monitor (with a fake audio track) and getUserMedia a fake camera
+// and microphone. Every launch gets a fresh profile, deleted on close.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+const BASE_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+];
+
+export interface LaunchOptions {
+  /**
+   * What the fake screen picker shares: 'monitor' (default), or 'browser' / 'window' to act as a
+   * candidate who shares a tab or a window (Chromium's display-media-type fake-device option).
+   */
+  displaySurface?: 'monitor' | 'browser' | 'window';
+  args?: string[];
+}
+
+export interface TestBrowser {
+  context: BrowserContext;
+  newPage: () => Promise<Page>;
+  close: () => Promise<void>;
+}
+
+export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBrowser> {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'interview-ingest-chromium-'));
+  const fakeDevice = options.displaySurface && options.displaySurface !== 'monitor' ? `=display-media-type=${options.displaySurface}` : '';
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    args: [...BASE_ARGS, `--use-fake-device-for-media-stream${fakeDevice}`, ...(options.args ?? [])],
+  });
+  return {
+    context,
+    newPage: () => context.newPage(),
+    async close() {
+      await context.close().catch(() => undefined);
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Builds the client bundles (a no-op when they are up to date). */
+export function buildClient(): void {
+  execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-client.mjs')], { cwd: repoRoot, stdio: 'pipe' });
+}
+
+/** Collects a page's console errors and uncaught exceptions, for failure messages. */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  return errors;
+}

@@ -1,0 +1,81 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { trackNames } from '../../recorder-pipeline/tracks.ts';
+import { SyntheticPublisher } from './syntheticPublisher.ts';
+import { tempDir, waitFor } from './testConfig.ts';
+import type { TestService } from './testService.ts';
+
+const run = promisify(execFile);
+
+export interface InterviewView {
+  id: string;
+  status: string;
+  startedAt: string | null;
+  endsAt: string | null;
+  completedAt: string | null;
+  screenVideo: string;
+  candidateVideo: string;
+  score: number;
+  notes: string;
+  failureReason: string | null;
+  gaps: Array<{ start: string; end: string | null; cause: string }>;
+}
+
+export async function getInterview(t: TestService, id: string): Promise<InterviewView> {
+  const { status, body } = await t.api<InterviewView>('GET', `/api/interviews/${id}`);
+  if (status !== 200) throw new Error(`GET interview answered ${status}`);
+  return body;
+}
+
+export function waitForStatus(t: TestService, id: string, wanted: string | string[], timeoutMs = 60_000): Promise<InterviewView> {
+  const accepted = Array.isArray(wanted) ? wanted : [wanted];
+  return waitFor(
+    async () => {
+      const interview = await getInterview(t, id);
+      return accepted.includes(interview.status) ? interview : null;
+    },
+    { timeoutMs, intervalMs: 200, what: `interview ${id} to be ${accepted.join(' or ')}` },
+  );
+}
+
+/**
+ * Publishes pre-encoded VP9 + Opus into the interview's room through PlainTransport producers, as a
+ * candidate's browser would through WebRTC: the room, recorder and uploader cannot tell.
+ */
+export async function publishSynthetic(t: TestService, interviewId: string): Promise<SyntheticPublisher> {
+  const room = await t.service.rooms.open(interviewId);
+  const publisher = await SyntheticPublisher.start({ router: room.router });
+  for (const track of trackNames) room.adoptProducer(track, publisher.producers[track]);
+  return publisher;
+}
+
+/** Waits until the interview's recording has written at least `bytes` of screen.webm. */
+export async function waitForRecordedBytes(t: TestService, interviewId: string, bytes: number, timeoutMs = 30_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const recording = await t.service.recordings.recordingOf(interviewId);
+      return recording && (await recording.stats()).bytesWritten.screen >= bytes;
+    },
+    { timeoutMs, intervalMs: 200, what: `${bytes} bytes of screen recording` },
+  );
+}
+
+/** Downloads a stored URL to a temporary file, as a browser or reviewer would fetch it. */
+export async function download(url: string): Promise<string> {
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
+  const file = path.join(tempDir('download-'), path.basename(new URL(url).pathname));
+  fs.writeFileSync(file, Buffer.from(await response.arrayBuffer()));
+  return file;
+}
+
+/** One MD5 per audio packet, copied not decoded: equal lists mean the very same audio. */
+export async function audioPacketHashes(file: string): Promise<string[]> {
+  const { stdout } = await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:a', '-c', 'copy', '-f', 'framemd5', '-'], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => line.split(',').at(-1)!.trim());
+}

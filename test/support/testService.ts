@@ -1,0 +1,78 @@
+// A real Service for integration tests: its own temporary DATA_DIR, a free HTTP port, one
+// mediasoup worker on a random RTC port slice (files running in parallel do not collide), and
+// helpers to call the admin API and create interviews.
+import fs from 'node:fs';
+import { Service } from '../../server/Service.ts';
+import { testConfig } from './testConfig.ts';
+
+export interface CreatedInterview {
+  id: string;
+  candidateUrl: string;
+  proctorUrl: string;
+  candidateToken: string;
+  proctorToken: string;
+}
+
+export interface TestService {
+  service: Service;
+  /** http://127.0.0.1:<port>, equal to PUBLIC_URL. */
+  url: string;
+  adminToken: string;
+  dataDir: string;
+  /** Calls the HTTP API as the admin; `body` is sent as JSON. */
+  api: <T = unknown>(method: string, path: string, body?: unknown) => Promise<{ status: number; body: T }>;
+  createInterview: (input?: { durationSeconds?: number; candidateName?: string }) => Promise<CreatedInterview>;
+  /** Closes the service and deletes its DATA_DIR (unless keepDataDir). */
+  close: (options?: { keepDataDir?: boolean }) => Promise<void>;
+}
+
+const RTC_SLICE = 200;
+
+export function randomRtcPorts(): { RTC_MIN_PORT: string; RTC_MAX_PORT: string } {
+  const min = 20_000 + Math.floor(Math.random() * ((59_000 - 20_000) / RTC_SLICE)) * RTC_SLICE;
+  return { RTC_MIN_PORT: String(min), RTC_MAX_PORT: String(min + RTC_SLICE - 1) };
+}
+
+function tokenOf(url: string): string {
+  const token = new URLSearchParams(new URL(url).hash.slice(1)).get('token');
+  if (!token) throw new Error(`no token in ${url}`);
+  return token;
+}
+
+/** Starts a Service; `env` overrides any configuration variable (e.g. durations, bitrates). */
+export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+  const config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: 'test-admin-token-0123456789', ...env });
+  const service = await Service.create(config);
+  const url = service.localUrl;
+  const adminToken = service.adminToken;
+
+  const api: TestService['api'] = async <T>(method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  };
+
+  return {
+    service,
+    url,
+    adminToken,
+    dataDir: config.dataDir,
+    api,
+    async createInterview(input = {}) {
+      const { status, body } = await api<{ id: string; candidateUrl: string; proctorUrl: string }>('POST', '/api/interviews', {
+        durationSeconds: input.durationSeconds ?? 600,
+        ...(input.candidateName ? { candidateName: input.candidateName } : {}),
+      });
+      if (status !== 201) throw new Error(`creating an interview answered ${status}: ${JSON.stringify(body)}`);
+      return { ...body, candidateToken: tokenOf(body.candidateUrl), proctorToken: tokenOf(body.proctorUrl) };
+    },
+    async close(options = {}) {
+      await service.close();
+      if (!options.keepDataDir) fs.rmSync(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
