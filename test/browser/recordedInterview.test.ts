@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeErrors, hasCues, probeFile } from '../support/ffprobe.ts';
+import { launchBrowser, buildClient, pageErrors, type TestBrowser } from '../support/browser.ts';
+import { audioPacketHashes, download, waitForStatus, type InterviewView } from '../support/recordedInterview.ts';
+import { startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';
+
+const DURATION_SECONDS = 20;
+
+/** Length of the longest run of identical consecutive audio packets the two files share. */
+function sharedRun(a: string[], b: string[]): number {
+  const anchor = Math.min(5, a.length - 1);
+  const offset = b.indexOf(a[anchor]!) - anchor;
+  if (offset + anchor < 0) return 0;
+  let same = 0;
+  for (let i = Math.max(0, -offset); i < a.length && i + offset < b.length; i++) if (a[i] === b[i + offset]) same++;
+  return same;
+}
+
+describe('a real candidate recorded until the server timer ends the interview', () => {
+  let ts: TestService;
+  let candidateBrowser: TestBrowser;
+  let reviewerBrowser: TestBrowser;
+  let interview: CreatedInterview;
+  let done: InterviewView;
+
+  beforeAll(async () => {
+    buildClient();
+    ts = await startTestService();
+    [candidateBrowser, reviewerBrowser] = await Promise.all([launchBrowser(), launchBrowser()]);
+    interview = await ts.createInterview({ candidateName: 'Grace', durationSeconds: DURATION_SECONDS });
+  });
+
+  afterAll(async () => {
+    await Promise.all([candidateBrowser?.close(), reviewerBrowser?.close()]);
+    await ts?.close();
+  });
+
+  it('lands the candidate on the end page, which shows the upload and then plays both recordings', async () => {
+    const page = await candidateBrowser.newPage();
+    const errors = pageErrors(page);
+    await page.goto(interview.candidateUrl);
+    const start = page.getByRole('button', { name: /Start/ });
+    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await start.click();
+    await waitForStatus(ts, interview.id, 'live', 20_000);
+
+    // The server's timer, not the page, ends it; the page is sent to the end page.
+    await page.waitForURL((url) => url.pathname === `/interview/end/${interview.id}`, { timeout: (DURATION_SECONDS + 15) * 1000 });
+    done = await waitForStatus(ts, interview.id, 'completed', 60_000);
+    expect(Date.parse(done.completedAt!) - Date.parse(done.endsAt!)).toBeLessThan(1500);
+
+    // The end page takes both URLs from the server (never from its own address) and plays them.
+    await expect.poll(() => page.locator('#recordings').isVisible(), { timeout: 20_000 }).toBe(true);
+    expect(await page.locator('#state-screen').textContent()).toContain('saved');
+    for (const id of ['screen-video', 'candidate-video']) {
+      const src = await page.locator(`#${id}`).getAttribute('src');
+      expect([done.screenVideo, done.candidateVideo]).toContain(src);
+      await page.locator(`#${id}`).evaluate((video: HTMLVideoElement) => {
+        video.muted = true; // headless autoplay policy; the audio track is checked below
+        return video.play();
+      });
+      await expect
+        .poll(() => page.locator(`#${id}`).evaluate((video: HTMLVideoElement) => video.videoWidth > 0 && video.currentTime > 0.5), { timeout: 15_000 })
+        .toBe(true);
+      const duration = await page.locator(`#${id}`).evaluate((video: HTMLVideoElement) => video.duration);
+      expect(duration).toBeGreaterThan(DURATION_SECONDS - 1.5);
+    }
+    await expect
+      .poll(() => page.locator('#screen-video').evaluate((video: HTMLVideoElement) => (video as HTMLVideoElement & { webkitAudioDecodedByteCount: number }).webkitAudioDecodedByteCount), { timeout: 10_000 })
+      .toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+  });
+
+  it('stores two VP9 + Opus WebM files of the interview length, seekable, with the same audio', async () => {
+    const files = await Promise.all([download(done.screenVideo), download(done.candidateVideo)]);
+    for (const file of files) {
+      const probe = await probeFile(file);
+      expect(probe.video?.codecName).toBe('vp9');
+      expect(probe.audio?.codecName).toBe('opus');
+      expect(Math.abs(probe.durationSeconds! - DURATION_SECONDS)).toBeLessThanOrEqual(1.5);
+      expect(Math.abs(probe.video!.startTime! - probe.audio!.startTime!)).toBeLessThan(0.1);
+      expect(await hasCues(file)).toBe(true);
+      // Chromium's camera VP9 is flexible-mode: the relay's rewrite must leave it decodable.
+      expect(await decodeErrors(file)).toEqual([]);
+    }
+    const [screenAudio = [], candidateAudio = []] = await Promise.all(files.map(audioPacketHashes));
+    expect(screenAudio.length).toBeGreaterThan(DURATION_SECONDS * 40);
+    expect(sharedRun(screenAudio, candidateAudio)).toBeGreaterThan(0.98 * Math.max(screenAudio.length, candidateAudio.length));
+  });
+
+  it('plays both recordings side by side in sync on the review page', async () => {
+    const page = await reviewerBrowser.newPage();
+    const errors = pageErrors(page);
+    await page.goto(`${ts.url}/review/${interview.id}#token=${interview.proctorToken}`);
+    await expect.poll(() => page.locator('#player').isVisible(), { timeout: 15_000 }).toBe(true);
+    await page.locator('#screen-video').evaluate((video: HTMLVideoElement) => (video.muted = true));
+    await page.getByRole('button', { name: 'Play' }).click();
+    await expect.poll(() => page.locator('#candidate-video').evaluate((video: HTMLVideoElement) => video.currentTime), { timeout: 10_000 }).toBeGreaterThan(2);
+    const drift = await page.evaluate(() => (window as unknown as { reviewDrift: () => number }).reviewDrift());
+    expect(Math.abs(drift)).toBeLessThan(0.25);
+
+    // One seek bar drives both videos.
+    await page.locator('#seek').evaluate((input: HTMLInputElement) => {
+      input.value = '12';
+      input.dispatchEvent(new Event('input'));
+    });
+    await expect.poll(() => page.locator('#candidate-video').evaluate((video: HTMLVideoElement) => video.currentTime), { timeout: 10_000 }).toBeGreaterThan(11.5);
+    expect(errors).toEqual([]);
+  });
+});
