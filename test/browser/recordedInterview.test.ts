@@ -1,20 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeErrors, hasCues, probeFile } from '../support/ffprobe.ts';
 import { launchBrowser, buildClient, pageErrors, type TestBrowser } from '../support/browser.ts';
-import { audioPacketHashes, download, waitForStatus, type InterviewView } from '../support/recordedInterview.ts';
+import { audioPacketHashes, sharedAudioRun, download, waitForStatus, type InterviewView } from '../support/recordedInterview.ts';
 import { startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';
 
 const DURATION_SECONDS = 20;
 
-/** Length of the longest run of identical consecutive audio packets the two files share. */
-function sharedRun(a: string[], b: string[]): number {
-  const anchor = Math.min(5, a.length - 1);
-  const offset = b.indexOf(a[anchor]!) - anchor;
-  if (offset + anchor < 0) return 0;
-  let same = 0;
-  for (let i = Math.max(0, -offset); i < a.length && i + offset < b.length; i++) if (a[i] === b[i + offset]) same++;
-  return same;
-}
 
 describe('a real candidate recorded until the server timer ends the interview', () => {
   let ts: TestService;
@@ -85,7 +76,7 @@ describe('a real candidate recorded until the server timer ends the interview', 
     }
     const [screenAudio = [], candidateAudio = []] = await Promise.all(files.map(audioPacketHashes));
     expect(screenAudio.length).toBeGreaterThan(DURATION_SECONDS * 40);
-    expect(sharedRun(screenAudio, candidateAudio)).toBeGreaterThan(0.98 * Math.max(screenAudio.length, candidateAudio.length));
+    expect(sharedAudioRun(screenAudio, candidateAudio)).toBeGreaterThan(0.98 * Math.max(screenAudio.length, candidateAudio.length));
   });
 
   it('plays both recordings side by side in sync on the review page', async () => {

@@ -3,25 +3,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { trackNames } from '../../recorder-pipeline/tracks.ts';
+import type { InterviewView } from '../../server/lifecycle/InterviewService.ts';
 import { SyntheticPublisher } from './syntheticPublisher.ts';
 import { tempDir, waitFor } from './testConfig.ts';
 import type { TestService } from './testService.ts';
 
 const run = promisify(execFile);
 
-export interface InterviewView {
-  id: string;
-  status: string;
-  startedAt: string | null;
-  endsAt: string | null;
-  completedAt: string | null;
-  screenVideo: string;
-  candidateVideo: string;
-  score: number;
-  notes: string;
-  failureReason: string | null;
-  gaps: Array<{ start: string; end: string | null; cause: string }>;
-}
+export type { InterviewView };
 
 export async function getInterview(t: TestService, id: string): Promise<InterviewView> {
   const { status, body } = await t.api<InterviewView>('GET', `/api/interviews/${id}`);
@@ -78,4 +67,17 @@ export async function audioPacketHashes(file: string): Promise<string[]> {
     .split('\n')
     .filter((line) => line && !line.startsWith('#'))
     .map((line) => line.split(',').at(-1)!.trim());
+}
+
+/**
+ * How many audio packets two files share in the same order. One ffmpeg writes the same audio into
+ * both; each file may start or stop a packet or two apart (its video decides its first cluster).
+ */
+export function sharedAudioRun(a: string[], b: string[]): number {
+  const anchor = Math.min(5, a.length - 1);
+  const offset = b.indexOf(a[anchor]!) - anchor;
+  if (offset + anchor < 0) return 0;
+  let same = 0;
+  for (let i = Math.max(0, -offset); i < a.length && i + offset < b.length; i++) if (a[i] === b[i + offset]) same++;
+  return same;
 }
