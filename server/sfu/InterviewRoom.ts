@@ -103,8 +103,9 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
     if (this.#members.delete(memberId) && this.#members.size === 0) this.#armIdleTimer();
   }
 
+  /** A room is idle with nobody in it and no media coming in (a producer adopted from a plain ingest has no socket). */
   #armIdleTimer(): void {
-    if (this.#closed || this.#members.size > 0) return;
+    if (this.#closed || this.#members.size > 0 || this.#producers.size > 0) return;
     clearTimeout(this.#idleTimer);
     this.#idleTimer = setTimeout(() => this.close('idle'), this.#idleCloseMs);
     this.#idleTimer.unref();
@@ -174,6 +175,8 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
   #register(track: TrackName, producer: types.Producer<ProducerAppData>): types.Producer<ProducerAppData> {
     this.closeProducer(track);
     this.#producers.set(track, producer);
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
     producer.observer.once('close', () => this.#onProducerClosed(track, producer));
     this.emit('producer', track, producer);
     this.#watchFlow();
@@ -189,6 +192,7 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
     if (this.#producers.get(track) !== producer) return;
     this.#producers.delete(track);
     this.emit('producerClosed', track, producer);
+    this.#armIdleTimer();
   }
 
   async consume(

@@ -29,6 +29,19 @@ describe('an interview room', () => {
 
   const openRoom = (options: { idleCloseMs?: number } = {}) => InterviewRoom.create({ interviewId: crypto.randomUUID(), workers: pool, transport, logger, ...options });
 
+  it('stays open while an adopted producer sends media with nobody connected, and goes idle once it stops', async () => {
+    const room = await openRoom({ idleCloseMs: 150 });
+    const plain = await room.router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
+    const producer = await plain.produce({ kind: 'audio', rtpParameters: rtpParameters('audio', 77) });
+    room.adoptProducer('audio', producer);
+    // Three idle periods pass: the room must still be open (nothing to poll for; the wait is the assertion).
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect(room.closed).toBe(false);
+    producer.close();
+    await waitFor(() => room.closed, { timeoutMs: 2000, what: 'the idle room to close' });
+    plain.close();
+  });
+
   it('announces each producer, replaces an earlier generation of a track, and closes them all on close()', async () => {
     const room = await openRoom();
     const events: string[] = [];
