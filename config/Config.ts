@@ -8,6 +8,8 @@ export interface Config {
   /** Origin used to build the links handed to candidates and proctors, without trailing slash. */
   publicUrl: string;
   dataDir: string;
+  /** Below this much free space on DATA_DIR's file system new interviews are refused. */
+  minFreeDiskBytes: number;
   /** Undefined: generated once and kept under dataDir (see server/adminToken.ts). */
   adminToken: string | undefined;
   logLevel: RawEnv['LOG_LEVEL'];
@@ -42,6 +44,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     host: env.HOST,
     publicUrl,
     dataDir: path.resolve(cwd, env.DATA_DIR),
+    minFreeDiskBytes: env.MIN_FREE_DISK_MB * 1024 * 1024,
     adminToken: env.ADMIN_TOKEN,
     logLevel: env.LOG_LEVEL,
     roleTokenTtlSeconds: Math.round(env.ROLE_TOKEN_TTL_HOURS * 3600),

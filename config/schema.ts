@@ -34,6 +34,7 @@ export const envSchema = z
     S3_PUBLIC_BASE_URL: optionalUrl,
     S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).default(8),
     UPLOAD_RETRY_WINDOW_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(900),
+    MIN_FREE_DISK_MB: z.coerce.number().int().min(0).max(1_000_000_000).default(1024),
 
     SCREEN_MAX_BITRATE: bitrate(2_500_000),
     CAMERA_MAX_BITRATE: bitrate(1_500_000),

@@ -48,6 +48,8 @@ export type InterviewRecordingEvents = {
   gap: [info: { fromSegment: number; toSegment: number; gapMs: number }];
   /** A re-published producer joined its track; the relay bridged `gapMs` so ffmpeg saw no break. */
   generation: [info: { track: TrackName; generation: number; gapMs: number }];
+  /** A track's packets paused for `gapMs` and resumed on the same producer (a network outage). */
+  stalled: [info: { track: TrackName; gapMs: number }];
   /** ffmpeg could not be (re)started; the recording retries with a backoff while it runs. */
   segmentFailed: [info: { index: number; error: Error }];
   stopped: [info: { segments: number[] }];
@@ -134,8 +136,11 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
       firstIndex,
     );
     relay.on('generation', (info) => recording.emit('generation', info));
+    relay.on('stalled', (info) => recording.emit('stalled', info));
     relay.on('outputStarted', (info) => {
-      if (recording.#currentSegment !== undefined) recording.emit('mediaFlowing', { index: recording.#currentSegment, ...info });
+      if (recording.#currentSegment === undefined) return;
+      options.logger.info({ index: recording.#currentSegment, ...info }, 'recording media flowing');
+      recording.emit('mediaFlowing', { index: recording.#currentSegment, ...info });
     });
     return recording;
   }

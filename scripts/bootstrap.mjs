@@ -18,7 +18,8 @@ const say = (line) => console.log(`[bootstrap] ${line}`);
 
 const RUNTIME_PACKAGES = ['ffmpeg'];
 const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', 'libssl-dev', 'libuv1-dev', 'libsrtp2-dev', 'libusrsctp-dev', 'libabsl-dev', 'nlohmann-json3-dev'];
-const TEST_PACKAGES = ['chromium'];
+// iptables: the fault tests cut a candidate's network for real (rules on the loopback).
+const TEST_PACKAGES = ['chromium', 'iptables'];
 
 function isInstalled(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

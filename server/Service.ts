@@ -23,6 +23,8 @@ import { RoomRegistry } from './sfu/RoomRegistry.ts';
 import { roomTransportSettings } from './sfu/transportOptions.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
+import { AppError } from './errors.ts';
+import { DiskSpace } from './storage/DiskSpace.ts';
 import { EmbeddedS3Server } from './storage/EmbeddedS3Server.ts';
 import { ObjectStore } from './storage/ObjectStore.ts';
 
@@ -33,6 +35,7 @@ export interface ServiceOptions {
 /** The whole service: owns the database, object store, SFU workers, HTTP and signalling. */
 export class Service {
   #closed = false;
+  readonly #draining: { value: boolean };
 
   private constructor(
     readonly config: Config,
@@ -52,7 +55,11 @@ export class Service {
     readonly timers: InterviewTimers,
     readonly finalizer: InterviewFinalizer,
     readonly recordings: RecordingCoordinator,
-  ) {}
+    readonly disk: DiskSpace,
+    draining: { value: boolean },
+  ) {
+    this.#draining = draining;
+  }
 
   static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
     const logger = options.logger ?? pino({ level: config.logLevel });
@@ -91,9 +98,26 @@ export class Service {
       closers.push(() => rooms.close());
 
       const interviews = new InterviewService(database);
+      const disk = new DiskSpace({ path: config.dataDir, minFreeBytes: config.minFreeDiskBytes, logger });
+      closers.push(() => disk.close());
+      // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
+      const draining = { value: false };
+      const admitNewInterview = async (): Promise<void> => {
+        if (draining.value) throw new AppError('unavailable', 'the service is restarting; try again in a moment');
+        const space = await disk.check();
+        if (!space.ok) {
+          logger.warn({ disk: space }, 'new interview refused: the disk is nearly full');
+          throw new AppError(
+            'insufficient_storage',
+            `the recording disk is nearly full (${Math.floor(space.freeBytes / 1048576)} MB free, MIN_FREE_DISK_MB is ${Math.floor(space.minFreeBytes / 1048576)}); new interviews are refused`,
+          );
+        }
+      };
       const http: FastifyInstance = Fastify({ loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
       registerErrorHandler(http);
       registerHealthRoutes(http, [
+        { name: 'service', check: () => ({ ok: !draining.value, draining: draining.value }) },
+        { name: 'disk', check: async () => ({ ...(await disk.check()) }) },
         { name: 'database', check: () => database.isUp() },
         { name: 'objectStore', check: () => objectStore.isUp() },
         {
@@ -108,6 +132,7 @@ export class Service {
         adminToken: secrets.adminToken,
         publicUrl: config.publicUrl,
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
+        admitNewInterview,
       };
       registerAdminRoutes(http, linkOptions);
       registerProctorLinkRoutes(http, linkOptions);
@@ -132,6 +157,9 @@ export class Service {
       const io = new SocketIoServer(http.server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
       const recordings = new RecordingCoordinator({ database, interviews, rooms, finalizer, logger });
       closers.push(() => recordings.close());
+      // Progressive upload: follow each interview's recording from its first segment.
+      rooms.on('room', (room) => finalizer.follow(room.interviewId));
+      closers.push(() => finalizer.close());
       const signaling = new SignalingServer({
         io,
         roleTokens,
@@ -150,7 +178,8 @@ export class Service {
       for (const status of [InterviewStatus.Finalizing, InterviewStatus.Failed]) {
         for (const interview of await interviews.list({ status })) void finalizer.finalize(interview.id);
       }
-      return new Service(config, logger, secrets.adminToken, secrets.adminTokenGenerated, database, objectStore, embeddedS3, workers, interviews, http, io, rooms, signaling, timers, finalizer, recordings);
+      void disk.check().catch((error: unknown) => logger.error({ err: error, path: config.dataDir }, 'could not measure the free disk space'));
+      return new Service(config, logger, secrets.adminToken, secrets.adminTokenGenerated, database, objectStore, embeddedS3, workers, interviews, http, io, rooms, signaling, timers, finalizer, recordings, disk, draining);
     } catch (error) {
       for (const close of closers.reverse()) await close();
       throw error;
@@ -164,12 +193,25 @@ export class Service {
     return `http://127.0.0.1:${port}`;
   }
 
+  /** True once a graceful shutdown began: new interviews are refused (503) and /healthz is 503. */
+  get draining(): boolean {
+    return this.#draining.value;
+  }
+
+  /**
+   * Graceful shutdown (SIGTERM, a deploy): stop taking new interviews, end every recording's
+   * segment cleanly on disk and leave live interviews live, so the next start resumes them (their
+   * timers are re-armed, the candidate pages reconnect and republish).
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#draining.value = true;
+    this.disk.close();
     this.timers.close();
     // Recordings stop first, gracefully: their segments stay on disk for the next start.
     await this.recordings.close();
+    await this.finalizer.close();
     this.signaling.close();
     this.rooms.close();
     this.io.close();

@@ -208,6 +208,7 @@ signaling.on('mediaReset', () => {
 });
 signaling.on('sessionReplaced', () => {
   stopEverything();
+  signaling.close();
   setConnection('Closed');
   announce('This interview was opened in another tab or window, so this one has stopped.', 'error');
 });

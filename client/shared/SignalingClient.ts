@@ -32,10 +32,17 @@ export function isTransient(error: unknown): boolean {
 /** The page's signalling connection: typed requests (promise per ack) and notifications. */
 export class SignalingClient {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  #closed = false;
 
   constructor(token: string) {
     // Same origin; the role token travels in the handshake body, never in a URL.
     this.socket = io(SIGNALING_NAMESPACE, { auth: { token }, transports: ['websocket', 'polling'], reconnectionDelayMax: 3000 });
+    // socket.io reconnects by itself after a lost connection, but not after the server closed it,
+    // which a service shutting down for a restart does: keep trying until it is back. A page
+    // that must not come back (interview ended, session replaced) calls close() first.
+    this.socket.on('disconnect', (reason) => {
+      if (reason === 'io server disconnect' && !this.#closed) this.restartSoon(1000);
+    });
   }
 
   request<N extends RequestName>(name: N, payload: RequestPayload<N>, timeoutMs = 15_000): Promise<RequestResults[N]> {
@@ -66,10 +73,13 @@ export class SignalingClient {
   restartSoon(delayMs = RESTART_DELAY_MS): void {
     setTimeout(() => {
       if (this.socket.active) this.socket.disconnect().connect();
+      // Closed by the server (it was shutting down): connect again, socket.io retries from there.
+      else if (!this.#closed) this.socket.connect();
     }, delayMs);
   }
 
   close(): void {
+    this.#closed = true;
     this.socket.disconnect();
   }
 }

@@ -147,7 +147,7 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
     this.#requested = true;
     if (this.#exit) return this.#exit;
     this.#child.stdin?.write('q');
-    for (const [signal, waitMs] of [['SIGINT', 200], ['SIGINT', 50], ['SIGKILL', timeoutMs]] as const) {
+    for (const [signal, waitMs] of [['SIGINT', 50], ['SIGINT', 50], ['SIGKILL', timeoutMs]] as const) {
       const exit = await Promise.race([this.#exited, delay(waitMs, undefined, { ref: false })]);
       if (exit) return exit;
       if (signal === 'SIGKILL') this.#logger.warn({ pid: this.pid }, 'ffmpeg did not stop in time; killing it');

@@ -52,6 +52,12 @@ export interface RelayTrackStats {
 export type RtpRelayEvents = {
   /** The first packet of a new producer generation arrived, `gapMs` after the previous one's last. */
   generation: [info: { track: TrackName; generation: number; gapMs: number }];
+  /**
+   * The current generation's packets stopped for `gapMs` (≥ STALL_MS) and came back: the sender
+   * lost its network for a while but kept its producer. Its RTP timestamps carry the real pause,
+   * so the recording keeps the gap in its timeline.
+   */
+  stalled: [info: { track: TrackName; gapMs: number }];
   /** Every track is flowing to ffmpeg since the last openOutput(). */
   outputStarted: [info: { keyFramesOnly: boolean; waitedMs: number }];
 };
@@ -67,8 +73,21 @@ interface TrackState {
   startedOnKeyFrame: boolean;
   /** The current generation's latest Sender Report, already rewritten for ffmpeg. */
   lastSenderReport: Uint8Array | undefined;
+  /** Arrival of the current generation's latest packet (undefined until its first). */
+  lastArrivalMs: number | undefined;
   stats: RelayTrackStats;
 }
+
+/** A pause in one generation's packets at least this long is reported as `stalled`. */
+export const STALL_MS = 1500;
+/**
+ * ffmpeg 5.1's RTP input gives up ("Connection timed out", exit 0) after 10 s without a packet on
+ * any of its sockets. While a track sends nothing (the candidate's network is down, a reload takes
+ * long), its latest Sender Report is sent again this often: it keeps ffmpeg reading, so the pause
+ * stays in the segment's timeline instead of ending the segment. Repeating an SR changes nothing
+ * in ffmpeg's clock mapping.
+ */
+const KEEPALIVE_MS = 1000;
 
 /**
  * UDP between each mediasoup PlainTransport and ffmpeg's RTP/RTCP ports, one socket pair per
@@ -90,12 +109,24 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   #ntpOffsetMs: number | undefined;
   #outputStarted = false;
   #closed = false;
+  readonly #keepalive: NodeJS.Timeout;
+  /** When anything (RTP or RTCP) was last sent to ffmpeg. */
+  #lastSentMs = 0;
 
   private constructor(tracks: Map<TrackName, TrackState>, ip: string, logger: Logger) {
     super();
     this.#tracks = tracks;
     this.#ip = ip;
     this.#logger = logger;
+    this.#keepalive = setInterval(() => this.#keepAlive(), KEEPALIVE_MS);
+    this.#keepalive.unref();
+  }
+
+  #keepAlive(): void {
+    if (!this.#open || Date.now() - this.#lastSentMs < KEEPALIVE_MS) return;
+    for (const state of this.#tracks.values()) {
+      if (state.route && state.lastSenderReport) this.#sendSenderReport(state, state.route, state.lastSenderReport);
+    }
   }
 
   static async create(options: RtpRelayOptions): Promise<RtpRelay> {
@@ -113,6 +144,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
           started: false,
           startedOnKeyFrame: false,
           lastSenderReport: undefined,
+          lastArrivalMs: undefined,
           stats: { packetsReceived: 0, packetsForwarded: 0, bytesForwarded: 0, packetsDropped: 0, senderReportsForwarded: 0, descriptorsRewritten: 0, generations: 0 },
         });
       }
@@ -146,6 +178,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     const state = this.#state(track);
     state.continuity.beginGeneration(inputSsrc);
     state.lastSenderReport = undefined;
+    state.lastArrivalMs = undefined;
     state.stats.generations = state.continuity.generations;
   }
 
@@ -187,6 +220,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     if (this.#closed) return;
     this.#closed = true;
     this.#open = false;
+    clearInterval(this.#keepalive);
     for (const state of this.#tracks.values()) closeSockets(state);
   }
 
@@ -212,7 +246,12 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     if (mapped.gapMs !== undefined) {
       this.#logger.info({ track: state.options.track, gapMs: mapped.gapMs, generation: state.continuity.generations }, 'new producer generation joined the stream');
       this.emit('generation', { track: state.options.track, generation: state.continuity.generations, gapMs: mapped.gapMs });
+    } else if (state.lastArrivalMs !== undefined && arrivalMs - state.lastArrivalMs >= STALL_MS) {
+      const gapMs = arrivalMs - state.lastArrivalMs;
+      this.#logger.info({ track: state.options.track, gapMs }, 'packets resumed after a pause');
+      this.emit('stalled', { track: state.options.track, gapMs });
     }
+    state.lastArrivalMs = arrivalMs;
     const route = state.route;
     const bounds = payloadBounds(message);
     if (!route || !bounds) {
@@ -242,6 +281,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     setTimestamp(out, mapped.timestamp);
     setSsrc(out, state.continuity.outputSsrc);
     state.rtp.send(out, route.targetPort, this.#ip);
+    this.#lastSentMs = Date.now();
     stats.packetsForwarded++;
     stats.bytesForwarded += out.length;
   }
@@ -298,6 +338,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
 
   #sendSenderReport(state: TrackState, route: RelayRoute, report: Uint8Array): void {
     state.rtcp.send(report, route.targetPort + 1, this.#ip);
+    this.#lastSentMs = Date.now();
     state.stats.senderReportsForwarded++;
   }
 }

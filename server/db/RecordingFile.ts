@@ -1,4 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
+import type { StoredPart } from '../../recorder-pipeline/progressive/ProgressiveUpload.ts';
 
 /** The two deliverables of an interview. */
 export type RecordingFileKind = 'screen' | 'candidate';
@@ -36,6 +37,10 @@ export class RecordingFile {
   uploadedBytes = 0;
   error: string | null = null;
   updatedAt: Date = new Date();
+  /** A progressive (multipart) upload begun while recording; null when none is under way. */
+  multipartUploadId: string | null = null;
+  multipartPartSizeBytes: number | null = null;
+  multipartParts: StoredPart[] = [];
 
   constructor(interviewId: string, kind: RecordingFileKind) {
     this.id = `${interviewId}/${kind}`;
@@ -64,5 +69,8 @@ export const RecordingFileSchema = new EntitySchema<RecordingFile>({
     uploadedBytes: { type: 'integer', default: 0 },
     error: { type: 'text', nullable: true },
     updatedAt: { type: 'datetime' },
+    multipartUploadId: { type: 'text', nullable: true },
+    multipartPartSizeBytes: { type: 'integer', nullable: true },
+    multipartParts: { type: 'json', default: '[]' },
   },
 });

@@ -31,6 +31,11 @@ export interface AdminRoutesOptions {
   adminToken: string;
   publicUrl: string;
   roleTokenTtlSeconds: number;
+  /**
+   * Whether a new interview may be created now; throws the AppError to answer otherwise (503 while
+   * the service drains for a restart, 507 when the disk is nearly full).
+   */
+  admitNewInterview?: () => Promise<void> | void;
 }
 
 /** The admin API: the contract documented in the README. */
@@ -43,6 +48,7 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
 
   app.post('/api/interviews', async (request, reply) => {
     const body = parse(createBody, request.body ?? {});
+    await options.admitNewInterview?.();
     const interview = await interviews.create(body);
     // Links stay valid for the interview's whole life plus a margin for late joins and reviews.
     const ttl = options.roleTokenTtlSeconds + interview.durationSeconds;

@@ -8,6 +8,7 @@ import { Interview } from '../db/Interview.ts';
 import { RECORDING_FILE_KINDS, RecordingFile, RecordingFileStatus, type RecordingFileKind } from '../db/RecordingFile.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { InterviewStatus } from './InterviewStatus.ts';
+import { ProgressiveUploads } from './ProgressiveUploads.ts';
 
 /** Turns a recording directory into the two final, seekable files (recorder-pipeline/finalize). */
 export type FinalizeRecording = (directory: string) => Promise<Record<RecordingFileKind, string>>;
@@ -34,6 +35,8 @@ export interface InterviewFinalizerOptions {
   publicUrl: string;
   finalizeRecording: FinalizeRecording;
   logger: Logger;
+  /** Upload while recording (default true); false: everything is uploaded after the end. */
+  progressiveUpload?: boolean;
 }
 
 /** Progress writes to the database at most this often per file; the live value is in memory. */
@@ -48,10 +51,35 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
   readonly #options: InterviewFinalizerOptions;
   readonly #running = new Map<string, Promise<void>>();
   readonly #progress = new Map<string, FileProgress[]>();
+  /**
+   * Uploads recordings while they are recorded; `follow(interviewId)` when the interview's room
+   * opens. Ending such an interview only uploads the header and the tail of each file.
+   */
+  readonly progressive: ProgressiveUploads | undefined;
 
   constructor(options: InterviewFinalizerOptions) {
     super();
     this.#options = options;
+    if (options.progressiveUpload !== false) {
+      this.progressive = new ProgressiveUploads({
+        database: options.database,
+        objectStore: options.objectStore,
+        recordingsDir: options.recordingsDir,
+        partSizeBytes: options.partSizeBytes,
+        retryWindowMs: options.retryWindowMs,
+        logger: options.logger.child({ component: 'progressive-upload' }),
+      });
+    }
+  }
+
+  /** Starts uploading an interview's recording while it is recorded (no-op when disabled). */
+  follow(interviewId: string): void {
+    this.progressive?.follow(interviewId);
+  }
+
+  /** Stops the progressive followers (shutdown); finalizations in progress are not awaited. */
+  async close(): Promise<void> {
+    await this.progressive?.close();
   }
 
   recordingDir(interviewId: string): string {
@@ -91,7 +119,18 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
 
     try {
       const directory = this.recordingDir(interviewId);
-      const files = await this.#loadFileRows(interviewId);
+      let files = await this.#loadFileRows(interviewId);
+      if (this.progressive && !files.every((file) => file.status === RecordingFileStatus.Uploaded)) {
+        const startedAt = Date.now();
+        const progress: FileProgress[] = files.map((row) => ({ kind: row.kind, status: row.status, sizeBytes: row.sizeBytes, uploadedBytes: row.uploadedBytes }));
+        this.#progress.set(interviewId, progress);
+        const delivered = await this.progressive.finish(interviewId, (kind, status, sizeBytes, uploadedBytes) => {
+          Object.assign(progress.find((entry) => entry.kind === kind)!, { status, sizeBytes, uploadedBytes });
+          this.emit('progress', interviewId, progress.map((entry) => ({ ...entry })));
+        });
+        if (delivered.length > 0) log.info({ ms: Date.now() - startedAt, files: delivered.map((file) => file.kind) }, 'delivered progressively');
+        files = await this.#loadFileRows(interviewId);
+      }
       const alreadyUploaded = files.every((file) => file.status === RecordingFileStatus.Uploaded);
       if (!alreadyUploaded && !hasSegments(directory)) {
         // Ended before any media arrived: there is nothing to deliver.

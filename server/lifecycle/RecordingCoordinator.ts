@@ -1,5 +1,8 @@
+import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { InterviewRecording } from '../../recorder-pipeline/InterviewRecording.ts';
+import { listSegments, segmentFile } from '../../recorder-pipeline/segments.ts';
+import { recordedFiles } from '../../recorder-pipeline/tracks.ts';
 import type { TrackName } from '../../recorder-pipeline/tracks.ts';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
@@ -20,20 +23,45 @@ export interface RecordingCoordinatorOptions {
   logger: Logger;
 }
 
+/** Causes of the gaps kept on an interview (`Interview.gaps[].cause`). */
+export const GapCause = {
+  /** The whole service stopped (crash, SIGKILL, deploy) and started again. */
+  ServiceRestarted: 'service restarted',
+  /** ffmpeg died and was restarted into a new segment. */
+  RecorderRestarted: 'recorder restarted',
+  /** The interview's mediasoup worker died; the room reopened on a live worker. */
+  MediaServerRestarted: 'media server restarted',
+  /** The candidate's page came back with new producers (reload, socket reconnect). */
+  CandidateReconnected: 'candidate reconnected',
+  /** The candidate's media stopped arriving for a while, then resumed on the same producers. */
+  CandidateConnectionLost: 'candidate connection lost',
+} as const;
+
+/** An outage not yet closed: it ends when the next recording's media flows. */
+interface PendingGap {
+  start: Date;
+  cause: string;
+}
+
 /**
  * Connects the SFU to the recorder: every producer of an interview's room goes into that
  * interview's recording; when the interview ends, the recording stops and finalization starts.
- * Gaps in the recording are kept on the interview.
+ * Gaps in the recording are kept on the interview: each outage with its real start, end and cause.
  */
 export class RecordingCoordinator {
   readonly #options: RecordingCoordinatorOptions;
   readonly #recordings = new Map<string, Promise<InterviewRecording>>();
+  /** Interviews this process has recorded: any other with segments on disk was cut by a restart. */
+  readonly #seen = new Set<string>();
+  readonly #pendingGaps = new Map<string, PendingGap>();
+  /** Gap writes per interview, one at a time (each one reads and extends the list). */
+  readonly #gapWrites = new Map<string, Promise<void>>();
   #closed = false;
 
   constructor(options: RecordingCoordinatorOptions) {
     this.#options = options;
     options.rooms.on('room', (room) => this.#follow(room));
-    options.interviews.on('ended', (interview) => void this.#endRecording(interview.id));
+    options.interviews.on('ended', (interview) => void this.#endRecording(interview.id, interview.completedAt ?? new Date()));
   }
 
   /** The running recording of an interview, if any (tests and fault tooling read its pids). */
@@ -48,6 +76,13 @@ export class RecordingCoordinator {
       );
     };
     room.on('producer', attach);
+    room.once('closed', (reason) => {
+      // A recording on this room's router stops with it; the next room's recording closes the gap.
+      if (reason !== 'workerDied' && reason !== 'idle') return;
+      if (!this.#seen.has(room.interviewId) || this.#pendingGaps.has(room.interviewId)) return;
+      const cause = reason === 'workerDied' ? GapCause.MediaServerRestarted : GapCause.CandidateReconnected;
+      this.#pendingGaps.set(room.interviewId, { start: new Date(), cause });
+    });
     for (const track of TRACKS) {
       const producer = room.getProducer(track);
       if (producer) attach(track, producer);
@@ -77,12 +112,24 @@ export class RecordingCoordinator {
   async #createRecording(room: InterviewRoom): Promise<InterviewRecording> {
     const interviewId = room.interviewId;
     const logger = this.#options.logger.child({ interviewId, component: 'recording' });
-    const recording = await InterviewRecording.create({ router: room.router, outputDir: this.#options.finalizer.recordingDir(interviewId), logger });
+    const outputDir = this.#options.finalizer.recordingDir(interviewId);
+    // The first recording of this process for an interview that already has segments: the
+    // service was down (crash or deploy) since the last bytes it wrote.
+    if (!this.#seen.has(interviewId) && !this.#pendingGaps.has(interviewId)) {
+      const lastWrite = await lastSegmentWrite(outputDir);
+      if (lastWrite) this.#pendingGaps.set(interviewId, { start: lastWrite, cause: GapCause.ServiceRestarted });
+    }
+    this.#seen.add(interviewId);
+    const recording = await InterviewRecording.create({ router: room.router, outputDir, logger });
     await this.#ensureFileRows(interviewId);
-    recording.on('gap', ({ gapMs }) => void this.#addGap(interviewId, gapMs, 'recorder restarted'));
+    recording.on('gap', ({ gapMs }) => void this.#addGapMs(interviewId, gapMs, GapCause.RecorderRestarted));
     recording.on('generation', ({ track, gapMs }) => {
-      if (track === 'audio' && gapMs > 0) void this.#addGap(interviewId, gapMs, 'candidate reconnected');
+      if (track === 'audio' && gapMs > 0) void this.#addGapMs(interviewId, gapMs, GapCause.CandidateReconnected);
     });
+    recording.on('stalled', ({ track, gapMs }) => {
+      if (track === 'audio') void this.#addGapMs(interviewId, gapMs, GapCause.CandidateConnectionLost);
+    });
+    recording.once('mediaFlowing', () => this.#closePendingGap(interviewId));
     return recording;
   }
 
@@ -95,16 +142,37 @@ export class RecordingCoordinator {
     await em.flush();
   }
 
-  async #addGap(interviewId: string, gapMs: number, cause: string): Promise<void> {
-    const em = this.#options.database.em();
-    const interview = await em.findOne(Interview, { id: interviewId });
-    if (!interview) return;
+  /** A gap that ended now and lasted `gapMs`. */
+  #addGapMs(interviewId: string, gapMs: number, cause: string): Promise<void> {
     const end = new Date();
-    interview.gaps = [...interview.gaps, { start: new Date(end.getTime() - gapMs).toISOString(), end: end.toISOString(), cause }];
-    await em.flush();
+    return this.#addGap(interviewId, new Date(end.getTime() - gapMs), end, cause);
   }
 
-  async #endRecording(interviewId: string): Promise<void> {
+  #closePendingGap(interviewId: string, end = new Date()): Promise<void> {
+    const pending = this.#pendingGaps.get(interviewId);
+    if (!pending) return Promise.resolve();
+    this.#pendingGaps.delete(interviewId);
+    return this.#addGap(interviewId, pending.start, end, pending.cause);
+  }
+
+  #addGap(interviewId: string, start: Date, end: Date, cause: string): Promise<void> {
+    const write = (this.#gapWrites.get(interviewId) ?? Promise.resolve()).then(async () => {
+      const em = this.#options.database.em();
+      const interview = await em.findOne(Interview, { id: interviewId });
+      if (!interview) return;
+      interview.gaps = [...interview.gaps, { start: start.toISOString(), end: end.toISOString(), cause }];
+      await em.flush();
+      this.#options.logger.warn({ interviewId, gap: { start, end, ms: end.getTime() - start.getTime() }, cause }, 'gap in the recording');
+    });
+    const settled = write.catch((error: unknown) => this.#options.logger.error({ err: error, interviewId, cause }, 'could not record a gap'));
+    this.#gapWrites.set(interviewId, settled);
+    void settled.finally(() => {
+      if (this.#gapWrites.get(interviewId) === settled) this.#gapWrites.delete(interviewId);
+    });
+    return settled;
+  }
+
+  async #endRecording(interviewId: string, endedAt: Date): Promise<void> {
     const recording = this.#recordings.get(interviewId);
     this.#recordings.delete(interviewId);
     try {
@@ -112,6 +180,15 @@ export class RecordingCoordinator {
     } catch (error) {
       this.#options.logger.error({ err: error, interviewId }, 'stopping the recording failed; finalizing what is on disk');
     }
+    // An outage that lasted until the end (the media never came back, or the interview's time ran
+    // out while the service was down) is a gap up to the end.
+    if (!this.#seen.has(interviewId) && !this.#pendingGaps.has(interviewId)) {
+      const lastWrite = await lastSegmentWrite(this.#options.finalizer.recordingDir(interviewId)).catch(() => undefined);
+      if (lastWrite) this.#pendingGaps.set(interviewId, { start: lastWrite, cause: GapCause.ServiceRestarted });
+    }
+    this.#seen.add(interviewId);
+    await this.#closePendingGap(interviewId, endedAt);
+    await this.#gapWrites.get(interviewId);
     if (!this.#closed) await this.#options.finalizer.finalize(interviewId);
   }
 
@@ -123,4 +200,16 @@ export class RecordingCoordinator {
     this.#recordings.clear();
     await Promise.allSettled(recordings.map(async (recording) => (await recording).stop()));
   }
+}
+
+/** When anything was last written to the recording's segment files (undefined: none yet). */
+async function lastSegmentWrite(outputDir: string): Promise<Date | undefined> {
+  let latest: number | undefined;
+  for (const segment of await listSegments(outputDir)) {
+    for (const file of recordedFiles) {
+      const stat = await fs.stat(segmentFile(segment.dir, file)).catch(() => undefined);
+      if (stat && stat.size > 0) latest = Math.max(latest ?? 0, stat.mtimeMs);
+    }
+  }
+  return latest === undefined ? undefined : new Date(latest);
 }

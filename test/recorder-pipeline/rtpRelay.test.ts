@@ -130,6 +130,31 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     expect(report).toMatchObject({ ssrc: ssrc(first), ntpTime: 5n << 32n, rtpTimestamp: timestamp(third) });
   });
 
+  it('reports a pause on the same producer as a stall and keeps ffmpeg reading with Sender Reports meanwhile', async () => {
+    const { relay, video, videoRtcp, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    send('camera', encodeSenderReport({ ssrc: 1000, ntpTime: 5n << 32n, rtpTimestamp: 1000, packetCount: 1, octetCount: 1 }), true);
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 1000, ssrc: 1000, payload: [0x08, KEY_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 1 && videoRtcp.received.length >= 1, { what: 'the first packet and its Sender Report' });
+    const stalls: number[] = [];
+    relay.on('stalled', (info) => stalls.push(info.gapMs));
+    const reportsBefore = videoRtcp.received.length;
+    // The sender goes quiet for longer than STALL_MS (1.5 s): ffmpeg gets the last SR again
+    // (ffmpeg 5.1 quits its RTP input after 10 s without a packet).
+    await waitFor(() => videoRtcp.received.length > reportsBefore, { timeoutMs: 3000, intervalMs: 50, what: 'a keep-alive Sender Report' });
+    const [keepAlive] = senderReports(videoRtcp.received.at(-1)!);
+    expect(keepAlive).toMatchObject({ ntpTime: 5n << 32n });
+    const quietSince = Date.now();
+    await waitFor(() => Date.now() - quietSince >= 1600, { timeoutMs: 3000, intervalMs: 20, what: 'the rest of the pause' });
+    send('camera', rtpPacket({ payloadType: 101, seq: 2, ts: 1000 + 90 * 2000, ssrc: 1000, payload: [0x08, INTER_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 2, { what: 'the packet after the pause' });
+    expect(stalls).toHaveLength(1);
+    expect(stalls[0]).toBeGreaterThanOrEqual(1500);
+    // Same producer: the timestamps carry the pause unchanged.
+    expect((timestamp(video.received[1]!) - timestamp(video.received[0]!) + 2 ** 32) % 2 ** 32).toBe(180_000);
+  });
+
   it('starts a video that never sends a key frame on a frame start once the wait is over', async () => {
     const { relay, video, send } = await setUp();
     relay.beginGeneration('camera', 1000);

@@ -3,6 +3,7 @@
 // helpers to call the admin API and create interviews.
 import fs from 'node:fs';
 import { Service } from '../../server/Service.ts';
+import type { Config } from '../../config/Config.ts';
 import { testConfig } from './testConfig.ts';
 
 export interface CreatedInterview {
@@ -40,8 +41,10 @@ function tokenOf(url: string): string {
 }
 
 /** Starts a Service; `env` overrides any configuration variable (e.g. durations, bitrates). */
-export async function startTestService(env: Record<string, string> = {}): Promise<TestService> {
+export async function startTestService(env: Record<string, string> = {}, options: { configure?: (config: Config) => void } = {}): Promise<TestService> {
   const config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: 'test-admin-token-0123456789', ...env });
+  // For what no variable allows (e.g. parts below S3's 5 MiB minimum, which s3rver accepts).
+  options.configure?.(config);
   const service = await Service.create(config);
   const url = service.localUrl;
   const adminToken = service.adminToken;

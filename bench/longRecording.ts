@@ -1,0 +1,174 @@
+// End → URLs for long recordings without waiting 30 minutes per run: a pre-built recording of the
+// wanted length (the cached VP9/Opus fixtures looped with `-c copy` into one WebM per file, as the
+// recording ffmpeg writes them: clusters of ≤ 1 s) is written into `segment-000/` at `speed` × its
+// real-time byte rate while the service's progressive uploader follows it, exactly as it follows a
+// live recording (same follow() call, same LiveRemux tail, same multipart upload). When the last
+// byte is written, the interview is ended through InterviewService.end (what the timer and the
+// admin API call) and the time to `completed` (URLs stored) is measured.
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { segmentDir, segmentFile } from '../recorder-pipeline/segments.ts';
+import { RECORDING_FILE_KINDS, RecordingFile } from '../server/db/RecordingFile.ts';
+import type { DeliveredFile } from '../server/lifecycle/ProgressiveUploads.ts';
+import { cacheRoot } from '../scripts/mediasoup-worker.mjs';
+import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
+import { percentile, round } from './procStats.ts';
+import type { BenchEnvironment } from './run.ts';
+
+const run = promisify(execFile);
+
+export interface LongRun {
+  endToUrlsMs: number;
+  sizeMB: Record<string, number>;
+  /** Per file: bytes and parts left for the end, the part uploads and CompleteMultipartUpload (+ HeadObject). */
+  files: Array<{ kind: string; bytesAtEndMB: number; partsAtEnd: number; parts: number; remuxMs: number | undefined; partsMs: number; completeMs: number }>;
+  writeSeconds: number;
+}
+
+export interface LongResult {
+  minutes: number;
+  speed: number;
+  runs: LongRun[];
+  p50: number;
+  p95: number;
+  max: number;
+  completeMsMax: number;
+}
+
+/** One recording-like WebM per file of `seconds`, cached (≈ 0.3 MB/s screen, 0.2 MB/s camera). */
+async function buildSources(seconds: number): Promise<Record<'screen' | 'candidate', string>> {
+  const fixtures = await ensureMediaFixtures();
+  const dir = path.join(cacheRoot(), 'bench', 'long-recordings');
+  fs.mkdirSync(dir, { recursive: true });
+  const result = {} as Record<'screen' | 'candidate', string>;
+  for (const [kind, video] of [['screen', fixtures.screen], ['candidate', fixtures.camera]] as const) {
+    const file = path.join(dir, `${kind}-${seconds}s.webm`);
+    if (!fs.existsSync(file)) {
+      const staging = `${file}.tmp-${process.pid}`;
+      await run('ffmpeg', [
+        '-v', 'error', '-stream_loop', '-1', '-i', video, '-stream_loop', '-1', '-i', fixtures.audio,
+        '-map', '0:v', '-map', '1:a', '-c', 'copy', '-t', String(seconds), '-f', 'webm', '-cluster_time_limit', '1000', '-y', staging,
+      ]);
+      fs.renameSync(staging, file);
+    }
+    result[kind] = file;
+  }
+  return result;
+}
+
+/** Copies `source` to `target` at `bytesPerSecond`, in 100 ms steps, as a recorder would append it. */
+async function writeProgressively(source: string, target: string, bytesPerSecond: number): Promise<void> {
+  const input = fs.openSync(source, 'r');
+  const output = fs.openSync(target, 'w');
+  try {
+    const size = fs.fstatSync(input).size;
+    const chunk = Math.max(4096, Math.round(bytesPerSecond / 10));
+    const buffer = Buffer.alloc(chunk);
+    const startedAt = Date.now();
+    for (let offset = 0; offset < size; ) {
+      const bytesRead = fs.readSync(input, buffer, 0, Math.min(chunk, size - offset), offset);
+      fs.writeSync(output, buffer, 0, bytesRead);
+      offset += bytesRead;
+      const due = startedAt + (offset / bytesPerSecond) * 1000;
+      if (due > Date.now()) await delay(due - Date.now());
+    }
+  } finally {
+    fs.closeSync(input);
+    fs.closeSync(output);
+  }
+}
+
+async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candidate', string>, seconds: number, speed: number): Promise<LongRun> {
+  const { service } = env;
+  const interview = await service.interviews.create({ durationSeconds: 14_400, candidateName: 'bench long recording' });
+  const id = interview.id;
+  await service.interviews.markLive(id);
+  const em = service.database.em();
+  for (const kind of RECORDING_FILE_KINDS) em.persist(new RecordingFile(id, kind));
+  await em.flush();
+  service.finalizer.follow(id);
+  const segment = segmentDir(service.finalizer.recordingDir(id), 0);
+  fs.mkdirSync(segment, { recursive: true });
+
+  const writeStarted = Date.now();
+  await Promise.all(
+    (['screen', 'candidate'] as const).map((kind) => {
+      const size = fs.statSync(sources[kind]).size;
+      return writeProgressively(sources[kind], segmentFile(segment, kind), (size / seconds) * speed);
+    }),
+  );
+  const writeSeconds = (Date.now() - writeStarted) / 1000;
+
+  const delivered: DeliveredFile[] = [];
+  const onDelivered = (interviewId: string, file: DeliveredFile) => {
+    if (interviewId === id) delivered.push(file);
+  };
+  service.finalizer.progressive?.on('delivered', onDelivered);
+  let completedAt: number | undefined;
+  let failed: string | undefined;
+  const onCompleted = (done: { id: string }) => {
+    if (done.id === id) completedAt = Date.now();
+  };
+  const onFailed = (done: { id: string; failureReason: string | null }) => {
+    if (done.id === id) failed = done.failureReason ?? 'failed';
+  };
+  service.finalizer.on('completed', onCompleted);
+  service.finalizer.on('failed', onFailed);
+  const endedAt = Date.now();
+  await service.interviews.end(id, 'admin');
+  const deadline = Date.now() + 600_000;
+  while (completedAt === undefined && failed === undefined && Date.now() < deadline) await delay(20);
+  service.finalizer.off('completed', onCompleted);
+  service.finalizer.off('failed', onFailed);
+  service.finalizer.progressive?.off('delivered', onDelivered);
+  if (completedAt === undefined) throw new Error(`long recording ${id} did not complete: ${failed ?? 'timeout'}`);
+
+  for (const kind of RECORDING_FILE_KINDS) {
+    await service.objectStore.client.send(new DeleteObjectCommand({ Bucket: service.objectStore.bucket, Key: `interviews/${id}/${kind}.webm` })).catch(() => undefined);
+  }
+  return {
+    endToUrlsMs: completedAt - endedAt,
+    sizeMB: Object.fromEntries(delivered.map((file) => [file.kind, round(file.sizeBytes / 1048576, 1)])),
+    files: delivered.map((file) => ({
+      kind: file.kind,
+      bytesAtEndMB: round(file.upload.bytesAtEnd / 1048576, 2),
+      partsAtEnd: file.upload.partsAtEnd,
+      parts: file.upload.parts,
+      remuxMs: file.remuxMs,
+      partsMs: file.upload.partsMs,
+      completeMs: file.upload.completeMs,
+    })),
+    writeSeconds: round(writeSeconds, 1),
+  };
+}
+
+export async function runLongRecordings(
+  env: BenchEnvironment,
+  options: { minutes: number[]; runs: number; speed: number; onResult?: () => void },
+): Promise<LongResult[]> {
+  const results: LongResult[] = [];
+  for (const minutes of options.minutes) {
+    const seconds = minutes * 60;
+    const sources = await buildSources(seconds);
+    const result: LongResult = { minutes, speed: options.speed, runs: [], p50: 0, p95: 0, max: 0, completeMsMax: 0 };
+    results.push(result);
+    for (let index = 0; index < options.runs; index++) {
+      const runResult = await runOnce(env, sources, seconds, options.speed);
+      result.runs.push(runResult);
+      const latencies = result.runs.map((entry) => entry.endToUrlsMs);
+      Object.assign(result, {
+        p50: percentile(latencies, 50),
+        p95: percentile(latencies, 95),
+        max: Math.max(...latencies),
+        completeMsMax: Math.max(...result.runs.flatMap((entry) => entry.files.map((file) => file.completeMs))),
+      });
+      console.log(`[long ${minutes} min, run ${index + 1}] end → URLs ${runResult.endToUrlsMs} ms; ${JSON.stringify(runResult.files)}`);
+      options.onResult?.();
+    }
+  }
+  return results;
+}

@@ -1,0 +1,425 @@
+// `npm run bench`: load generator and measurements for the recording pipeline (not part of npm test).
+//
+// 1. Ramp: N synthetic interviews at once (N = 1, 5, 10, 20, 30, 40, 50, then +10 up to --max),
+//    each publishing pre-encoded VP9 screen (~2.5 Mbit/s) + VP9 camera (~1.5 Mbit/s) + Opus, looped
+//    by an ffmpeg that stream-copies to SRTP (no encoding), into the real service (in this process:
+//    SFU workers, relay, recorder ffmpegs, live remux, progressive upload, finalizer) and a separate
+//    S3 server process. Per step: CPU and memory per group of processes, packet loss, ffprobe of
+//    every stored file, end → URLs. Stops at ≥ 0.1% loss, a broken file or a saturated CPU.
+// 2. Long recordings: end → URLs for 1, 10, 30 minute recordings, replayed into the progressive
+//    uploader faster than real time (see bench/longRecording.ts).
+//
+// Flags: --max N (50) --steps 1,5,10 --step-seconds S (40) --long 1,10,30 --long-runs R (3)
+//        --long-speed X (20) --skip-ramp --skip-long --out DIR (bench/results)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { setTimeout as delay } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { destination, pino } from 'pino';
+import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { loadConfig } from '../config/loadConfig.ts';
+import type { InterviewRecording } from '../recorder-pipeline/InterviewRecording.ts';
+import { trackNames } from '../recorder-pipeline/tracks.ts';
+import { Service } from '../server/Service.ts';
+import { hasCues, probeFile } from '../test/support/ffprobe.ts';
+import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
+import { SyntheticPublisher } from '../test/support/syntheticPublisher.ts';
+import { freePort, tempDir } from '../test/support/testConfig.ts';
+import { runLongRecordings, type LongResult } from './longRecording.ts';
+import { CpuMeter, machineCpu, percentile, round, socketDrops, udpCounters } from './procStats.ts';
+import { writeReport } from './report.ts';
+
+const run = promisify(execFile);
+
+interface Options {
+  max: number;
+  steps: number[];
+  stepSeconds: number;
+  long: number[];
+  longRuns: number;
+  longSpeed: number;
+  skipRamp: boolean;
+  skipLong: boolean;
+  out: string;
+  lossLimit: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const value = (name: string) => {
+    const index = argv.indexOf(`--${name}`);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
+  const max = Number(value('max') ?? 50);
+  const defaultSteps = [1, 5, 10, 20, 30, 40, 50];
+  for (let n = 60; n <= max; n += 10) defaultSteps.push(n);
+  const list = (text: string | undefined) => text?.split(',').map(Number).filter((n) => n > 0);
+  return {
+    max,
+    steps: (list(value('steps')) ?? defaultSteps).filter((n) => n <= max),
+    stepSeconds: Number(value('step-seconds') ?? 40),
+    long: list(value('long')) ?? [1, 10, 30],
+    longRuns: Number(value('long-runs') ?? 3),
+    longSpeed: Number(value('long-speed') ?? 20),
+    skipRamp: argv.includes('--skip-ramp'),
+    skipLong: argv.includes('--skip-long'),
+    out: value('out') ?? path.join(import.meta.dirname, 'results'),
+    lossLimit: 0.001,
+  };
+}
+
+export interface BenchEnvironment {
+  service: Service;
+  s3: { process: ChildProcess; endpoint: string };
+  dataRoot: string;
+}
+
+async function startS3(directory: string): Promise<{ process: ChildProcess; endpoint: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 's3rverProcess.ts'), directory], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout! });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    lines.once('line', (line) => resolve((JSON.parse(line) as { endpoint: string }).endpoint));
+    child.once('exit', (code) => reject(new Error(`the S3 server exited with ${code}`)));
+  });
+  return { process: child, endpoint };
+}
+
+async function startEnvironment(logFile: string): Promise<BenchEnvironment> {
+  const dataRoot = tempDir('interview-ingest-bench-');
+  const s3 = await startS3(path.join(dataRoot, 'object-store'));
+  const port = await freePort();
+  const config = loadConfig(
+    {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      DATA_DIR: path.join(dataRoot, 'data'),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      RTC_LISTEN_IP: '127.0.0.1',
+      S3_ENDPOINT: s3.endpoint,
+      S3_ACCESS_KEY_ID: 'S3RVER',
+      S3_SECRET_ACCESS_KEY: 'S3RVER',
+      S3_BUCKET: 'interviews',
+      ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
+    },
+    os.tmpdir(),
+  );
+  // The service's log goes to a file next to the results (warnings explain any fallback).
+  const service = await Service.create(config, { logger: pino({ level: config.logLevel }, destination({ dest: logFile, sync: false, mkdir: true })) });
+  return { service, s3, dataRoot };
+}
+
+export async function api<T>(service: Service, method: string, route: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${service.localUrl}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${service.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (response.status >= 300) throw new Error(`${method} ${route} answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as T;
+}
+
+/** Resolves with each interview's completion time, from the finalizer's events. */
+function completions(service: Service): { wait: (ids: string[], timeoutMs: number) => Promise<Map<string, { at: number; ok: boolean }>>; stop: () => void } {
+  const done = new Map<string, { at: number; ok: boolean }>();
+  const onCompleted = (interview: { id: string }) => done.set(interview.id, { at: Date.now(), ok: true });
+  const onFailed = (interview: { id: string }) => done.set(interview.id, { at: Date.now(), ok: false });
+  service.finalizer.on('completed', onCompleted);
+  service.finalizer.on('failed', onFailed);
+  return {
+    async wait(ids, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      while (ids.some((id) => !done.has(id)) && Date.now() < deadline) await delay(100);
+      return done;
+    },
+    stop() {
+      service.finalizer.off('completed', onCompleted);
+      service.finalizer.off('failed', onFailed);
+    },
+  };
+}
+
+interface Timeline {
+  /** Frames the stream's time span should hold at its frame duration. */
+  expected: number;
+  /** Frames missing from holes in the timeline (a lost RTP packet loses its whole frame). */
+  missing: number;
+  /** Where the first holes are (seconds into the stream, frames missing). */
+  holes: Array<[number, number]>;
+}
+
+interface FileCheck {
+  ok: boolean;
+  problems: string[];
+  durationSeconds: number | undefined;
+  audio: Timeline;
+  video: Timeline;
+  sizeBytes: number;
+}
+
+/** Holes in one stream's packet timestamps: Opus frames are 20 ms, the fixtures' video 1/30 s. */
+async function timeline(file: string, stream: 'a:0' | 'v:0', frameSeconds: number): Promise<Timeline> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', stream, '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { maxBuffer: 64 * 1024 * 1024 });
+  const times = stdout.split('\n').map(Number).filter((time, index, all) => all[index] !== undefined && Number.isFinite(time)).sort((a, b) => a - b);
+  let missing = 0;
+  const holes: Array<[number, number]> = [];
+  for (let index = 1; index < times.length; index++) {
+    // The first second is the segment's start (audio waits for the first video key frame): not loss.
+    if (times[index - 1]! - times[0]! < 1) continue;
+    const lost = Math.max(0, Math.round((times[index]! - times[index - 1]!) / frameSeconds) - 1);
+    missing += lost;
+    if (lost > 0 && holes.length < 5) holes.push([round(times[index - 1]! - times[0]!, 3), lost]);
+  }
+  return { expected: times.length + missing, missing, holes };
+}
+
+/** Downloads a stored object and checks it: VP9 + Opus, Cues, the expected duration. */
+async function checkStored(service: Service, key: string, expectedSeconds: number): Promise<FileCheck> {
+  const file = path.join(tempDir('bench-check-'), path.basename(key));
+  const problems: string[] = [];
+  try {
+    const object = await service.objectStore.client.send(new GetObjectCommand({ Bucket: service.objectStore.bucket, Key: key }));
+    fs.writeFileSync(file, Buffer.from(await object.Body!.transformToByteArray()));
+    const probe = await probeFile(file);
+    if (probe.video?.codecName !== 'vp9') problems.push(`video ${probe.video?.codecName ?? 'missing'}`);
+    if (probe.audio?.codecName !== 'opus') problems.push(`audio ${probe.audio?.codecName ?? 'missing'}`);
+    if (!(await hasCues(file))) problems.push('no Cues');
+    if (probe.durationSeconds === undefined || Math.abs(probe.durationSeconds - expectedSeconds) > 3) problems.push(`duration ${probe.durationSeconds} s, expected ≈ ${expectedSeconds} s`);
+    const [audio, video] = await Promise.all([timeline(file, 'a:0', 0.02), timeline(file, 'v:0', 1 / 30)]);
+    return { ok: problems.length === 0, problems, durationSeconds: probe.durationSeconds, audio, video, sizeBytes: fs.statSync(file).size };
+  } catch (error) {
+    problems.push(String(error));
+    return { ok: false, problems, durationSeconds: undefined, audio: { expected: 0, missing: 0, holes: [] }, video: { expected: 0, missing: 0, holes: [] }, sizeBytes: 0 };
+  } finally {
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    await service.objectStore.client.send(new DeleteObjectCommand({ Bucket: service.objectStore.bucket, Key: key })).catch(() => undefined);
+  }
+}
+
+export interface StepResult {
+  interviews: number;
+  seconds: number;
+  machineBusyCores: number;
+  cores: number;
+  cpu: Record<string, { cores: number; rssMB: number; pssMB: number }>;
+  perInterview: { serviceCores: number; mediasoupCores: number; recorderCores: number; remuxCores: number; totalPipelineCores: number; pipelineRssMB: number; pipelinePssMB: number };
+  loss: { ingest: number; udpDrops: number; audioToFile: number; videoToFile: number; worst: number; producerPackets: number; udpDatagrams: number; udpRcvbufErrors: number; pipelineSocketDrops: number; audioFramesMissing: number; videoFramesMissing: number };
+  files: { checked: number; broken: number; problems: string[]; holes: string[] };
+  endToUrlsMs: { p50: number; p95: number; max: number; failed: number };
+  progressive: { deliveredFiles: number; fallbackFiles: number; bytesAtEndMB: { p50: number; max: number } };
+  verdict: 'ok' | 'loss' | 'broken' | 'cpu';
+}
+
+async function producerTotals(publishers: SyntheticPublisher[]): Promise<{ packets: number; lost: number }> {
+  let packets = 0;
+  let lost = 0;
+  for (const publisher of publishers) {
+    for (const track of trackNames) {
+      for (const stat of await publisher.producers[track].getStats()) {
+        packets += stat.packetCount ?? 0;
+        lost += stat.packetsLost ?? 0;
+      }
+    }
+  }
+  return { packets, lost };
+}
+
+async function runStep(env: BenchEnvironment, n: number, options: Options): Promise<StepResult> {
+  const publishers: SyntheticPublisher[] = [];
+  // Interrupted or failed, a step must not leave looping publisher ffmpegs behind (close() kills at once).
+  const onSignal = () => {
+    for (const publisher of publishers) void publisher.close();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await measureStep(env, n, options, publishers);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await Promise.all(publishers.map((publisher) => publisher.close()));
+  }
+}
+
+async function measureStep(env: BenchEnvironment, n: number, options: Options, publishers: SyntheticPublisher[]): Promise<StepResult> {
+  const { service } = env;
+  const log = (message: string) => console.log(`[N=${n}] ${message}`);
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push((await api<{ id: string }>(service, 'POST', '/api/interviews', { durationSeconds: 3600, candidateName: `bench ${n}/${i}` })).id);
+  for (const id of ids) {
+    const room = await service.rooms.open(id);
+    const publisher = await SyntheticPublisher.start({ router: room.router, srtp: true });
+    for (const track of trackNames) room.adoptProducer(track, publisher.producers[track]);
+    publishers.push(publisher);
+  }
+  const recordings = new Map<string, InterviewRecording>();
+  const startDeadline = Date.now() + 60_000 + n * 1000;
+  while (recordings.size < n && Date.now() < startDeadline) {
+    for (const id of ids) {
+      if (recordings.has(id)) continue;
+      const recording = await service.recordings.recordingOf(id);
+      if (recording && (await recording.stats()).bytesWritten.screen > 0) recordings.set(id, recording);
+    }
+    await delay(250);
+  }
+  if (recordings.size < n) log(`only ${recordings.size} of ${n} recordings started`);
+  const recordingStartedAt = Date.now();
+  await delay(3000);
+
+  const pipelinePids = () => [
+    process.pid,
+    ...service.workers.workers.map((worker) => worker.pid),
+    ...[...recordings.values()].map((recording) => recording.ffmpegPid).filter((pid): pid is number => pid !== undefined),
+  ];
+  const meter = new CpuMeter(() => ({
+    service: [process.pid],
+    mediasoupWorkers: service.workers.workers.map((worker) => worker.pid),
+    recorderFfmpeg: [...recordings.values()].map((recording) => recording.ffmpegPid).filter((pid): pid is number => pid !== undefined),
+    liveRemuxFfmpeg: service.finalizer.progressive?.remuxPids() ?? [],
+    objectStore: env.s3.process.pid ? [env.s3.process.pid] : [],
+    publisherFfmpeg: publishers.map((publisher) => publisher.pid).filter((pid): pid is number => pid !== undefined),
+  }));
+  const udpBefore = udpCounters();
+  const pipelineDropsBefore = socketDrops(pipelinePids());
+  const producersBefore = await producerTotals(publishers);
+  meter.start();
+  log(`measuring for ${options.stepSeconds} s`);
+  await delay(options.stepSeconds * 1000);
+  const usage = meter.stop();
+  const udpAfter = udpCounters();
+  const pipelineDrops = socketDrops(pipelinePids()) - pipelineDropsBefore;
+  const producersAfter = await producerTotals(publishers);
+  const producers = { packets: producersAfter.packets - producersBefore.packets, lost: producersAfter.lost - producersBefore.lost };
+
+  // End every interview at once and time each end → URLs.
+  const delivered: Array<{ bytesAtEnd: number }> = [];
+  const onDelivered = (_id: string, file: { upload: { bytesAtEnd: number } }) => delivered.push(file.upload);
+  service.finalizer.progressive?.on('delivered', onDelivered);
+  const completion = completions(service);
+  const endedAt = new Map<string, number>();
+  const endErrors: string[] = [];
+  await Promise.all(
+    ids.map(async (id) => {
+      endedAt.set(id, Date.now());
+      await api(service, 'POST', `/api/interviews/${id}/end`, {}).catch((error: unknown) => endErrors.push(String(error)));
+    }),
+  );
+  if (endErrors.length > 0) log(`${endErrors.length} end requests failed: ${endErrors[0]}`);
+  const done = await completion.wait(ids, 300_000);
+  completion.stop();
+  service.finalizer.progressive?.off('delivered', onDelivered);
+  await Promise.all(publishers.map((publisher) => publisher.close()));
+  const latencies = ids.filter((id) => done.get(id)?.ok).map((id) => done.get(id)!.at - endedAt.get(id)!);
+  log(`end → URLs p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms`);
+
+  const checks: FileCheck[] = [];
+  for (const id of ids) {
+    // Each interview recorded from when it went live (its media first flowed) until its end.
+    const startedAt = (await service.interviews.find(id))?.startedAt?.getTime() ?? recordingStartedAt;
+    const recordedSeconds = (endedAt.get(id)! - startedAt) / 1000;
+    for (const kind of ['screen', 'candidate'] as const) checks.push(await checkStored(service, `interviews/${id}/${kind}.webm`, recordedSeconds));
+  }
+  // End to end (mediasoup → relay → recorder ffmpeg → file): holes in the files' timelines.
+  const audioExpected = checks.reduce((total, check) => total + check.audio.expected, 0);
+  const audioMissing = checks.reduce((total, check) => total + check.audio.missing, 0);
+  const videoExpected = checks.reduce((total, check) => total + check.video.expected, 0);
+  const videoMissing = checks.reduce((total, check) => total + check.video.missing, 0);
+  const broken = checks.filter((check) => !check.ok);
+  const udpDatagrams = udpAfter.inDatagrams - udpBefore.inDatagrams;
+  const udpRcvbufErrors = udpAfter.rcvbufErrors - udpBefore.rcvbufErrors;
+  const ingest = producers.lost / Math.max(1, producers.packets + producers.lost);
+  // Drops at the pipeline's own sockets (SFU workers, relay, recorder ffmpegs), against all datagrams.
+  const udpDrops = pipelineDrops / Math.max(1, udpDatagrams);
+  const audioToFile = audioMissing / Math.max(1, audioExpected);
+  const videoToFile = videoMissing / Math.max(1, videoExpected);
+  const worst = Math.max(ingest, udpDrops, audioToFile, videoToFile);
+  const cores = os.cpus().length;
+  const g = usage.groups;
+  const pipeline = ['service', 'mediasoupWorkers', 'recorderFfmpeg', 'liveRemuxFfmpeg'];
+  const sum = (field: 'cores' | 'rssMB' | 'pssMB') => pipeline.reduce((total, name) => total + (g[name]?.[field] ?? 0), 0);
+  const verdict: StepResult['verdict'] = broken.length > 0 ? 'broken' : worst >= options.lossLimit ? 'loss' : usage.machineBusyCores >= 0.95 * cores ? 'cpu' : 'ok';
+  const bytesAtEnd = delivered.map((file) => file.bytesAtEnd / 1048576);
+  const result: StepResult = {
+    interviews: n,
+    seconds: usage.seconds,
+    machineBusyCores: usage.machineBusyCores,
+    cores,
+    cpu: g,
+    perInterview: {
+      serviceCores: round((g.service?.cores ?? 0) / n, 4),
+      mediasoupCores: round((g.mediasoupWorkers?.cores ?? 0) / n, 4),
+      recorderCores: round((g.recorderFfmpeg?.cores ?? 0) / n, 4),
+      remuxCores: round((g.liveRemuxFfmpeg?.cores ?? 0) / n, 4),
+      totalPipelineCores: round(sum('cores') / n, 4),
+      pipelineRssMB: round(sum('rssMB') / n, 1),
+      pipelinePssMB: round(sum('pssMB') / n, 1),
+    },
+    loss: { ingest, udpDrops, audioToFile, videoToFile, worst, producerPackets: producers.packets, udpDatagrams, udpRcvbufErrors, pipelineSocketDrops: pipelineDrops, audioFramesMissing: audioMissing, videoFramesMissing: videoMissing },
+    files: {
+      checked: checks.length,
+      broken: broken.length,
+      problems: broken.flatMap((check) => check.problems).slice(0, 10),
+      holes: checks.flatMap((check) => [...check.audio.holes.map((hole) => `audio at ${hole[0]} s: ${hole[1]}`), ...check.video.holes.map((hole) => `video at ${hole[0]} s: ${hole[1]}`)]).slice(0, 20),
+    },
+    endToUrlsMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies), failed: ids.length - latencies.length },
+    progressive: { deliveredFiles: delivered.length, fallbackFiles: 2 * n - delivered.length, bytesAtEndMB: { p50: round(percentile(bytesAtEnd, 50), 2), max: round(Math.max(0, ...bytesAtEnd), 2) } },
+    verdict,
+  };
+  log(`machine ${result.machineBusyCores}/${cores} cores, pipeline ${result.perInterview.totalPipelineCores} cores/interview, loss ${(worst * 100).toFixed(4)}%, broken ${broken.length}, verdict ${verdict}`);
+  return result;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  fs.mkdirSync(options.out, { recursive: true });
+  await ensureMediaFixtures();
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replaceAll(':', '-').slice(0, 19);
+  const env = await startEnvironment(path.join(options.out, `service-${stamp}.log`));
+  // What else the machine is doing (other test runs): busy cores over 5 s before any load.
+  const idleStart = machineCpu();
+  await delay(5000);
+  const idleEnd = machineCpu();
+  const backgroundBusyCores = round((idleEnd.busy - idleStart.busy) / 100 / 5, 3);
+  console.log(`background load before the bench: ${backgroundBusyCores} cores busy`);
+  const steps: StepResult[] = [];
+  let longResults: LongResult[] = [];
+  const resultsFile = path.join(options.out, `bench-${stamp}.json`);
+  const save = () => {
+    const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version, backgroundBusyCores };
+    const results = { startedAt: startedAt.toISOString(), options, machine, steps, long: longResults };
+    fs.writeFileSync(resultsFile, JSON.stringify(results, null, 2));
+    fs.writeFileSync(path.join(options.out, 'latest.json'), JSON.stringify(results, null, 2));
+    writeReport(results, path.join(options.out, 'latest.html'));
+  };
+  try {
+    if (!options.skipRamp) {
+      for (const n of options.steps) {
+        const result = await runStep(env, n, options);
+        steps.push(result);
+        save();
+        if (result.verdict !== 'ok') break;
+      }
+    }
+    if (!options.skipLong) {
+      longResults = await runLongRecordings(env, { minutes: options.long, runs: options.longRuns, speed: options.longSpeed, onResult: save });
+      save();
+    }
+  } finally {
+    save();
+    await env.service.close();
+    env.s3.process.kill('SIGTERM');
+    fs.rmSync(env.dataRoot, { recursive: true, force: true });
+  }
+  console.log(`results: ${resultsFile} and ${path.join(options.out, 'latest.html')}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/run.ts')) {
+  await main();
+  process.exit(0);
+}

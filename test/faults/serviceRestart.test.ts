@@ -1,0 +1,158 @@
+// Fault: the whole service stops mid-interview — first a deploy (SIGTERM), then a crash (SIGKILL of
+// the process group: service, ffmpeg, mediasoup worker) — and starts again on the same port and
+// DATA_DIR. The candidate's page (real Chromium) reconnects and republishes by itself; recording
+// goes on in new segments. Segments are concatenated: each outage is CUT OUT of the final files,
+// so their duration is the interview's length minus the outages.
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import {
+  createInterview,
+  downloadTo,
+  interviewState,
+  recordedMedia,
+  seconds,
+  segmentDirs,
+  segmentSpanSeconds,
+  startCandidate,
+  waitForInterview,
+  waitForMediaFlowing,
+} from '../support/faults.ts';
+import { hasCues } from '../support/ffprobe.ts';
+import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
+import { tempDir } from '../support/testConfig.ts';
+
+const INTERVIEW_SECONDS = 30;
+/** How long the interview records between faults (the sleeps below are this recording time). */
+const RECORD_MS = 7000;
+
+/** When media last started flowing into a segment before `time` (from the service's log). */
+function lastFlowingBefore(service: ServiceProcess, time: number, fallback: number): number {
+  return service.logged('recording media flowing').filter((line) => line.time < time).at(-1)?.time ?? fallback;
+}
+
+interface Fault {
+  what: string;
+  at: number;
+  resumedAt: number;
+}
+
+describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a live interview', () => {
+  let env: ServiceEnv;
+  let service: ServiceProcess;
+  let browser: TestBrowser;
+  let interview: { id: string; candidateUrl: string };
+  /** When media last started flowing into a segment (the start of what the next fault cuts). */
+  let segmentFlowingAt = 0;
+  const faults: Fault[] = [];
+  const downloads = tempDir('fault-downloads-');
+
+  beforeAll(async () => {
+    buildClient();
+    env = await serviceEnv();
+    [service, browser] = await Promise.all([ServiceProcess.start(env), launchBrowser()]);
+    interview = await createInterview(service, INTERVIEW_SECONDS);
+    await startCandidate(browser, interview.candidateUrl);
+    await waitForInterview(service, interview.id, (state) => state.status === 'live', 'the interview to go live');
+    segmentFlowingAt = (await waitForMediaFlowing(service, 0)).time;
+  });
+
+  afterEach(({ task }) => {
+    // A failure under load is diagnosed from the service's own warnings and errors.
+    if (task.result?.state === 'fail') console.log(service.logs.filter((line) => line.level >= 40).slice(-20).map((line) => JSON.stringify(line)).join('\n'));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.kill();
+    fs.rmSync(env.DATA_DIR, { recursive: true, force: true });
+    fs.rmSync(downloads, { recursive: true, force: true });
+  });
+
+  it('SIGTERM: new interviews are refused while it drains, the segment ends cleanly, it exits 0 and the interview stays live', async () => {
+    await sleep(RECORD_MS);
+    const segment = segmentDirs(env.DATA_DIR, interview.id).at(-1)!;
+    const termAt = Date.now();
+    const exiting = service.terminate();
+    segmentFlowingAt = lastFlowingBefore(service, termAt, segmentFlowingAt);
+    await expect.poll(() => service.logged('shutting down').length, { timeout: 5000, interval: 20 }).toBe(1);
+    // Draining: 503 while the HTTP server still answers, then nothing listens at all.
+    const during = await service.api<{ error: string }>('POST', '/api/interviews', { durationSeconds: 30 }).catch(() => ({ status: 0, body: { error: 'connection refused' } }));
+    console.log(`POST /api/interviews while draining: ${during.status} ${JSON.stringify(during.body)}`);
+    expect([503, 0]).toContain(during.status);
+    expect(await exiting).toEqual({ code: 0, signal: null });
+
+    // Ended cleanly: the segment has its trailer (a duration) and holds everything up to the stop.
+    const media = await recordedMedia(path.join(segment, 'screen.webm'));
+    expect(media.durationSeconds).toBeGreaterThan(RECORD_MS / 1000 - 2);
+    const missing = (termAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'screen.webm')));
+    console.log(`SIGTERM: ${missing.toFixed(2)} s missing before the stop`);
+    expect(missing).toBeLessThan(2);
+
+    service = await ServiceProcess.start(env);
+    expect((await interviewState(service, interview.id)).status).toBe('live');
+    const flowing = await waitForMediaFlowing(service, termAt);
+    console.log(`SIGTERM: media back in segment ${flowing.index} ${flowing.time - termAt} ms after the stop`);
+    expect(path.basename(segmentDirs(env.DATA_DIR, interview.id).at(-1)!)).not.toBe(path.basename(segment));
+    faults.push({ what: 'SIGTERM', at: termAt, resumedAt: flowing.time });
+    segmentFlowingAt = flowing.time;
+  });
+
+  it('SIGKILL of the process group: the partial segment keeps all but the last second and the restarted service records on', async () => {
+    await sleep(RECORD_MS);
+    const segment = segmentDirs(env.DATA_DIR, interview.id).at(-1)!;
+    const killAt = Date.now();
+    await service.kill();
+    segmentFlowingAt = lastFlowingBefore(service, killAt, segmentFlowingAt);
+    const missing = (killAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'candidate.webm')));
+    console.log(`SIGKILL: ${missing.toFixed(2)} s missing before the kill`);
+    expect(missing).toBeLessThan(2);
+
+    service = await ServiceProcess.start(env);
+    expect((await interviewState(service, interview.id)).status).toBe('live');
+    const flowing = await waitForMediaFlowing(service, killAt);
+    console.log(`SIGKILL: media back in segment ${flowing.index} ${flowing.time - killAt} ms after the kill`);
+    faults.push({ what: 'SIGKILL', at: killAt, resumedAt: flowing.time });
+  });
+
+  it('ends on time; the final files hold the interview minus the outages, in sync, with both outages as gaps', async () => {
+    const done = await waitForInterview(service, interview.id, (state) => state.status === 'completed', 'the interview to complete', 60_000);
+    const lengthMs = Date.parse(done.completedAt!) - Date.parse(done.startedAt!);
+    // Under load ffmpeg may also have been restarted on its own: that outage is cut out too.
+    const otherGaps = done.gaps.filter((gap) => gap.cause !== 'service restarted');
+    if (otherGaps.length > 0) console.log(`other gaps: ${JSON.stringify(otherGaps)}`);
+    expect(otherGaps.every((gap) => gap.cause === 'recorder restarted')).toBe(true);
+    const otherMs = otherGaps.reduce((sum, gap) => sum + Date.parse(gap.end!) - Date.parse(gap.start), 0);
+    const outageMs = faults.reduce((sum, fault) => sum + (fault.resumedAt - fault.at), 0) + otherMs;
+    const expected = (lengthMs - outageMs) / 1000;
+
+    const restarts = done.gaps.filter((gap) => gap.cause === 'service restarted');
+    expect(restarts).toHaveLength(2);
+    for (const [index, fault] of faults.entries()) {
+      const gap = restarts[index]!;
+      // From the last bytes written before the fault to the first media after it.
+      expect(Date.parse(gap.start)).toBeGreaterThan(fault.at - 2000);
+      expect(Date.parse(gap.start)).toBeLessThanOrEqual(fault.at + 500);
+      expect(Math.abs(Date.parse(gap.end!) - fault.resumedAt)).toBeLessThan(1000);
+    }
+
+    for (const kind of ['screen', 'candidate'] as const) {
+      const file = await downloadTo(kind === 'screen' ? done.screenVideo : done.candidateVideo, downloads, `${kind}.webm`);
+      const media = await recordedMedia(file);
+      console.log(
+        `${kind}.webm: ${media.durationSeconds} s; interview ${seconds(lengthMs)} s, outages ${faults.map((f) => `${f.what} ${seconds(f.resumedAt - f.at)} s`).join(', ')} → expected ${expected.toFixed(2)} s`,
+      );
+      expect(Math.abs(media.durationSeconds! - expected)).toBeLessThan(2);
+      // Outages are cut out: no pause in either stream; audio and video start and end together.
+      expect(media.video.gaps).toEqual([]);
+      expect(media.audio.gaps).toEqual([]);
+      expect(Math.abs(media.video.first - media.audio.first)).toBeLessThan(0.5);
+      expect(Math.abs(media.video.last - media.audio.last)).toBeLessThan(0.5);
+      expect(await hasCues(file)).toBe(true);
+    }
+    // Local files go once both uploads are verified.
+    expect(fs.existsSync(path.join(env.DATA_DIR, 'recordings', interview.id))).toBe(false);
+  });
+});

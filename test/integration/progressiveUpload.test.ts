@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { trackNames } from '../../recorder-pipeline/tracks.ts';
+import { RecordingFile } from '../../server/db/RecordingFile.ts';
+import { hasCues, probeFile } from '../support/ffprobe.ts';
+import { download, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
+import { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
+import { startTestService, type TestService } from '../support/testService.ts';
+
+const MiB = 1024 * 1024;
+
+/** Publishes the synthetic candidate into the interview's room over SRTP, as a deployment would. */
+async function publishSrtp(t: TestService, interviewId: string): Promise<SyntheticPublisher> {
+  const room = await t.service.rooms.open(interviewId);
+  const publisher = await SyntheticPublisher.start({ router: room.router, srtp: true });
+  for (const track of trackNames) room.adoptProducer(track, publisher.producers[track]);
+  return publisher;
+}
+
+async function fileRows(t: TestService, interviewId: string): Promise<RecordingFile[]> {
+  return (await t.service.database.em().find(RecordingFile, { interviewId })).sort((a, b) => a.kind.localeCompare(b.kind));
+}
+
+describe('progressive upload of an interview recording', () => {
+  let t: TestService | undefined;
+  let publisher: SyntheticPublisher | undefined;
+  afterEach(async () => {
+    await publisher?.close();
+    await t?.close();
+    publisher = undefined;
+    t = undefined;
+  });
+
+  it('uploads equal parts while recording, leaves only part 1 and the tail for the end, and stores the final file byte for byte', async () => {
+    // 1 MiB parts (s3rver accepts them; R2 needs ≥ 5 MiB) so a short test spans several parts.
+    t = await startTestService({ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' }, { configure: (config) => (config.s3.partSizeBytes = MiB) });
+    const interview = await t.createInterview({ durationSeconds: 120 });
+    publisher = await publishSrtp(t, interview.id);
+    await waitForStatus(t, interview.id, 'live', 20_000);
+    const progressive = t.service.finalizer.progressive!;
+    await waitFor(() => (progressive.stateOf(interview.id, 'screen')?.parts.length ?? 0) >= 3 && (progressive.stateOf(interview.id, 'candidate')?.parts.length ?? 0) >= 1, {
+      timeoutMs: 40_000,
+      intervalMs: 200,
+      what: 'parts uploaded while recording',
+    });
+    const beforeEnd = { screen: progressive.stateOf(interview.id, 'screen')!.parts, candidate: progressive.stateOf(interview.id, 'candidate')!.parts };
+    expect(beforeEnd.screen.every((part) => part.partNumber >= 2 && part.sizeBytes === MiB)).toBe(true);
+
+    // The local final files are deleted once stored: keep a copy the moment each one is stored.
+    const localCopies = new Map<string, string>();
+    const copies = tempDir('progressive-final-');
+    t.service.finalizer.on('progress', (id, files) => {
+      for (const file of files) {
+        if (id !== interview.id || file.status !== 'uploaded' || localCopies.has(file.kind)) continue;
+        const copy = path.join(copies, `${file.kind}.webm`);
+        fs.copyFileSync(path.join(t!.service.finalizer.recordingDir(id), `${file.kind}.webm`), copy);
+        localCopies.set(file.kind, copy);
+      }
+    });
+    const endedAt = Date.now();
+    expect((await t.api('POST', `/api/interviews/${interview.id}/end`, {})).status).toBe(200);
+    const done = await waitForStatus(t, interview.id, 'completed', 30_000);
+    const endToUrlsMs = Date.now() - endedAt;
+    console.log(`end → URLs with progressive upload: ${endToUrlsMs} ms (polled every 200 ms)`);
+    expect(endToUrlsMs).toBeLessThan(5000);
+
+    const rows = await fileRows(t, interview.id);
+    for (const row of rows) {
+      expect(row.status).toBe('uploaded');
+      const parts = row.multipartParts;
+      // R2's rules: every part but the last the same size, numbered 1..n without holes.
+      expect(parts.map((part) => part.partNumber)).toEqual(Array.from({ length: Math.ceil(row.sizeBytes / MiB) }, (_, i) => i + 1));
+      expect(parts.slice(0, -1).every((part) => part.sizeBytes === MiB)).toBe(true);
+      expect(parts.reduce((sum, part) => sum + part.sizeBytes, 0)).toBe(row.sizeBytes);
+      // Parts stored during the recording were not sent again at the end.
+      for (const early of beforeEnd[row.kind]) expect(parts.find((part) => part.partNumber === early.partNumber)?.etag).toBe(early.etag);
+    }
+
+    for (const [kind, url] of [['screen', done.screenVideo], ['candidate', done.candidateVideo]] as const) {
+      const downloaded = await download(url);
+      expect(fs.readFileSync(downloaded).equals(fs.readFileSync(localCopies.get(kind)!))).toBe(true);
+      const probe = await probeFile(downloaded);
+      expect(probe.video?.codecName).toBe('vp9');
+      expect(probe.audio?.codecName).toBe('opus');
+      expect(probe.durationSeconds).toBeGreaterThan(8);
+      expect(await hasCues(downloaded)).toBe(true);
+    }
+    expect(fs.existsSync(t.service.finalizer.recordingDir(interview.id))).toBe(false);
+  });
+
+  it('falls back to finalizing and uploading the segments when the recorder restarted mid-recording', async () => {
+    t = await startTestService({ LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    const interview = await t.createInterview({ durationSeconds: 120 });
+    publisher = await publishSrtp(t, interview.id);
+    await waitForStatus(t, interview.id, 'live', 20_000);
+    await waitForRecordedBytes(t, interview.id, 2.5 * MiB);
+    const recording = (await t.service.recordings.recordingOf(interview.id))!;
+    process.kill(recording.ffmpegPid!, 'SIGKILL');
+    const segment1 = path.join(t.service.finalizer.recordingDir(interview.id), 'segment-001', 'screen.webm');
+    await waitFor(() => fs.existsSync(segment1) && fs.statSync(segment1).size > 500_000, { timeoutMs: 20_000, what: 'the second segment recording' });
+    expect((await t.api('POST', `/api/interviews/${interview.id}/end`, {})).status).toBe(200);
+    const done = await waitForStatus(t, interview.id, 'completed', 60_000);
+
+    for (const url of [done.screenVideo, done.candidateVideo]) {
+      const downloaded = await download(url);
+      const probe = await probeFile(downloaded);
+      expect(probe.video?.codecName).toBe('vp9');
+      expect(probe.audio?.codecName).toBe('opus');
+      expect(probe.durationSeconds).toBeGreaterThan(8);
+      expect(await hasCues(downloaded)).toBe(true);
+    }
+    // The abandoned multipart state is gone: the whole file went up in one lib-storage upload.
+    for (const row of await fileRows(t, interview.id)) expect(row.multipartUploadId).toBeNull();
+  });
+});

@@ -1,0 +1,190 @@
+// The service as a real child process (`tsx server/main.ts`), as it runs in production: its own
+// process group (detached) so a test can SIGKILL the service with its ffmpeg children and
+// mediasoup workers at once, find those children by pid, and start it again on the same port
+// and DATA_DIR. Its JSON log lines (pino) are collected for the test to read.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { randomRtcPorts } from './testService.ts';
+import { freePort, tempDir, waitFor } from './testConfig.ts';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TSX = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+export const ADMIN_TOKEN = 'fault-admin-token-0123456789';
+
+export interface LogLine {
+  time: number;
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export interface ServiceEnv {
+  PORT: string;
+  DATA_DIR: string;
+  RTC_MIN_PORT: string;
+  RTC_MAX_PORT: string;
+  [name: string]: string;
+}
+
+/** A fresh environment (port, DATA_DIR, RTC slice) for a service that will be restarted with it. */
+export async function serviceEnv(extra: Record<string, string> = {}): Promise<ServiceEnv> {
+  const port = await freePort();
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATA_DIR: tempDir('interview-ingest-fault-'),
+    MEDIASOUP_WORKERS: '1',
+    RTC_LISTEN_IP: '127.0.0.1',
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'info',
+    ...randomRtcPorts(),
+    ...extra,
+  };
+}
+
+export interface ProcessInfo {
+  pid: number;
+  comm: string;
+}
+
+/** Processes of a process group, from /proc (comm is cut at 15 characters by the kernel). */
+export function processesInGroup(pgid: number): ProcessInfo[] {
+  const found: ProcessInfo[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const close = stat.lastIndexOf(')');
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    const fields = stat.slice(close + 2).split(' ');
+    // fields: state ppid pgrp ...; zombies are already dead.
+    if (Number(fields[2]) === pgid && fields[0] !== 'Z') found.push({ pid: Number(entry), comm });
+  }
+  return found;
+}
+
+export class ServiceProcess {
+  readonly logs: LogLine[] = [];
+  readonly output: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+
+  private constructor(
+    readonly env: ServiceEnv,
+    readonly child: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => {
+        this.#exit = { code, signal };
+        resolve(this.#exit);
+      }),
+    );
+    let pending = '';
+    const onData = (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        this.output.push(line);
+        if (this.output.length > 2000) this.output.shift();
+        if (!line.startsWith('{')) continue;
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          // Not a log line.
+        }
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+  }
+
+  /** Starts the service and resolves once it listens (or rejects with its output). */
+  static async start(env: ServiceEnv, timeoutMs = 30_000): Promise<ServiceProcess> {
+    const child = spawn(TSX, ['server/main.ts'], {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const service = new ServiceProcess(env, child);
+    try {
+      await waitFor(
+        () => {
+          if (service.#exit) throw new Error(`the service exited (${JSON.stringify(service.#exit)})`);
+          return service.output.some((line) => line.includes('interview-ingest is listening on'));
+        },
+        { timeoutMs, intervalMs: 50, what: 'the service to listen' },
+      );
+    } catch (error) {
+      await service.kill();
+      throw new Error(`${(error as Error).message}\n${service.output.slice(-30).join('\n')}`);
+    }
+    return service;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get url(): string {
+    return this.env.PUBLIC_URL!;
+  }
+
+  get hasExited(): boolean {
+    return this.#exit !== undefined;
+  }
+
+  /** The service's children of a kind: 'ffmpeg' or 'mediasoup-worke' (the kernel's cut name). */
+  children(comm: string): number[] {
+    return processesInGroup(this.pid)
+      .filter((info) => info.comm === comm)
+      .map((info) => info.pid);
+  }
+
+  async api<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.url}${urlPath}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** Log lines whose message contains `text`. */
+  logged(text: string): LogLine[] {
+    return this.logs.filter((line) => typeof line.msg === 'string' && line.msg.includes(text));
+  }
+
+  /** SIGKILL of the whole process group (service, ffmpeg, mediasoup workers); resolves once all are gone. */
+  async kill(): Promise<void> {
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    await this.exited;
+    await waitFor(() => processesInGroup(this.pid).length === 0, { timeoutMs: 10_000, what: 'every process of the group to exit' });
+  }
+
+  /** SIGTERM to the service (as a deploy does); resolves with its exit once it and its children are gone. */
+  async terminate(timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    this.child.kill('SIGTERM');
+    const exit = await Promise.race([this.exited, delay(timeoutMs, undefined, { ref: false })]);
+    if (!exit) {
+      await this.kill();
+      throw new Error(`the service did not exit within ${timeoutMs} ms of SIGTERM`);
+    }
+    await waitFor(() => processesInGroup(this.pid).length === 0, { timeoutMs: 10_000, what: 'every process of the group to exit' });
+    return exit;
+  }
+}
