@@ -45,5 +45,8 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(0);
   }
 }
+// One stray rejected promise must not take every live interview down with the process: log it
+// loudly and keep serving (crash recovery exists for real crashes, not for this).
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -26,6 +26,10 @@ export class Database {
       allowGlobalContext: false,
     });
     try {
+      // WAL: readers never wait for the writer, and a commit appends instead of rewriting pages —
+      // the database shares the disk with every recording being written.
+      await orm.em.getConnection().execute('pragma journal_mode = WAL');
+      await orm.em.getConnection().execute('pragma synchronous = NORMAL');
       const applied = await orm.getMigrator().up();
       return { database: new Database(orm), appliedMigrations: applied.map((m) => m.name) };
     } catch (error) {

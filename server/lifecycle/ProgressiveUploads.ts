@@ -202,7 +202,8 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
   #persister(interviewId: string, kind: RecordingFileKind): (state: MultipartState) => Promise<void> {
     let chain: Promise<void> = Promise.resolve();
     return (state) => {
-      chain = chain.then(async () => {
+      // A failed write must not poison the ones after it (the next part's state includes this one's).
+      chain = chain.catch(() => undefined).then(async () => {
         const em = this.#options.database.em();
         const row = await em.findOneOrFail(RecordingFile, { interviewId, kind });
         row.multipartUploadId = state.uploadId;
