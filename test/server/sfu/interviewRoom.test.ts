@@ -30,15 +30,16 @@ describe('an interview room', () => {
   const openRoom = (options: { idleCloseMs?: number } = {}) => InterviewRoom.create({ interviewId: crypto.randomUUID(), workers: pool, transport, logger, ...options });
 
   it('stays open while an adopted producer sends media with nobody connected, and goes idle once it stops', async () => {
-    const room = await openRoom({ idleCloseMs: 150 });
+    // Long enough that creating the transport and producer under load fits in the first period.
+    const room = await openRoom({ idleCloseMs: 1000 });
     const plain = await room.router.createPlainTransport({ listenIp: { ip: '127.0.0.1' }, rtcpMux: false, comedia: true });
     const producer = await plain.produce({ kind: 'audio', rtpParameters: rtpParameters('audio', 77) });
     room.adoptProducer('audio', producer);
-    // Three idle periods pass: the room must still be open (nothing to poll for; the wait is the assertion).
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    // Two and a half idle periods pass: the room must still be open (nothing to poll for; the wait is the assertion).
+    await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(room.closed).toBe(false);
     producer.close();
-    await waitFor(() => room.closed, { timeoutMs: 2000, what: 'the idle room to close' });
+    await waitFor(() => room.closed, { timeoutMs: 5000, what: 'the idle room to close' });
     plain.close();
   });
 
@@ -121,7 +122,7 @@ describe('an interview room', () => {
     const room = await openRoom({ idleCloseMs: 100 });
     room.addMember('a');
     room.removeMember('a');
-    await waitFor(() => room.closed, { timeoutMs: 2000, what: 'the idle room to close' });
+    await waitFor(() => room.closed, { timeoutMs: 5000, what: 'the idle room to close' });
   });
 
   it('is opened once per interview by the registry, even when asked concurrently, and reopened after it closes', async () => {
