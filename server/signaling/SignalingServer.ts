@@ -152,8 +152,10 @@ export class SignalingServer {
 
   #toAppError(error: unknown, event: unknown): AppError {
     if (error instanceof AppError) return error;
-    // mediasoup rejects bad parameters with TypeError and wrong-state calls with InvalidStateError.
+    // mediasoup rejects bad parameters with TypeError, codecs the router does not have with
+    // UnsupportedError (e.g. an "audio" producer offering H264), wrong-state calls with InvalidStateError.
     if (error instanceof TypeError) return new AppError('invalid_input', error.message);
+    if (error instanceof Error && error.name === 'UnsupportedError') return new AppError('invalid_input', error.message, 'rtpParameters');
     if (error instanceof Error && error.name === 'InvalidStateError') return new AppError('conflict', error.message);
     this.#logger.warn({ err: error, request: String(event) }, 'signalling request failed');
     return new AppError('internal', 'internal error');

@@ -134,6 +134,19 @@ describe('signalling authorization: a role token admits one role into one interv
     expect(await request(socket, 'consume', { transportId: 'nope', track: 'screen', rtpCapabilities })).toMatchObject({ ok: false, error: { code: 'not_found' } });
   });
 
+  it('answers a producer whose codec the room does not have as invalid input, not as an internal error', async () => {
+    const socket = await open(b.candidateToken);
+    expect((await request(socket, 'join', { interviewId: b.id })).ok).toBe(true);
+    const transport = (await request(socket, 'createTransport', { direction: 'send' })) as { ok: true; data: { id: string } };
+    const answer = await request(socket, 'produce', {
+      transportId: transport.data.id,
+      track: 'audio',
+      kind: 'audio',
+      rtpParameters: { mid: '0', codecs: [{ mimeType: 'video/H264', payloadType: 100, clockRate: 90000 }], encodings: [{ ssrc: 1234 }] },
+    });
+    expect(answer).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+  });
+
   it('retires an older candidate connection when the candidate opens the interview again', async () => {
     const interview = await ts.createInterview();
     const first = await open(interview.candidateToken);
