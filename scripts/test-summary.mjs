@@ -1,8 +1,11 @@
 // Prints "N passed, N failed" from vitest's JSON results; exits 1 on any failure or when vitest
-// produced no results (setup failed before the tests ran — counted as one failure).
+// produced no results (setup failed before the tests ran — counted as one failure). The test
+// command's exit status is the second argument: vitest also fails a run for errors outside any
+// test (an uncaught exception), which its JSON does not count; that counts as one failure too.
 import fs from 'node:fs';
 
 const file = process.argv[2] ?? 'test-results/vitest.json';
+const commandStatus = Number(process.argv[3] ?? 0);
 let passed = 0;
 let failed = 1;
 if (fs.existsSync(file)) {
@@ -13,5 +16,6 @@ if (fs.existsSync(file)) {
   failed = (results.numFailedTests ?? 0) + failedSuites;
   if (results.success === false && failed === 0) failed = 1;
 }
+if (commandStatus !== 0 && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
