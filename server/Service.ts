@@ -32,33 +32,71 @@ export interface ServiceOptions {
   logger?: Logger;
 }
 
+/** Everything the service owns, assembled by create(). */
+interface ServiceParts {
+  config: Config;
+  logger: Logger;
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  database: Database;
+  objectStore: ObjectStore;
+  embeddedS3: EmbeddedS3Server | undefined;
+  workers: WorkerPool;
+  interviews: InterviewService;
+  http: FastifyInstance;
+  io: SocketIoServer;
+  rooms: RoomRegistry;
+  signaling: SignalingServer;
+  timers: InterviewTimers;
+  finalizer: InterviewFinalizer;
+  recordings: RecordingCoordinator;
+  disk: DiskSpace;
+  draining: { value: boolean };
+}
+
 /** The whole service: owns the database, object store, SFU workers, HTTP and signalling. */
 export class Service {
   #closed = false;
   readonly #draining: { value: boolean };
 
-  private constructor(
-    readonly config: Config,
-    readonly logger: Logger,
-    readonly adminToken: string,
-    readonly adminTokenGenerated: boolean,
-    readonly database: Database,
-    readonly objectStore: ObjectStore,
-    readonly embeddedS3: EmbeddedS3Server | undefined,
-    readonly workers: WorkerPool,
-    readonly interviews: InterviewService,
-    readonly http: FastifyInstance,
-    readonly io: SocketIoServer,
-    /** Open interview rooms; `room` fires for each one opened (hook per-room consumers here). */
-    readonly rooms: RoomRegistry,
-    readonly signaling: SignalingServer,
-    readonly timers: InterviewTimers,
-    readonly finalizer: InterviewFinalizer,
-    readonly recordings: RecordingCoordinator,
-    readonly disk: DiskSpace,
-    draining: { value: boolean },
-  ) {
-    this.#draining = draining;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly adminToken: string;
+  readonly adminTokenGenerated: boolean;
+  readonly database: Database;
+  readonly objectStore: ObjectStore;
+  readonly embeddedS3: EmbeddedS3Server | undefined;
+  readonly workers: WorkerPool;
+  readonly interviews: InterviewService;
+  readonly http: FastifyInstance;
+  readonly io: SocketIoServer;
+  /** Open interview rooms; `room` fires for each one opened (hook per-room consumers here). */
+  readonly rooms: RoomRegistry;
+  readonly signaling: SignalingServer;
+  readonly timers: InterviewTimers;
+  readonly finalizer: InterviewFinalizer;
+  readonly recordings: RecordingCoordinator;
+  readonly disk: DiskSpace;
+
+  private constructor(parts: ServiceParts) {
+    this.config = parts.config;
+    this.logger = parts.logger;
+    this.adminToken = parts.adminToken;
+    this.adminTokenGenerated = parts.adminTokenGenerated;
+    this.database = parts.database;
+    this.objectStore = parts.objectStore;
+    this.embeddedS3 = parts.embeddedS3;
+    this.workers = parts.workers;
+    this.interviews = parts.interviews;
+    this.http = parts.http;
+    this.io = parts.io;
+    this.rooms = parts.rooms;
+    this.signaling = parts.signaling;
+    this.timers = parts.timers;
+    this.finalizer = parts.finalizer;
+    this.recordings = parts.recordings;
+    this.disk = parts.disk;
+    this.#draining = parts.draining;
   }
 
   static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
@@ -179,7 +217,26 @@ export class Service {
         for (const interview of await interviews.list({ status })) void finalizer.finalize(interview.id);
       }
       void disk.check().catch((error: unknown) => logger.error({ err: error, path: config.dataDir }, 'could not measure the free disk space'));
-      return new Service(config, logger, secrets.adminToken, secrets.adminTokenGenerated, database, objectStore, embeddedS3, workers, interviews, http, io, rooms, signaling, timers, finalizer, recordings, disk, draining);
+      return new Service({
+        config,
+        logger,
+        adminToken: secrets.adminToken,
+        adminTokenGenerated: secrets.adminTokenGenerated,
+        database,
+        objectStore,
+        embeddedS3,
+        workers,
+        interviews,
+        http,
+        io,
+        rooms,
+        signaling,
+        timers,
+        finalizer,
+        recordings,
+        disk,
+        draining,
+      });
     } catch (error) {
       for (const close of closers.reverse()) await close();
       throw error;
