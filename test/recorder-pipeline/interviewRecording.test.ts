@@ -1,15 +1,13 @@
 import { once } from 'node:events';
-import fs from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { types } from 'mediasoup';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InterviewRecording, finalizeRecording } from '../../recorder-pipeline/InterviewRecording.ts';
 import { trackNames } from '../../recorder-pipeline/tracks.ts';
 import { decodeErrors, hasCues, largestPtsStep, probeFile, probePackets } from '../support/ffprobe.ts';
 import { fixtureSpecs } from '../support/mediaFixtures.ts';
-import { startMediaRouter, testLogger } from '../support/mediaRouter.ts';
+import { testLogger, useRecorderMedia } from '../support/mediaRouter.ts';
 import { SyntheticPublisher } from '../support/syntheticPublisher.ts';
-import { tempDir, waitFor } from '../support/testConfig.ts';
+import { waitFor } from '../support/testConfig.ts';
 
 /** Records the publisher's producers for the given time; what a test waits for is the recording's length, not a condition. */
 async function attachAll(recording: InterviewRecording, publisher: SyntheticPublisher): Promise<void> {
@@ -17,27 +15,13 @@ async function attachAll(recording: InterviewRecording, publisher: SyntheticPubl
 }
 
 describe('an interview recording', () => {
-  let media: Awaited<ReturnType<typeof startMediaRouter>>;
-  let router: types.Router;
-  beforeAll(async () => {
-    media = await startMediaRouter();
-    router = media.router;
-  });
-  const dirs: string[] = [];
-  const recordingDir = () => {
-    const dir = tempDir('recording-');
-    dirs.push(dir);
-    return dir;
-  };
-  afterAll(() => {
-    media?.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const media = useRecorderMedia();
+  const { recordingDir } = media;
 
   it('records screen + audio and camera + audio into two seekable WebM files, stream-copied and in sync', async () => {
-    const publisher = await SyntheticPublisher.start({ router });
+    const publisher = await SyntheticPublisher.start({ router: media.router });
     const outputDir = recordingDir();
-    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    const recording = await InterviewRecording.create({ router: media.router, outputDir, logger: testLogger() });
     try {
       const flowing = once(recording, 'mediaFlowing');
       const startedAt = Date.now();
@@ -79,9 +63,9 @@ describe('an interview recording', () => {
   });
 
   it('continues the same segment when the publisher re-publishes, keeping the pause in the timeline', async () => {
-    const first = await SyntheticPublisher.start({ router });
+    const first = await SyntheticPublisher.start({ router: media.router });
     const outputDir = recordingDir();
-    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    const recording = await InterviewRecording.create({ router: media.router, outputDir, logger: testLogger() });
     const exits: Array<{ requested: boolean; stderrTail: string[] }> = [];
     recording.on('ffmpegExited', (exit) => exits.push(exit));
     const generations: Array<{ track: string; gapMs: number }> = [];
@@ -96,7 +80,7 @@ describe('an interview recording', () => {
       // The browser reloads: its producers go away, and new ones come ~2 s later.
       await first.close();
       await delay(2000);
-      second = await SyntheticPublisher.start({ router });
+      second = await SyntheticPublisher.start({ router: media.router });
       await attachAll(recording, second);
       await waitFor(() => generations.length === 3, { what: 'all three tracks to continue with the new producers' });
       await delay(3000);
@@ -134,9 +118,9 @@ describe('an interview recording', () => {
   });
 
   it('records a camera that sends flexible-mode VP9, as Chromium does, into video that decodes cleanly', async () => {
-    const publisher = await SyntheticPublisher.start({ router, flexibleCamera: true });
+    const publisher = await SyntheticPublisher.start({ router: media.router, flexibleCamera: true });
     const outputDir = recordingDir();
-    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    const recording = await InterviewRecording.create({ router: media.router, outputDir, logger: testLogger() });
     try {
       const flowing = once(recording, 'mediaFlowing');
       await attachAll(recording, publisher);

@@ -2,37 +2,22 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { types } from 'mediasoup';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InterviewRecording, finalizeRecording } from '../../recorder-pipeline/InterviewRecording.ts';
 import { trackNames } from '../../recorder-pipeline/tracks.ts';
 import { hasCues, probeFile } from '../support/ffprobe.ts';
-import { startMediaRouter, testLogger } from '../support/mediaRouter.ts';
+import { testLogger, useRecorderMedia } from '../support/mediaRouter.ts';
 import { SyntheticPublisher } from '../support/syntheticPublisher.ts';
-import { tempDir, waitFor } from '../support/testConfig.ts';
+import { waitFor } from '../support/testConfig.ts';
 
 describe('a recording whose ffmpeg is killed', () => {
-  let media: Awaited<ReturnType<typeof startMediaRouter>>;
-  let router: types.Router;
-  beforeAll(async () => {
-    media = await startMediaRouter();
-    router = media.router;
-  });
-  const dirs: string[] = [];
-  const recordingDir = () => {
-    const dir = tempDir('recording-');
-    dirs.push(dir);
-    return dir;
-  };
-  afterAll(() => {
-    media?.close();
-    for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const media = useRecorderMedia();
+  const { recordingDir } = media;
 
   it('restarts ffmpeg within a second into a new segment and loses at most two seconds', async () => {
-    const publisher = await SyntheticPublisher.start({ router });
+    const publisher = await SyntheticPublisher.start({ router: media.router });
     const outputDir = recordingDir();
-    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    const recording = await InterviewRecording.create({ router: media.router, outputDir, logger: testLogger() });
     const started: number[] = [];
     recording.on('segmentStarted', ({ index }) => started.push(index));
     const gaps: number[] = [];
@@ -76,9 +61,9 @@ describe('a recording whose ffmpeg is killed', () => {
   });
 
   it('leaves a directory that finalizes into seekable files after the fact', async () => {
-    const publisher = await SyntheticPublisher.start({ router });
+    const publisher = await SyntheticPublisher.start({ router: media.router });
     const outputDir = recordingDir();
-    const recording = await InterviewRecording.create({ router, outputDir, logger: testLogger() });
+    const recording = await InterviewRecording.create({ router: media.router, outputDir, logger: testLogger() });
     try {
       const flowing = once(recording, 'mediaFlowing');
       const startedAt = Date.now();
