@@ -9,20 +9,18 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { type TestBrowser } from '../support/browser.ts';
 import {
+  downloadTo,
+  type Gap,
   NetworkCut,
   pauseNear,
-  createInterview,
-  downloadTo,
   recordedMedia,
   seconds,
   segmentDirs,
   shareAgain,
-  startCandidate,
+  startLiveInterview,
   waitForInterview,
-  waitForMediaFlowing,
-  type Gap,
 } from '../support/faults.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
 import { tempDir } from '../support/testConfig.ts';
@@ -53,14 +51,9 @@ describe('when the candidate reloads the page and then loses the network for 10 
   const downloads = tempDir('fault-downloads-');
 
   beforeAll(async () => {
-    buildClient();
     env = await serviceEnv();
     cut = new NetworkCut(Number(env.PORT), Number(env.RTC_MIN_PORT), Number(env.RTC_MAX_PORT));
-    [service, browser] = await Promise.all([ServiceProcess.start(env), launchBrowser()]);
-    interview = await createInterview(service, INTERVIEW_SECONDS);
-    candidate = await startCandidate(browser, interview.candidateUrl);
-    await waitForInterview(service, interview.id, (state) => state.status === 'live', 'the interview to go live');
-    firstMediaAt = (await waitForMediaFlowing(service, 0)).time;
+    ({ service, browser, interview, candidate, mediaFlowingAt: firstMediaAt } = await startLiveInterview(env, INTERVIEW_SECONDS));
   });
 
   afterAll(async () => {

@@ -5,8 +5,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { createInterview, downloadTo, recordedMedia, segmentDirs, startCandidate, waitForInterview, waitForMediaFlowing, type InterviewState } from '../support/faults.ts';
+import { type TestBrowser } from '../support/browser.ts';
+import {
+  downloadTo,
+  type InterviewState,
+  recordedMedia,
+  segmentDirs,
+  startLiveInterview,
+  waitForInterview,
+} from '../support/faults.ts';
 import { hasCues } from '../support/ffprobe.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
 import { tempDir } from '../support/testConfig.ts';
@@ -24,13 +31,8 @@ describe('when the service is killed and the interview ends while it is down', (
   const downloads = tempDir('fault-downloads-');
 
   beforeAll(async () => {
-    buildClient();
     env = await serviceEnv();
-    [service, browser] = await Promise.all([ServiceProcess.start(env), launchBrowser()]);
-    interview = await createInterview(service, 10);
-    await startCandidate(browser, interview.candidateUrl);
-    live = await waitForInterview(service, interview.id, (state) => state.status === 'live', 'the interview to go live');
-    flowingAt = (await waitForMediaFlowing(service, 0)).time;
+    ({ service, browser, interview, live, mediaFlowingAt: flowingAt } = await startLiveInterview(env, 10));
   });
 
   afterAll(async () => {

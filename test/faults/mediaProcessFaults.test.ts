@@ -7,15 +7,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { type TestBrowser } from '../support/browser.ts';
 import {
-  createInterview,
   downloadTo,
   recordedMedia,
   seconds,
   segmentDirs,
   segmentSpanSeconds,
-  startCandidate,
+  startLiveInterview,
   waitForInterview,
   waitForMediaFlowing,
 } from '../support/faults.ts';
@@ -43,13 +42,8 @@ describe('when ffmpeg and then the mediasoup worker of a live interview are kill
   const downloads = tempDir('fault-downloads-');
 
   beforeAll(async () => {
-    buildClient();
     env = await serviceEnv();
-    [service, browser] = await Promise.all([ServiceProcess.start(env), launchBrowser()]);
-    interview = await createInterview(service, INTERVIEW_SECONDS);
-    await startCandidate(browser, interview.candidateUrl);
-    await waitForInterview(service, interview.id, (state) => state.status === 'live', 'the interview to go live');
-    segmentFlowingAt = (await waitForMediaFlowing(service, 0)).time;
+    ({ service, browser, interview, mediaFlowingAt: segmentFlowingAt } = await startLiveInterview(env, INTERVIEW_SECONDS));
   });
 
   afterAll(async () => {

@@ -11,8 +11,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedS3Server } from '../../server/storage/EmbeddedS3Server.ts';
-import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
-import { createInterview, downloadTo, interviewState, recordedMedia, segmentDirs, startCandidate, waitForInterview, waitForMediaFlowing } from '../support/faults.ts';
+import { buildClient, type TestBrowser } from '../support/browser.ts';
+import {
+  downloadTo,
+  interviewState,
+  recordedMedia,
+  segmentDirs,
+  startLiveInterview,
+  waitForInterview,
+  waitForMediaFlowing,
+} from '../support/faults.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
 import { freePort, tempDir } from '../support/testConfig.ts';
 
@@ -43,11 +51,7 @@ describe('when the disk is nearly full and the object store is down at the end o
       S3_SECRET_ACCESS_KEY: EmbeddedS3Server.secretAccessKey,
       UPLOAD_RETRY_WINDOW_SECONDS: '2',
     });
-    [service, browser] = await Promise.all([ServiceProcess.start(env), launchBrowser()]);
-    interview = await createInterview(service, INTERVIEW_SECONDS);
-    await startCandidate(browser, interview.candidateUrl);
-    await waitForInterview(service, interview.id, (state) => state.status === 'live', 'the interview to go live');
-    await waitForMediaFlowing(service, 0);
+    ({ service, browser, interview } = await startLiveInterview(env, INTERVIEW_SECONDS));
   });
 
   afterAll(async () => {

@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import type { TestBrowser } from './browser.ts';
+import { buildClient, launchBrowser, type TestBrowser } from './browser.ts';
 import { probeFile, probePackets, type ProbedPacket } from './ffprobe.ts';
-import type { ServiceProcess } from './serviceProcess.ts';
+import { ServiceProcess, type ServiceEnv } from './serviceProcess.ts';
 import { waitFor } from './testConfig.ts';
 
 export interface Gap {
@@ -189,3 +189,25 @@ export async function downloadTo(url: string, dir: string, name: string): Promis
 }
 
 export const seconds = (ms: number): number => Math.round(ms / 10) / 100;
+
+/** A service process with a live interview: a real candidate publishing, media flowing into a segment. */
+export interface LiveInterviewScene {
+  service: ServiceProcess;
+  browser: TestBrowser;
+  interview: { id: string; candidateUrl: string };
+  candidate: Page;
+  live: InterviewState;
+  /** When media started flowing into the first segment (ms since the epoch). */
+  mediaFlowingAt: number;
+}
+
+/** The common start of every fault test: service and browser up, candidate live, media recorded. */
+export async function startLiveInterview(env: ServiceEnv, durationSeconds: number): Promise<LiveInterviewScene> {
+  buildClient();
+  const [service, browser] = await Promise.all([ServiceProcess.start(env), launchBrowser()]);
+  const interview = await createInterview(service, durationSeconds);
+  const candidate = await startCandidate(browser, interview.candidateUrl);
+  const live = await waitForInterview(service, interview.id, (state) => state.status === 'live', 'the interview to go live');
+  const mediaFlowingAt = (await waitForMediaFlowing(service, 0)).time;
+  return { service, browser, interview, candidate, live, mediaFlowingAt };
+}
