@@ -71,13 +71,16 @@ export async function audioPacketHashes(file: string): Promise<string[]> {
 
 /**
  * How many audio packets two files share in the same order. One ffmpeg writes the same audio into
- * both; each file may start or stop a packet or two apart (its video decides its first cluster).
+ * both; each file may start or stop a few packets apart (its video decides its first cluster).
+ * Every shift within `maxShift` packets is tried, because a single anchor packet is not unique:
+ * silent Opus frames are byte-identical, so matching one of them can pick the wrong alignment.
  */
-export function sharedAudioRun(a: string[], b: string[]): number {
-  const anchor = Math.min(5, a.length - 1);
-  const offset = b.indexOf(a[anchor]!) - anchor;
-  if (offset + anchor < 0) return 0;
-  let same = 0;
-  for (let i = Math.max(0, -offset); i < a.length && i + offset < b.length; i++) if (a[i] === b[i + offset]) same++;
-  return same;
+export function sharedAudioRun(a: string[], b: string[], maxShift = 100): number {
+  let best = 0;
+  for (let offset = -maxShift; offset <= maxShift; offset++) {
+    let same = 0;
+    for (let i = Math.max(0, -offset); i < a.length && i + offset < b.length; i++) if (a[i] === b[i + offset]) same++;
+    best = Math.max(best, same);
+  }
+  return best;
 }
