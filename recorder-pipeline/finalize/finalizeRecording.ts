@@ -12,6 +12,18 @@ export interface FinalizedRecording {
   segments: number;
 }
 
+/**
+ * The recording holds no media at all: its recorder started but no frame reached a file (the
+ * interview ended within a moment of going live). Nothing was lost, so this is not a failure to
+ * retry; callers complete the interview without recordings.
+ */
+export class NoRecordedMediaError extends Error {
+  constructor(outputDir: string) {
+    super(`no segment of ${outputDir} holds any media`);
+    this.name = 'NoRecordedMediaError';
+  }
+}
+
 export interface FinalizeOptions {
   logger?: Logger;
 }
@@ -28,19 +40,29 @@ export interface FinalizeOptions {
  */
 export async function finalizeRecording(outputDir: string, options: FinalizeOptions = {}): Promise<FinalizedRecording> {
   const segments = await listSegments(outputDir);
-  if (segments.length === 0) throw new Error(`no recording segments in ${outputDir}`);
+  if (segments.length === 0) throw new NoRecordedMediaError(outputDir);
   const workDir = path.join(outputDir, '.finalize');
   await fs.rm(workDir, { recursive: true, force: true });
   await fs.mkdir(workDir, { recursive: true });
   try {
+    const repairedParts = {} as Record<RecordedFile, string[]>;
+    let unreadable = false;
+    for (const file of recordedFiles) {
+      repairedParts[file] = [];
+      for (const segment of segments) {
+        const repaired = path.join(workDir, `${file}-${segment.index}.webm`);
+        const outcome = await repairSegment(segmentFile(segment.dir, file), repaired, options.logger);
+        if (outcome === 'media') repairedParts[file].push(repaired);
+        unreadable ||= outcome === 'unreadable';
+      }
+    }
+    // Only files that were never written mean "no media"; a file ffmpeg cannot read is a failure
+    // worth keeping on disk and reporting.
+    if (!unreadable && recordedFiles.every((file) => repairedParts[file].length === 0)) throw new NoRecordedMediaError(outputDir);
+
     const results = {} as Record<RecordedFile, { path: string; segments: number }>;
     for (const file of recordedFiles) {
-      const parts: string[] = [];
-      for (const segment of segments) {
-        const source = segmentFile(segment.dir, file);
-        const repaired = path.join(workDir, `${file}-${segment.index}.webm`);
-        if (await repairSegment(source, repaired, options.logger)) parts.push(repaired);
-      }
+      const parts = repairedParts[file];
       if (parts.length === 0) throw new Error(`no segment of ${outputDir} holds any ${file} media`);
       const target = path.join(outputDir, `${file}.webm`);
       const staged = path.join(workDir, `${file}.webm`);
@@ -65,12 +87,15 @@ export async function finalizeRecording(outputDir: string, options: FinalizeOpti
   }
 }
 
-/** Remuxes one segment file; false when it holds nothing usable (ffmpeg died before any media). */
-async function repairSegment(source: string, target: string, logger: Logger | undefined): Promise<boolean> {
+/**
+ * Remuxes one segment file: `media` when it holds some, `empty` when ffmpeg never wrote a frame
+ * into it (missing, empty, or a header without duration), `unreadable` when ffmpeg cannot read it.
+ */
+async function repairSegment(source: string, target: string, logger: Logger | undefined): Promise<'media' | 'empty' | 'unreadable'> {
   const stat = await fs.stat(source).catch(() => undefined);
   if (!stat || stat.size === 0) {
     logger?.warn({ source }, 'segment file missing or empty; skipped');
-    return false;
+    return 'empty';
   }
   try {
     await runFfmpeg({
@@ -80,12 +105,12 @@ async function repairSegment(source: string, target: string, logger: Logger | un
     });
   } catch (error) {
     logger?.warn({ source, err: error }, 'segment file could not be remuxed; skipped');
-    return false;
+    return 'unreadable';
   }
   const probe = await probeDuration(target);
   if (!probe || !probe.durationSeconds || probe.durationSeconds <= 0) {
     logger?.warn({ source }, 'segment file holds no media; skipped');
-    return false;
+    return 'empty';
   }
-  return true;
+  return 'media';
 }

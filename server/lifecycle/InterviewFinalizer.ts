@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { EntityManager } from '@mikro-orm/sqlite';
 import type { Logger } from 'pino';
+import { NoRecordedMediaError } from '../../recorder-pipeline/finalize/finalizeRecording.ts';
 import { uploadFile } from '../../recorder-pipeline/upload/uploadFile.ts';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
@@ -132,18 +134,18 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
         files = await this.#loadFileRows(interviewId);
       }
       const alreadyUploaded = files.every((file) => file.status === RecordingFileStatus.Uploaded);
-      if (!alreadyUploaded && !hasSegments(directory)) {
-        // Ended before any media arrived: there is nothing to deliver.
-        log.warn('interview ended without any recorded media');
-        interview.moveTo(InterviewStatus.Completed);
-        await em.flush();
-        this.emit('completed', interview);
-        return;
-      }
-
       if (!alreadyUploaded) {
         const startedAt = Date.now();
-        const finalPaths = await this.#options.finalizeRecording(directory);
+        let finalPaths: Record<RecordingFileKind, string>;
+        try {
+          finalPaths = await this.#options.finalizeRecording(directory);
+        } catch (error) {
+          if (!(error instanceof NoRecordedMediaError)) throw error;
+          // Ended before any media reached a file: nothing to deliver, and nothing to retry.
+          log.warn('interview ended without any recorded media');
+          await this.#complete(em, interview, directory, log);
+          return;
+        }
         log.info({ ms: Date.now() - startedAt }, 'recording finalized on disk');
         await this.#uploadAll(interviewId, files, finalPaths, log);
       }
@@ -153,13 +155,8 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
         if (file.kind === 'screen') interview.screenVideo = url;
         else interview.candidateVideo = url;
       }
-      interview.failureReason = null;
-      interview.moveTo(InterviewStatus.Completed);
-      await em.flush();
       // Local files go only now: both objects are stored and their sizes verified.
-      await fs.promises.rm(directory, { recursive: true, force: true });
-      log.info('interview completed');
-      this.emit('completed', interview);
+      await this.#complete(em, interview, directory, log);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       log.error({ err: error }, 'finalizing the interview failed');
@@ -168,6 +165,15 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
       await em.flush();
       this.emit('failed', interview);
     }
+  }
+
+  async #complete(em: EntityManager, interview: Interview, directory: string, log: Logger): Promise<void> {
+    interview.failureReason = null;
+    interview.moveTo(InterviewStatus.Completed);
+    await em.flush();
+    await fs.promises.rm(directory, { recursive: true, force: true });
+    log.info('interview completed');
+    this.emit('completed', interview);
   }
 
   async #loadFileRows(interviewId: string): Promise<RecordingFile[]> {
@@ -242,8 +248,4 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
       publish();
     }
   }
-}
-
-function hasSegments(directory: string): boolean {
-  return fs.existsSync(directory) && fs.readdirSync(directory).some((name) => name.startsWith('segment-'));
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hasCues, probeFile } from '../support/ffprobe.ts';
 import { audioPacketHashes, sharedAudioRun, download, getInterview, publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
@@ -77,5 +78,32 @@ describe('an interview recorded from a synthetic publisher', () => {
     const done = await waitForStatus(t, interview.id, 'completed', 10_000);
     expect(done).toMatchObject({ screenVideo: '', candidateVideo: '' });
     expect((await getInterview(t, interview.id)).completedAt).not.toBeNull();
+  });
+
+  it('completes an interview ended before its recorder wrote any media, once, without recordings', async () => {
+    t = await startTestService();
+    const interview = await t.createInterview({ durationSeconds: 60 });
+    // What a recorder leaves when the interview ends within a moment of going live: its segment
+    // directory, and files ffmpeg opened but never wrote a frame into.
+    const recordingDir = path.join(t.dataDir, 'recordings', interview.id);
+    fs.mkdirSync(path.join(recordingDir, 'segment-000'), { recursive: true });
+    fs.writeFileSync(path.join(recordingDir, 'segment-000', 'screen.webm'), '');
+    await t.api('POST', `/api/interviews/${interview.id}/end`, {});
+    const done = await waitForStatus(t, interview.id, ['completed', 'failed'], 20_000);
+    expect(done).toMatchObject({ status: 'completed', screenVideo: '', candidateVideo: '' });
+    expect(fs.existsSync(recordingDir)).toBe(false);
+  });
+
+  it('keeps a recording ffmpeg cannot read on disk and reports the interview failed', async () => {
+    t = await startTestService();
+    const interview = await t.createInterview({ durationSeconds: 60 });
+    const segment = path.join(t.dataDir, 'recordings', interview.id, 'segment-000');
+    fs.mkdirSync(segment, { recursive: true });
+    fs.writeFileSync(path.join(segment, 'screen.webm'), Buffer.alloc(4096, 0x5a));
+    await t.api('POST', `/api/interviews/${interview.id}/end`, {});
+    const done = await waitForStatus(t, interview.id, ['completed', 'failed'], 20_000);
+    expect(done.status).toBe('failed');
+    expect(done.failureReason).toMatch(/holds any screen media/);
+    expect(fs.existsSync(path.join(segment, 'screen.webm'))).toBe(true);
   });
 });
