@@ -57,6 +57,7 @@ interface ServiceParts {
 /** The whole service: owns the database, object store, SFU workers, HTTP and signalling. */
 export class Service {
   #closed = false;
+  #closingStep: string | undefined;
   readonly #draining: { value: boolean };
 
   readonly config: Config;
@@ -267,15 +268,29 @@ export class Service {
     this.disk.close();
     this.timers.close();
     // Recordings stop first, gracefully: their segments stay on disk for the next start.
-    await this.recordings.close();
-    await this.finalizer.close();
+    await this.#closeStep('recordings', () => this.recordings.close());
+    await this.#closeStep('finalizer', () => this.finalizer.close());
     this.signaling.close();
     this.rooms.close();
     this.io.close();
-    await this.http.close();
+    await this.#closeStep('http', () => this.http.close());
     this.workers.close();
     this.objectStore.close();
-    await this.embeddedS3?.close();
-    await this.database.close();
+    await this.#closeStep('embedded object store', () => this.embeddedS3?.close());
+    await this.#closeStep('database', () => this.database.close());
+    this.#closingStep = undefined;
+  }
+
+  /** The shutdown step in progress, named in the log when a shutdown takes too long. */
+  get closingStep(): string | undefined {
+    return this.#closingStep;
+  }
+
+  async #closeStep(step: string, close: () => unknown): Promise<void> {
+    this.#closingStep = step;
+    const startedAt = Date.now();
+    await close();
+    const ms = Date.now() - startedAt;
+    if (ms > 1000) this.logger.warn({ step, ms }, 'shutdown step was slow');
   }
 }

@@ -35,7 +35,7 @@ async function shutdown(signal: string): Promise<void> {
   stopping = true;
   logger.info({ signal }, 'shutting down');
   const forced = setTimeout(() => {
-    logger.error('shutdown took too long; exiting');
+    logger.error({ step: service.closingStep }, `shutdown took too long (stuck at: ${service.closingStep ?? 'unknown'}); exiting`);
     process.exit(1);
   }, 15_000);
   forced.unref();

@@ -1,21 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { buildClient, launchBrowser, proctorScreenState, type TestBrowser } from '../support/browser.ts';
 import { waitFor } from '../support/testConfig.ts';
 import { startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';
 
 const TRACKS = ['screen', 'camera', 'audio'] as const;
-
-async function screenFrames(page: Page): Promise<{ frames: number; consumers: number; width: number }> {
-  return page.evaluate(() => {
-    const video = document.getElementById('screen') as HTMLVideoElement;
-    return {
-      frames: video.getVideoPlaybackQuality().totalVideoFrames,
-      consumers: performance.getEntriesByName('consumer-created-screen').length,
-      width: video.videoWidth,
-    };
-  });
-}
 
 describe('when the mediasoup worker of a live interview dies', () => {
   let ts: TestService;
@@ -39,7 +28,7 @@ describe('when the mediasoup worker of a live interview dies', () => {
     });
     proctor = await browser.newPage();
     await proctor.goto(interview.proctorUrl);
-    await waitFor(async () => (await screenFrames(proctor)).width > 0, { timeoutMs: 15_000, what: 'the proctor to see the screen' });
+    await waitFor(async () => (await proctorScreenState(proctor)).width > 0, { timeoutMs: 15_000, what: 'the proctor to see the screen' });
   });
 
   afterAll(async () => {
@@ -69,10 +58,10 @@ describe('when the mediasoup worker of a live interview dies', () => {
     for (const [index, track] of TRACKS.entries()) expect(room.getProducer(track)).not.toBe(oldProducers[index]);
 
     const before = await waitFor(async () => {
-      const state = await screenFrames(proctor);
+      const state = await proctorScreenState(proctor);
       return state.consumers >= 2 && state.width > 0 ? state : null;
     }, { timeoutMs: 15_000, what: 'the proctor to consume the new screen producer' });
-    await waitFor(async () => (await screenFrames(proctor)).frames > before.frames + 10, { timeoutMs: 10_000, what: 'new frames on the proctor page' });
+    await waitFor(async () => (await proctorScreenState(proctor)).frames > before.frames + 10, { timeoutMs: 10_000, what: 'new frames on the proctor page' });
     console.log(`media back on the server ${recoveredAt - killedAt} ms after the worker was killed; proctor playing ${Date.now() - killedAt} ms after`);
     expect((await ts.api<{ status: string }>('GET', `/api/interviews/${interview.id}`)).body.status).toBe('live');
   });

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type TestBrowser } from '../support/browser.ts';
+import type { Page } from 'playwright-core';
+import { proctorScreenState, type TestBrowser } from '../support/browser.ts';
 import {
   downloadTo,
   interviewState,
@@ -21,7 +22,7 @@ import {
 } from '../support/faults.ts';
 import { hasCues } from '../support/ffprobe.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
-import { tempDir } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 
 const INTERVIEW_SECONDS = 30;
 /** How long the interview records between faults (the sleeps below are this recording time). */
@@ -42,7 +43,10 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
   let env: ServiceEnv;
   let service: ServiceProcess;
   let browser: TestBrowser;
-  let interview: { id: string; candidateUrl: string };
+  let interview: { id: string; candidateUrl: string; proctorUrl: string };
+  /** A proctor watching from before the first fault to the end, never reloaded. */
+  let proctor: Page;
+  let proctorConsumersAtStart = 0;
   /** When media last started flowing into a segment (the start of what the next fault cuts). */
   let segmentFlowingAt = 0;
   const faults: Fault[] = [];
@@ -51,6 +55,10 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
   beforeAll(async () => {
     env = await serviceEnv();
     ({ service, browser, interview, mediaFlowingAt: segmentFlowingAt } = await startLiveInterview(env, INTERVIEW_SECONDS));
+    proctor = await browser.newPage();
+    await proctor.goto(interview.proctorUrl);
+    await waitFor(async () => (await proctorScreenState(proctor)).width > 0, { timeoutMs: 15_000, what: 'the proctor to see the screen' });
+    proctorConsumersAtStart = (await proctorScreenState(proctor)).consumers;
   });
 
   afterEach(({ task }) => {
@@ -109,6 +117,22 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     const flowing = await waitForMediaFlowing(service, killAt);
     console.log(`SIGKILL: media back in segment ${flowing.index} ${flowing.time - killAt} ms after the kill`);
     faults.push({ what: 'SIGKILL', at: killAt, resumedAt: flowing.time });
+  });
+
+  it('the proctor page watching through both restarts plays the candidate again by itself', async () => {
+    const lastFault = faults.at(-1)!;
+    // New consumers on the restarted service, and frames decoded from them.
+    expect((await interviewState(service, interview.id)).status).toBe('live');
+    let framesAfterRebuild = 0;
+    await expect
+      .poll(async () => {
+        const state = await proctorScreenState(proctor);
+        if (state.consumers <= proctorConsumersAtStart) return false;
+        framesAfterRebuild ||= state.frames;
+        return state.frames > framesAfterRebuild + 10;
+      }, { timeout: 15_000, interval: 100 })
+      .toBe(true);
+    console.log(`proctor playing again ${Date.now() - lastFault.resumedAt} ms after media was back on the server`);
   });
 
   it('ends on time; the final files hold the interview minus the outages, in sync, with both outages as gaps', async () => {

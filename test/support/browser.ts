@@ -61,6 +61,26 @@ export function buildClient(): void {
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-client.mjs')], { cwd: repoRoot, stdio: 'pipe' });
 }
 
+export interface ProctorScreenState {
+  /** Frames the proctor's screen video has decoded so far. */
+  frames: number;
+  /** How many screen consumers the page has created (one more after each republish or rebuild). */
+  consumers: number;
+  width: number;
+}
+
+/** What a proctor page's screen video is showing, from the page itself. */
+export async function proctorScreenState(page: Page): Promise<ProctorScreenState> {
+  return page.evaluate(() => {
+    const video = document.getElementById('screen') as HTMLVideoElement;
+    return {
+      frames: video.getVideoPlaybackQuality().totalVideoFrames,
+      consumers: performance.getEntriesByName('consumer-created-screen').length,
+      width: video.videoWidth,
+    };
+  });
+}
+
 /** Collects a page's console errors and uncaught exceptions, for failure messages. */
 export function pageErrors(page: Page): string[] {
   const errors: string[] = [];

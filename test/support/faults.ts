@@ -40,8 +40,8 @@ export function waitForInterview(service: ServiceProcess, id: string, wanted: (s
   }, { timeoutMs, intervalMs: 200, what });
 }
 
-export async function createInterview(service: ServiceProcess, durationSeconds: number): Promise<{ id: string; candidateUrl: string }> {
-  const { status, body } = await service.api<{ id: string; candidateUrl: string }>('POST', '/api/interviews', { durationSeconds, candidateName: 'Fault Tester' });
+export async function createInterview(service: ServiceProcess, durationSeconds: number): Promise<{ id: string; candidateUrl: string; proctorUrl: string }> {
+  const { status, body } = await service.api<{ id: string; candidateUrl: string; proctorUrl: string }>('POST', '/api/interviews', { durationSeconds, candidateName: 'Fault Tester' });
   if (status !== 201) throw new Error(`creating an interview answered ${status}: ${JSON.stringify(body)}`);
   return body;
 }
@@ -194,7 +194,7 @@ export const seconds = (ms: number): number => Math.round(ms / 10) / 100;
 export interface LiveInterviewScene {
   service: ServiceProcess;
   browser: TestBrowser;
-  interview: { id: string; candidateUrl: string };
+  interview: { id: string; candidateUrl: string; proctorUrl: string };
   candidate: Page;
   live: InterviewState;
   /** When media started flowing into the first segment (ms since the epoch). */
