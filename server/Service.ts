@@ -28,6 +28,11 @@ import { DiskSpace } from './storage/DiskSpace.ts';
 import { EmbeddedS3Server } from './storage/EmbeddedS3Server.ts';
 import { ObjectStore } from './storage/ObjectStore.ts';
 
+/** How long a shutdown step after the recordings may take before the shutdown goes on without it. */
+const SHUTDOWN_STEP_LIMIT_MS = 3000;
+/** How long in-flight HTTP requests may finish during a shutdown before their connections are closed. */
+const HTTP_DRAIN_MS = 1000;
+
 export interface ServiceOptions {
   logger?: Logger;
 }
@@ -267,17 +272,23 @@ export class Service {
     this.#draining.value = true;
     this.disk.close();
     this.timers.close();
-    // Recordings stop first, gracefully: their segments stay on disk for the next start.
+    // Recordings stop first, gracefully, and are waited for: their segments stay on disk for the
+    // next start. Every later step only releases resources, so one that hangs is logged and left
+    // behind rather than holding the exit (and the deploy) until the forced-exit timer.
     await this.#closeStep('recordings', () => this.recordings.close());
-    await this.#closeStep('finalizer', () => this.finalizer.close());
+    await this.#closeStep('finalizer', () => this.finalizer.close(), SHUTDOWN_STEP_LIMIT_MS);
     this.signaling.close();
     this.rooms.close();
     this.io.close();
-    await this.#closeStep('http', () => this.http.close());
+    // In-flight HTTP requests get a moment to finish; then their connections are closed (pages
+    // reconnect and media players retry their Range requests).
+    const dropConnections = setTimeout(() => this.http.server.closeAllConnections(), HTTP_DRAIN_MS);
+    await this.#closeStep('http', () => this.http.close(), SHUTDOWN_STEP_LIMIT_MS);
+    clearTimeout(dropConnections);
     this.workers.close();
     this.objectStore.close();
-    await this.#closeStep('embedded object store', () => this.embeddedS3?.close());
-    await this.#closeStep('database', () => this.database.close());
+    await this.#closeStep('embedded object store', () => this.embeddedS3?.close(), SHUTDOWN_STEP_LIMIT_MS);
+    await this.#closeStep('database', () => this.database.close(), SHUTDOWN_STEP_LIMIT_MS);
     this.#closingStep = undefined;
   }
 
@@ -286,11 +297,25 @@ export class Service {
     return this.#closingStep;
   }
 
-  async #closeStep(step: string, close: () => unknown): Promise<void> {
+  async #closeStep(step: string, close: () => unknown, limitMs?: number): Promise<void> {
     this.#closingStep = step;
     const startedAt = Date.now();
-    await close();
+    let limit: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      Promise.resolve()
+        .then(close)
+        .then(
+          () => 'done' as const,
+          (error: unknown) => {
+            this.logger.error({ step, err: error }, 'shutdown step failed');
+            return 'failed' as const;
+          },
+        ),
+      ...(limitMs === undefined ? [] : [new Promise<'timed out'>((resolve) => (limit = setTimeout(() => resolve('timed out'), limitMs)))]),
+    ]);
+    clearTimeout(limit);
     const ms = Date.now() - startedAt;
-    if (ms > 1000) this.logger.warn({ step, ms }, 'shutdown step was slow');
+    if (outcome === 'timed out') this.logger.warn({ step, ms }, `shutdown step "${step}" did not finish in ${ms} ms; going on without it`);
+    else if (ms > 1000) this.logger.warn({ step, ms }, `shutdown step "${step}" was slow`);
   }
 }
