@@ -6,12 +6,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { proctorScreenState, type TestBrowser } from '../support/browser.ts';
 import {
   downloadTo,
   interviewState,
+  logServiceOnFailure,
   recordedMedia,
   seconds,
   segmentDirs,
@@ -61,10 +62,7 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     proctorConsumersAtStart = (await proctorScreenState(proctor)).consumers;
   });
 
-  afterEach(({ task }) => {
-    // A failure under load is diagnosed from the service's own warnings and errors.
-    if (task.result?.state === 'fail') console.log(service.logs.filter((line) => line.level >= 40).slice(-20).map((line) => JSON.stringify(line)).join('\n'));
-  });
+  logServiceOnFailure(() => service);
 
   afterAll(async () => {
     await browser?.close();
@@ -72,6 +70,16 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     fs.rmSync(env.DATA_DIR, { recursive: true, force: true });
     fs.rmSync(downloads, { recursive: true, force: true });
   });
+
+  /** Starts the service again on the same DATA_DIR: the interview is still live and media flows into a new segment. */
+  async function restartAndResume(what: string, at: number): Promise<void> {
+    service = await ServiceProcess.start(env);
+    expect((await interviewState(service, interview.id)).status).toBe('live');
+    const flowing = await waitForMediaFlowing(service, at);
+    console.log(`${what}: media back in segment ${flowing.index} ${flowing.time - at} ms after the fault`);
+    faults.push({ what, at, resumedAt: flowing.time });
+    segmentFlowingAt = flowing.time;
+  }
 
   it('SIGTERM: new interviews are refused while it drains, the segment ends cleanly, it exits 0 and the interview stays live', async () => {
     await sleep(RECORD_MS);
@@ -93,13 +101,8 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     console.log(`SIGTERM: ${missing.toFixed(2)} s missing before the stop`);
     expect(missing).toBeLessThan(2);
 
-    service = await ServiceProcess.start(env);
-    expect((await interviewState(service, interview.id)).status).toBe('live');
-    const flowing = await waitForMediaFlowing(service, termAt);
-    console.log(`SIGTERM: media back in segment ${flowing.index} ${flowing.time - termAt} ms after the stop`);
+    await restartAndResume('SIGTERM', termAt);
     expect(path.basename(segmentDirs(env.DATA_DIR, interview.id).at(-1)!)).not.toBe(path.basename(segment));
-    faults.push({ what: 'SIGTERM', at: termAt, resumedAt: flowing.time });
-    segmentFlowingAt = flowing.time;
   });
 
   it('SIGKILL of the process group: the partial segment keeps all but the last second and the restarted service records on', async () => {
@@ -112,11 +115,7 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     console.log(`SIGKILL: ${missing.toFixed(2)} s missing before the kill`);
     expect(missing).toBeLessThan(2);
 
-    service = await ServiceProcess.start(env);
-    expect((await interviewState(service, interview.id)).status).toBe('live');
-    const flowing = await waitForMediaFlowing(service, killAt);
-    console.log(`SIGKILL: media back in segment ${flowing.index} ${flowing.time - killAt} ms after the kill`);
-    faults.push({ what: 'SIGKILL', at: killAt, resumedAt: flowing.time });
+    await restartAndResume('SIGKILL', killAt);
   });
 
   it('the proctor page watching through both restarts plays the candidate again by itself', async () => {

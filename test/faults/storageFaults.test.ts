@@ -9,12 +9,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedS3Server } from '../../server/storage/EmbeddedS3Server.ts';
 import { buildClient, type TestBrowser } from '../support/browser.ts';
 import {
   downloadTo,
   interviewState,
+  logServiceOnFailure,
   recordedMedia,
   segmentDirs,
   startLiveInterview,
@@ -54,10 +55,7 @@ describe('when the disk is nearly full and the object store is down at the end o
     ({ service, browser, interview } = await startLiveInterview(env, INTERVIEW_SECONDS));
   });
 
-  afterEach(({ task }) => {
-    // A failure is diagnosed from the service's own log (the last lines, warnings and above).
-    if (task.result?.state === 'fail') console.log(service.logs.slice(-40).map((line) => JSON.stringify(line)).join('\n'));
-  });
+  logServiceOnFailure(() => service);
 
   afterAll(async () => {
     await browser?.close();

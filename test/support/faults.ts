@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { afterEach } from 'vitest';
 import { buildClient, launchBrowser, type TestBrowser } from './browser.ts';
 import { probeFile, probePackets, type ProbedPacket } from './ffprobe.ts';
 import { ServiceProcess, type ServiceEnv } from './serviceProcess.ts';
@@ -210,4 +211,16 @@ export async function startLiveInterview(env: ServiceEnv, durationSeconds: numbe
   const live = await waitForInterview(service, interview.id, (state) => state.status === 'live', 'the interview to go live');
   const mediaFlowingAt = (await waitForMediaFlowing(service, 0)).time;
   return { service, browser, interview, candidate, live, mediaFlowingAt };
+}
+
+/**
+ * Prints the service's last warnings and errors when a test of the file fails: a failure under load
+ * is diagnosed from the service's own log. `current` returns the service in use at that moment.
+ */
+export function logServiceOnFailure(current: () => ServiceProcess | undefined): void {
+  afterEach(({ task }) => {
+    const service = current();
+    if (task.result?.state !== 'fail' || !service) return;
+    console.log(service.logs.filter((line) => line.level >= 40).slice(-30).map((line) => JSON.stringify(line)).join('\n'));
+  });
 }
