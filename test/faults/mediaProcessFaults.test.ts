@@ -30,6 +30,8 @@ interface Fault {
   cause: string;
   at: number;
   resumedAt: number;
+  /** Media recorded before the fault that never reached the segment (bounded by its own check). */
+  lostBeforeSeconds: number;
 }
 
 describe('when ffmpeg and then the mediasoup worker of a live interview are killed', () => {
@@ -70,7 +72,7 @@ describe('when ffmpeg and then the mediasoup worker of a live interview are kill
     const missing = (killAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'screen.webm')));
     console.log(`ffmpeg: ${missing.toFixed(2)} s missing before the kill`);
     expect(missing).toBeLessThan(2);
-    faults.push({ what: 'ffmpeg SIGKILL', cause: 'recorder restarted', at: killAt, resumedAt: flowing.time });
+    faults.push({ what: 'ffmpeg SIGKILL', cause: 'recorder restarted', at: killAt, resumedAt: flowing.time, lostBeforeSeconds: missing });
     segmentFlowingAt = flowing.time;
   });
 
@@ -88,14 +90,16 @@ describe('when ffmpeg and then the mediasoup worker of a live interview are kill
     const missing = (killAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'screen.webm')));
     console.log(`worker: ${missing.toFixed(2)} s missing before the kill`);
     expect(missing).toBeLessThan(2);
-    faults.push({ what: 'worker SIGKILL', cause: 'media server restarted', at: killAt, resumedAt: flowing.time });
+    faults.push({ what: 'worker SIGKILL', cause: 'media server restarted', at: killAt, resumedAt: flowing.time, lostBeforeSeconds: missing });
   });
 
   it('ends on time; the final files hold the interview minus the outages, in sync, with both gaps recorded', async () => {
     const done = await waitForInterview(service, interview.id, (state) => state.status === 'completed', 'the interview to complete', 60_000);
     const lengthMs = Date.parse(done.completedAt!) - Date.parse(done.startedAt!);
     const outageMs = faults.reduce((sum, fault) => sum + (fault.resumedAt - fault.at), 0);
-    const expected = (lengthMs - outageMs) / 1000;
+    // The real outage of each fault: from the last media its segment kept to the first media after it.
+    const lostBeforeSeconds = faults.reduce((sum, fault) => sum + Math.max(0, fault.lostBeforeSeconds), 0);
+    const expected = (lengthMs - outageMs) / 1000 - lostBeforeSeconds;
 
     expect(done.gaps.map((gap) => gap.cause)).toEqual(faults.map((fault) => fault.cause));
     for (const [index, fault] of faults.entries()) {
@@ -110,7 +114,7 @@ describe('when ffmpeg and then the mediasoup worker of a live interview are kill
       const file = await downloadTo(kind === 'screen' ? done.screenVideo : done.candidateVideo, downloads, `${kind}.webm`);
       const media = await recordedMedia(file);
       console.log(
-        `${kind}.webm: ${media.durationSeconds} s; interview ${seconds(lengthMs)} s, outages ${faults.map((f) => `${f.what} ${seconds(f.resumedAt - f.at)} s`).join(', ')} → expected ${expected.toFixed(2)} s`,
+        `${kind}.webm: ${media.durationSeconds} s; interview ${seconds(lengthMs)} s, outages ${faults.map((f) => `${f.what} ${seconds(f.resumedAt - f.at)} s`).join(', ')}, lost before the faults ${lostBeforeSeconds.toFixed(2)} s → expected ${expected.toFixed(2)} s`,
       );
       expect(Math.abs(media.durationSeconds! - expected)).toBeLessThan(2);
       expect(media.video.gaps).toEqual([]);

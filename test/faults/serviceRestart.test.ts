@@ -38,6 +38,8 @@ interface Fault {
   what: string;
   at: number;
   resumedAt: number;
+  /** Media recorded before the fault that never reached the segment (bounded by its own check). */
+  lostBeforeSeconds: number;
 }
 
 describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a live interview', () => {
@@ -72,12 +74,12 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
   });
 
   /** Starts the service again on the same DATA_DIR: the interview is still live and media flows into a new segment. */
-  async function restartAndResume(what: string, at: number): Promise<void> {
+  async function restartAndResume(what: string, at: number, lostBeforeSeconds: number): Promise<void> {
     service = await ServiceProcess.start(env);
     expect((await interviewState(service, interview.id)).status).toBe('live');
     const flowing = await waitForMediaFlowing(service, at);
     console.log(`${what}: media back in segment ${flowing.index} ${flowing.time - at} ms after the fault`);
-    faults.push({ what, at, resumedAt: flowing.time });
+    faults.push({ what, at, resumedAt: flowing.time, lostBeforeSeconds: Math.max(0, lostBeforeSeconds) });
     segmentFlowingAt = flowing.time;
   }
 
@@ -101,7 +103,7 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     console.log(`SIGTERM: ${missing.toFixed(2)} s missing before the stop`);
     expect(missing).toBeLessThan(2);
 
-    await restartAndResume('SIGTERM', termAt);
+    await restartAndResume('SIGTERM', termAt, missing);
     expect(path.basename(segmentDirs(env.DATA_DIR, interview.id).at(-1)!)).not.toBe(path.basename(segment));
   });
 
@@ -115,7 +117,7 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     console.log(`SIGKILL: ${missing.toFixed(2)} s missing before the kill`);
     expect(missing).toBeLessThan(2);
 
-    await restartAndResume('SIGKILL', killAt);
+    await restartAndResume('SIGKILL', killAt, missing);
   });
 
   it('the proctor page watching through both restarts plays the candidate again by itself', async () => {
@@ -143,7 +145,9 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     expect(otherGaps.every((gap) => gap.cause === 'recorder restarted')).toBe(true);
     const otherMs = otherGaps.reduce((sum, gap) => sum + Date.parse(gap.end!) - Date.parse(gap.start), 0);
     const outageMs = faults.reduce((sum, fault) => sum + (fault.resumedAt - fault.at), 0) + otherMs;
-    const expected = (lengthMs - outageMs) / 1000;
+    // The real outage of each fault: from the last media its segment kept to the first media after it.
+    const lostBeforeSeconds = faults.reduce((sum, fault) => sum + fault.lostBeforeSeconds, 0);
+    const expected = (lengthMs - outageMs) / 1000 - lostBeforeSeconds;
 
     const restarts = done.gaps.filter((gap) => gap.cause === 'service restarted');
     expect(restarts).toHaveLength(2);
@@ -159,7 +163,7 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
       const file = await downloadTo(kind === 'screen' ? done.screenVideo : done.candidateVideo, downloads, `${kind}.webm`);
       const media = await recordedMedia(file);
       console.log(
-        `${kind}.webm: ${media.durationSeconds} s; interview ${seconds(lengthMs)} s, outages ${faults.map((f) => `${f.what} ${seconds(f.resumedAt - f.at)} s`).join(', ')} → expected ${expected.toFixed(2)} s`,
+        `${kind}.webm: ${media.durationSeconds} s; interview ${seconds(lengthMs)} s, outages ${faults.map((f) => `${f.what} ${seconds(f.resumedAt - f.at)} s`).join(', ')}, lost before the faults ${lostBeforeSeconds.toFixed(2)} s → expected ${expected.toFixed(2)} s`,
       );
       expect(Math.abs(media.durationSeconds! - expected)).toBeLessThan(2);
       // Outages are cut out: no pause in either stream; audio and video start and end together.

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { listSegments, segmentFile } from '../../recorder-pipeline/segments.ts';
 import { trackNames } from '../../recorder-pipeline/tracks.ts';
 import { RecordingFile } from '../../server/db/RecordingFile.ts';
 import { hasCues, probeFile } from '../support/ffprobe.ts';
@@ -97,9 +98,21 @@ describe('progressive upload of an interview recording', () => {
     await waitForStatus(t, interview.id, 'live', 20_000);
     await waitForRecordedBytes(t, interview.id, 2.5 * MiB);
     const recording = (await t.service.recordings.recordingOf(interview.id))!;
+    const failedStarts: string[] = [];
+    recording.on('segmentFailed', ({ index, error }) => failedStarts.push(`segment ${index}: ${error.message}`));
     process.kill(recording.ffmpegPid!, 'SIGKILL');
-    const segment1 = path.join(t.service.finalizer.recordingDir(interview.id), 'segment-001', 'screen.webm');
-    await waitFor(() => fs.existsSync(segment1) && fs.statSync(segment1).size > 500_000, { timeoutMs: 20_000, what: 'the second segment recording' });
+    // The next segment is not always segment-001: a start attempt that fails (a port taken by
+    // another process between choosing it and ffmpeg binding it) is removed and the next index used.
+    const recordingDir = t.service.finalizer.recordingDir(interview.id);
+    const laterSegmentRecords = async () => {
+      const later = (await listSegments(recordingDir)).filter((segment) => segment.index > 0);
+      return later.some((segment) => (fs.statSync(segmentFile(segment.dir, 'screen'), { throwIfNoEntry: false })?.size ?? 0) > 500_000);
+    };
+    await waitFor(laterSegmentRecords, { timeoutMs: 20_000, what: 'a later segment recording' }).catch(async (error: Error) => {
+      const segments = await listSegments(recordingDir);
+      const sizes = segments.map((segment) => `${path.basename(segment.dir)}: ${fs.statSync(segmentFile(segment.dir, 'screen'), { throwIfNoEntry: false })?.size ?? 'no'} bytes`);
+      throw new Error(`${error.message}; segments ${sizes.join(', ')}; failed starts: ${failedStarts.join(' | ') || 'none'}`);
+    });
     expect((await t.api('POST', `/api/interviews/${interview.id}/end`, {})).status).toBe(200);
     const done = await waitForStatus(t, interview.id, 'completed', 60_000);
 
