@@ -1,6 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+export interface ForwardedRequest {
+  method: string;
+  url: URL;
+  contentLength: number | undefined;
+}
+
 /**
  * An HTTP proxy in front of a real server that answers the first `failFirst` requests itself
  * with `status` (e.g. 503 SlowDown), or drops them, then forwards everything: a store that
@@ -9,6 +15,8 @@ import type { AddressInfo } from 'node:net';
 export class FaultyProxy {
   requests = 0;
   refused = 0;
+  /** Every request passed on to the real server, in arrival order. */
+  readonly forwarded: ForwardedRequest[] = [];
   failFirst: number;
 
   private constructor(private readonly server: http.Server, readonly url: string, failFirst: number) {
@@ -27,6 +35,12 @@ export class FaultyProxy {
         response.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>');
         return;
       }
+      const declaredLength = request.headers['content-length'];
+      proxy.forwarded.push({
+        method: request.method ?? '',
+        url: new URL(request.url ?? '/', target),
+        contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
+      });
       const upstream = http.request(
         { host: targetUrl.hostname, port: targetUrl.port, method: request.method, path: request.url, headers: request.headers },
         (upstreamResponse) => {

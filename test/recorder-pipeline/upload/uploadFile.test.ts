@@ -37,19 +37,35 @@ describe('uploadFile', () => {
   afterAll(() => s3?.close());
 
   it('uploads in equal 5 MiB parts and stores the file byte for byte', async () => {
-    const client = clientFor(s3.endpoint);
+    // Through a pass-through proxy, to see the size of every part as the store receives it.
+    const proxy = await FaultyProxy.start(s3.endpoint, { failFirst: 0 });
+    const client = clientFor(proxy.url);
     const progress: number[] = [];
-    const result = await uploadFile(
-      { client, bucket: 'interviews', partSizeBytes: 5 * MiB },
-      { file, key: 'interviews/a/screen.webm', contentType: 'video/webm', retryWindowMs: 0, onProgress: (uploaded) => progress.push(uploaded) },
-    );
-    expect(result.sizeBytes).toBe(content.length);
-    expect((await download(client, 'interviews/a/screen.webm')).equals(content)).toBe(true);
-    // lib-storage reports each finished part: 5 MiB, 10 MiB, then the tail.
-    expect(progress).toContain(5 * MiB);
-    expect(progress).toContain(10 * MiB);
-    expect(progress.at(-1)).toBe(content.length);
-    client.destroy();
+    try {
+      const result = await uploadFile(
+        { client, bucket: 'interviews', partSizeBytes: 5 * MiB },
+        { file, key: 'interviews/a/screen.webm', contentType: 'video/webm', retryWindowMs: 0, onProgress: (uploaded) => progress.push(uploaded) },
+      );
+      expect(result.sizeBytes).toBe(content.length);
+      expect((await download(client, 'interviews/a/screen.webm')).equals(content)).toBe(true);
+
+      const partSizes = proxy.forwarded
+        .filter((request) => request.method === 'PUT' && request.url.searchParams.has('partNumber'))
+        .map((request) => [Number(request.url.searchParams.get('partNumber')), request.contentLength] as const)
+        .sort(([a], [b]) => a - b);
+      expect(partSizes).toEqual([
+        [1, 5 * MiB],
+        [2, 5 * MiB],
+        [3, content.length - 10 * MiB],
+      ]);
+      // Parts finish in any order (two in flight), so only the growth and the end are fixed.
+      expect(progress.length).toBeGreaterThanOrEqual(3);
+      expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+      expect(progress.at(-1)).toBe(content.length);
+    } finally {
+      client.destroy();
+      await proxy.close();
+    }
   });
 
   it('retries with backoff while the store refuses, then succeeds', async () => {
