@@ -6,7 +6,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { processUsage, type ProcessUsage } from './ffmpeg/processUsage.ts';
 import { RecorderProcess, type RecorderExit } from './ffmpeg/RecorderProcess.ts';
-import { findFreeRtpPorts } from './ffmpeg/udpPorts.ts';
+import { findFreeRtpPorts, type PortRange } from './ffmpeg/udpPorts.ts';
 import { finalizeRecording, type FinalizedRecording, type FinalizeOptions } from './finalize/finalizeRecording.ts';
 import { RtpRelay, type RelayCodec, type RelayTrackStats } from './rtp/RtpRelay.ts';
 import { recordingSdp, sdpTrackFromRtpParameters } from './sdp/recordingSdp.ts';
@@ -35,6 +35,8 @@ export interface InterviewRecordingOptions {
   videoWaitMs?: number;
   /** Where the PlainTransports, the relay and ffmpeg talk: loopback. */
   ip?: string;
+  /** mediasoup's RTC port range: ffmpeg's ports are chosen outside it (see findFreeRtpPorts). */
+  rtcPortRange?: PortRange;
 }
 
 export type InterviewRecordingEvents = {
@@ -94,6 +96,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
   readonly #logger: Logger;
   readonly #relay: RtpRelay;
   readonly #ip: string;
+  readonly #rtcPortRange: PortRange | undefined;
   readonly #keyframeIntervalMs: number;
   readonly #keyFrameWaitMs: number;
   readonly #videoWaitMs: number;
@@ -107,13 +110,14 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
   #quickDeaths = 0;
   #stopping: Promise<void> | undefined;
 
-  private constructor(options: Required<Omit<InterviewRecordingOptions, 'router' | 'logger' | 'outputDir'>> & InterviewRecordingOptions, relay: RtpRelay, firstIndex: number) {
+  private constructor(options: Required<Omit<InterviewRecordingOptions, 'router' | 'logger' | 'outputDir' | 'rtcPortRange'>> & InterviewRecordingOptions, relay: RtpRelay, firstIndex: number) {
     super();
     this.#router = options.router;
     this.#outputDir = options.outputDir;
     this.#logger = options.logger;
     this.#relay = relay;
     this.#ip = options.ip;
+    this.#rtcPortRange = options.rtcPortRange;
     this.#keyframeIntervalMs = options.keyframeIntervalMs;
     this.#keyFrameWaitMs = options.keyFrameWaitMs;
     this.#videoWaitMs = options.videoWaitMs;
@@ -288,7 +292,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
       const dir = segmentDir(this.#outputDir, index);
       try {
         await fs.mkdir(dir, { recursive: true });
-        const ports = await findFreeRtpPorts(trackNames.length, this.#ip);
+        const ports = await findFreeRtpPorts(trackNames.length, this.#ip, this.#rtcPortRange);
         const sdpTracks = trackNames.map((track, position) => {
           const binding = this.#bindings.get(track)!;
           return sdpTrackFromRtpParameters(track, binding.consumer.rtpParameters, ports[position]!);

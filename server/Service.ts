@@ -199,7 +199,14 @@ export class Service {
       const timers = new InterviewTimers(interviews, logger);
       closers.push(() => timers.close());
       const io = new SocketIoServer(http.server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
-      const recordings = new RecordingCoordinator({ database, interviews, rooms, finalizer, logger });
+      const recordings = new RecordingCoordinator({
+        database,
+        interviews,
+        rooms,
+        finalizer,
+        logger,
+        rtcPortRange: { min: config.mediasoup.rtcMinPort, max: config.mediasoup.rtcMaxPort },
+      });
       closers.push(() => recordings.close());
       // Progressive upload: follow each interview's recording from its first segment.
       rooms.on('room', (room) => finalizer.follow(room.interviewId));

@@ -1,18 +1,28 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs/promises';
 
+/** An inclusive range of ports that another component allocates from (mediasoup's RTC ports). */
+export interface PortRange {
+  min: number;
+  max: number;
+}
+
 /**
  * UDP ports for ffmpeg's RTP inputs. ffmpeg binds them itself, so we can only find ports that are
- * free now and hand them over: an even port whose odd neighbour (RTCP) is free too.
+ * free now and hand them over: an even port whose odd neighbour (RTCP) is free too. Ports in
+ * `avoid` are skipped: mediasoup binds there at any moment (its default range lies inside the
+ * kernel's ephemeral range), and a port it takes between our check and ffmpeg's bind fails the start.
+ * Best effort: if the kernel keeps offering only avoided ports, they are used after all.
  */
-export async function findFreeRtpPorts(count: number, ip = '127.0.0.1'): Promise<number[]> {
+export async function findFreeRtpPorts(count: number, ip = '127.0.0.1', avoid?: PortRange): Promise<number[]> {
   const ports: number[] = [];
   for (let attempt = 0; ports.length < count; attempt++) {
-    if (attempt > 200) throw new Error('could not find free UDP port pairs for ffmpeg');
+    if (attempt > 400) throw new Error('could not find free UDP port pairs for ffmpeg');
     const first = await tryBind(0, ip);
     if (!first) continue;
     const port = first.port;
-    const pair = port % 2 === 0 ? await tryBind(port + 1, ip) : undefined;
+    const avoided = avoid !== undefined && attempt < 200 && port + 1 >= avoid.min && port <= avoid.max;
+    const pair = port % 2 === 0 && !avoided ? await tryBind(port + 1, ip) : undefined;
     first.socket.close();
     pair?.socket.close();
     if (pair && !ports.includes(port)) ports.push(port);

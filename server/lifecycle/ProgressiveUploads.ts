@@ -48,7 +48,7 @@ interface FileFollower {
   upload: ProgressiveUpload;
 }
 
-/** One interview's followers, from `segment-000` appearing until finish() or close(). */
+/** One interview's followers, from its first segment appearing until finish() or close(). */
 interface InterviewFollower {
   interviewId: string;
   directory: string;
@@ -56,6 +56,8 @@ interface InterviewFollower {
   starting: Map<RecordingFileKind, Promise<void>>;
   timer: NodeJS.Timeout | undefined;
   stopped: boolean;
+  /** The segment being followed: the recording's first, chosen when it appears. */
+  segmentIndex: number | undefined;
 }
 
 const PROGRESSIVE_DIR = '.progressive';
@@ -65,7 +67,7 @@ const PROGRESSIVE_DIR = '.progressive';
  * header and the tail to upload: end → URLs does not grow with the interview's length.
  *
  * `follow(id)` (called when the interview's room opens) waits for the recording's first segment
- * (`segment-000/`), then per file runs a LiveRemux of the growing segment into
+ * (usually `segment-000/`), then per file runs a LiveRemux of the growing segment into
  * `.progressive/<file>.webm` and a ProgressiveUpload of that output. `finish(id)` (called by the
  * finalizer once the recording has stopped) completes both and returns the delivered files.
  *
@@ -115,7 +117,7 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
   follow(interviewId: string): void {
     if (this.#closed || this.#followers.has(interviewId)) return;
     const directory = this.recordingDir(interviewId);
-    const follower: InterviewFollower = { interviewId, directory, files: new Map(), starting: new Map(), timer: undefined, stopped: false };
+    const follower: InterviewFollower = { interviewId, directory, files: new Map(), starting: new Map(), timer: undefined, stopped: false, segmentIndex: undefined };
     this.#followers.set(interviewId, follower);
     // Checked synchronously: the recording may create segment-000 right after this call.
     const segments = existingSegments(directory);
@@ -143,7 +145,11 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
 
   #lookForFirstSegment(follower: InterviewFollower): void {
     if (follower.stopped) return;
-    const first = segmentDir(follower.directory, 0);
+    // Usually segment-000; but a failed ffmpeg start removes its directory and the recording
+    // begins in the next one. Chosen again until a file of it is followed.
+    if (follower.files.size === 0 && follower.starting.size === 0) follower.segmentIndex = firstSegmentIndex(follower.directory);
+    if (follower.segmentIndex === undefined) return;
+    const first = segmentDir(follower.directory, follower.segmentIndex);
     for (const kind of RECORDING_FILE_KINDS) {
       if (follower.files.has(kind) || follower.starting.has(kind)) continue;
       const source = segmentFile(first, kind);
@@ -231,7 +237,7 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
     }
     if (!follower || follower.files.size === 0) return this.#resume(interviewId, onProgress);
     const segments = await listSegments(follower.directory).catch(() => []);
-    if (segments.length !== 1 || segments[0]!.index !== 0) {
+    if (segments.length !== 1 || segments[0]!.index !== follower.segmentIndex) {
       if (follower.files.size > 0) this.#options.logger.info({ interviewId, segments: segments.length }, 'recording has more than one segment; falling back to finalize + upload');
       await this.#abandon(follower);
       return [];
@@ -368,10 +374,23 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
 }
 
 /** How many segment folders a recording directory already has (0 when it does not exist). */
-function existingSegments(directory: string): number {
+function segmentIndexes(directory: string): number[] {
   try {
-    return fsSync.readdirSync(directory).filter((name) => /^segment-\d{3,}$/.test(name)).length;
+    return fsSync
+      .readdirSync(directory)
+      .map((name) => /^segment-(\d{3,})$/.exec(name)?.[1])
+      .filter((index): index is string => index !== undefined)
+      .map(Number)
+      .sort((a, b) => a - b);
   } catch {
-    return 0;
+    return [];
   }
+}
+
+function existingSegments(directory: string): number {
+  return segmentIndexes(directory).length;
+}
+
+function firstSegmentIndex(directory: string): number | undefined {
+  return segmentIndexes(directory)[0];
 }

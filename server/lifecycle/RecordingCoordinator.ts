@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { InterviewRecording } from '../../recorder-pipeline/InterviewRecording.ts';
+import type { PortRange } from '../../recorder-pipeline/ffmpeg/udpPorts.ts';
 import { listSegments, segmentFile } from '../../recorder-pipeline/segments.ts';
 import { recordedFiles } from '../../recorder-pipeline/tracks.ts';
 import type { TrackName } from '../../recorder-pipeline/tracks.ts';
@@ -21,6 +22,8 @@ export interface RecordingCoordinatorOptions {
   rooms: RoomRegistry;
   finalizer: InterviewFinalizer;
   logger: Logger;
+  /** mediasoup's RTC ports, which the recorder's ffmpeg must not pick. */
+  rtcPortRange: PortRange;
 }
 
 /** Causes of the gaps kept on an interview (`Interview.gaps[].cause`). */
@@ -120,7 +123,7 @@ export class RecordingCoordinator {
       if (lastWrite) this.#pendingGaps.set(interviewId, { start: lastWrite, cause: GapCause.ServiceRestarted });
     }
     this.#seen.add(interviewId);
-    const recording = await InterviewRecording.create({ router: room.router, outputDir, logger });
+    const recording = await InterviewRecording.create({ router: room.router, outputDir, logger, rtcPortRange: this.#options.rtcPortRange });
     await this.#ensureFileRows(interviewId);
     recording.on('gap', ({ gapMs }) => void this.#addGapMs(interviewId, gapMs, GapCause.RecorderRestarted));
     recording.on('generation', ({ track, gapMs }) => {
