@@ -8,6 +8,8 @@ export default defineConfig({
     // two cores do not take more than two files at once.
     maxWorkers: 2,
     testTimeout: 60_000,
+    // Polls wait for pages and services that share two busy cores: vitest's 1 s default is too short.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 120_000,
     reporters: ['default', 'json'],
     outputFile: { json: 'test-results/vitest.json' },

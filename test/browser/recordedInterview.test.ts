@@ -87,8 +87,9 @@ describe('a real candidate recorded until the server timer ends the interview', 
     await page.locator('#screen-video').evaluate((video: HTMLVideoElement) => (video.muted = true));
     await page.getByRole('button', { name: 'Play' }).click();
     await expect.poll(() => page.locator('#candidate-video').evaluate((video: HTMLVideoElement) => video.currentTime), { timeout: 10_000 }).toBeGreaterThan(2);
-    const drift = await page.evaluate(() => (window as unknown as { reviewDrift: () => number }).reviewDrift());
-    expect(Math.abs(drift)).toBeLessThan(0.25);
+    // In sync within a few seconds of playing: a follower that started late is nudged back.
+    const drift = () => page.evaluate(() => Math.abs((window as unknown as { reviewDrift: () => number }).reviewDrift()));
+    await expect.poll(drift, { timeout: 5000, interval: 100 }).toBeLessThan(0.25);
 
     // One seek bar drives both videos.
     await page.locator('#seek').evaluate((input: HTMLInputElement) => {

@@ -57,8 +57,11 @@ describe('when ffmpeg and then the mediasoup worker of a live interview are kill
 
   it('ffmpeg killed: a new ffmpeg records into a new segment within 1 s, with at most 2 s lost before the kill', async () => {
     await sleep(RECORD_MS);
-    const [pid] = service.children('ffmpeg');
+    // The recorder's ffmpeg (the live remuxes of progressive upload are ffmpegs too): the one that
+    // started the current segment.
+    const pid = service.logged('recording segment started').at(-1)?.pid as number | undefined;
     expect(pid).toBeDefined();
+    expect(service.children('ffmpeg')).toContain(pid);
     const segment = segmentDirs(env.DATA_DIR, interview.id).at(-1)!;
     const killAt = Date.now();
     process.kill(pid!, 'SIGKILL');

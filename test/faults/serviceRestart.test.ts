@@ -25,7 +25,7 @@ import { hasCues } from '../support/ffprobe.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
 import { tempDir, waitFor } from '../support/testConfig.ts';
 
-const INTERVIEW_SECONDS = 30;
+const INTERVIEW_SECONDS = 40;
 /** How long the interview records between faults (the sleeps below are this recording time). */
 const RECORD_MS = 7000;
 

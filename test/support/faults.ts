@@ -152,7 +152,8 @@ export class NetworkCut {
     this.#chain = `IIFAULT${httpPort}`;
   }
 
-  cut(): void {
+  /** Returns when packets stop: the moment the chain is hooked in, after the rules are built. */
+  cut(): number {
     const iptables = (...args: string[]) => execFileSync('iptables', ['-w', ...args], { stdio: 'pipe' });
     iptables('-N', this.#chain);
     this.#active = true;
@@ -164,6 +165,7 @@ export class NetworkCut {
     iptables('-A', this.#chain, '-p', 'tcp', '--dport', String(this.httpPort), '-j', 'DROP');
     iptables('-A', this.#chain, '-p', 'tcp', '--sport', String(this.httpPort), '-j', 'DROP');
     iptables('-I', 'INPUT', '-i', 'lo', '-j', this.#chain);
+    return Date.now();
   }
 
   /** Idempotent: safe in afterAll whatever happened. */

@@ -4,13 +4,15 @@ import { afterAll, beforeAll } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { WorkerPool } from '../../server/sfu/WorkerPool.ts';
 import { tempDir } from './testConfig.ts';
+import { randomRtcPorts } from './rtcPorts.ts';
 
 /**
  * A real mediasoup worker and router with the service's codecs, for recorder tests. Each test
- * file gets its own worker; the port range stays clear of the other test files' ranges.
+ * file gets its own worker, on a slice of RTC ports like a test service's (see randomRtcPorts).
  */
 export async function startMediaRouter(logger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })): Promise<{ router: types.Router; pool: WorkerPool; close(): void }> {
-  const pool = await WorkerPool.create({ size: 1, rtcMinPort: 20000, rtcMaxPort: 29999, logger });
+  const ports = randomRtcPorts();
+  const pool = await WorkerPool.create({ size: 1, rtcMinPort: Number(ports.RTC_MIN_PORT), rtcMaxPort: Number(ports.RTC_MAX_PORT), logger });
   const router = await pool.createRouter();
   return { router, pool, close: () => pool.close() };
 }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { randomRtcPorts } from './testService.ts';
+import { randomRtcPorts } from './rtcPorts.ts';
 import { freePort, tempDir, waitFor } from './testConfig.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

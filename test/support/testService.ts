@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { Service } from '../../server/Service.ts';
 import type { Config } from '../../config/Config.ts';
+import { randomRtcPorts } from './rtcPorts.ts';
 import { testConfig } from './testConfig.ts';
 
 export interface CreatedInterview {
@@ -25,13 +26,6 @@ export interface TestService {
   createInterview: (input?: { durationSeconds?: number; candidateName?: string }) => Promise<CreatedInterview>;
   /** Closes the service and deletes its DATA_DIR (unless keepDataDir). */
   close: (options?: { keepDataDir?: boolean }) => Promise<void>;
-}
-
-const RTC_SLICE = 200;
-
-export function randomRtcPorts(): { RTC_MIN_PORT: string; RTC_MAX_PORT: string } {
-  const min = 20_000 + Math.floor(Math.random() * ((59_000 - 20_000) / RTC_SLICE)) * RTC_SLICE;
-  return { RTC_MIN_PORT: String(min), RTC_MAX_PORT: String(min + RTC_SLICE - 1) };
 }
 
 function tokenOf(url: string): string {

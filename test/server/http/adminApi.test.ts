@@ -48,6 +48,9 @@ describe('admin API', () => {
 
   it('lists interviews newest first', async () => {
     const first = await (await call('POST', '/api/interviews', { durationSeconds: 60 })).json();
+    // Created at distinct milliseconds (ties are ordered by id, which is random).
+    const firstCreatedAt = Date.parse((await (await call('GET', `/api/interviews/${first.id}`)).json()).createdAt);
+    await expect.poll(() => Date.now()).toBeGreaterThan(firstCreatedAt);
     const second = await (await call('POST', '/api/interviews', { durationSeconds: 60 })).json();
     const list: Array<{ id: string }> = await (await call('GET', '/api/interviews')).json();
     const ids = list.map((item) => item.id);

@@ -6,7 +6,7 @@ import { RoomRegistry } from '../../../server/sfu/RoomRegistry.ts';
 import { WorkerPool } from '../../../server/sfu/WorkerPool.ts';
 import type { TrackName } from '../../../server/signaling/protocol.ts';
 import { waitFor } from '../../support/testConfig.ts';
-import { randomRtcPorts } from '../../support/testService.ts';
+import { randomRtcPorts } from '../../support/rtcPorts.ts';
 
 const logger = pino({ level: 'silent' });
 const transport = { listenIp: { ip: '127.0.0.1' }, maxIncomingBitrate: 5_000_000, initialAvailableOutgoingBitrate: 1_000_000 };

@@ -1,0 +1,18 @@
+// RTC port slices for test services and routers.
+const RTC_SLICE = 200;
+/**
+ * Test RTC ports lie below the kernel's ephemeral range (32768+ on Linux), where ffmpeg's inputs,
+ * the browsers' and the HTTP clients' own ports land, and each vitest worker (vitest.config.ts:
+ * maxWorkers 2) draws from its own half: a network cut in one test file (iptables on a slice) never
+ * drops another file's packets, and another file's ffmpeg never takes a port mediasoup wanted.
+ */
+const RTC_PORTS = { start: 20_000, end: 32_600 };
+const RTC_SHARES = 2;
+
+export function randomRtcPorts(): { RTC_MIN_PORT: string; RTC_MAX_PORT: string } {
+  const slicesPerShare = Math.floor((RTC_PORTS.end - RTC_PORTS.start) / RTC_SLICE / RTC_SHARES);
+  const share = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % RTC_SHARES;
+  const slice = share * slicesPerShare + Math.floor(Math.random() * slicesPerShare);
+  const min = RTC_PORTS.start + slice * RTC_SLICE;
+  return { RTC_MIN_PORT: String(min), RTC_MAX_PORT: String(min + RTC_SLICE - 1) };
+}
