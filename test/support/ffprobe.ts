@@ -151,6 +151,24 @@ function numberOrUndefined(value: string | undefined): number | undefined {
 /** What the decoder complains about when decoding a stream fully (empty for a clean stream). */
 export async function decodeErrors(file: string, stream = 'v:0'): Promise<string[]> {
   const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-map', `0:${stream}`, '-f', 'null', '-'], { maxBuffer: 64 * 1024 * 1024 });
-  // The null muxer's timestamp remarks (two frames sharing a timestamp) are not decoding errors.
-  return stderr.split('\n').filter((line) => line && !line.startsWith('[null @'));
+  return decodeErrorLines(stderr);
+}
+
+/**
+ * The decoding errors in ffmpeg's stderr. The null muxer's timestamp remarks (two frames sharing a
+ * timestamp) are not decoding errors, nor is the "Last message repeated N times" after one of them.
+ */
+export function decodeErrorLines(stderr: string): string[] {
+  const errors: string[] = [];
+  let previousWasRemark = false;
+  for (const line of stderr.split('\n')) {
+    if (!line) continue;
+    if (/^\s*Last message repeated \d+ times?$/.test(line)) {
+      if (!previousWasRemark) errors.push(line);
+      continue;
+    }
+    previousWasRemark = line.startsWith('[null @');
+    if (!previousWasRemark) errors.push(line);
+  }
+  return errors;
 }
