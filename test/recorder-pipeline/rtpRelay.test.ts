@@ -173,11 +173,12 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     const { relay, audio, send } = await setUp();
     relay.beginGeneration('camera', 1000);
     relay.beginGeneration('audio', 2000);
-    relay.openOutput({ keyFrameWaitMs: 50, videoWaitMs: 200 });
+    // A wait long enough that the first packet arrives within it even on a stalled event loop.
+    relay.openOutput({ keyFrameWaitMs: 50, videoWaitMs: 1000 });
     const openedAt = Date.now();
     send('audio', rtpPacket({ payloadType: 100, seq: 1, ts: 960, ssrc: 2000, payload: [0xfc, 0x01] }));
     await waitFor(() => relay.stats().audio.packetsDropped === 1, { what: 'the held audio packet' });
-    await waitFor(() => Date.now() - openedAt > 200, { intervalMs: 10, what: 'the video wait' });
+    await waitFor(() => Date.now() - openedAt > 1000, { intervalMs: 10, what: 'the video wait' });
     send('audio', rtpPacket({ payloadType: 100, seq: 2, ts: 1920, ssrc: 2000, payload: [0xfc, 0x02] }));
     await waitFor(() => audio.received.length === 1, { what: 'audio without video' });
     expect([...audio.received[0]!.subarray(12)]).toEqual([0xfc, 0x02]);
