@@ -23,6 +23,9 @@ let status: JoinResult['interview']['status'] | 'disconnected' = 'disconnected';
 let viewer: Viewer | null = null;
 let session = 0;
 let ended = false;
+// Producers announced while a session is still being set up (after the join was sent, before the
+// viewer exists): the join's track list may predate them, so they are consumed once it is ready.
+const announcedDuringSetup = new Set<TrackName>();
 const tracks = new Set<TrackName>();
 
 function elementFor(track: TrackName): HTMLMediaElement {
@@ -90,6 +93,7 @@ async function startSession(): Promise<void> {
   const mine = ++session;
   viewer?.close();
   viewer = null;
+  announcedDuringSetup.clear();
   try {
     const joined = await signaling.request('join', { interviewId });
     if (mine !== session) return;
@@ -110,6 +114,9 @@ async function startSession(): Promise<void> {
     });
     if (mine !== session) return created.close();
     viewer = created;
+    // Consumed again even if the join listed it: the producer may be newer than the consume above.
+    for (const track of announcedDuringSetup) consume(track);
+    announcedDuringSetup.clear();
     setText('connection', 'Connected to the server');
     endButton.disabled = false;
     render();
@@ -121,7 +128,11 @@ async function startSession(): Promise<void> {
 }
 
 function consume(track: TrackName): void {
-  viewer?.consume(track).catch((error: unknown) => announce(`Could not show ${track}: ${error instanceof Error ? error.message : String(error)}`, 'error'));
+  if (!viewer) {
+    announcedDuringSetup.add(track);
+    return;
+  }
+  viewer.consume(track).catch((error: unknown) => announce(`Could not show ${track}: ${error instanceof Error ? error.message : String(error)}`, 'error'));
 }
 
 if (!token) {
