@@ -1,6 +1,6 @@
 import { Device, type types } from 'mediasoup-client';
 import type { JoinResult, TrackName } from '../../server/signaling/protocol.ts';
-import type { SignalingClient } from '../shared/SignalingClient.ts';
+import { RequestError, type SignalingClient } from '../shared/SignalingClient.ts';
 
 export interface ViewerEvents {
   /** A track started (or restarted, for a new generation) — attach it to the page. */
@@ -21,6 +21,8 @@ export class Viewer {
   readonly #consumers = new Map<TrackName, types.Consumer>();
   // One consume per track at a time; a newer request for the same track wins.
   readonly #pending = new Map<TrackName, number>();
+  // Consumers the server closed before this page had them in hand (the notice came first).
+  readonly #closedByServer = new Set<string>();
   #closed = false;
 
   private constructor(signaling: SignalingClient, device: Device, transport: types.Transport, events: ViewerEvents) {
@@ -30,6 +32,7 @@ export class Viewer {
     this.#events = events;
   }
 
+  /** The device and the receive transport; the page then consumes the tracks it knows of. */
   static async create(signaling: SignalingClient, join: JoinResult, events: ViewerEvents): Promise<Viewer> {
     const device = new Device();
     await device.load({ routerRtpCapabilities: join.routerRtpCapabilities });
@@ -39,9 +42,7 @@ export class Viewer {
       signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });
     transport.on('connectionstatechange', events.onState);
-    const viewer = new Viewer(signaling, device, transport, events);
-    await Promise.all(join.tracks.map((track) => viewer.consume(track)));
-    return viewer;
+    return new Viewer(signaling, device, transport, events);
   }
 
   get transport(): types.Transport {
@@ -56,16 +57,29 @@ export class Viewer {
     if (this.#closed || this.#pending.get(track) !== attempt) return;
     performance.mark(`consumer-created-${track}`);
     const consumer = await this.#transport.consume({ id: info.id, producerId: info.producerId, kind: info.kind, rtpParameters: info.rtpParameters });
+    if (this.#closed || this.#pending.get(track) !== attempt || this.#closedByServer.has(consumer.id)) {
+      consumer.close();
+      return;
+    }
     this.#consumers.get(track)?.close();
     this.#consumers.set(track, consumer);
     this.#events.onTrack(track, consumer.track);
-    await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
+    try {
+      await this.#signaling.request('resumeConsumer', { consumerId: consumer.id });
+    } catch (error) {
+      // Closed on the server in the meantime (its producer went away): not a consumer to show.
+      if (error instanceof RequestError && error.code === 'not_found') this.dropConsumer(consumer.id, track);
+      throw error;
+    }
   }
 
   /** The server closed a consumer (its producer went away). */
   dropConsumer(consumerId: string, track: TrackName): void {
     const consumer = this.#consumers.get(track);
-    if (!consumer || consumer.id !== consumerId) return;
+    if (!consumer || consumer.id !== consumerId) {
+      this.#closedByServer.add(consumerId);
+      return;
+    }
     consumer.close();
     this.#consumers.delete(track);
     this.#events.onTrackEnded(track);

@@ -3,7 +3,7 @@
 import type { JoinResult, TrackName } from '../../server/signaling/protocol.ts';
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { ServerClock } from '../shared/serverClock.ts';
-import { SignalingClient, isTransient } from '../shared/SignalingClient.ts';
+import { RequestError, SignalingClient, isTransient } from '../shared/SignalingClient.ts';
 import { Viewer } from './Viewer.ts';
 
 const STATS_INTERVAL_MS = 2000;
@@ -114,8 +114,8 @@ async function startSession(): Promise<void> {
     });
     if (mine !== session) return created.close();
     viewer = created;
-    // Consumed again even if the join listed it: the producer may be newer than the consume above.
-    for (const track of announcedDuringSetup) consume(track);
+    // The join's tracks and any announced since (the producer may be newer than the join's list).
+    for (const track of new Set([...joined.tracks, ...announcedDuringSetup])) consume(track);
     announcedDuringSetup.clear();
     setText('connection', 'Connected to the server');
     endButton.disabled = false;
@@ -132,7 +132,13 @@ function consume(track: TrackName): void {
     announcedDuringSetup.add(track);
     return;
   }
-  viewer.consume(track).catch((error: unknown) => announce(`Could not show ${track}: ${error instanceof Error ? error.message : String(error)}`, 'error'));
+  const asked = viewer;
+  asked.consume(track).catch((error: unknown) => {
+    // A producer that went away meanwhile is announced again when the candidate republishes it;
+    // a consume of a session that has since been replaced is nobody's concern.
+    if (asked !== viewer || (error instanceof RequestError && error.code === 'not_found')) return;
+    announce(`Could not show ${track}: ${error instanceof Error ? error.message : String(error)}`, 'error');
+  });
 }
 
 if (!token) {
