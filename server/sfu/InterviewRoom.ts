@@ -156,6 +156,11 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
       producer.close();
       this.#assertOpen();
     }
+    // The connection closed while the worker made it (mediasoup still hands the producer over).
+    if (transport.closed) {
+      producer.close();
+      throw new AppError('conflict', 'the connection closed while publishing');
+    }
     return this.#register(track, producer);
   }
 
@@ -208,7 +213,12 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
       throw new AppError('invalid_input', `these RTP capabilities cannot receive ${track}`, 'rtpCapabilities');
     }
     // Paused until the client has its consumer ready, so the keyframe requested on resume is not lost.
-    return transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, appData: { track } });
+    const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true, appData: { track } });
+    if (transport.closed || producer.closed) {
+      consumer.close();
+      throw new AppError(transport.closed ? 'conflict' : 'not_found', transport.closed ? 'the connection closed while consuming' : `the candidate stopped publishing ${track}`);
+    }
+    return consumer;
   }
 
   /**

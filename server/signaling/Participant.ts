@@ -228,6 +228,8 @@ export class Participant {
   async #openRoom(): Promise<InterviewRoom> {
     if (this.#room && !this.#room.closed) return this.#room;
     const room = await this.#context.rooms.open(this.interviewId);
+    // Closed meanwhile (a reload during connect): a member added now would keep the room open forever.
+    if (this.#closed) throw new AppError('conflict', 'this connection is closed');
     this.#room?.removeMember(this.id);
     this.#room = room;
     room.addMember(this.id);

@@ -77,6 +77,27 @@ describe('an interview room', () => {
     expect(room.router.closed).toBe(true);
   });
 
+  it('refuses a producer or consumer whose connection closed while the worker made it', async () => {
+    const room = await openRoom();
+    const announced: string[] = [];
+    room.on('producer', (track) => announced.push(track));
+    const send = await room.createWebRtcTransport('send');
+    // The request is on its way to the worker when the connection goes (a reload mid-publish).
+    const producing = room.produce(send, 'screen', 'video', rtpParameters('screen', 9));
+    send.close();
+    await expect(producing).rejects.toMatchObject({ code: 'conflict' });
+    expect(room.tracks).toEqual([]);
+    expect(announced).toEqual([]);
+
+    const live = await room.createWebRtcTransport('send');
+    await room.produce(live, 'screen', 'video', rtpParameters('screen', 10));
+    const recv = await room.createWebRtcTransport('recv');
+    const consuming = room.consume(recv, 'screen', room.router.rtpCapabilities);
+    recv.close();
+    await expect(consuming).rejects.toMatchObject({ code: 'conflict' });
+    room.close('ended');
+  });
+
   it('adopts a producer made on its router elsewhere as a new generation of the track', async () => {
     const room = await openRoom();
     const seen: string[] = [];
