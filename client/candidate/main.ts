@@ -73,11 +73,15 @@ function setConnection(text: string): void {
   setText('connection', text);
 }
 
+function stopTracks(...tracks: Array<MediaStreamTrack | null | undefined>): void {
+  for (const track of tracks) track?.stop();
+}
+
 function stopEverything(): void {
   leaving = true;
   publisher?.close();
   publisher = null;
-  for (const track of Object.values(media)) track?.stop();
+  stopTracks(...Object.values(media));
   mixer?.close();
 }
 
@@ -137,6 +141,9 @@ async function onStart(): Promise<void> {
   mixer ??= new AudioMixer();
   try {
     const screen = await captureScreen();
+    // This tab stopped while the browser asked (another tab took over, the interview ended):
+    // what the candidate just granted must not stay captured.
+    if (leaving) return stopTracks(screen.video, screen.audio);
     media.screen = screen.video;
     screen.video.addEventListener('ended', onScreenEnded);
     mixer.setSystemAudio(screen.audio);
@@ -148,12 +155,14 @@ async function onStart(): Promise<void> {
     );
     if (!media.camera || !media.microphone) {
       const { camera, microphone } = await captureCameraAndMicrophone();
+      if (leaving) return stopTracks(camera, microphone);
       media.camera = camera;
       media.microphone = microphone;
       mixer.setMicrophone(microphone);
       preview.srcObject = new MediaStream([camera]);
     }
     await mixer.resume();
+    if (leaving) return;
     startButton.hidden = true;
     announce('You are sharing your screen, camera and microphone.');
     await syncPublishing();

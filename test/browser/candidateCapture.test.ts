@@ -133,6 +133,46 @@ describe('the candidate page captures only the entire screen, camera and microph
     expect(closed).toEqual([`screen:${first.appData.generation}`]);
   });
 
+  it('lets go of what the browser grants after another tab has taken the interview over', async () => {
+    const interview = await ts.createInterview();
+    const browser = await launchBrowser();
+    browsers.push(browser);
+    const page = await browser.newPage();
+    // The screen picker stays open until the test answers it; every track handed out is kept.
+    await page.addInitScript(() => {
+      const captured: MediaStreamTrack[] = [];
+      let answer!: () => void;
+      const answered = new Promise<void>((resolve) => (answer = resolve));
+      Object.assign(window, { capturedTracks: captured, answerScreenPicker: answer });
+      const display = navigator.mediaDevices.getDisplayMedia.bind(navigator.mediaDevices);
+      const user = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getDisplayMedia = async (options) => {
+        await answered;
+        const stream = await display(options);
+        captured.push(...stream.getTracks());
+        return stream;
+      };
+      navigator.mediaDevices.getUserMedia = async (constraints) => {
+        const stream = await user(constraints);
+        captured.push(...stream.getTracks());
+        return stream;
+      };
+    });
+    await page.goto(interview.candidateUrl);
+    const start = page.getByRole('button', { name: /Start/ });
+    await expect.poll(() => start.isEnabled()).toBe(true);
+    await start.click();
+
+    // The same link opened in another tab takes over while the first is still asking.
+    const other = await browser.newPage();
+    await other.goto(interview.candidateUrl);
+    await expect.poll(() => page.locator('#message').textContent()).toBe('This interview was opened in another tab or window, so this one has stopped.');
+    await page.evaluate(() => (window as unknown as { answerScreenPicker: () => void }).answerScreenPicker());
+    const capturedStates = () => page.evaluate(() => (window as unknown as { capturedTracks: MediaStreamTrack[] }).capturedTracks.map((track) => track.readyState));
+    await expect.poll(capturedStates).not.toEqual([]);
+    await expect.poll(async () => (await capturedStates()).every((state) => state === 'ended')).toBe(true);
+  });
+
   it('explains a refused permission and sends the candidate back to the dashboard', async () => {
     const interview = await ts.createInterview();
     const browser = await launchBrowser();
