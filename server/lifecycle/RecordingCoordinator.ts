@@ -59,6 +59,7 @@ export class RecordingCoordinator {
   readonly #pendingGaps = new Map<string, PendingGap>();
   /** Gap writes per interview, one at a time (each one reads and extends the list). */
   readonly #gapWrites = new Map<string, Promise<void>>();
+  readonly #recordingRooms = new WeakMap<InterviewRecording, InterviewRoom>();
   #closed = false;
 
   constructor(options: RecordingCoordinatorOptions) {
@@ -97,18 +98,33 @@ export class RecordingCoordinator {
     const interview = await this.#options.interviews.find(room.interviewId);
     if (!interview || hasEnded(interview.status)) return;
     const recording = await this.#recordingFor(room);
+    // The room went (its worker died) while the recording was being set up: the next room records.
+    if (room.closed || producer.closed) return;
     await recording.attachProducer(track, producer);
   }
 
+  /**
+   * The recording of this room: one per room, since a recording lives on its room's router. One
+   * made for an earlier room is stopped (normally it stopped with that router; not when the worker
+   * died before any track was bound to it).
+   */
   async #recordingFor(room: InterviewRoom): Promise<InterviewRecording> {
-    const existing = this.#recordings.get(room.interviewId);
-    if (existing) {
-      const recording = await existing;
-      if (!recording.stopped) return recording;
+    const interviewId = room.interviewId;
+    for (;;) {
+      const existing = this.#recordings.get(interviewId);
+      if (!existing) break;
+      const recording = await existing.catch(() => undefined);
+      // Replaced while we waited (another track of the new room got there first): look again.
+      if (this.#recordings.get(interviewId) !== existing) continue;
+      if (recording && !recording.stopped && this.#recordingRooms.get(recording) === room) return recording;
+      if (recording && !recording.stopped) void recording.stop().catch(() => undefined);
+      break;
     }
     const creating = this.#createRecording(room);
-    this.#recordings.set(room.interviewId, creating);
-    creating.catch(() => this.#recordings.delete(room.interviewId));
+    this.#recordings.set(interviewId, creating);
+    creating.catch(() => {
+      if (this.#recordings.get(interviewId) === creating) this.#recordings.delete(interviewId);
+    });
     return creating;
   }
 
@@ -124,6 +140,7 @@ export class RecordingCoordinator {
     }
     this.#seen.add(interviewId);
     const recording = await InterviewRecording.create({ router: room.router, outputDir, logger, rtcPortRange: this.#options.rtcPortRange });
+    this.#recordingRooms.set(recording, room);
     await this.#ensureFileRows(interviewId);
     recording.on('gap', ({ gapMs }) => void this.#addGapMs(interviewId, gapMs, GapCause.RecorderRestarted));
     recording.on('generation', ({ track, gapMs }) => {

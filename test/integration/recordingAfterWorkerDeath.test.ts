@@ -1,0 +1,52 @@
+// The mediasoup worker dies while the interview's first recording is still being set up (before
+// any track is bound to it): that recording belongs to a router that is gone, and the room opened
+// on the replacement worker must get a recording of its own.
+import { afterEach, describe, it, vi } from 'vitest';
+import { InterviewRecording } from '../../recorder-pipeline/InterviewRecording.ts';
+import { publishSynthetic, waitForRecordedBytes } from '../support/recordedInterview.ts';
+import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { waitFor } from '../support/testConfig.ts';
+import { startTestService, type TestService } from '../support/testService.ts';
+
+describe('when the media worker dies while the first recording is being set up', () => {
+  let t: TestService | undefined;
+  const publishers: SyntheticPublisher[] = [];
+
+  afterEach(async () => {
+    vi.restoreAllMocks();
+    for (const publisher of publishers.splice(0)) await publisher.close().catch(() => undefined);
+    await t?.close();
+    t = undefined;
+  });
+
+  it('records the interview in the room opened on the replacement worker', async () => {
+    t = await startTestService();
+    const service = t;
+    const interview = await service.createInterview({ durationSeconds: 120 });
+    // The first recording is held half-made until the worker under it has died.
+    let release!: () => void;
+    const workerDead = new Promise<void>((resolve) => (release = resolve));
+    const create = InterviewRecording.create.bind(InterviewRecording);
+    let creations = 0;
+    vi.spyOn(InterviewRecording, 'create').mockImplementation(async (options) => {
+      if (creations++ === 0) await workerDead;
+      return create(options);
+    });
+
+    publishers.push(await publishSynthetic(service, interview.id));
+    await waitFor(() => creations > 0, { timeoutMs: 10_000, what: 'the coordinator to start a recording' });
+    const room = service.service.rooms.get(interview.id)!;
+    const closed = new Promise((resolve) => room.once('closed', resolve));
+    process.kill(service.service.workers.workers[0]!.pid, 'SIGKILL');
+    await closed;
+    release();
+
+    // The candidate publishes again, into a room on the replacement worker.
+    const again = await waitFor(() => publishSynthetic(service, interview.id).catch(() => null), {
+      timeoutMs: 15_000,
+      what: 'a room on the replacement worker',
+    });
+    publishers.push(again);
+    await waitForRecordedBytes(service, interview.id, 100_000, 30_000);
+  });
+});
