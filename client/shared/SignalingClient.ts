@@ -33,6 +33,7 @@ export function isTransient(error: unknown): boolean {
 export class SignalingClient {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   #closed = false;
+  #restartTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(token: string) {
     // Same origin; the role token travels in the handshake body, never in a URL.
@@ -43,6 +44,9 @@ export class SignalingClient {
     this.socket.on('disconnect', (reason) => {
       if (reason === 'io server disconnect' && !this.#closed) this.restartSoon(1000);
     });
+    // A fresh session came up meanwhile (e.g. after a media reset): a restart asked for by an
+    // older one would only tear it down.
+    this.socket.on('connect', () => this.#cancelRestart());
   }
 
   request<N extends RequestName>(name: N, payload: RequestPayload<N>, timeoutMs = 15_000): Promise<RequestResults[N]> {
@@ -71,15 +75,23 @@ export class SignalingClient {
    * the way back from a media server restart or a transient failure.
    */
   restartSoon(delayMs = RESTART_DELAY_MS): void {
-    setTimeout(() => {
+    this.#cancelRestart();
+    this.#restartTimer = setTimeout(() => {
+      this.#restartTimer = undefined;
       if (this.socket.active) this.socket.disconnect().connect();
       // Closed by the server (it was shutting down): connect again, socket.io retries from there.
       else if (!this.#closed) this.socket.connect();
     }, delayMs);
   }
 
+  #cancelRestart(): void {
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+  }
+
   close(): void {
     this.#closed = true;
+    this.#cancelRestart();
     this.socket.disconnect();
   }
 }
