@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeErrors, hasCues, probeFile } from '../support/ffprobe.ts';
 import { launchBrowser, buildClient, pageErrors, type TestBrowser } from '../support/browser.ts';
@@ -66,6 +67,7 @@ describe('a real candidate recorded until the server timer ends the interview', 
     const files = await Promise.all([download(done.screenVideo), download(done.candidateVideo)]);
     for (const file of files) {
       const probe = await probeFile(file);
+      console.log(`${path.basename(file)}: ${probe.durationSeconds} s, video from ${probe.video?.startTime} s, audio from ${probe.audio?.startTime} s`);
       expect(probe.video?.codecName).toBe('vp9');
       expect(probe.audio?.codecName).toBe('opus');
       expect(Math.abs(probe.durationSeconds! - DURATION_SECONDS)).toBeLessThanOrEqual(1.5);
@@ -75,8 +77,13 @@ describe('a real candidate recorded until the server timer ends the interview', 
       expect(await decodeErrors(file)).toEqual([]);
     }
     const [screenAudio = [], candidateAudio = []] = await Promise.all(files.map(audioPacketHashes));
+    const shared = sharedAudioRun(screenAudio, candidateAudio);
+    console.log(`audio packets: screen.webm ${screenAudio.length}, candidate.webm ${candidateAudio.length}, the same run ${shared}`);
     expect(screenAudio.length).toBeGreaterThan(DURATION_SECONDS * 40);
-    expect(sharedAudioRun(screenAudio, candidateAudio)).toBeGreaterThan(0.98 * Math.max(screenAudio.length, candidateAudio.length));
+    // One audio stream in both: the shorter file's audio lies whole, in one run, inside the other's.
+    // Their ends may differ a little (seen once under heavy load: one file held ~1 s more at an end).
+    expect(shared).toBeGreaterThan(0.98 * Math.min(screenAudio.length, candidateAudio.length));
+    expect(Math.abs(screenAudio.length - candidateAudio.length)).toBeLessThanOrEqual(1.5 * 50);
   });
 
   it('plays both recordings side by side in sync on the review page', async () => {
