@@ -40,6 +40,8 @@ describe('when the media worker dies while the first recording is being set up',
     process.kill(service.service.workers.workers[0]!.pid, 'SIGKILL');
     await closed;
     release();
+    // The candidate's old connection is gone with the worker: its sender stops too.
+    await publishers.shift()?.close().catch(() => undefined);
 
     // The candidate publishes again, into a room on the replacement worker.
     const again = await waitFor(() => publishSynthetic(service, interview.id).catch(() => null), {
@@ -47,6 +49,13 @@ describe('when the media worker dies while the first recording is being set up',
       what: 'a room on the replacement worker',
     });
     publishers.push(again);
-    await waitForRecordedBytes(service, interview.id, 100_000, 30_000);
+    try {
+      await waitForRecordedBytes(service, interview.id, 100_000, 30_000);
+    } catch (error) {
+      // What the recording in charge looked like, to tell a stale recording from a slow one.
+      const recording = await service.service.recordings.recordingOf(interview.id);
+      console.log(`recording: ${recording ? JSON.stringify({ stopped: recording.stopped, ...(await recording.stats().catch(() => ({}))) }) : 'none'}; creations ${creations}`);
+      throw error;
+    }
   });
 });
