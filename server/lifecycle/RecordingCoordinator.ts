@@ -99,7 +99,7 @@ export class RecordingCoordinator {
     if (!interview || hasEnded(interview.status)) return;
     const recording = await this.#recordingFor(room);
     // The room went (its worker died) while the recording was being set up: the next room records.
-    if (room.closed || producer.closed) return;
+    if (!recording || room.closed || producer.closed) return;
     await recording.attachProducer(track, producer);
   }
 
@@ -108,14 +108,16 @@ export class RecordingCoordinator {
    * made for an earlier room is stopped (normally it stopped with that router; not when the worker
    * died before any track was bound to it).
    */
-  async #recordingFor(room: InterviewRoom): Promise<InterviewRecording> {
+  async #recordingFor(room: InterviewRoom): Promise<InterviewRecording | undefined> {
     const interviewId = room.interviewId;
     for (;;) {
+      // A room that is gone records nothing, and must not stop or replace its successor's recording.
+      if (room.closed) return undefined;
       const existing = this.#recordings.get(interviewId);
       if (!existing) break;
       const recording = await existing.catch(() => undefined);
       // Replaced while we waited (another track of the new room got there first): look again.
-      if (this.#recordings.get(interviewId) !== existing) continue;
+      if (this.#recordings.get(interviewId) !== existing || room.closed) continue;
       if (recording && !recording.stopped && this.#recordingRooms.get(recording) === room) return recording;
       if (recording && !recording.stopped) void recording.stop().catch(() => undefined);
       break;
