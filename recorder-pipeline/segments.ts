@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordedFile } from './tracks.ts';
@@ -35,6 +36,24 @@ export async function listSegments(outputDir: string): Promise<SegmentDir[]> {
     .filter((entry): entry is { match: RegExpExecArray; name: string } => entry.match !== null)
     .map((entry) => ({ index: Number(entry.match[1]), dir: path.join(outputDir, entry.name) }))
     .sort((a, b) => a.index - b.index);
+}
+
+/**
+ * The segment indexes present, in order, read synchronously: for callers that must look before
+ * the recording can create its next segment (no await in between). Missing directory → none.
+ */
+export function segmentIndexesSync(outputDir: string): number[] {
+  let names: string[];
+  try {
+    names = fsSync.readdirSync(outputDir);
+  } catch {
+    return [];
+  }
+  return names
+    .map((name) => SEGMENT_PATTERN.exec(name)?.[1])
+    .filter((index): index is string => index !== undefined)
+    .map(Number)
+    .sort((a, b) => a - b);
 }
 
 /** The index the next segment gets: after every segment already in the directory. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { LiveRemux } from '../../recorder-pipeline/progressive/LiveRemux.ts';
 import { ProgressiveUpload, type CompletedUpload, type MultipartState } from '../../recorder-pipeline/progressive/ProgressiveUpload.ts';
-import { listSegments, segmentDir, segmentFile } from '../../recorder-pipeline/segments.ts';
+import { listSegments, segmentDir, segmentFile, segmentIndexesSync } from '../../recorder-pipeline/segments.ts';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
 import { RECORDING_FILE_KINDS, RecordingFile, RecordingFileStatus, type RecordingFileKind } from '../db/RecordingFile.ts';
@@ -120,7 +120,7 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
     const follower: InterviewFollower = { interviewId, directory, files: new Map(), starting: new Map(), timer: undefined, stopped: false, segmentIndex: undefined };
     this.#followers.set(interviewId, follower);
     // Checked synchronously: the recording may create segment-000 right after this call.
-    const segments = existingSegments(directory);
+    const segments = segmentIndexesSync(directory).length;
     if (segments > 0) {
       this.#options.logger.info({ interviewId, segments }, 'recording already has segments; it is not uploaded progressively');
       this.#followers.delete(interviewId);
@@ -147,7 +147,7 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
     if (follower.stopped) return;
     // Usually segment-000; but a failed ffmpeg start removes its directory and the recording
     // begins in the next one. Chosen again until a file of it is followed.
-    if (follower.files.size === 0 && follower.starting.size === 0) follower.segmentIndex = firstSegmentIndex(follower.directory);
+    if (follower.files.size === 0 && follower.starting.size === 0) follower.segmentIndex = segmentIndexesSync(follower.directory)[0];
     if (follower.segmentIndex === undefined) return;
     const first = segmentDir(follower.directory, follower.segmentIndex);
     for (const kind of RECORDING_FILE_KINDS) {
@@ -371,26 +371,4 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
       }),
     );
   }
-}
-
-/** How many segment folders a recording directory already has (0 when it does not exist). */
-function segmentIndexes(directory: string): number[] {
-  try {
-    return fsSync
-      .readdirSync(directory)
-      .map((name) => /^segment-(\d{3,})$/.exec(name)?.[1])
-      .filter((index): index is string => index !== undefined)
-      .map(Number)
-      .sort((a, b) => a - b);
-  } catch {
-    return [];
-  }
-}
-
-function existingSegments(directory: string): number {
-  return segmentIndexes(directory).length;
-}
-
-function firstSegmentIndex(directory: string): number | undefined {
-  return segmentIndexes(directory)[0];
 }

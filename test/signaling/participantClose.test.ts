@@ -2,9 +2,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InterviewService } from '../../server/lifecycle/InterviewService.ts';
 import { RoomRegistry } from '../../server/sfu/RoomRegistry.ts';
-import { WorkerPool } from '../../server/sfu/WorkerPool.ts';
+import type { WorkerPool } from '../../server/sfu/WorkerPool.ts';
 import { Participant } from '../../server/signaling/Participant.ts';
-import { randomRtcPorts } from '../support/rtcPorts.ts';
+import { startTestWorkerPool } from '../support/mediaRouter.ts';
 import { waitFor } from '../support/testConfig.ts';
 
 const logger = pino({ level: 'silent' });
@@ -13,8 +13,7 @@ describe('a connection that closes while its join is still looking the interview
   let pool: WorkerPool;
 
   beforeAll(async () => {
-    const ports = randomRtcPorts();
-    pool = await WorkerPool.create({ size: 1, rtcMinPort: Number(ports.RTC_MIN_PORT), rtcMaxPort: Number(ports.RTC_MAX_PORT), logger });
+    pool = await startTestWorkerPool(logger);
   });
   afterAll(() => pool?.close());
 

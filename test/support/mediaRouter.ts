@@ -11,10 +11,15 @@ import { randomRtcPorts } from './rtcPorts.ts';
  * file gets its own worker, on a slice of RTC ports like a test service's (see randomRtcPorts).
  */
 export async function startMediaRouter(logger: Logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })): Promise<{ router: types.Router; pool: WorkerPool; close(): void }> {
-  const ports = randomRtcPorts();
-  const pool = await WorkerPool.create({ size: 1, rtcMinPort: Number(ports.RTC_MIN_PORT), rtcMaxPort: Number(ports.RTC_MAX_PORT), logger });
+  const pool = await startTestWorkerPool(logger);
   const router = await pool.createRouter();
   return { router, pool, close: () => pool.close() };
+}
+
+/** One real mediasoup worker on its own slice of RTC ports (see randomRtcPorts). */
+export async function startTestWorkerPool(logger: Logger): Promise<WorkerPool> {
+  const ports = randomRtcPorts();
+  return WorkerPool.create({ size: 1, rtcMinPort: Number(ports.RTC_MIN_PORT), rtcMaxPort: Number(ports.RTC_MAX_PORT), logger });
 }
 
 export function testLogger(): Logger {

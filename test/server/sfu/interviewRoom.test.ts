@@ -3,10 +3,10 @@ import type { types } from 'mediasoup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InterviewRoom, type TransportAppData } from '../../../server/sfu/InterviewRoom.ts';
 import { RoomRegistry } from '../../../server/sfu/RoomRegistry.ts';
-import { WorkerPool } from '../../../server/sfu/WorkerPool.ts';
+import type { WorkerPool } from '../../../server/sfu/WorkerPool.ts';
 import type { TrackName } from '../../../server/signaling/protocol.ts';
 import { waitFor } from '../../support/testConfig.ts';
-import { randomRtcPorts } from '../../support/rtcPorts.ts';
+import { startTestWorkerPool } from '../../support/mediaRouter.ts';
 
 const logger = pino({ level: 'silent' });
 const transport = { listenIp: { ip: '127.0.0.1' }, maxIncomingBitrate: 5_000_000, initialAvailableOutgoingBitrate: 1_000_000 };
@@ -22,8 +22,7 @@ describe('an interview room', () => {
   let pool: WorkerPool;
 
   beforeAll(async () => {
-    const ports = randomRtcPorts();
-    pool = await WorkerPool.create({ size: 1, rtcMinPort: Number(ports.RTC_MIN_PORT), rtcMaxPort: Number(ports.RTC_MAX_PORT), logger });
+    pool = await startTestWorkerPool(logger);
   });
   afterAll(() => pool?.close());
 
