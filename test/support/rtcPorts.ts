@@ -6,8 +6,20 @@ const RTC_SLICE = 200;
  * maxWorkers 2) draws from its own half: a network cut in one test file (iptables on a slice) never
  * drops another file's packets, and another file's ffmpeg never takes a port mediasoup wanted.
  */
-const RTC_PORTS = { start: 20_000, end: 32_600 };
 const RTC_SHARES = 2;
+const RTC_PORTS = rangeFromEnv(process.env.TEST_RTC_PORT_RANGE) ?? { start: 20_000, end: 32_600 };
+
+/**
+ * TEST_RTC_PORT_RANGE=start-end moves the test slices, so a second checkout can run its suite on
+ * the same machine without drawing the same ports (e.g. 10000-19999 beside the default).
+ */
+function rangeFromEnv(value: string | undefined): { start: number; end: number } | undefined {
+  const match = /^(\d+)-(\d+)$/.exec(value ?? '');
+  if (!match) return undefined;
+  const [start, end] = [Number(match[1]), Number(match[2])];
+  if (end - start < RTC_SLICE * RTC_SHARES * 4) throw new Error(`TEST_RTC_PORT_RANGE ${value} is too narrow`);
+  return { start, end };
+}
 
 export function randomRtcPorts(): { RTC_MIN_PORT: string; RTC_MAX_PORT: string } {
   const slicesPerShare = Math.floor((RTC_PORTS.end - RTC_PORTS.start) / RTC_SLICE / RTC_SHARES);
