@@ -14,6 +14,14 @@ export interface Config {
   adminToken: string | undefined;
   logLevel: RawEnv['LOG_LEVEL'];
   roleTokenTtlSeconds: number;
+  limits: {
+    /** Concurrent proctor connections one interview accepts. */
+    proctorsPerInterview: number;
+    /** Concurrent signalling connections one client address may hold. */
+    connectionsPerIp: number;
+  };
+  /** How long a signed (or presigned) recording URL handed to a page stays valid. */
+  mediaUrlTtlSeconds: number;
   mediasoup: {
     workers: number;
     rtcMinPort: number;
@@ -29,6 +37,8 @@ export interface Config {
     accessKeyId: string | undefined;
     secretAccessKey: string | undefined;
     publicBaseUrl: string | undefined;
+    /** Hand out presigned GET URLs of the object store instead of the stored (public) URLs. */
+    presignedUrls: boolean;
     partSizeBytes: number;
     /** How long transient upload failures are retried before the interview is marked failed. */
     uploadRetryWindowMs: number;
@@ -48,6 +58,8 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     adminToken: env.ADMIN_TOKEN,
     logLevel: env.LOG_LEVEL,
     roleTokenTtlSeconds: Math.round(env.ROLE_TOKEN_TTL_HOURS * 3600),
+    limits: { proctorsPerInterview: env.MAX_PROCTORS_PER_INTERVIEW, connectionsPerIp: env.MAX_CONNECTIONS_PER_IP },
+    mediaUrlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
     mediasoup: {
       workers: env.MEDIASOUP_WORKERS,
       rtcMinPort: env.RTC_MIN_PORT,
@@ -62,6 +74,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
       accessKeyId: env.S3_ACCESS_KEY_ID,
       secretAccessKey: env.S3_SECRET_ACCESS_KEY,
       publicBaseUrl: env.S3_PUBLIC_BASE_URL?.replace(/\/+$/, ''),
+      presignedUrls: env.S3_PRESIGNED_URLS === 'true',
       partSizeBytes: env.S3_PART_SIZE_MB * 1024 * 1024,
       uploadRetryWindowMs: env.UPLOAD_RETRY_WINDOW_SECONDS * 1000,
     },

@@ -19,6 +19,9 @@ export const envSchema = z
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     LOG_LEVEL: logLevel.default('info'),
     ROLE_TOKEN_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(48),
+    MAX_PROCTORS_PER_INTERVIEW: z.coerce.number().int().min(1).max(1000).default(10),
+    MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
+    MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
 
     MEDIASOUP_WORKERS: z.coerce.number().int().min(1).max(64).default(os.cpus().length),
     RTC_MIN_PORT: port(40000),
@@ -32,6 +35,7 @@ export const envSchema = z
     S3_ACCESS_KEY_ID: z.string().min(1).optional(),
     S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
     S3_PUBLIC_BASE_URL: optionalUrl,
+    S3_PRESIGNED_URLS: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
     S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).default(8),
     UPLOAD_RETRY_WINDOW_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(900),
     MIN_FREE_DISK_MB: z.coerce.number().int().min(0).max(1_000_000_000).default(1024),

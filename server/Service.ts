@@ -4,13 +4,13 @@ import { pino, type Logger } from 'pino';
 import { Server as SocketIoServer } from 'socket.io';
 import type { Config } from '../config/Config.ts';
 import { loadServiceSecrets } from './auth/ServiceSecrets.ts';
+import { MediaSignatures } from './auth/MediaSignatures.ts';
 import { RoleTokens } from './auth/RoleTokens.ts';
 import { Database } from './db/Database.ts';
 import { registerAdminRoutes } from './http/adminRoutes.ts';
 import { registerErrorHandler } from './http/errorHandler.ts';
 import { registerHealthRoutes } from './http/healthRoutes.ts';
 import { registerPageRoutes } from './http/pageRoutes.ts';
-import { registerProctorLinkRoutes } from './http/proctorLinkRoutes.ts';
 import { InterviewFinalizer } from './lifecycle/InterviewFinalizer.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
 import { InterviewStatus } from './lifecycle/InterviewStatus.ts';
@@ -22,16 +22,21 @@ import { finalizeRecording } from '../recorder-pipeline/finalize/finalizeRecordi
 import { RoomRegistry } from './sfu/RoomRegistry.ts';
 import { roomTransportSettings } from './sfu/transportOptions.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
+import { ConnectionLimits } from './signaling/ConnectionLimits.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
 import { AppError } from './errors.ts';
 import { DiskSpace } from './storage/DiskSpace.ts';
 import { EmbeddedS3Server } from './storage/EmbeddedS3Server.ts';
 import { ObjectStore } from './storage/ObjectStore.ts';
+import { PlaybackUrls } from './storage/PlaybackUrls.ts';
+import { makeDataDirPrivate } from './storage/privateDataDir.ts';
 
 /** How long a shutdown step after the recordings may take before the shutdown goes on without it. */
 const SHUTDOWN_STEP_LIMIT_MS = 3000;
 /** How long in-flight HTTP requests may finish during a shutdown before their connections are closed. */
 const HTTP_DRAIN_MS = 1000;
+/** How long a socket.io client may stay connected without joining a namespace (a refused one included). */
+const SOCKET_CONNECT_TIMEOUT_MS = 5000;
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -43,6 +48,7 @@ interface ServiceParts {
   logger: Logger;
   adminToken: string;
   adminTokenGenerated: boolean;
+  adminTokenConfigured: boolean;
   database: Database;
   objectStore: ObjectStore;
   embeddedS3: EmbeddedS3Server | undefined;
@@ -69,6 +75,8 @@ export class Service {
   readonly logger: Logger;
   readonly adminToken: string;
   readonly adminTokenGenerated: boolean;
+  /** ADMIN_TOKEN came from the configuration: never print or log it. */
+  readonly adminTokenConfigured: boolean;
   readonly database: Database;
   readonly objectStore: ObjectStore;
   readonly embeddedS3: EmbeddedS3Server | undefined;
@@ -89,6 +97,7 @@ export class Service {
     this.logger = parts.logger;
     this.adminToken = parts.adminToken;
     this.adminTokenGenerated = parts.adminTokenGenerated;
+    this.adminTokenConfigured = parts.adminTokenConfigured;
     this.database = parts.database;
     this.objectStore = parts.objectStore;
     this.embeddedS3 = parts.embeddedS3;
@@ -107,6 +116,7 @@ export class Service {
 
   static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
     const logger = options.logger ?? pino({ level: config.logLevel });
+    makeDataDirPrivate(config.dataDir);
     const secrets = loadServiceSecrets(config.dataDir, config.adminToken);
     const closers: Array<() => unknown> = [];
     try {
@@ -166,20 +176,23 @@ export class Service {
         { name: 'objectStore', check: () => objectStore.isUp() },
         {
           name: 'mediasoup',
-          check: () => ({ ok: workers.isUp(), workers: workers.workers.length, alive: workers.workers.filter((w) => !w.closed).length }),
+          check: () => {
+            const ports = workers.portHeadroom();
+            // Down when no worker could take one more WebRTC connection: nothing new would get media.
+            const ok = workers.isUp() && ports.some((worker) => worker.free > 0);
+            return { ok, workers: workers.workers.length, alive: workers.workers.filter((w) => !w.closed).length, ports };
+          },
         },
       ]);
       const roleTokens = new RoleTokens(secrets.roleTokenKey);
-      const linkOptions = {
-        interviews,
-        roleTokens,
-        adminToken: secrets.adminToken,
+      const mediaSignatures = new MediaSignatures(secrets.mediaUrlKey);
+      const playbackUrls = new PlaybackUrls({
+        objectStore,
+        signatures: mediaSignatures,
         publicUrl: config.publicUrl,
-        roleTokenTtlSeconds: config.roleTokenTtlSeconds,
-        admitNewInterview,
-      };
-      registerAdminRoutes(http, linkOptions);
-      registerProctorLinkRoutes(http, linkOptions);
+        ttlSeconds: config.mediaUrlTtlSeconds,
+        presigned: config.s3.presignedUrls,
+      });
       registerPageRoutes(http, { mediaOrigin: config.s3.publicBaseUrl ? new URL(config.s3.publicBaseUrl).origin : undefined });
       const finalizer = new InterviewFinalizer({
         database,
@@ -194,11 +207,27 @@ export class Service {
         },
         logger: logger.child({ component: 'finalizer' }),
       });
-      registerMediaRoutes(http, objectStore);
-      registerRecordingRoutes(http, { interviews, finalizer, roleTokens, adminToken: secrets.adminToken });
+      registerAdminRoutes(http, {
+        interviews,
+        finalizer,
+        roleTokens,
+        playbackUrls,
+        adminToken: secrets.adminToken,
+        publicUrl: config.publicUrl,
+        roleTokenTtlSeconds: config.roleTokenTtlSeconds,
+        admitNewInterview,
+      });
+      registerMediaRoutes(http, { objectStore, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
+      registerRecordingRoutes(http, { interviews, finalizer, roleTokens, playbackUrls });
       const timers = new InterviewTimers(interviews, logger);
       closers.push(() => timers.close());
-      const io = new SocketIoServer(http.server, { serveClient: false, maxHttpBufferSize: 64 * 1024 });
+      const limits = new ConnectionLimits(config.limits);
+      const io = new SocketIoServer(http.server, {
+        serveClient: false,
+        maxHttpBufferSize: 64 * 1024,
+        connectTimeout: SOCKET_CONNECT_TIMEOUT_MS,
+        allowRequest: (request, callback) => callback(null, limits.admitsAddress(request)),
+      });
       const recordings = new RecordingCoordinator({
         database,
         interviews,
@@ -218,6 +247,7 @@ export class Service {
         interviews,
         bitrates: config.bitrates,
         candidateDashboardUrl: config.candidateDashboardUrl,
+        limits,
         logger,
       });
       closers.push(() => signaling.close());
@@ -235,6 +265,7 @@ export class Service {
         logger,
         adminToken: secrets.adminToken,
         adminTokenGenerated: secrets.adminTokenGenerated,
+        adminTokenConfigured: secrets.adminTokenConfigured,
         database,
         objectStore,
         embeddedS3,

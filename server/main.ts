@@ -17,17 +17,16 @@ try {
 const service = await Service.create(config);
 const { logger } = service;
 
-const curl = `curl -s -X POST ${config.publicUrl}/api/interviews -H 'Authorization: Bearer ${service.adminToken}' -H 'Content-Type: application/json' -d '{"durationSeconds": 600, "candidateName": "Ada"}'`;
-process.stdout.write(
-  [
-    '',
-    `interview-ingest is listening on ${config.publicUrl}`,
-    `admin token${service.adminTokenGenerated ? ' (generated, stored under DATA_DIR)' : ''}: ${service.adminToken}`,
-    'create an interview:',
-    `  ${curl}`,
-    '',
-  ].join('\n') + '\n',
-);
+// A generated token is shown once, on the start that made it; a configured one never is (it
+// came from the operator, and console output ends up in log collectors).
+const tokenForCurl = service.adminTokenGenerated ? service.adminToken : '$ADMIN_TOKEN';
+const curl = `curl -s -X POST ${config.publicUrl}/api/interviews -H "Authorization: Bearer ${tokenForCurl}" -H 'Content-Type: application/json' -d '{"durationSeconds": 600, "candidateName": "Ada"}'`;
+const tokenLine = service.adminTokenGenerated
+  ? `admin token (generated now, stored in DATA_DIR/secrets.json; shown this once): ${service.adminToken}`
+  : service.adminTokenConfigured
+    ? 'admin token: the configured ADMIN_TOKEN'
+    : 'admin token: the one generated on the first start (in DATA_DIR/secrets.json)';
+process.stdout.write(['', `interview-ingest is listening on ${config.publicUrl}`, tokenLine, 'create an interview:', `  ${curl}`, ''].join('\n') + '\n');
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -174,6 +174,9 @@ async function onStart(): Promise<void> {
   }
 }
 
+/** After a refusal for a limit (too many connections), ask again this much later. */
+const LIMIT_RETRY_MS = 5000;
+
 if (!token) {
   announce('This link is incomplete: open the full link you were sent.', 'error');
   throw new Error('no token in the link');
@@ -195,6 +198,10 @@ signaling.socket.on('connect_error', (error) => {
   if (code === 'unauthorized') {
     setConnection('Not connected');
     announce(`This interview link cannot be used: ${error.message}.`, 'error');
+  } else if (code === 'limit_reached') {
+    setConnection('Not connected');
+    announce(`The server cannot take this connection now: ${error.message}. Trying again in a few seconds…`, 'error');
+    setTimeout(() => signaling.socket.connect(), LIMIT_RETRY_MS);
   } else {
     setConnection('Cannot reach the server; retrying…');
   }
@@ -214,6 +221,12 @@ signaling.on('interviewEnded', ({ endUrl }) => {
 signaling.on('mediaReset', () => {
   announce('The connection to the media server was reset; reconnecting…');
   signaling.socket.disconnect().connect();
+});
+signaling.on('linkExpired', () => {
+  stopEverything();
+  signaling.close();
+  setConnection('Closed');
+  announce('This interview link has expired. Ask the person who invited you for a new one.', 'error');
 });
 signaling.on('sessionReplaced', () => {
   stopEverything();

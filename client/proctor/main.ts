@@ -141,6 +141,9 @@ function consume(track: TrackName): void {
   });
 }
 
+/** After a refusal for a limit (too many proctors), ask again this much later. */
+const LIMIT_RETRY_MS = 5000;
+
 if (!token) {
   announce('This link is incomplete: open the full proctor link.', 'error');
   throw new Error('no token in the link');
@@ -158,8 +161,22 @@ signaling.socket.on('disconnect', () => {
 });
 signaling.socket.on('connect_error', (error) => {
   const code = (error as Error & { data?: { code?: string } }).data?.code;
-  setText('connection', code === 'unauthorized' ? 'Not connected' : 'Cannot reach the server; retrying…');
+  setText('connection', code === 'unauthorized' || code === 'limit_reached' ? 'Not connected' : 'Cannot reach the server; retrying…');
   if (code === 'unauthorized') announce(`This proctor link cannot be used: ${error.message}.`, 'error');
+  if (code === 'limit_reached') {
+    announce(`Cannot watch right now: ${error.message}. Trying again in a few seconds…`, 'error');
+    setTimeout(() => signaling.socket.connect(), LIMIT_RETRY_MS);
+  }
+});
+signaling.on('linkExpired', () => {
+  ended = true;
+  viewer?.close();
+  viewer = null;
+  for (const track of [...tracks]) detach(track);
+  endButton.disabled = true;
+  signaling.close();
+  announce('This proctor link has expired. Open the interview again from the admin page for a new link.', 'error');
+  render();
 });
 signaling.on('producerAdded', ({ track }) => consume(track));
 signaling.on('consumerClosed', ({ consumerId, track }) => viewer?.dropConsumer(consumerId, track));

@@ -44,16 +44,25 @@ export class RoleTokens {
     const expected = Buffer.from(this.#sign(payload));
     const given = Buffer.from(signature);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new TokenError('bad_signature');
-    let claims: RoleClaims;
+    let parsed: unknown;
     try {
-      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+      parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
     } catch {
       throw new TokenError('malformed');
     }
-    if (typeof claims.interviewId !== 'string' || (claims.role !== 'candidate' && claims.role !== 'proctor') || typeof claims.exp !== 'number') {
+    // Signed is not well-formed: a token minted by an older version (or a bug) may hold anything.
+    const claims = parsed as Partial<RoleClaims> | null;
+    if (
+      typeof claims !== 'object' ||
+      claims === null ||
+      typeof claims.interviewId !== 'string' ||
+      (claims.role !== 'candidate' && claims.role !== 'proctor') ||
+      typeof claims.exp !== 'number' ||
+      !Number.isFinite(claims.exp)
+    ) {
       throw new TokenError('malformed');
     }
     if (claims.exp * 1000 <= now) throw new TokenError('expired');
-    return claims;
+    return { interviewId: claims.interviewId, role: claims.role, exp: claims.exp };
   }
 }

@@ -5,6 +5,17 @@ import type { StoredPart } from '../../recorder-pipeline/progressive/Progressive
 export type RecordingFileKind = 'screen' | 'candidate';
 export const RECORDING_FILE_KINDS: readonly RecordingFileKind[] = ['screen', 'candidate'];
 
+/** Where a recording file is kept in the bucket. */
+export function recordingObjectKey(interviewId: string, kind: RecordingFileKind): string {
+  return `interviews/${interviewId}/${kind}.webm`;
+}
+
+/** The interview and file kind of a recording's object key; undefined for any other key. */
+export function parseRecordingObjectKey(key: string): { interviewId: string; kind: RecordingFileKind } | undefined {
+  const match = /^interviews\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/(screen|candidate)\.webm$/.exec(key);
+  return match ? { interviewId: match[1]!, kind: match[2] as RecordingFileKind } : undefined;
+}
+
 /** Where one recording file is on its way from ffmpeg to the object store. Persisted. */
 export enum RecordingFileStatus {
   Recording = 'recording',
@@ -46,7 +57,7 @@ export class RecordingFile {
     this.id = `${interviewId}/${kind}`;
     this.interviewId = interviewId;
     this.kind = kind;
-    this.objectKey = `interviews/${interviewId}/${kind}.webm`;
+    this.objectKey = recordingObjectKey(interviewId, kind);
   }
 
   moveTo(next: RecordingFileStatus): void {

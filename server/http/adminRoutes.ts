@@ -2,24 +2,29 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { invalidInput } from '../errors.ts';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
+import type { InterviewFinalizer } from '../lifecycle/InterviewFinalizer.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
-import { requireAdmin } from './adminAuth.ts';
+import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
+import { requireAdmin } from './requestAuth.ts';
+import { multiLineText, singleLineText } from './textFields.ts';
 
 const createBody = z.object({
   durationSeconds: z.number({ message: 'must be an integer between 10 and 14400' }).int('must be an integer').min(10).max(14400),
-  candidateName: z.string().trim().max(200).optional(),
+  candidateName: singleLineText(200)
+    .transform((name) => name.trim())
+    .optional(),
 });
 
 const endBody = z
   .object({
     score: z.number().int('must be an integer').min(0).max(1_000_000).optional(),
-    notes: z.string().max(20_000).optional(),
+    notes: multiLineText(20_000).optional(),
   })
   .optional();
 
 const idParams = z.object({ id: z.string().uuid('must be an interview id') });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) throw invalidInput(result.error.issues);
   return result.data;
@@ -27,7 +32,9 @@ function parse<T>(schema: z.ZodType<T>, value: unknown): T {
 
 export interface AdminRoutesOptions {
   interviews: InterviewService;
+  finalizer: InterviewFinalizer;
   roleTokens: RoleTokens;
+  playbackUrls: PlaybackUrls;
   adminToken: string;
   publicUrl: string;
   roleTokenTtlSeconds: number;
@@ -38,20 +45,33 @@ export interface AdminRoutesOptions {
   admitNewInterview?: () => Promise<void> | void;
 }
 
-/** The admin API: the contract documented in the README. */
+/**
+ * The admin API (the contract documented in the README), in its own encapsulated scope under
+ * `/api`: the scope's hook requires the admin token for every route registered in it, present and
+ * future, and for unknown `/api` paths too. Authorization follows the route the router matched,
+ * never the raw URL text (which may be percent-encoded or in absolute form).
+ */
 export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOptions): void {
+  void app.register(
+    async (api) => {
+      api.addHook('onRequest', async (request) => requireAdmin(request, options.adminToken));
+      api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
+      registerInterviewRoutes(api, options);
+    },
+    { prefix: '/api' },
+  );
+}
+
+function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptions): void {
   const { interviews, roleTokens, publicUrl } = options;
+  // Links stay valid for the interview's whole life plus a margin for late joins and reviews.
+  const linkTtl = (durationSeconds: number) => options.roleTokenTtlSeconds + durationSeconds;
 
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/api/')) requireAdmin(request, options.adminToken);
-  });
-
-  app.post('/api/interviews', async (request, reply) => {
+  api.post('/interviews', async (request, reply) => {
     const body = parse(createBody, request.body ?? {});
     await options.admitNewInterview?.();
     const interview = await interviews.create(body);
-    // Links stay valid for the interview's whole life plus a margin for late joins and reviews.
-    const ttl = options.roleTokenTtlSeconds + interview.durationSeconds;
+    const ttl = linkTtl(interview.durationSeconds);
     const candidateToken = roleTokens.issue(interview.id, 'candidate', ttl);
     const proctorToken = roleTokens.issue(interview.id, 'proctor', ttl);
     return reply.code(201).send({
@@ -63,16 +83,36 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
     });
   });
 
-  app.get('/api/interviews', async () => (await interviews.list()).map(toView));
+  api.get('/interviews', async () => (await interviews.list()).map(toView));
 
-  app.get('/api/interviews/:id', async (request) => {
+  api.get('/interviews/:id', async (request) => {
     const { id } = parse(idParams, request.params);
-    return toView(await interviews.get(id));
+    const interview = await interviews.get(id);
+    return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview) };
   });
 
-  app.post('/api/interviews/:id/end', async (request) => {
+  api.post('/interviews/:id/end', async (request) => {
     const { id } = parse(idParams, request.params);
     const review = parse(endBody, request.body ?? undefined);
     return toView(await interviews.end(id, 'admin', review ?? {}));
+  });
+
+  /** A fresh proctor link, so the admin page can open any interview without keeping the links handed out at creation. */
+  api.post('/interviews/:id/proctor-link', async (request) => {
+    const { id } = parse(idParams, request.params);
+    const interview = await interviews.get(id);
+    const ttl = linkTtl(interview.durationSeconds);
+    const token = roleTokens.issue(interview.id, 'proctor', ttl);
+    return {
+      proctorUrl: `${publicUrl}/proctor/${interview.id}#token=${token}`,
+      expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
+    };
+  });
+
+  api.post('/interviews/:id/retry-upload', async (request, reply) => {
+    const { id } = parse(idParams, request.params);
+    const interview = await interviews.retryFinalizing(id);
+    void options.finalizer.finalize(id);
+    return reply.code(202).send({ id, status: interview.status });
   });
 }

@@ -1,36 +1,77 @@
-import { GetObjectCommand, type GetObjectCommandOutput } from '@aws-sdk/client-s3';
-import type { FastifyInstance } from 'fastify';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
+import type { MediaSignatures } from '../auth/MediaSignatures.ts';
+import { parseRecordingObjectKey } from '../db/RecordingFile.ts';
 import { AppError } from '../errors.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
+import { isAdmin, requireRoleFor } from './requestAuth.ts';
+import type { RoleTokens } from '../auth/RoleTokens.ts';
+import { parseByteRange } from './byteRange.ts';
+
+export interface MediaRoutesOptions {
+  objectStore: ObjectStore;
+  signatures: MediaSignatures;
+  roleTokens: RoleTokens;
+  adminToken: string;
+}
+
+/**
+ * Who may fetch a recording: the holder of a signed URL that has not expired (what the pages
+ * get), or a request carrying the admin token or a role token of that interview in
+ * `Authorization: Bearer`. The id in the URL alone is not enough: it is in every link.
+ */
+function authorize(request: FastifyRequest, key: string, interviewId: string, options: MediaRoutesOptions): void {
+  const query = request.query as Record<string, unknown>;
+  if (query.signature !== undefined || query.expires !== undefined) {
+    const check = options.signatures.check(key, query.expires, query.signature);
+    if (check === 'valid') return;
+    throw new AppError('forbidden', check === 'expired' ? 'this recording link has expired; reload the page for a fresh one' : 'this recording link is not valid');
+  }
+  if (isAdmin(request, options.adminToken)) return;
+  if (!request.headers.authorization) throw new AppError('unauthorized', 'a signed recording URL or Authorization: Bearer <admin or role token> is required');
+  requireRoleFor(request, options.roleTokens, interviewId);
+}
 
 /**
  * GET /media/<key>: streams a stored recording from the object store, honouring Range so a
- * browser can seek. Used for the stored URLs when no S3_PUBLIC_BASE_URL is configured. Keys hold
- * the interview's random id, so the URL itself is the capability, as with a public bucket URL.
+ * browser can seek. Used for the stored URLs when no S3_PUBLIC_BASE_URL is configured.
  */
-export function registerMediaRoutes(app: FastifyInstance, objectStore: ObjectStore): void {
+export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOptions): void {
+  const { objectStore } = options;
   app.get('/media/*', async (request, reply) => {
     const key = (request.params as { '*': string })['*'];
-    if (!/^interviews\/[0-9a-f-]{36}\/(screen|candidate)\.webm$/.test(key)) throw new AppError('not_found', 'no such recording');
-    const range = typeof request.headers.range === 'string' && /^bytes=\d*-\d*$/.test(request.headers.range) ? request.headers.range : undefined;
-    let object: GetObjectCommandOutput;
+    const recording = parseRecordingObjectKey(key);
+    if (!recording) throw new AppError('not_found', 'no such recording');
+    authorize(request, key, recording.interviewId, options);
+    const header = typeof request.headers.range === 'string' ? request.headers.range : undefined;
     try {
-      object = await objectStore.client.send(new GetObjectCommand({ Bucket: objectStore.bucket, Key: key, Range: range }));
+      let rangeHeader: string | undefined;
+      if (header !== undefined) {
+        const head = await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }));
+        const size = head.ContentLength ?? 0;
+        const range = parseByteRange(header, size);
+        if (range === 'unsatisfiable') {
+          return reply.code(416).header('content-range', `bytes */${size}`).send({ error: 'invalid_input', message: 'range not satisfiable', field: 'range' });
+        }
+        if (range) rangeHeader = `bytes=${range.start}-${range.end}`;
+      }
+      const object = await objectStore.client.send(new GetObjectCommand({ Bucket: objectStore.bucket, Key: key, Range: rangeHeader }));
+      reply.header('accept-ranges', 'bytes');
+      reply.header('content-type', object.ContentType ?? 'video/webm');
+      reply.header('cache-control', 'private, no-store');
+      if (object.ContentLength !== undefined) reply.header('content-length', object.ContentLength);
+      if (object.ETag) reply.header('etag', object.ETag);
+      if (rangeHeader && object.ContentRange) {
+        reply.code(206);
+        reply.header('content-range', object.ContentRange);
+      }
+      return reply.send(object.Body as Readable);
     } catch (error) {
+      if (error instanceof AppError) throw error;
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status === 404) throw new AppError('not_found', 'no such recording');
-      if (status === 416) return reply.code(416).send({ error: 'invalid_input', message: 'range not satisfiable', field: 'range' });
       throw new AppError('unavailable', 'the object store is unreachable');
     }
-    reply.header('accept-ranges', 'bytes');
-    reply.header('content-type', object.ContentType ?? 'video/webm');
-    if (object.ContentLength !== undefined) reply.header('content-length', object.ContentLength);
-    if (object.ETag) reply.header('etag', object.ETag);
-    if (object.ContentRange) {
-      reply.code(206);
-      reply.header('content-range', object.ContentRange);
-    }
-    return reply.send(object.Body as Readable);
   });
 }

@@ -1,17 +1,18 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { TokenError, type RoleTokens } from '../auth/RoleTokens.ts';
+import type { RoleTokens } from '../auth/RoleTokens.ts';
 import { RecordingFile } from '../db/RecordingFile.ts';
-import { AppError, invalidInput } from '../errors.ts';
+import { invalidInput } from '../errors.ts';
 import type { InterviewFinalizer } from '../lifecycle/InterviewFinalizer.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
-import { requireAdmin } from './adminAuth.ts';
+import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
+import { requireRoleFor } from './requestAuth.ts';
 
 export interface RecordingRoutesOptions {
   interviews: InterviewService;
   finalizer: InterviewFinalizer;
   roleTokens: RoleTokens;
-  adminToken: string;
+  playbackUrls: PlaybackUrls;
 }
 
 const idParams = z.object({ id: z.string().uuid('must be an interview id') });
@@ -22,22 +23,10 @@ function interviewIdOf(request: FastifyRequest): string {
   return params.data.id;
 }
 
-/** A candidate or proctor token for exactly this interview, from `Authorization: Bearer`. */
-function requireRoleFor(request: FastifyRequest, roleTokens: RoleTokens, interviewId: string): void {
-  const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-  if (!token) throw new AppError('unauthorized', 'missing Authorization: Bearer <role token> header');
-  try {
-    const claims = roleTokens.verify(token);
-    if (claims.interviewId !== interviewId) throw new AppError('forbidden', 'this token belongs to another interview');
-  } catch (error) {
-    if (error instanceof TokenError) throw new AppError('unauthorized', error.message);
-    throw error;
-  }
-}
-
 /**
- * The recording's progress for the end and review pages (role token), and the admin's
- * retry of a failed upload. URLs only ever come from the database, never from a client.
+ * GET /session/:id/recording (role token): the recording's progress for the end and review
+ * pages and, once uploaded, URLs to play it. URLs only ever come from the database, never from a
+ * client; what the page gets are signed (expiring) forms of them.
  */
 export function registerRecordingRoutes(app: FastifyInstance, options: RecordingRoutesOptions): void {
   const { interviews, finalizer, roleTokens } = options;
@@ -55,22 +44,16 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
         sizeBytes: row.sizeBytes,
         uploadedBytes: row.uploadedBytes,
       }));
+    const playback = await options.playbackUrls.forInterview(interview);
     return {
       id,
       status: interview.status,
       completedAt: interview.completedAt?.toISOString() ?? null,
       failureReason: interview.failureReason,
       files,
-      screenVideo: interview.screenVideo,
-      candidateVideo: interview.candidateVideo,
+      screenVideo: playback.screenVideo,
+      candidateVideo: playback.candidateVideo,
+      urlsExpireAt: playback.expiresAt,
     };
-  });
-
-  app.post('/api/interviews/:id/retry-upload', async (request, reply) => {
-    requireAdmin(request, options.adminToken);
-    const id = interviewIdOf(request);
-    const interview = await interviews.retryFinalizing(id);
-    void finalizer.finalize(id);
-    return reply.code(202).send({ id, status: interview.status });
   });
 }

@@ -117,14 +117,24 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
 
   async createWebRtcTransport(direction: 'send' | 'recv'): Promise<types.WebRtcTransport<TransportAppData>> {
     this.#assertOpen();
-    const transport = await this.router.createWebRtcTransport<TransportAppData>({
-      listenIps: [this.#transport.listenIp],
-      enableUdp: true,
-      enableTcp: true,
-      preferUdp: true,
-      initialAvailableOutgoingBitrate: this.#transport.initialAvailableOutgoingBitrate,
-      appData: { direction },
-    });
+    let transport: types.WebRtcTransport<TransportAppData>;
+    try {
+      transport = await this.router.createWebRtcTransport<TransportAppData>({
+        listenIps: [this.#transport.listenIp],
+        enableUdp: true,
+        enableTcp: true,
+        preferUdp: true,
+        initialAvailableOutgoingBitrate: this.#transport.initialAvailableOutgoingBitrate,
+        appData: { direction },
+      });
+    } catch (error) {
+      // The worker's RTC port range is used up: a capacity problem, not a bug of this request.
+      if (error instanceof Error && /no more available ports/i.test(error.message)) {
+        this.#logger.warn({ interviewId: this.interviewId }, 'the media worker has no free RTC ports');
+        throw new AppError('unavailable', 'the media server has no free ports right now; try again shortly');
+      }
+      throw error;
+    }
     if (direction === 'send') {
       await transport.setMaxIncomingBitrate(this.#transport.maxIncomingBitrate).catch((error: unknown) => {
         this.#logger.warn({ err: error }, 'could not cap the incoming bitrate');

@@ -21,6 +21,28 @@ interface Slot {
   routers: number;
   rtcMinPort: number;
   rtcMaxPort: number;
+  /** RTC ports the worker's transports hold now, per protocol (mediasoup allocates each from the range). */
+  portsInUse: { udp: number; tcp: number };
+}
+
+/** How much of one worker's RTC port range is left, for /healthz. */
+export interface PortHeadroom {
+  pid: number;
+  rangeSize: number;
+  udpInUse: number;
+  tcpInUse: number;
+  /** Ports left for the protocol that has fewer left. */
+  free: number;
+}
+
+/** The ports one transport takes from its worker's range. */
+function portsOf(transport: types.Transport): { udp: number; tcp: number } {
+  const shape = transport as unknown as { iceCandidates?: Array<{ protocol: string }>; tuple?: unknown; rtcpTuple?: unknown };
+  if (Array.isArray(shape.iceCandidates)) {
+    return { udp: shape.iceCandidates.filter((c) => c.protocol === 'udp').length, tcp: shape.iceCandidates.filter((c) => c.protocol === 'tcp').length };
+  }
+  if ('rtcpTuple' in shape) return { udp: shape.rtcpTuple ? 2 : 1, tcp: 0 };
+  return { udp: shape.tuple ? 1 : 0, tcp: 0 };
 }
 
 /**
@@ -47,7 +69,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     for (let index = 0; index < size; index++) {
       const rtcMinPort = options.rtcMinPort + index * slice;
       const rtcMaxPort = index === size - 1 ? options.rtcMaxPort : rtcMinPort + slice - 1;
-      const slot: Slot = { worker: await pool.#startWorker(rtcMinPort, rtcMaxPort), routers: 0, rtcMinPort, rtcMaxPort };
+      const slot: Slot = { worker: await pool.#startWorker(rtcMinPort, rtcMaxPort), routers: 0, rtcMinPort, rtcMaxPort, portsInUse: { udp: 0, tcp: 0 } };
       slots.push(slot);
       pool.#watch(slot);
     }
@@ -61,10 +83,23 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   #watch(slot: Slot): void {
     const worker = slot.worker;
+    worker.observer.on('newrouter', (router) => {
+      router.observer.on('newtransport', (transport) => {
+        const ports = portsOf(transport);
+        slot.portsInUse.udp += ports.udp;
+        slot.portsInUse.tcp += ports.tcp;
+        transport.observer.once('close', () => {
+          if (slot.worker !== worker) return;
+          slot.portsInUse.udp -= ports.udp;
+          slot.portsInUse.tcp -= ports.tcp;
+        });
+      });
+    });
     worker.once('died', (error) => {
       if (this.#closed) return;
       this.#logger.error({ pid: worker.pid, err: error }, 'mediasoup worker died; replacing it');
       slot.routers = 0;
+      slot.portsInUse = { udp: 0, tcp: 0 };
       this.emit('workerDied', worker);
       void this.#replace(slot, worker);
     });
@@ -112,6 +147,15 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
 
   get workers(): types.Worker[] {
     return this.#slots.map((slot) => slot.worker);
+  }
+
+  /** Per worker: how many of its RTC ports are in use and how many are left. */
+  portHeadroom(): PortHeadroom[] {
+    return this.#slots.map((slot) => {
+      const rangeSize = slot.rtcMaxPort - slot.rtcMinPort + 1;
+      const { udp, tcp } = slot.portsInUse;
+      return { pid: slot.worker.pid, rangeSize, udpInUse: udp, tcpInUse: tcp, free: Math.max(0, rangeSize - Math.max(udp, tcp)) };
+    });
   }
 
   /** Whether every slot has a live worker. */

@@ -5,6 +5,7 @@ import { AppError, invalidInput } from '../errors.ts';
 import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
 import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
+import type { ConnectionLimits } from './ConnectionLimits.ts';
 import { Participant } from './Participant.ts';
 import {
   REQUEST_ROLES,
@@ -28,11 +29,14 @@ export interface SignalingServerOptions {
   interviews: InterviewService;
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
+  limits: ConnectionLimits;
   logger: Logger;
 }
 
 interface SocketData {
   claims: RoleClaims;
+  /** Gives the connection's proctor seat back (proctors only). */
+  releaseSeat?: () => void;
 }
 
 type SignalingSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -43,6 +47,23 @@ type Ack = (result: AckResult<unknown>) => void;
 const MAX_QUEUED_REQUESTS = 16;
 
 const channelOf = (interviewId: string): string => `interview:${interviewId}`;
+
+/** setTimeout's longest delay; a later expiry is checked again after it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Refuses a namespace connection with a typed error and then closes the transport under it, so a
+ * refused client holds nothing (a well-behaved client closes it itself; the connectTimeout is
+ * the backstop for one that does not).
+ */
+function refuse(socket: Socket, next: (error?: Error) => void, code: HandshakeErrorData['code'], message: string): void {
+  next(Object.assign(new Error(message), { data: { code } satisfies HandshakeErrorData }));
+  // After the error packet is on its way (socket.io sends it on the next tick).
+  setImmediate(() => {
+    const joined = (socket.client as unknown as { nsps?: Map<string, unknown> }).nsps;
+    if (!joined || joined.size === 0) socket.conn.close();
+  });
+}
 
 /**
  * The signalling endpoint: authenticates sockets by role token, validates every message against
@@ -61,15 +82,32 @@ export class SignalingServer {
   constructor(options: SignalingServerOptions) {
     this.#options = options;
     this.#logger = options.logger.child({ component: 'signaling' });
+    // Every transport-level connection counts against its address, whatever namespace it asks for.
+    options.io.engine.on('connection', (connection: { request: import('node:http').IncomingMessage; once: (event: 'close', listener: () => void) => void }) => {
+      connection.once('close', options.limits.holdAddress(connection.request));
+    });
+    // Nothing but signalling is served: the default namespace holds no connection.
+    options.io.of('/').use((socket, next) => refuse(socket, next, 'not_found', `connect to the ${SIGNALING_NAMESPACE} namespace`));
     this.#namespace = options.io.of(SIGNALING_NAMESPACE) as SignalingNamespace;
     this.#namespace.use((socket, next) => {
+      let claims: RoleClaims;
       try {
-        socket.data.claims = options.roleTokens.verify((socket.handshake.auth as Record<string, unknown> | undefined)?.token);
-        next();
+        claims = options.roleTokens.verify((socket.handshake.auth as Record<string, unknown> | undefined)?.token);
       } catch (error) {
-        const message = error instanceof TokenError ? error.message : 'role token refused';
-        next(Object.assign(new Error(message), { data: { code: 'unauthorized' } satisfies HandshakeErrorData }));
+        return refuse(socket, next, 'unauthorized', error instanceof TokenError ? error.message : 'role token refused');
       }
+      if (claims.role === 'proctor') {
+        const release = options.limits.holdProctorSeat(claims.interviewId);
+        if (!release) {
+          const max = options.limits.settings.proctorsPerInterview;
+          return refuse(socket, next, 'limit_reached', `this interview already has ${max} proctor connections open (the most it takes); close one and try again`);
+        }
+        socket.data.releaseSeat = release;
+        // Released when the connection goes, also if it goes before the namespace connect completes.
+        socket.conn.once('close', release);
+      }
+      socket.data.claims = claims;
+      next();
     });
     this.#namespace.on('connection', (socket) => this.#onConnection(socket));
 
@@ -132,11 +170,32 @@ export class SignalingServer {
     });
     // A client can send an event named "error"; without a listener EventEmitter would throw it.
     socket.on('error' as never, () => undefined);
+    const expiry = this.#expireAt(socket, claims.exp * 1000);
     socket.on('disconnect', () => {
+      clearTimeout(expiry.timer);
+      socket.data.releaseSeat?.();
       participant.close();
       this.#participants.delete(socket.id);
       if (this.#candidates.get(claims.interviewId) === participant) this.#candidates.delete(claims.interviewId);
     });
+  }
+
+  /** A connection lives no longer than its link: at the token's expiry it is told, then closed. */
+  #expireAt(socket: SignalingSocket, expiresAtMs: number): { timer: NodeJS.Timeout | undefined } {
+    const handle: { timer: NodeJS.Timeout | undefined } = { timer: undefined };
+    const arm = (): void => {
+      const left = expiresAtMs - Date.now();
+      if (left > 0) {
+        handle.timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+        handle.timer.unref();
+        return;
+      }
+      this.#logger.info({ interviewId: socket.data.claims.interviewId, role: socket.data.claims.role }, 'link expired; closing its connection');
+      socket.emit('linkExpired', {});
+      socket.disconnect(true);
+    };
+    arm();
+    return handle;
   }
 
   async #dispatch(participant: Participant, event: unknown, args: unknown[]): Promise<unknown> {

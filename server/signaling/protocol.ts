@@ -163,6 +163,8 @@ export interface Notifications {
   mediaReset: { reason: 'workerDied' };
   /** Another tab of the candidate took over; this one stops publishing. */
   sessionReplaced: Record<string, never>;
+  /** The link's role token expired: the server disconnects this connection right after. */
+  linkExpired: Record<string, never>;
 }
 
 export type NotificationName = keyof Notifications;

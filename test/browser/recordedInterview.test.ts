@@ -45,8 +45,10 @@ describe('a real candidate recorded until the server timer ends the interview', 
     await expect.poll(() => page.locator('#recordings').isVisible(), { timeout: 20_000 }).toBe(true);
     expect(await page.locator('#state-screen').textContent()).toContain('saved');
     for (const id of ['screen-video', 'candidate-video']) {
-      const src = await page.locator(`#${id}`).getAttribute('src');
-      expect([done.screenVideo, done.candidateVideo]).toContain(src);
+      // Signed forms of the stored URLs: the stored URL itself, with an expiry and a signature.
+      const src = (await page.locator(`#${id}`).getAttribute('src')) ?? '';
+      expect([done.screenVideo, done.candidateVideo]).toContain(src.split('?')[0]);
+      expect(src).toMatch(/\?expires=\d+&signature=[\w-]{43}$/);
       await page.locator(`#${id}`).evaluate((video: HTMLVideoElement) => {
         video.muted = true; // headless autoplay policy; the audio track is checked below
         return video.play();

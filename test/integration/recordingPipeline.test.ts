@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hasCues, probeFile } from '../support/ffprobe.ts';
 import { audioPacketHashes, sharedAudioRun, download, getInterview, publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
 import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
-import { startTestService, type TestService } from '../support/testService.ts';
+import { asAdmin, startTestService, type TestService } from '../support/testService.ts';
 
 
 describe('an interview recorded from a synthetic publisher', () => {
@@ -64,8 +64,8 @@ describe('an interview recorded from a synthetic publisher', () => {
     expect(done).toMatchObject({ score: 4, notes: 'ended early by the admin' });
     expect(Date.parse(done.completedAt!)).toBeLessThan(Date.parse(done.endsAt!));
 
-    const whole = Buffer.from(await (await fetch(done.screenVideo)).arrayBuffer());
-    const partial = await fetch(done.screenVideo, { headers: { range: 'bytes=100-199' } });
+    const whole = Buffer.from(await (await fetch(done.screenVideo, { headers: asAdmin() })).arrayBuffer());
+    const partial = await fetch(done.screenVideo, { headers: { ...asAdmin(), range: 'bytes=100-199' } });
     expect(partial.status).toBe(206);
     expect(partial.headers.get('content-range')).toBe(`bytes 100-199/${whole.length}`);
     expect(Buffer.from(await partial.arrayBuffer()).equals(whole.subarray(100, 200))).toBe(true);

@@ -4,7 +4,7 @@ import { FaultyProxy } from '../support/faultyProxy.ts';
 import { publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
 import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
 import { tempDir } from '../support/testConfig.ts';
-import { startTestService, type TestService } from '../support/testService.ts';
+import { asAdmin, startTestService, type TestService } from '../support/testService.ts';
 
 /** A service whose object store sits behind a proxy that refuses requests on demand. */
 async function serviceBehindFaultyStore(failFirst: number, retryWindowSeconds: number) {
@@ -42,7 +42,7 @@ describe('uploading recordings when the object store misbehaves', () => {
     await recordTenSeconds(t, interview.id);
     const done = await waitForStatus(t, interview.id, 'completed', 90_000);
     expect(proxy.refused).toBeGreaterThanOrEqual(4);
-    const response = await fetch(done.screenVideo);
+    const response = await fetch(done.screenVideo, { headers: asAdmin() });
     expect(response.status).toBe(200);
     expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(100_000);
   });
@@ -65,6 +65,6 @@ describe('uploading recordings when the object store misbehaves', () => {
     expect(retried).toEqual({ status: 202, body: { id: interview.id, status: 'finalizing' } });
     const done = await waitForStatus(t, interview.id, 'completed', 60_000);
     expect(done.failureReason).toBeNull();
-    expect((await fetch(done.candidateVideo)).status).toBe(200);
+    expect((await fetch(done.candidateVideo, { headers: asAdmin() })).status).toBe(200);
   });
 });

@@ -7,7 +7,7 @@ import type { Page } from 'playwright-core';
 import { afterEach } from 'vitest';
 import { buildClient, launchBrowser, type TestBrowser } from './browser.ts';
 import { probeFile, probePackets, type ProbedPacket } from './ffprobe.ts';
-import { ServiceProcess, type ServiceEnv } from './serviceProcess.ts';
+import { ADMIN_TOKEN, ServiceProcess, type ServiceEnv } from './serviceProcess.ts';
 import { waitFor } from './testConfig.ts';
 
 export interface Gap {
@@ -182,9 +182,9 @@ export class NetworkCut {
   }
 }
 
-/** Downloads a URL to a file next to `dir`. */
+/** Downloads a stored URL to a file next to `dir`, as the admin of the fault services. */
 export async function downloadTo(url: string, dir: string, name: string): Promise<string> {
-  const response = await fetch(url);
+  const response = await fetch(url, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
   const file = path.join(dir, name);
   fs.writeFileSync(file, Buffer.from(await response.arrayBuffer()));

@@ -6,7 +6,7 @@ import { trackNames } from '../../recorder-pipeline/tracks.ts';
 import type { InterviewView } from '../../server/lifecycle/InterviewService.ts';
 import { SyntheticPublisher } from './syntheticPublisher.ts';
 import { tempDir, waitFor } from './testConfig.ts';
-import type { TestService } from './testService.ts';
+import { TEST_ADMIN_TOKEN, asAdmin, type TestService } from './testService.ts';
 
 const run = promisify(execFile);
 
@@ -51,9 +51,9 @@ export async function waitForRecordedBytes(t: TestService, interviewId: string, 
   );
 }
 
-/** Downloads a stored URL to a temporary file, as a browser or reviewer would fetch it. */
-export async function download(url: string): Promise<string> {
-  const response = await fetch(url);
+/** Downloads a stored URL to a temporary file as the admin (stored URLs need a token or a signature). */
+export async function download(url: string, adminToken = TEST_ADMIN_TOKEN): Promise<string> {
+  const response = await fetch(url, { headers: asAdmin(adminToken) });
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
   const file = path.join(tempDir('download-'), path.basename(new URL(url).pathname));
   fs.writeFileSync(file, Buffer.from(await response.arrayBuffer()));

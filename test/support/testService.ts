@@ -28,6 +28,12 @@ export interface TestService {
   close: (options?: { keepDataDir?: boolean }) => Promise<void>;
 }
 
+/** The admin token of every in-process test service (unless a test sets ADMIN_TOKEN itself). */
+export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+/** Headers that let a test fetch stored recordings (`/media/...` needs a token or a signature). */
+export const asAdmin = (token = TEST_ADMIN_TOKEN): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
 function tokenOf(url: string): string {
   const token = new URLSearchParams(new URL(url).hash.slice(1)).get('token');
   if (!token) throw new Error(`no token in ${url}`);
@@ -36,7 +42,7 @@ function tokenOf(url: string): string {
 
 /** Starts a Service; `env` overrides any configuration variable (e.g. durations, bitrates). */
 export async function startTestService(env: Record<string, string> = {}, options: { configure?: (config: Config) => void } = {}): Promise<TestService> {
-  const config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: 'test-admin-token-0123456789', ...env });
+  const config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
   // For what no variable allows (e.g. parts below S3's 5 MiB minimum, which s3rver accepts).
   options.configure?.(config);
   const service = await Service.create(config);

@@ -1,0 +1,57 @@
+import type { IncomingMessage } from 'node:http';
+
+export interface ConnectionLimitSettings {
+  /** Concurrent proctor connections one interview accepts (MAX_PROCTORS_PER_INTERVIEW). */
+  proctorsPerInterview: number;
+  /** Concurrent socket.io connections one client address may hold (MAX_CONNECTIONS_PER_IP). */
+  connectionsPerIp: number;
+}
+
+/**
+ * Bounds what one link or one address can hold, so a leaked link or a flood cannot take the media
+ * ports and file descriptors every other interview needs. Counts live connections; each
+ * reservation is released exactly once, when its connection goes.
+ */
+export class ConnectionLimits {
+  readonly settings: ConnectionLimitSettings;
+  readonly #perIp = new Map<string, number>();
+  readonly #proctorsPerInterview = new Map<string, number>();
+
+  constructor(settings: ConnectionLimitSettings) {
+    this.settings = settings;
+  }
+
+  /** For socket.io's `allowRequest`: a new transport-level connection from this request's address? */
+  admitsAddress(request: IncomingMessage): boolean {
+    return (this.#perIp.get(addressOf(request)) ?? 0) < this.settings.connectionsPerIp;
+  }
+
+  /** Counts a transport-level connection of this address until `release` is called. */
+  holdAddress(request: IncomingMessage): () => void {
+    return this.#hold(this.#perIp, addressOf(request), Number.POSITIVE_INFINITY) ?? (() => undefined);
+  }
+
+  /** Reserves a proctor seat of the interview; undefined when all seats are taken. */
+  holdProctorSeat(interviewId: string): (() => void) | undefined {
+    return this.#hold(this.#proctorsPerInterview, interviewId, this.settings.proctorsPerInterview);
+  }
+
+  #hold(counts: Map<string, number>, key: string, max: number): (() => void) | undefined {
+    const held = counts.get(key) ?? 0;
+    if (held >= max) return undefined;
+    counts.set(key, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (counts.get(key) ?? 1) - 1;
+      if (left <= 0) counts.delete(key);
+      else counts.set(key, left);
+    };
+  }
+}
+
+/** The peer's address as the TCP connection shows it (no proxy headers are trusted). */
+function addressOf(request: IncomingMessage): string {
+  return request.socket.remoteAddress ?? 'unknown';
+}
