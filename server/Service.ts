@@ -63,6 +63,13 @@ interface ServiceParts {
   recordings: RecordingCoordinator;
   disk: DiskSpace;
   draining: { value: boolean };
+  routes: ReadonlyArray<HttpRoute>;
+}
+
+/** One HTTP route as registered (method and full path), for tests and API descriptions. */
+export interface HttpRoute {
+  method: string;
+  url: string;
 }
 
 /** The whole service: owns the database, object store, SFU workers, HTTP and signalling. */
@@ -91,6 +98,8 @@ export class Service {
   readonly finalizer: InterviewFinalizer;
   readonly recordings: RecordingCoordinator;
   readonly disk: DiskSpace;
+  /** Every HTTP route the service serves. */
+  readonly routes: ReadonlyArray<HttpRoute>;
 
   private constructor(parts: ServiceParts) {
     this.config = parts.config;
@@ -112,6 +121,7 @@ export class Service {
     this.recordings = parts.recordings;
     this.disk = parts.disk;
     this.#draining = parts.draining;
+    this.routes = parts.routes;
   }
 
   static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
@@ -168,6 +178,10 @@ export class Service {
         }
       };
       const http: FastifyInstance = Fastify({ loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
+      const routes: HttpRoute[] = [];
+      http.addHook('onRoute', (route) => {
+        for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+      });
       registerErrorHandler(http);
       registerHealthRoutes(http, [
         { name: 'service', check: () => ({ ok: !draining.value, draining: draining.value }) },
@@ -280,6 +294,7 @@ export class Service {
         recordings,
         disk,
         draining,
+        routes,
       });
     } catch (error) {
       for (const close of closers.reverse()) await close();

@@ -21,8 +21,8 @@ export function parseByteRange(header: string | undefined, size: number): ByteRa
     return { start: Math.max(0, size - length), end: size - 1 };
   }
   const start = Number(first);
-  const end = last === '' || last === undefined ? size - 1 : Number(last);
-  if (end < start) return undefined;
+  const openEnded = last === '' || last === undefined;
+  if (!openEnded && Number(last) < start) return undefined;
   if (start >= size) return 'unsatisfiable';
-  return { start, end: Math.min(end, size - 1) };
+  return { start, end: openEnded ? size - 1 : Math.min(Number(last), size - 1) };
 }
