@@ -140,7 +140,15 @@ describe('live ingest: the candidate publishes screen, camera and system audio; 
     expect(new URL(candidate!.url()).hash).toBe(`#token=${interview.candidateToken}`);
     await expect.poll(() => candidate!.getByRole('heading', { level: 1 }).textContent()).toBe('Your interview has finished');
     const { body } = await ts.api<{ status: string }>('GET', `/api/interviews/${interview.id}`);
-    expect(['finalizing', 'completed', 'failed']).toContain(body.status);
+    expect(['finalizing', 'completed']).toContain(body.status);
+    // And the recording of the live ingest is delivered: completed, never failed.
+    await expect
+      .poll(async () => (await ts.api<{ status: string }>('GET', `/api/interviews/${interview.id}`)).body.status, { timeout: 30_000, interval: 200 })
+      .toMatch(/^(completed|failed)$/);
+    const done = (await ts.api<{ status: string; screenVideo: string; candidateVideo: string; failureReason: string | null }>('GET', `/api/interviews/${interview.id}`)).body;
+    expect(done).toMatchObject({ status: 'completed', failureReason: null });
+    expect(done.screenVideo).not.toBe('');
+    expect(done.candidateVideo).not.toBe('');
     await expect.poll(() => proctor.locator('#status').textContent()).toBe('Ended');
     expect(ts.service.rooms.get(interview.id)).toBeUndefined();
   });

@@ -1,6 +1,7 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../config/loadConfig.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -32,33 +33,88 @@ describe('loadConfig', () => {
   });
 
   it('reads every documented variable', () => {
+    // Every variable of the README's configuration table except MEDIASOUP_WORKER_BIN and
+    // INTERVIEW_INGEST_CACHE, which the worker loader reads (not the Config).
     const config = loadConfig(
       {
         PORT: '8080',
+        HOST: '127.0.0.2',
         PUBLIC_URL: 'https://ingest.example.com/',
         DATA_DIR: '/var/lib/ingest',
         ADMIN_TOKEN: 'a'.repeat(20),
+        LOG_LEVEL: 'debug',
+        ROLE_TOKEN_TTL_HOURS: '12',
         MEDIASOUP_WORKERS: '3',
         RTC_MIN_PORT: '41000',
         RTC_MAX_PORT: '41999',
-        RTC_LISTEN_IP: '0.0.0.0',
+        RTC_LISTEN_IP: '10.0.0.5',
         RTC_ANNOUNCED_IP: '203.0.113.7',
         S3_ENDPOINT: 'https://acct.r2.cloudflarestorage.com',
+        S3_REGION: 'eu-west-1',
         S3_BUCKET: 'recordings',
         S3_ACCESS_KEY_ID: 'key',
         S3_SECRET_ACCESS_KEY: 'secret',
         S3_PUBLIC_BASE_URL: 'https://media.example.com/',
+        S3_PART_SIZE_MB: '16',
+        UPLOAD_RETRY_WINDOW_SECONDS: '60',
+        MIN_FREE_DISK_MB: '2048',
         SCREEN_MAX_BITRATE: '3000000',
         CAMERA_MAX_BITRATE: '1000000',
         CANDIDATE_DASHBOARD_URL: 'https://jobs.example.com/dashboard',
       },
       '/',
     );
-    expect(config.publicUrl).toBe('https://ingest.example.com');
-    expect(config.s3.publicBaseUrl).toBe('https://media.example.com');
-    expect(config.mediasoup).toMatchObject({ workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, announcedIp: '203.0.113.7' });
-    expect(config.bitrates).toEqual({ screen: 3_000_000, camera: 1_000_000 });
-    expect(config.candidateDashboardUrl).toBe('https://jobs.example.com/dashboard');
+    expect(config).toEqual({
+      port: 8080,
+      host: '127.0.0.2',
+      publicUrl: 'https://ingest.example.com',
+      dataDir: '/var/lib/ingest',
+      minFreeDiskBytes: 2048 * 1024 * 1024,
+      adminToken: 'a'.repeat(20),
+      logLevel: 'debug',
+      roleTokenTtlSeconds: 12 * 3600,
+      mediasoup: { workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, listenIp: '10.0.0.5', announcedIp: '203.0.113.7' },
+      s3: {
+        endpoint: 'https://acct.r2.cloudflarestorage.com',
+        region: 'eu-west-1',
+        bucket: 'recordings',
+        accessKeyId: 'key',
+        secretAccessKey: 'secret',
+        publicBaseUrl: 'https://media.example.com',
+        partSizeBytes: 16 * 1024 * 1024,
+        uploadRetryWindowMs: 60_000,
+      },
+      bitrates: { screen: 3_000_000, camera: 1_000_000 },
+      candidateDashboardUrl: 'https://jobs.example.com/dashboard',
+    });
+  });
+
+  describe('with a .env file in the working directory', () => {
+    let dir: string;
+    beforeEach(() => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dotenv-'));
+      fs.writeFileSync(path.join(dir, '.env'), 'PORT=4567\nLOG_LEVEL=debug\nS3_BUCKET=from-dotenv\n');
+    });
+    afterEach(() => {
+      vi.unstubAllEnvs();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('fills the variables the environment leaves unset, and the environment wins', () => {
+      vi.stubEnv('PORT', undefined);
+      vi.stubEnv('S3_BUCKET', undefined);
+      vi.stubEnv('LOG_LEVEL', 'warn');
+      const config = loadConfig(process.env, dir);
+      expect(config.port).toBe(4567);
+      expect(config.s3.bucket).toBe('from-dotenv');
+      expect(config.logLevel).toBe('warn');
+      // The file fills the Config only: it does not leak into the process environment.
+      expect(process.env.PORT).toBeUndefined();
+    });
+
+    it('is not read for an explicit environment (as tests pass)', () => {
+      expect(loadConfig({}, dir).port).toBe(3000);
+    });
   });
 
   it.each([

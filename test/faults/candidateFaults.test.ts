@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestBrowser } from '../support/browser.ts';
 import {
   downloadTo,
+  type InterviewState,
   type Gap,
   NetworkCut,
   pauseNear,
@@ -47,13 +48,17 @@ describe('when the candidate reloads the page and then loses the network for 10 
   let cut: NetworkCut;
   let interview: { id: string; candidateUrl: string };
   let firstMediaAt = 0;
+  /** The interview's end as set when it went live. */
+  let endsAt = '';
+  let live: InterviewState;
   const faults: Fault[] = [];
   const downloads = tempDir('fault-downloads-');
 
   beforeAll(async () => {
     env = await serviceEnv();
     cut = new NetworkCut(Number(env.PORT), Number(env.RTC_MIN_PORT), Number(env.RTC_MAX_PORT));
-    ({ service, browser, interview, candidate, mediaFlowingAt: firstMediaAt } = await startLiveInterview(env, INTERVIEW_SECONDS));
+    ({ service, browser, interview, candidate, mediaFlowingAt: firstMediaAt, live } = await startLiveInterview(env, INTERVIEW_SECONDS));
+    endsAt = live.endsAt!;
   });
 
   afterAll(async () => {
@@ -98,6 +103,11 @@ describe('when the candidate reloads the page and then loses the network for 10 
 
   it('ends on time; the final files last the whole interview, with both pauses in place and audio and video in sync after them', async () => {
     const done = await waitForInterview(service, interview.id, (state) => state.status === 'completed', 'the interview to complete', 60_000);
+    // On time: ended by the timer armed at the original endsAt, which no fault moved.
+    const lateMs = Date.parse(done.completedAt!) - Date.parse(endsAt);
+    console.log(`ended ${lateMs} ms after endsAt`);
+    expect(done.endsAt).toBe(endsAt);
+    expect(Math.abs(lateMs)).toBeLessThan(1500);
     const recordedMs = Date.parse(done.completedAt!) - firstMediaAt;
     expect(done.gaps).toEqual(faults.map((fault) => fault.gap));
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestBrowser } from '../support/browser.ts';
 import {
   downloadTo,
+  type InterviewState,
   recordedMedia,
   seconds,
   segmentDirs,
@@ -40,12 +41,16 @@ describe('when ffmpeg and then the mediasoup worker of a live interview are kill
   let browser: TestBrowser;
   let interview: { id: string; candidateUrl: string };
   let segmentFlowingAt = 0;
+  /** The interview's end as set when it went live. */
+  let endsAt = '';
+  let live: InterviewState;
   const faults: Fault[] = [];
   const downloads = tempDir('fault-downloads-');
 
   beforeAll(async () => {
     env = await serviceEnv();
-    ({ service, browser, interview, mediaFlowingAt: segmentFlowingAt } = await startLiveInterview(env, INTERVIEW_SECONDS));
+    ({ service, browser, interview, mediaFlowingAt: segmentFlowingAt, live } = await startLiveInterview(env, INTERVIEW_SECONDS));
+    endsAt = live.endsAt!;
   });
 
   afterAll(async () => {
@@ -98,6 +103,11 @@ describe('when ffmpeg and then the mediasoup worker of a live interview are kill
 
   it('ends on time; the final files hold the interview minus the outages, in sync, with both gaps recorded', async () => {
     const done = await waitForInterview(service, interview.id, (state) => state.status === 'completed', 'the interview to complete', 60_000);
+    // On time: ended by the timer armed at the original endsAt, which no fault moved.
+    const lateMs = Date.parse(done.completedAt!) - Date.parse(endsAt);
+    console.log(`ended ${lateMs} ms after endsAt`);
+    expect(done.endsAt).toBe(endsAt);
+    expect(Math.abs(lateMs)).toBeLessThan(1500);
     const lengthMs = Date.parse(done.completedAt!) - Date.parse(done.startedAt!);
     const outageMs = faults.reduce((sum, fault) => sum + (fault.resumedAt - fault.at), 0);
     // The real outage of each fault: from the last media its segment kept to the first media after it.

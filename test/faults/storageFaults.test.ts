@@ -22,7 +22,7 @@ import {
   waitForInterview,
   waitForMediaFlowing,
 } from '../support/faults.ts';
-import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
+import { type LogLine, ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
 import { freePort, tempDir } from '../support/testConfig.ts';
 
 const INTERVIEW_SECONDS = 20;
@@ -94,6 +94,16 @@ describe('when the disk is nearly full and the object store is down at the end o
     console.log(`failed: ${failed.failureReason}`);
     expect(failed.failureReason).toMatch(/ECONNREFUSED|connect|socket|network/i);
     expect(failed.screenVideo).toBe('');
+    // Retried with backoff (0.25, 0.5, 1 s, …) through the 2 s window before giving up, for each file.
+    const retries = service.logged('upload attempt failed; retrying');
+    const byFile: Record<string, LogLine[]> = {};
+    for (const line of retries) (byFile[String(line.key)] ??= []).push(line);
+    console.log(`retries: ${JSON.stringify(Object.entries(byFile).map(([key, lines]) => ({ key, attempts: lines.map((line) => line.attempt), spanMs: lines.at(-1)!.time - lines[0]!.time })))}`);
+    expect(Object.keys(byFile)).toHaveLength(2);
+    for (const lines of Object.values(byFile)) {
+      expect(lines.length).toBeGreaterThanOrEqual(3);
+      expect(lines.at(-1)!.time - lines[0]!.time).toBeGreaterThanOrEqual(1000);
+    }
     expect(segmentDirs(env.DATA_DIR, interview.id).length).toBeGreaterThanOrEqual(2);
   });
 

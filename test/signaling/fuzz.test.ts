@@ -167,6 +167,9 @@ describe('signalling survives malformed, random and out-of-order messages', () =
     let refusedHandshakes = 0;
     let reconnects = 0;
     let lostToClosedConnections = 0;
+    let oversizedSent = 0;
+    /** Connections sent a message over maxHttpBufferSize: the only ones the server may close. */
+    const oversizedTo = new Set<RawSocket>();
     const answers: Record<string, number> = {};
     const badAnswers: unknown[] = [];
 
@@ -200,7 +203,11 @@ describe('signalling survives malformed, random and out-of-order messages', () =
         else event = pick(KNOWN);
         if (tokens[slot]!.forbid.includes(event)) event = 'getStats';
         const args: unknown[] = roll < 0.7 && KNOWN.includes(event) ? [nearlyValid(event)] : Array.from({ length: Math.floor(random() * 3) }, () => value());
-        if (random() < 0.03) args.push('y'.repeat(40_000 + Math.floor(random() * 60_000))); // some over maxHttpBufferSize
+        if (random() < 0.03) {
+          args.push('y'.repeat(40_000 + Math.floor(random() * 60_000))); // some over maxHttpBufferSize
+          oversizedSent++;
+          oversizedTo.add(socket);
+        }
         if (random() < 0.15) {
           socket.emit(event, ...args); // no ack: must simply be dropped
           unacked++;
@@ -217,8 +224,9 @@ describe('signalling survives malformed, random and out-of-order messages', () =
               if (key === 'internal') badAnswers.push({ event, args: show(args), answer });
             },
             (error: Error) => {
-              // Only an oversized message (the server closes that connection) may go unanswered.
-              if (socket.connected) badAnswers.push({ event, unanswered: show(args), error: error.message });
+              // Only an oversized message (the server closes that connection) may go unanswered:
+              // a request lost on a connection that was sent none means the server dropped it or hung up.
+              if (socket.connected || !oversizedTo.has(socket)) badAnswers.push({ event, unanswered: show(args), error: error.message, connected: socket.connected });
               lostToClosedConnections++;
             },
           ),
@@ -238,7 +246,12 @@ describe('signalling survives malformed, random and out-of-order messages', () =
         `${refusedHandshakes} garbage handshakes refused, ${reconnects} reconnects after oversized messages (${lostToClosedConnections} requests in flight on those connections)`,
     );
     expect(badAnswers).toEqual([]);
-    expect(acked + unacked + refusedHandshakes + lostToClosedConnections).toBe(sent);
+    // Connections closed by the server: only those sent an oversized message.
+    expect(reconnects).toBeLessThanOrEqual(oversizedSent);
+    // The fuzz reached the handlers: well-formed calls succeed, the rest get error codes.
+    expect(answers.ok).toBeGreaterThan(0);
+    expect(Object.keys(answers).filter((key) => key !== 'ok').length).toBeGreaterThanOrEqual(3);
+    expect(refusedHandshakes).toBeGreaterThan(0);
     expect(sent).toBeGreaterThanOrEqual(MESSAGES);
 
     // The live interview never noticed: same producers, frames kept coming with no stall.

@@ -1,51 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { InterviewService } from '../../server/lifecycle/InterviewService.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Database } from '../../server/db/Database.ts';
+import { InterviewService } from '../../server/lifecycle/InterviewService.ts';
+import type { InterviewRoom } from '../../server/sfu/InterviewRoom.ts';
 import { RoomRegistry } from '../../server/sfu/RoomRegistry.ts';
 import type { WorkerPool } from '../../server/sfu/WorkerPool.ts';
 import { Participant } from '../../server/signaling/Participant.ts';
 import { startTestWorkerPool } from '../support/mediaRouter.ts';
-import { waitFor } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 
 const logger = pino({ level: 'silent' });
 
 describe('a connection that closes while its join is still looking the interview up', () => {
   let pool: WorkerPool;
+  let database: Database;
+  const dir = tempDir();
 
   beforeAll(async () => {
     pool = await startTestWorkerPool(logger);
+    ({ database } = await Database.open(path.join(dir, 'db.sqlite')));
   });
-  afterAll(() => pool?.close());
+  afterAll(async () => {
+    pool?.close();
+    await database?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 
   it('leaves no member behind, so the room still closes when idle', async () => {
-    const interviewId = crypto.randomUUID();
+    const interviews = new InterviewService(database);
+    const interview = await interviews.create({ durationSeconds: 600 });
     const rooms = new RoomRegistry({
       workers: pool,
       transport: { listenIp: { ip: '127.0.0.1' }, maxIncomingBitrate: 5_000_000, initialAvailableOutgoingBitrate: 1_000_000 },
       logger,
       idleCloseMs: 200,
     });
+    const opened: InterviewRoom[] = [];
+    rooms.on('room', (room) => opened.push(room));
+    // The real database answers only after the page has gone (a reload during connect).
     let found!: () => void;
     const lookup = new Promise<void>((resolve) => (found = resolve));
-    // The database answers only after the page has gone (a reload during connect).
-    const interviews = {
-      find: async () => {
-        await lookup;
-        return { id: interviewId, status: 'created', candidateName: '', durationSeconds: 600, startedAt: null, endsAt: null };
-      },
-    } as unknown as InterviewService;
+    const find = interviews.find.bind(interviews);
+    const lookedUp = vi.spyOn(interviews, 'find').mockImplementation(async (id) => {
+      await lookup;
+      return find(id);
+    });
     const participant = new Participant(
       'socket-1',
-      { interviewId, role: 'proctor', exp: Math.floor(Date.now() / 1000) + 60 },
+      { interviewId: interview.id, role: 'proctor', exp: Math.floor(Date.now() / 1000) + 60 },
       { rooms, interviews, bitrates: { screen: 2_500_000, camera: 1_500_000 }, candidateDashboardUrl: 'http://localhost/', logger, onCandidateJoined: () => undefined },
       () => undefined,
     );
-    const joining = participant.handle('join', { interviewId });
+    const joining = participant.handle('join', { interviewId: interview.id });
     participant.close();
     found();
     await expect(joining).rejects.toMatchObject({ code: 'conflict' });
-    const room = rooms.get(interviewId);
-    if (room) await waitFor(() => room.closed, { timeoutMs: 5000, what: 'the empty room to close when idle' });
+    expect(lookedUp).toHaveBeenCalledWith(interview.id);
+    // The join went on to open the room after the lookup: that room must not keep a member.
+    expect(opened).toHaveLength(1);
+    await waitFor(() => opened[0]!.closed, { timeoutMs: 5000, what: 'the empty room to close when idle' });
+    expect(rooms.get(interview.id)).toBeUndefined();
     rooms.close();
   });
 });

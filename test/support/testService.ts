@@ -2,6 +2,7 @@
 // mediasoup worker on a random RTC port slice (files running in parallel do not collide), and
 // helpers to call the admin API and create interviews.
 import fs from 'node:fs';
+import { pino, type Logger } from 'pino';
 import { Service } from '../../server/Service.ts';
 import type { Config } from '../../config/Config.ts';
 import { randomRtcPorts } from './rtcPorts.ts';
@@ -41,11 +42,11 @@ function tokenOf(url: string): string {
 }
 
 /** Starts a Service; `env` overrides any configuration variable (e.g. durations, bitrates). */
-export async function startTestService(env: Record<string, string> = {}, options: { configure?: (config: Config) => void } = {}): Promise<TestService> {
+export async function startTestService(env: Record<string, string> = {}, options: { configure?: (config: Config) => void; logger?: Logger } = {}): Promise<TestService> {
   const config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
   // For what no variable allows (e.g. parts below S3's 5 MiB minimum, which s3rver accepts).
   options.configure?.(config);
-  const service = await Service.create(config);
+  const service = await Service.create(config, options.logger ? { logger: options.logger } : {});
   const url = service.localUrl;
   const adminToken = service.adminToken;
 
@@ -81,4 +82,17 @@ export async function startTestService(env: Record<string, string> = {}, options
       if (!options.keepDataDir) fs.rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface CapturedLog {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+/** A real pino logger whose JSON lines are kept in `lines`, for a test to read what the service logged. */
+export function capturingLogger(level = 'info'): { logger: Logger; lines: CapturedLog[] } {
+  const lines: CapturedLog[] = [];
+  const logger = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line) as CapturedLog) });
+  return { logger, lines };
 }
