@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../../config/loadConfig.ts';
+import { envSchema } from '../../config/schema.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -28,6 +29,15 @@ describe('loadConfig', () => {
     expect(config.candidateDashboardUrl).toBe('http://localhost:3000/');
   });
 
+  it('documents exactly the variables it reads: the README configuration table names every schema variable', () => {
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 5));
+    const documented = new Set([...table.matchAll(/^\| (`[A-Z0-9_]+`(?: \/ `[A-Z0-9_]+`)*) \|/gm)].flatMap((row) => [...row[1]!.matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1]!)));
+    // Read by the worker loader and the bootstrap, not by the Config.
+    for (const outside of ['MEDIASOUP_WORKER_BIN', 'INTERVIEW_INGEST_CACHE']) expect(documented.delete(outside)).toBe(true);
+    expect([...documented].sort()).toEqual(Object.keys(envSchema._def.schema.shape).sort());
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '' }, '/srv/app').port).toBe(3000);
   });
@@ -44,6 +54,9 @@ describe('loadConfig', () => {
         ADMIN_TOKEN: 'a'.repeat(20),
         LOG_LEVEL: 'debug',
         ROLE_TOKEN_TTL_HOURS: '12',
+        MAX_PROCTORS_PER_INTERVIEW: '4',
+        MAX_CONNECTIONS_PER_IP: '50',
+        MEDIA_URL_TTL_SECONDS: '600',
         MEDIASOUP_WORKERS: '3',
         RTC_MIN_PORT: '41000',
         RTC_MAX_PORT: '41999',
@@ -55,6 +68,7 @@ describe('loadConfig', () => {
         S3_ACCESS_KEY_ID: 'key',
         S3_SECRET_ACCESS_KEY: 'secret',
         S3_PUBLIC_BASE_URL: 'https://media.example.com/',
+        S3_PRESIGNED_URLS: 'true',
         S3_PART_SIZE_MB: '16',
         UPLOAD_RETRY_WINDOW_SECONDS: '60',
         MIN_FREE_DISK_MB: '2048',
@@ -73,6 +87,8 @@ describe('loadConfig', () => {
       adminToken: 'a'.repeat(20),
       logLevel: 'debug',
       roleTokenTtlSeconds: 12 * 3600,
+      limits: { proctorsPerInterview: 4, connectionsPerIp: 50 },
+      mediaUrlTtlSeconds: 600,
       mediasoup: { workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, listenIp: '10.0.0.5', announcedIp: '203.0.113.7' },
       s3: {
         endpoint: 'https://acct.r2.cloudflarestorage.com',
@@ -81,6 +97,7 @@ describe('loadConfig', () => {
         accessKeyId: 'key',
         secretAccessKey: 'secret',
         publicBaseUrl: 'https://media.example.com',
+        presignedUrls: true,
         partSizeBytes: 16 * 1024 * 1024,
         uploadRetryWindowMs: 60_000,
       },
