@@ -45,6 +45,12 @@ export interface Config {
   };
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
+  /** Bearer token that may read /metrics besides the admin token. */
+  metricsToken: string | undefined;
+  /** Undefined url: webhooks are off. */
+  webhooks: { url: string | undefined; secret: string | undefined };
+  /** Recordings older than this are deleted; undefined: kept forever. */
+  retentionDays: number | undefined;
 }
 
 export function toConfig(env: RawEnv, cwd: string): Config {
@@ -80,5 +86,8 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     },
     bitrates: { screen: env.SCREEN_MAX_BITRATE, camera: env.CAMERA_MAX_BITRATE },
     candidateDashboardUrl: env.CANDIDATE_DASHBOARD_URL ?? `${publicUrl}/`,
+    metricsToken: env.METRICS_TOKEN,
+    webhooks: { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET },
+    retentionDays: env.RETENTION_DAYS,
   };
 }

@@ -43,10 +43,21 @@ export const envSchema = z
     SCREEN_MAX_BITRATE: bitrate(2_500_000),
     CAMERA_MAX_BITRATE: bitrate(1_500_000),
     CANDIDATE_DASHBOARD_URL: optionalUrl,
+
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    WEBHOOK_URL: optionalUrl,
+    WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be whsec_ followed by at least 24 bytes in base64 (Standard Webhooks)')
+      .optional(),
+    RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.RTC_MIN_PORT > env.RTC_MAX_PORT) {
       ctx.addIssue({ code: 'custom', path: ['RTC_MIN_PORT'], message: `must not exceed RTC_MAX_PORT (${env.RTC_MAX_PORT})` });
+    }
+    if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when WEBHOOK_URL is set (receivers verify the signature with it)' });
     }
     if (env.S3_ENDPOINT) {
       for (const name of ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {

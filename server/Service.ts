@@ -15,6 +15,10 @@ import { InterviewFinalizer } from './lifecycle/InterviewFinalizer.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
 import { InterviewStatus } from './lifecycle/InterviewStatus.ts';
 import { InterviewTimers } from './lifecycle/InterviewTimers.ts';
+import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
+import { registerMetricsRoutes } from './http/metricsRoutes.ts';
+import { createServiceGauges } from './metrics/serviceGauges.ts';
+import { WebhookOutbox } from './webhooks/WebhookOutbox.ts';
 import { RecordingCoordinator } from './lifecycle/RecordingCoordinator.ts';
 import { registerMediaRoutes } from './http/mediaRoutes.ts';
 import { registerRecordingRoutes } from './http/recordingRoutes.ts';
@@ -62,6 +66,8 @@ interface ServiceParts {
   finalizer: InterviewFinalizer;
   recordings: RecordingCoordinator;
   disk: DiskSpace;
+  webhooks: WebhookOutbox;
+  deletion: RecordingDeletion;
   draining: { value: boolean };
   routes: ReadonlyArray<HttpRoute>;
 }
@@ -98,6 +104,10 @@ export class Service {
   readonly finalizer: InterviewFinalizer;
   readonly recordings: RecordingCoordinator;
   readonly disk: DiskSpace;
+  /** Webhook events waiting for (or past) delivery to WEBHOOK_URL. */
+  readonly webhooks: WebhookOutbox;
+  /** Deleting recordings on request and by RETENTION_DAYS. */
+  readonly deletion: RecordingDeletion;
   /** Every HTTP route the service serves. */
   readonly routes: ReadonlyArray<HttpRoute>;
 
@@ -120,6 +130,8 @@ export class Service {
     this.finalizer = parts.finalizer;
     this.recordings = parts.recordings;
     this.disk = parts.disk;
+    this.webhooks = parts.webhooks;
+    this.deletion = parts.deletion;
     this.#draining = parts.draining;
     this.routes = parts.routes;
   }
@@ -161,7 +173,9 @@ export class Service {
       const rooms = new RoomRegistry({ workers, transport: roomTransportSettings(config), logger });
       closers.push(() => rooms.close());
 
-      const interviews = new InterviewService(database);
+      const webhooks = new WebhookOutbox({ database, url: config.webhooks.url, secret: config.webhooks.secret, logger: logger.child({ component: 'webhooks' }) });
+      closers.push(() => webhooks.close());
+      const interviews = new InterviewService(database, webhooks);
       const disk = new DiskSpace({ path: config.dataDir, minFreeBytes: config.minFreeDiskBytes, logger });
       closers.push(() => disk.close());
       // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
@@ -220,12 +234,23 @@ export class Service {
           return { screen: finalized.screenPath, candidate: finalized.candidatePath };
         },
         logger: logger.child({ component: 'finalizer' }),
+        webhooks,
       });
+      const deletion = new RecordingDeletion({
+        database,
+        objectStore,
+        recordingsDir: path.join(config.dataDir, 'recordings'),
+        retentionDays: config.retentionDays,
+        logger: logger.child({ component: 'retention' }),
+      });
+      closers.push(() => deletion.close());
       registerAdminRoutes(http, {
         interviews,
         finalizer,
         roleTokens,
         playbackUrls,
+        deletion,
+        webhooks,
         adminToken: secrets.adminToken,
         publicUrl: config.publicUrl,
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
@@ -249,6 +274,7 @@ export class Service {
         finalizer,
         logger,
         rtcPortRange: { min: config.mediasoup.rtcMinPort, max: config.mediasoup.rtcMaxPort },
+        webhooks,
       });
       closers.push(() => recordings.close());
       // Progressive upload: follow each interview's recording from its first segment.
@@ -265,6 +291,11 @@ export class Service {
         logger,
       });
       closers.push(() => signaling.close());
+      registerMetricsRoutes(http, {
+        gauges: createServiceGauges({ interviews, signaling, recordings, rooms, workers, disk }),
+        adminToken: secrets.adminToken,
+        metricsToken: config.metricsToken,
+      });
 
       await http.listen({ port: config.port, host: config.host });
       // Work left by a previous run: interviews still live get their timers back (one whose
@@ -273,6 +304,8 @@ export class Service {
       for (const status of [InterviewStatus.Finalizing, InterviewStatus.Failed]) {
         for (const interview of await interviews.list({ status })) void finalizer.finalize(interview.id);
       }
+      webhooks.start();
+      deletion.start();
       void disk.check().catch((error: unknown) => logger.error({ err: error, path: config.dataDir }, 'could not measure the free disk space'));
       return new Service({
         config,
@@ -293,6 +326,8 @@ export class Service {
         finalizer,
         recordings,
         disk,
+        webhooks,
+        deletion,
         draining,
         routes,
       });
@@ -338,6 +373,8 @@ export class Service {
     const dropConnections = setTimeout(() => this.http.server.closeAllConnections(), HTTP_DRAIN_MS);
     await this.#closeStep('http', () => this.http.close(), SHUTDOWN_STEP_LIMIT_MS);
     clearTimeout(dropConnections);
+    await this.#closeStep('webhooks', () => this.webhooks.close(), SHUTDOWN_STEP_LIMIT_MS);
+    await this.#closeStep('retention', () => this.deletion.close(), SHUTDOWN_STEP_LIMIT_MS);
     this.workers.close();
     this.objectStore.close();
     await this.#closeStep('embedded object store', () => this.embeddedS3?.close(), SHUTDOWN_STEP_LIMIT_MS);

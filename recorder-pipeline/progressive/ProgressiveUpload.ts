@@ -43,6 +43,8 @@ export interface ProgressiveUploadOptions {
   pollIntervalMs?: number;
   /** Called after each stored part, with the bytes stored so far. */
   onProgress?: (storedBytes: number) => void;
+  /** Called when a call to the object store failed transiently and is tried again. */
+  onRetry?: (error: Error) => void;
 }
 
 /** R2 and S3 accept at most this many parts. */
@@ -243,7 +245,7 @@ export class ProgressiveUpload {
             throw isPermanent(error) ? new AbortError(error as Error) : error;
           }
         },
-        { retries: 1000, maxRetryTime: retryWindowMs, minTimeout: 250, maxTimeout: 10_000, factor: 2 },
+        { retries: 1000, maxRetryTime: retryWindowMs, minTimeout: 250, maxTimeout: 10_000, factor: 2, onFailedAttempt: ({ error }) => this.#options.onRetry?.(error) },
       );
     // Two at a time: part 1 and the tail usually, so the end costs about one part's time.
     const queue = [...missing];

@@ -4,6 +4,7 @@ import { MikroORM, type EntityManager } from '@mikro-orm/sqlite';
 import { Migrator } from '@mikro-orm/migrations';
 import { InterviewSchema } from './Interview.ts';
 import { RecordingFileSchema } from './RecordingFile.ts';
+import { WebhookEventSchema } from './WebhookEvent.ts';
 import { migrationsList } from './migrations/index.ts';
 
 /** The SQLite database under DATA_DIR, migrated to the latest schema when opened. */
@@ -19,7 +20,7 @@ export class Database {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const orm = await MikroORM.init({
       dbName: file,
-      entities: [InterviewSchema, RecordingFileSchema],
+      entities: [InterviewSchema, RecordingFileSchema, WebhookEventSchema],
       extensions: [Migrator],
       migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true },
       discovery: { warnWhenNoEntities: false },

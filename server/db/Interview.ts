@@ -28,6 +28,8 @@ export class Interview {
   notes = '';
   failureReason: string | null = null;
   gaps: RecordingGap[] = [];
+  /** When the recordings were deleted (on request or by retention); the URLs are emptied then. */
+  recordingsDeletedAt: Date | null = null;
 
   constructor(durationSeconds: number, candidateName: string | null) {
     this.durationSeconds = durationSeconds;
@@ -58,5 +60,6 @@ export const InterviewSchema = new EntitySchema<Interview>({
     notes: { type: 'text', default: '' },
     failureReason: { type: 'text', nullable: true },
     gaps: { type: 'json', default: '[]' },
+    recordingsDeletedAt: { type: 'datetime', nullable: true },
   },
 });

@@ -2,7 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { invalidInput } from '../errors.ts';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
+import { deliveryStateOf } from '../db/WebhookEvent.ts';
 import type { InterviewFinalizer } from '../lifecycle/InterviewFinalizer.ts';
+import type { RecordingDeletion } from '../lifecycle/RecordingDeletion.ts';
+import { InterviewStatus } from '../lifecycle/InterviewStatus.ts';
+import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import { requireAdmin } from './requestAuth.ts';
@@ -24,6 +28,14 @@ const endBody = z
 
 const idParams = z.object({ id: z.string().uuid('must be an interview id') });
 
+const listQuery = z
+  .object({
+    status: z.nativeEnum(InterviewStatus).optional(),
+    limit: z.coerce.number().int('must be an integer').min(1).max(500).optional(),
+    offset: z.coerce.number().int('must be an integer').min(0).optional(),
+  })
+  .strict();
+
 function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) throw invalidInput(result.error.issues);
@@ -35,6 +47,8 @@ export interface AdminRoutesOptions {
   finalizer: InterviewFinalizer;
   roleTokens: RoleTokens;
   playbackUrls: PlaybackUrls;
+  deletion: RecordingDeletion;
+  webhooks: WebhookOutbox;
   adminToken: string;
   publicUrl: string;
   roleTokenTtlSeconds: number;
@@ -83,7 +97,13 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     });
   });
 
-  api.get('/interviews', async () => (await interviews.list()).map(toView));
+  /** Newest first; `status` filters, `limit`/`offset` page. The total is in `x-total-count`. */
+  api.get('/interviews', async (request, reply) => {
+    const query = parse(listQuery, request.query ?? {});
+    const { items, total } = await interviews.page(query);
+    reply.header('x-total-count', String(total));
+    return items.map(toView);
+  });
 
   api.get('/interviews/:id', async (request) => {
     const { id } = parse(idParams, request.params);
@@ -95,6 +115,28 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     const { id } = parse(idParams, request.params);
     const review = parse(endBody, request.body ?? undefined);
     return toView(await interviews.end(id, 'admin', review ?? {}));
+  });
+
+  /** Deletes both recordings from the object store and the disk; the interview stays, with recordingsDeletedAt. */
+  api.delete('/interviews/:id/recordings', async (request) => {
+    const { id } = parse(idParams, request.params);
+    return toView(await options.deletion.deleteRecordings(id, 'request'));
+  });
+
+  /** The interview's webhook events and where each is on its way to WEBHOOK_URL. */
+  api.get('/interviews/:id/webhooks', async (request) => {
+    const { id } = parse(idParams, request.params);
+    await interviews.get(id);
+    return (await options.webhooks.eventsOf(id)).map((event) => ({
+      id: event.id,
+      type: event.type,
+      state: deliveryStateOf(event),
+      attempts: event.attempts,
+      createdAt: event.createdAt.toISOString(),
+      nextAttemptAt: deliveryStateOf(event) === 'pending' ? event.nextAttemptAt.toISOString() : null,
+      deliveredAt: event.deliveredAt?.toISOString() ?? null,
+      lastError: event.lastError,
+    }));
   });
 
   /** A fresh proctor link, so the admin page can open any interview without keeping the links handed out at creation. */

@@ -8,7 +8,9 @@ import { uploadFile } from '../../recorder-pipeline/upload/uploadFile.ts';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
 import { RECORDING_FILE_KINDS, RecordingFile, RecordingFileStatus, type RecordingFileKind } from '../db/RecordingFile.ts';
+import { endToUrls, recordedBytes, uploadFailures, uploadParts, uploadRetries } from '../metrics/counters.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
+import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { InterviewStatus } from './InterviewStatus.ts';
 import { ProgressiveUploads } from './ProgressiveUploads.ts';
 
@@ -39,6 +41,7 @@ export interface InterviewFinalizerOptions {
   logger: Logger;
   /** Upload while recording (default true); false: everything is uploaded after the end. */
   progressiveUpload?: boolean;
+  webhooks?: WebhookOutbox | undefined;
 }
 
 /** Progress writes to the database at most this often per file; the live value is in memory. */
@@ -162,7 +165,10 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
       log.error({ err: error }, 'finalizing the interview failed');
       interview.failureReason = reason;
       interview.moveTo(InterviewStatus.Failed);
+      this.#options.webhooks?.record(em, 'interview.failed', interview.id, { reason });
       await em.flush();
+      this.#options.webhooks?.poke();
+      uploadFailures.inc();
       this.emit('failed', interview);
     }
   }
@@ -170,7 +176,16 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
   async #complete(em: EntityManager, interview: Interview, directory: string, log: Logger): Promise<void> {
     interview.failureReason = null;
     interview.moveTo(InterviewStatus.Completed);
+    this.#options.webhooks?.record(em, 'interview.completed', interview.id, {
+      completedAt: interview.completedAt?.toISOString() ?? null,
+      screenVideo: interview.screenVideo,
+      candidateVideo: interview.candidateVideo,
+    });
     await em.flush();
+    this.#options.webhooks?.poke();
+    if (interview.completedAt) endToUrls.observe((Date.now() - interview.completedAt.getTime()) / 1000);
+    const sizes = await em.find(RecordingFile, { interviewId: interview.id });
+    recordedBytes.inc(sizes.reduce((sum, row) => sum + (row.status === RecordingFileStatus.Uploaded ? row.sizeBytes : 0), 0));
     await fs.promises.rm(directory, { recursive: true, force: true });
     log.info('interview completed');
     this.emit('completed', interview);
@@ -233,10 +248,14 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
               persisting = persisting.then(() => em.flush()).catch(() => undefined);
             }
           },
-          onRetry: (error, attempt) => log.warn({ key: row.objectKey, attempt, err: error.message }, 'upload attempt failed; retrying'),
+          onRetry: (error, attempt) => {
+            uploadRetries.inc();
+            log.warn({ key: row.objectKey, attempt, err: error.message }, 'upload attempt failed; retrying');
+          },
         },
       );
       row.moveTo(RecordingFileStatus.Uploaded);
+      uploadParts.inc({ strategy: 'whole_file' }, Math.max(1, Math.ceil(row.sizeBytes / this.#options.partSizeBytes)));
     } catch (error) {
       row.error = error instanceof Error ? error.message : String(error);
       row.moveTo(RecordingFileStatus.Failed);

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Database } from '../db/Database.ts';
 import { Interview, type RecordingGap } from '../db/Interview.ts';
 import { AppError } from '../errors.ts';
+import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { InterviewStatus, canTransition } from './InterviewStatus.ts';
 
 export type EndCause = 'timer' | 'proctor' | 'admin';
@@ -28,6 +29,8 @@ export interface InterviewView {
   failureReason: string | null;
   /** Stretches missing from the recording (outages, restarts), with their cause. */
   gaps: RecordingGap[];
+  /** When the recordings were deleted (request or retention); null while they are kept. */
+  recordingsDeletedAt: string | null;
 }
 
 export function toView(interview: Interview): InterviewView {
@@ -46,13 +49,20 @@ export function toView(interview: Interview): InterviewView {
     notes: interview.notes,
     failureReason: interview.failureReason,
     gaps: interview.gaps,
+    recordingsDeletedAt: interview.recordingsDeletedAt?.toISOString() ?? null,
   };
 }
 
 /** Interview lifecycle: every persisted state change goes through here. */
 export class InterviewService extends EventEmitter<InterviewServiceEvents> {
-  constructor(readonly database: Database) {
+  readonly #webhooks: WebhookOutbox | undefined;
+
+  constructor(
+    readonly database: Database,
+    webhooks?: WebhookOutbox,
+  ) {
     super();
+    this.#webhooks = webhooks;
   }
 
   async create(input: { durationSeconds: number; candidateName?: string | undefined }): Promise<Interview> {
@@ -72,8 +82,20 @@ export class InterviewService extends EventEmitter<InterviewServiceEvents> {
     return interview;
   }
 
+  /** One page of interviews, newest first, and how many there are in all. */
+  async page(query: { status?: InterviewStatus | undefined; limit?: number | undefined; offset?: number | undefined }): Promise<{ items: Interview[]; total: number }> {
+    const [items, total] = await this.database
+      .em()
+      .findAndCount(Interview, query.status ? { status: query.status } : {}, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit, offset: query.offset });
+    return { items, total };
+  }
+
   async list(filter: { status?: InterviewStatus } = {}): Promise<Interview[]> {
     return this.database.em().find(Interview, filter.status ? { status: filter.status } : {}, { orderBy: { createdAt: 'desc', id: 'desc' } });
+  }
+
+  async countLive(): Promise<number> {
+    return this.database.em().count(Interview, { status: InterviewStatus.Live });
   }
 
   /** Marks the interview live when its media first flows; the clock starts now. */
@@ -85,7 +107,9 @@ export class InterviewService extends EventEmitter<InterviewServiceEvents> {
     interview.moveTo(InterviewStatus.Live);
     interview.startedAt = now;
     interview.endsAt = new Date(now.getTime() + interview.durationSeconds * 1000);
+    this.#webhooks?.record(em, 'interview.live', id, { startedAt: interview.startedAt.toISOString(), endsAt: interview.endsAt.toISOString() });
     await em.flush();
+    this.#webhooks?.poke();
     this.emit('live', interview);
     return interview;
   }

@@ -9,6 +9,7 @@ import { listSegments, segmentDir, segmentFile, segmentIndexesSync } from '../..
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
 import { RECORDING_FILE_KINDS, RecordingFile, RecordingFileStatus, type RecordingFileKind } from '../db/RecordingFile.ts';
+import { uploadParts, uploadRetries } from '../metrics/counters.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { hasEnded } from './InterviewStatus.ts';
 
@@ -200,6 +201,7 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
       contentType: 'video/webm',
       file,
       retryWindowMs: this.#options.retryWindowMs,
+      onRetry: () => uploadRetries.inc(),
       pollIntervalMs: Math.max(this.#options.pollIntervalMs ?? 250, 250) * 2,
     };
   }
@@ -214,6 +216,7 @@ export class ProgressiveUploads extends EventEmitter<ProgressiveUploadsEvents> {
         const row = await em.findOneOrFail(RecordingFile, { interviewId, kind });
         row.multipartUploadId = state.uploadId;
         row.multipartPartSizeBytes = state.partSizeBytes;
+        uploadParts.inc({ strategy: 'progressive' }, Math.max(0, state.parts.length - row.multipartParts.length));
         row.multipartParts = state.parts;
         row.uploadedBytes = state.parts.reduce((sum, part) => sum + part.sizeBytes, 0);
         row.updatedAt = new Date();

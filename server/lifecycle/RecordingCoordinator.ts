@@ -8,7 +8,9 @@ import type { TrackName } from '../../recorder-pipeline/tracks.ts';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
 import { RECORDING_FILE_KINDS, RecordingFile } from '../db/RecordingFile.ts';
+import { recorderRestarts, recordingGaps } from '../metrics/counters.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
+import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
 import type { InterviewFinalizer } from './InterviewFinalizer.ts';
 import type { InterviewService } from './InterviewService.ts';
@@ -24,6 +26,7 @@ export interface RecordingCoordinatorOptions {
   logger: Logger;
   /** mediasoup's RTC ports, which the recorder's ffmpeg must not pick. */
   rtcPortRange: PortRange;
+  webhooks?: WebhookOutbox | undefined;
 }
 
 /** Causes of the gaps kept on an interview (`Interview.gaps[].cause`). */
@@ -66,6 +69,11 @@ export class RecordingCoordinator {
     this.#options = options;
     options.rooms.on('room', (room) => this.#follow(room));
     options.interviews.on('ended', (interview) => void this.#endRecording(interview.id, interview.completedAt ?? new Date()));
+  }
+
+  /** How many recordings are running (metrics). */
+  get runningCount(): number {
+    return this.#recordings.size;
   }
 
   /** The running recording of an interview, if any (tests and fault tooling read its pids). */
@@ -144,7 +152,10 @@ export class RecordingCoordinator {
     const recording = await InterviewRecording.create({ router: room.router, outputDir, logger, rtcPortRange: this.#options.rtcPortRange });
     this.#recordingRooms.set(recording, room);
     await this.#ensureFileRows(interviewId);
-    recording.on('gap', ({ gapMs }) => void this.#addGapMs(interviewId, gapMs, GapCause.RecorderRestarted));
+    recording.on('gap', ({ gapMs }) => {
+      recorderRestarts.inc();
+      void this.#addGapMs(interviewId, gapMs, GapCause.RecorderRestarted);
+    });
     recording.on('generation', ({ track, gapMs }) => {
       if (track === 'audio' && gapMs > 0) void this.#addGapMs(interviewId, gapMs, GapCause.CandidateReconnected);
     });
@@ -182,8 +193,12 @@ export class RecordingCoordinator {
       const em = this.#options.database.em();
       const interview = await em.findOne(Interview, { id: interviewId });
       if (!interview) return;
-      interview.gaps = [...interview.gaps, { start: start.toISOString(), end: end.toISOString(), cause }];
+      const gap = { start: start.toISOString(), end: end.toISOString(), cause };
+      interview.gaps = [...interview.gaps, gap];
+      this.#options.webhooks?.record(em, 'interview.gap', interviewId, { gap });
       await em.flush();
+      this.#options.webhooks?.poke();
+      recordingGaps.inc({ cause });
       this.#options.logger.warn({ interviewId, gap: { start, end, ms: end.getTime() - start.getTime() }, cause }, 'gap in the recording');
     });
     const settled = write.catch((error: unknown) => this.#options.logger.error({ err: error, interviewId, cause }, 'could not record a gap'));

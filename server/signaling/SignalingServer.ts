@@ -267,6 +267,13 @@ export class SignalingServer {
     return this.#participants.size;
   }
 
+  /** Open signalling connections by role (metrics). */
+  connectionsByRole(): { candidate: number; proctor: number } {
+    const counts = { candidate: 0, proctor: 0 };
+    for (const participant of this.#participants.values()) counts[participant.claims.role]++;
+    return counts;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -75,6 +75,10 @@ describe('loadConfig', () => {
         SCREEN_MAX_BITRATE: '3000000',
         CAMERA_MAX_BITRATE: '1000000',
         CANDIDATE_DASHBOARD_URL: 'https://jobs.example.com/dashboard',
+        METRICS_TOKEN: 'm'.repeat(20),
+        WEBHOOK_URL: 'https://hiring.example.com/hooks',
+        WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+        RETENTION_DAYS: '30',
       },
       '/',
     );
@@ -103,6 +107,9 @@ describe('loadConfig', () => {
       },
       bitrates: { screen: 3_000_000, camera: 1_000_000 },
       candidateDashboardUrl: 'https://jobs.example.com/dashboard',
+      metricsToken: 'm'.repeat(20),
+      webhooks: { url: 'https://hiring.example.com/hooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+      retentionDays: 30,
     });
   });
 

@@ -41,6 +41,8 @@ describe('the admin API answers nobody without the admin token, however the targ
       [
         'GET /api/interviews',
         'GET /api/interviews/:id',
+        'GET /api/interviews/:id/webhooks',
+        'DELETE /api/interviews/:id/recordings',
         'POST /api/interviews',
         'POST /api/interviews/:id/end',
         'POST /api/interviews/:id/proctor-link',

@@ -43,6 +43,7 @@ describe('admin API', () => {
       notes: '',
       failureReason: null,
       gaps: [],
+      recordingsDeletedAt: null,
       playback: { screenVideo: '', candidateVideo: '', expiresAt: null },
     });
   });

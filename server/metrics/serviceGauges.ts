@@ -1,0 +1,158 @@
+import fs from 'node:fs';
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { types } from 'mediasoup';
+import type { InterviewService } from '../lifecycle/InterviewService.ts';
+import type { RecordingCoordinator } from '../lifecycle/RecordingCoordinator.ts';
+import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
+import type { WorkerPool } from '../sfu/WorkerPool.ts';
+import type { SignalingServer } from '../signaling/SignalingServer.ts';
+import type { DiskSpace } from '../storage/DiskSpace.ts';
+import { TRACK_KINDS, TRACK_NAMES } from '../signaling/protocol.ts';
+
+export interface GaugeSources {
+  interviews: InterviewService;
+  signaling: SignalingServer;
+  recordings: RecordingCoordinator;
+  rooms: RoomRegistry;
+  workers: WorkerPool;
+  disk: DiskSpace;
+}
+
+/** Resident memory of a process from /proc (Linux); undefined elsewhere. */
+function residentBytes(pid: number): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Gauges read from one service's parts at scrape time (so they are never stale). A registry per
+ * service: several services in one process (tests) each report their own.
+ */
+export function createServiceGauges(sources: GaugeSources): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+
+  new Gauge({
+    name: 'interview_ingest_live_interviews',
+    help: 'Interviews live now (media reached the server, not ended)',
+    registers,
+    async collect() {
+      this.set(await sources.interviews.countLive());
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_connected_participants',
+    help: 'Signalling connections open now, by role',
+    labelNames: ['role'] as const,
+    registers,
+    collect() {
+      const counts = sources.signaling.connectionsByRole();
+      for (const role of ['candidate', 'proctor'] as const) this.set({ role }, counts[role]);
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_recordings_running',
+    help: 'Recordings being written now',
+    registers,
+    collect() {
+      this.set(sources.recordings.runningCount);
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_rtp_packets_received',
+    help: "RTP packets received from the candidates' live producers, by track kind",
+    labelNames: ['kind'] as const,
+    registers,
+    async collect() {
+      const totals = await producerTotals(sources.rooms);
+      for (const kind of ['audio', 'video'] as const) this.set({ kind }, totals[kind].packets);
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_rtp_packets_lost',
+    help: "RTP packets lost on the way from the candidates (live producers, as mediasoup counts them), by track kind",
+    labelNames: ['kind'] as const,
+    registers,
+    async collect() {
+      const totals = await producerTotals(sources.rooms);
+      for (const kind of ['audio', 'video'] as const) this.set({ kind }, totals[kind].lost);
+    },
+  });
+  // A counter read from the worker itself (it resets when a dead worker is replaced, as counters may).
+  new Counter({
+    name: 'interview_ingest_mediasoup_worker_cpu_seconds_total',
+    help: 'CPU time (user + system) used by each mediasoup worker process',
+    labelNames: ['worker'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const [index, worker] of sources.workers.workers.entries()) {
+        const usage = await usageOf(worker);
+        if (usage) this.inc({ worker: String(index) }, (usage.ru_utime + usage.ru_stime) / 1000);
+      }
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_mediasoup_worker_resident_memory_bytes',
+    help: 'Resident memory of each mediasoup worker process',
+    labelNames: ['worker'] as const,
+    registers,
+    collect() {
+      for (const [index, worker] of sources.workers.workers.entries()) {
+        const bytes = worker.closed ? undefined : residentBytes(worker.pid);
+        if (bytes !== undefined) this.set({ worker: String(index) }, bytes);
+      }
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_mediasoup_worker_free_ports',
+    help: "RTC ports left in each mediasoup worker's range",
+    labelNames: ['worker'] as const,
+    registers,
+    collect() {
+      for (const [index, headroom] of sources.workers.portHeadroom().entries()) this.set({ worker: String(index) }, headroom.free);
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_disk_free_bytes',
+    help: "Free space on DATA_DIR's file system",
+    registers,
+    async collect() {
+      this.set((await sources.disk.check()).freeBytes);
+    },
+  });
+  return registry;
+}
+
+async function usageOf(worker: types.Worker): Promise<types.WorkerResourceUsage | undefined> {
+  if (worker.closed) return undefined;
+  return worker.getResourceUsage().catch(() => undefined);
+}
+
+type Totals = Record<'audio' | 'video', { packets: number; lost: number }>;
+
+/** One pass over the live producers per scrape, shared by the two packet gauges. */
+let lastTotals: { at: number; rooms: RoomRegistry; totals: Promise<Totals> } | undefined;
+function producerTotals(rooms: RoomRegistry): Promise<Totals> {
+  if (lastTotals && lastTotals.rooms === rooms && Date.now() - lastTotals.at < 500) return lastTotals.totals;
+  const totals = (async () => {
+    const sum: Totals = { audio: { packets: 0, lost: 0 }, video: { packets: 0, lost: 0 } };
+    for (const room of rooms.rooms) {
+      for (const track of TRACK_NAMES) {
+        const producer = room.getProducer(track);
+        if (!producer || producer.closed) continue;
+        for (const stat of await producer.getStats().catch(() => [])) {
+          sum[TRACK_KINDS[track]].packets += stat.packetCount;
+          sum[TRACK_KINDS[track]].lost += stat.packetsLost;
+        }
+      }
+    }
+    return sum;
+  })();
+  lastTotals = { at: Date.now(), rooms, totals };
+  return totals;
+}
