@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';
 import { parseRecordingObjectKey } from '../db/RecordingFile.ts';
@@ -39,13 +39,20 @@ function authorize(request: FastifyRequest, key: string, interviewId: string, op
  */
 export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOptions): void {
   const { objectStore } = options;
-  app.get('/media/*', async (request, reply) => {
+  const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const key = (request.params as { '*': string })['*'];
     const recording = parseRecordingObjectKey(key);
     if (!recording) throw new AppError('not_found', 'no such recording');
     authorize(request, key, recording.interviewId, options);
     const header = typeof request.headers.range === 'string' ? request.headers.range : undefined;
     try {
+      if (request.method === 'HEAD') {
+        const head = await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }));
+        reply.header('accept-ranges', 'bytes').header('content-type', head.ContentType ?? 'video/webm').header('cache-control', 'private, no-store');
+        if (head.ContentLength !== undefined) reply.header('content-length', head.ContentLength);
+        if (head.ETag) reply.header('etag', head.ETag);
+        return reply.send();
+      }
       let rangeHeader: string | undefined;
       if (header !== undefined) {
         const head = await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }));
@@ -73,5 +80,7 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
       if (status === 404) throw new AppError('not_found', 'no such recording');
       throw new AppError('unavailable', 'the object store is unreachable');
     }
-  });
+  };
+  // HEAD answers from HeadObject (Fastify's automatic HEAD would fetch the whole object and drop it).
+  app.route({ method: ['GET', 'HEAD'], url: '/media/*', exposeHeadRoute: false, handler: serve });
 }

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
+import { ServiceProcess, serviceEnv } from '../support/serviceProcess.ts';
+import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { waitFor } from '../support/testConfig.ts';
+import { startTestService, type TestService } from '../support/testService.ts';
+import { WebhookReceiver, webhookSecret } from '../support/webhookReceiver.ts';
+
+interface WebhookState {
+  id: string;
+  type: string;
+  state: string;
+  attempts: number;
+  deliveredAt: string | null;
+}
+
+describe('webhooks (Standard Webhooks) from a durable outbox', () => {
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('sends interview.live, interview.gap and interview.completed with both URLs, signed, and shows them delivered', async () => {
+    const secret = webhookSecret();
+    const receiver = await WebhookReceiver.start(secret);
+    cleanups.push(() => receiver.close());
+    const t: TestService = await startTestService({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret });
+    cleanups.push(() => t.close());
+    const interview = await t.createInterview({ durationSeconds: 12 });
+    const publisher: SyntheticPublisher = await publishSynthetic(t, interview.id);
+    cleanups.push(() => publisher.close());
+
+    const live = await waitFor(() => receiver.ofType('interview.live')[0], { timeoutMs: 20_000, what: 'interview.live' });
+    const { body: view } = await t.api<{ startedAt: string; endsAt: string }>('GET', `/api/interviews/${interview.id}`);
+    expect(live.body!.data).toEqual({ interviewId: interview.id, startedAt: view.startedAt, endsAt: view.endsAt });
+
+    // A recorder restart is a gap: killing ffmpeg makes one.
+    const recording = (await t.service.recordings.recordingOf(interview.id))!;
+    await waitFor(() => recording.ffmpegPid, { what: 'the recorder running' });
+    process.kill(recording.ffmpegPid!, 'SIGKILL');
+    const gap = await waitFor(() => receiver.ofType('interview.gap')[0], { timeoutMs: 15_000, what: 'interview.gap' });
+    expect(gap.body!.data).toMatchObject({ interviewId: interview.id, gap: { cause: 'recorder restarted', start: expect.any(String), end: expect.any(String) } });
+
+    const done = await waitForStatus(t, interview.id, 'completed', 60_000);
+    const completed = await waitFor(() => receiver.ofType('interview.completed')[0], { timeoutMs: 10_000, what: 'interview.completed' });
+    expect(completed.body!.data).toEqual({ interviewId: interview.id, completedAt: done.completedAt, screenVideo: done.screenVideo, candidateVideo: done.candidateVideo });
+    expect(done.screenVideo).toMatch(/screen\.webm$/);
+
+    expect(receiver.received.map((w) => w.verificationError)).toEqual(receiver.received.map(() => undefined));
+    const ids = receiver.received.map((w) => w.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const webhook of receiver.received) expect(Math.abs(webhook.timestamp * 1000 - webhook.receivedAt)).toBeLessThan(5000);
+
+    const { body: states } = await t.api<WebhookState[]>('GET', `/api/interviews/${interview.id}/webhooks`);
+    expect(states.map((s) => [s.type, s.state, s.attempts])).toEqual([
+      ['interview.live', 'delivered', 1],
+      ['interview.gap', 'delivered', 1],
+      ['interview.completed', 'delivered', 1],
+    ]);
+    expect(states.map((s) => s.id)).toEqual(ids);
+  });
+
+  it('sends interview.failed with the reason, and retries a refusing receiver with the same webhook-id', async () => {
+    const secret = webhookSecret();
+    const receiver = await WebhookReceiver.start(secret);
+    cleanups.push(() => receiver.close());
+    let refusals = 2;
+    receiver.answer = (webhook) => (webhook.body?.type === 'interview.failed' && refusals-- > 0 ? 503 : 200);
+    const t = await startTestService({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret });
+    cleanups.push(() => t.close());
+    const interview = await t.createInterview({ durationSeconds: 60 });
+    const segment = path.join(t.dataDir, 'recordings', interview.id, 'segment-000');
+    fs.mkdirSync(segment, { recursive: true });
+    fs.writeFileSync(path.join(segment, 'screen.webm'), Buffer.alloc(4096, 0x5a));
+    await t.api('POST', `/api/interviews/${interview.id}/end`, {});
+    const failed = await waitForStatus(t, interview.id, 'failed', 20_000);
+
+    // Refused twice (1 s, then 5 s later), delivered the third time: three requests, one id.
+    // (The leftover segment also counts as a gap of an earlier run: an interview.gap, delivered at once.)
+    await waitFor(() => receiver.ofType('interview.failed').length >= 3, { timeoutMs: 15_000, what: 'the third attempt' });
+    const attempts = receiver.ofType('interview.failed');
+    expect(attempts.map((w) => w.id)).toEqual([attempts[0]!.id, attempts[0]!.id, attempts[0]!.id]);
+    expect(attempts[0]!.body!.data).toEqual({ interviewId: interview.id, reason: failed.failureReason });
+    const gaps = attempts.slice(1).map((w, i) => w.receivedAt - attempts[i]!.receivedAt);
+    expect(gaps[0]).toBeGreaterThanOrEqual(900);
+    expect(gaps[1]).toBeGreaterThanOrEqual(4900);
+    await waitFor(async () => (await t.api<WebhookState[]>('GET', `/api/interviews/${interview.id}/webhooks`)).body.find((s) => s.type === 'interview.failed')?.state === 'delivered', { what: 'delivered state' });
+    const { body: states } = await t.api<WebhookState[]>('GET', `/api/interviews/${interview.id}/webhooks`);
+    expect(states.find((s) => s.type === 'interview.failed')).toMatchObject({ id: attempts[0]!.id, state: 'delivered', attempts: 3 });
+    expect(receiver.ofType('interview.failed')).toHaveLength(3);
+  });
+
+  it('loses no event when the service is killed between commit and delivery: the restart delivers it with the same id', async () => {
+    const secret = webhookSecret();
+    const receiver = await WebhookReceiver.start(secret);
+    cleanups.push(() => receiver.close());
+    // The first delivery is received but never answered: the service dies with it in flight.
+    receiver.answer = () => (receiver.received.length === 1 ? 'hang' : 200);
+    const env = await serviceEnv({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret });
+    cleanups.push(() => fs.rmSync(env.DATA_DIR, { recursive: true, force: true }));
+    const first = await ServiceProcess.start(env);
+    cleanups.push(() => first.kill());
+    const { body: created } = await first.api<{ id: string }>('POST', '/api/interviews', { durationSeconds: 60 });
+    // Ended before any media: it completes at once (no recordings), and interview.completed is committed.
+    await first.api('POST', `/api/interviews/${created.id}/end`, {});
+    await waitFor(() => receiver.received.length === 1, { timeoutMs: 10_000, what: 'the first attempt' });
+    await first.kill();
+
+    const second = await ServiceProcess.start(env);
+    cleanups.push(() => second.kill());
+    await waitFor(() => receiver.received.length >= 2, { timeoutMs: 10_000, what: 'the delivery after the restart' });
+    const [before, after] = receiver.received;
+    expect(after!.id).toBe(before!.id);
+    expect(after!.verificationError).toBeUndefined();
+    expect(after!.body).toEqual(before!.body);
+    expect(after!.body).toMatchObject({ type: 'interview.completed', data: { interviewId: created.id, screenVideo: '', candidateVideo: '' } });
+    await waitFor(async () => (await second.api<WebhookState[]>('GET', `/api/interviews/${created.id}/webhooks`)).body[0]?.state === 'delivered', { what: 'delivered state' });
+    // Delivered once acknowledged, and not again.
+    expect(receiver.received.length).toBe(2);
+  });
+});
