@@ -1,4 +1,5 @@
 import path from 'node:path';
+import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Server as SocketIoServer } from 'socket.io';
@@ -197,6 +198,26 @@ export class Service {
         for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
       });
       registerErrorHandler(http);
+      // Requests are parsed with zod in each route and answers are plain JSON: route schemas exist
+      // only to describe the API (OpenAPI), so neither ajv nor fast-json-stringify may act on them.
+      http.setValidatorCompiler(() => (value) => ({ value }));
+      http.setSerializerCompiler(() => (data) => JSON.stringify(data));
+      await http.register(fastifySwagger, {
+        openapi: {
+          openapi: '3.0.3',
+          info: { title: 'interview-ingest', version: '0.1.0', description: 'Crash-safe live ingest and recording for remote job interviews: the admin API and the routes pages and operators use.' },
+          components: {
+            securitySchemes: {
+              adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+              roleToken: { type: 'http', scheme: 'bearer', description: "A candidate or proctor link's role token" },
+              metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
+            },
+          },
+          security: [{ adminToken: [] }],
+        },
+        // Pages and assets are not API: only tagged routes are described.
+        hideUntagged: true,
+      });
       registerHealthRoutes(http, [
         { name: 'service', check: () => ({ ok: !draining.value, draining: draining.value }) },
         { name: 'disk', check: async () => ({ ...(await disk.check()) }) },

@@ -5,36 +5,23 @@ import type { RoleTokens } from '../auth/RoleTokens.ts';
 import { deliveryStateOf } from '../db/WebhookEvent.ts';
 import type { InterviewFinalizer } from '../lifecycle/InterviewFinalizer.ts';
 import type { RecordingDeletion } from '../lifecycle/RecordingDeletion.ts';
-import { InterviewStatus } from '../lifecycle/InterviewStatus.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import { requireAdmin } from './requestAuth.ts';
-import { multiLineText, singleLineText } from './textFields.ts';
-
-const createBody = z.object({
-  durationSeconds: z.number({ message: 'must be an integer between 10 and 14400' }).int('must be an integer').min(10).max(14400),
-  candidateName: singleLineText(200)
-    .transform((name) => name.trim())
-    .optional(),
-});
-
-const endBody = z
-  .object({
-    score: z.number().int('must be an integer').min(0).max(1_000_000).optional(),
-    notes: multiLineText(20_000).optional(),
-  })
-  .optional();
-
-const idParams = z.object({ id: z.string().uuid('must be an interview id') });
-
-const listQuery = z
-  .object({
-    status: z.nativeEnum(InterviewStatus).optional(),
-    limit: z.coerce.number().int('must be an integer').min(1).max(500).optional(),
-    offset: z.coerce.number().int('must be an integer').min(0).optional(),
-  })
-  .strict();
+import {
+  apiError,
+  createInterviewBody,
+  createdInterview,
+  endInterviewBody,
+  interviewIdParams,
+  interviewView,
+  listInterviewsQuery,
+  playback,
+  proctorLink,
+  routeSchema,
+  webhookEventState,
+} from './apiSchemas.ts';
 
 function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): T {
   const result = schema.safeParse(value);
@@ -71,6 +58,7 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
       api.addHook('onRequest', async (request) => requireAdmin(request, options.adminToken));
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
       registerInterviewRoutes(api, options);
+      api.get('/openapi.json', { schema: routeSchema({ summary: 'This API described as OpenAPI 3', tag: 'admin', responses: { 200: { description: 'The OpenAPI document' } } }) }, async () => api.swagger());
     },
     { prefix: '/api' },
   );
@@ -81,8 +69,24 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   // Links stay valid for the interview's whole life plus a margin for late joins and reviews.
   const linkTtl = (durationSeconds: number) => options.roleTokenTtlSeconds + durationSeconds;
 
-  api.post('/interviews', async (request, reply) => {
-    const body = parse(createBody, request.body ?? {});
+  const notFound = { description: 'No interview with this id', schema: apiError };
+  const invalid = { description: 'Invalid input; `field` names it', schema: apiError };
+  const unauthorized = { description: 'Missing or wrong admin token', schema: apiError };
+
+  const create = routeSchema({
+    summary: 'Create an interview and its candidate and proctor links',
+    tag: 'admin',
+    body: createInterviewBody,
+    responses: {
+      201: { description: 'Created', schema: createdInterview },
+      400: invalid,
+      401: unauthorized,
+      503: { description: 'The service is draining for a restart', schema: apiError },
+      507: { description: 'The recording disk is nearly full', schema: apiError },
+    },
+  });
+  api.post('/interviews', { schema: create }, async (request, reply) => {
+    const body = parse(createInterviewBody, request.body ?? {});
     await options.admitNewInterview?.();
     const interview = await interviews.create(body);
     const ttl = linkTtl(interview.durationSeconds);
@@ -98,34 +102,70 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   });
 
   /** Newest first; `status` filters, `limit`/`offset` page. The total is in `x-total-count`. */
-  api.get('/interviews', async (request, reply) => {
-    const query = parse(listQuery, request.query ?? {});
+  const list = routeSchema({
+    summary: 'List interviews, newest first (x-total-count: how many in all)',
+    tag: 'admin',
+    query: listInterviewsQuery,
+    responses: { 200: { description: 'One page of interviews', schema: interviewView.array() }, 400: invalid, 401: unauthorized },
+  });
+  api.get('/interviews', { schema: list }, async (request, reply) => {
+    const query = parse(listInterviewsQuery, request.query ?? {});
     const { items, total } = await interviews.page(query);
     reply.header('x-total-count', String(total));
     return items.map(toView);
   });
 
-  api.get('/interviews/:id', async (request) => {
-    const { id } = parse(idParams, request.params);
+  const get = routeSchema({
+    summary: 'One interview, with signed URLs to play its recordings',
+    tag: 'admin',
+    params: interviewIdParams,
+    responses: { 200: { description: 'The interview', schema: interviewView.extend({ playback }) }, 400: invalid, 401: unauthorized, 404: notFound },
+  });
+  api.get('/interviews/:id', { schema: get }, async (request) => {
+    const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.get(id);
     return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview) };
   });
 
-  api.post('/interviews/:id/end', async (request) => {
-    const { id } = parse(idParams, request.params);
-    const review = parse(endBody, request.body ?? undefined);
+  const end = routeSchema({
+    summary: 'End an interview now (recording stops; files are finalized and uploaded), optionally with a review',
+    tag: 'admin',
+    params: interviewIdParams,
+    body: endInterviewBody,
+    responses: { 200: { description: 'The interview', schema: interviewView }, 400: invalid, 401: unauthorized, 404: notFound },
+  });
+  api.post('/interviews/:id/end', { schema: end }, async (request) => {
+    const { id } = parse(interviewIdParams, request.params);
+    const review = parse(endInterviewBody, request.body ?? undefined);
     return toView(await interviews.end(id, 'admin', review ?? {}));
   });
 
   /** Deletes both recordings from the object store and the disk; the interview stays, with recordingsDeletedAt. */
-  api.delete('/interviews/:id/recordings', async (request) => {
-    const { id } = parse(idParams, request.params);
+  const remove = routeSchema({
+    summary: 'Delete both recordings from the object store and the disk (idempotent)',
+    tag: 'admin',
+    params: interviewIdParams,
+    responses: {
+      200: { description: 'The interview, with recordingsDeletedAt and empty URLs', schema: interviewView },
+      401: unauthorized,
+      404: notFound,
+      409: { description: 'Still live or being saved', schema: apiError },
+    },
+  });
+  api.delete('/interviews/:id/recordings', { schema: remove }, async (request) => {
+    const { id } = parse(interviewIdParams, request.params);
     return toView(await options.deletion.deleteRecordings(id, 'request'));
   });
 
   /** The interview's webhook events and where each is on its way to WEBHOOK_URL. */
-  api.get('/interviews/:id/webhooks', async (request) => {
-    const { id } = parse(idParams, request.params);
+  const webhooks = routeSchema({
+    summary: "The interview's webhook events and their delivery state",
+    tag: 'admin',
+    params: interviewIdParams,
+    responses: { 200: { description: 'Oldest first', schema: webhookEventState.array() }, 401: unauthorized, 404: notFound },
+  });
+  api.get('/interviews/:id/webhooks', { schema: webhooks }, async (request) => {
+    const { id } = parse(interviewIdParams, request.params);
     await interviews.get(id);
     return (await options.webhooks.eventsOf(id)).map((event) => ({
       id: event.id,
@@ -140,8 +180,14 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   });
 
   /** A fresh proctor link, so the admin page can open any interview without keeping the links handed out at creation. */
-  api.post('/interviews/:id/proctor-link', async (request) => {
-    const { id } = parse(idParams, request.params);
+  const link = routeSchema({
+    summary: 'A fresh proctor link (the admin page opens interviews with it)',
+    tag: 'admin',
+    params: interviewIdParams,
+    responses: { 200: { description: 'The link', schema: proctorLink }, 401: unauthorized, 404: notFound },
+  });
+  api.post('/interviews/:id/proctor-link', { schema: link }, async (request) => {
+    const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.get(id);
     const ttl = linkTtl(interview.durationSeconds);
     const token = roleTokens.issue(interview.id, 'proctor', ttl);
@@ -151,8 +197,19 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     };
   });
 
-  api.post('/interviews/:id/retry-upload', async (request, reply) => {
-    const { id } = parse(idParams, request.params);
+  const retry = routeSchema({
+    summary: 'Finalize and upload a failed interview again',
+    tag: 'admin',
+    params: interviewIdParams,
+    responses: {
+      202: { description: 'Finalizing again', schema: createdInterview.pick({ id: true }).extend({ status: interviewView.shape.status }) },
+      401: unauthorized,
+      404: notFound,
+      409: { description: 'The interview has not failed', schema: apiError },
+    },
+  });
+  api.post('/interviews/:id/retry-upload', { schema: retry }, async (request, reply) => {
+    const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.retryFinalizing(id);
     void options.finalizer.finalize(id);
     return reply.code(202).send({ id, status: interview.status });

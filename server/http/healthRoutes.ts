@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { routeSchema } from './apiSchemas.ts';
 
 type ProbeResult = boolean | (Record<string, unknown> & { ok: boolean });
 
@@ -9,7 +10,13 @@ export interface HealthProbe {
 
 /** GET /healthz: 200 only when every probe reports up; the body says which is not. */
 export function registerHealthRoutes(app: FastifyInstance, probes: HealthProbe[]): void {
-  app.get('/healthz', async (_request, reply) => {
+  const schema = routeSchema({
+    summary: 'Health: 200 only when every part is up; the body says which is not',
+    tag: 'operations',
+    security: 'none',
+    responses: { 200: { description: 'Every part is up' }, 503: { description: 'Draining, or a part is down' } },
+  });
+  app.get('/healthz', { schema }, async (_request, reply) => {
     const results: Record<string, unknown> = {};
     let ok = true;
     await Promise.all(

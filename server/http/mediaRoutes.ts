@@ -7,6 +7,7 @@ import { AppError } from '../errors.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { isAdmin, requireRoleFor } from './requestAuth.ts';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
+import { routeSchema } from './apiSchemas.ts';
 import { parseByteRange } from './byteRange.ts';
 
 export interface MediaRoutesOptions {
@@ -82,5 +83,17 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
     }
   };
   // HEAD answers from HeadObject (Fastify's automatic HEAD would fetch the whole object and drop it).
-  app.route({ method: ['GET', 'HEAD'], url: '/media/*', exposeHeadRoute: false, handler: serve });
+  const schema = routeSchema({
+    summary: 'A stored recording (Range honoured): for a signed URL (?expires&signature), the admin token or a role token of its interview',
+    tag: 'pages',
+    responses: {
+      200: { description: 'The whole file' },
+      206: { description: 'The requested range' },
+      401: { description: 'No signature and no token' },
+      403: { description: 'Expired or wrong signature, or another interview’s token' },
+      404: { description: 'No such recording' },
+      416: { description: 'Range not satisfiable' },
+    },
+  });
+  app.route({ method: ['GET', 'HEAD'], url: '/media/*', exposeHeadRoute: false, schema, handler: serve });
 }

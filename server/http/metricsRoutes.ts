@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { AppError } from '../errors.ts';
 import { processRegistry } from '../metrics/counters.ts';
+import { routeSchema } from './apiSchemas.ts';
 import { isAdmin } from './requestAuth.ts';
 
 export interface MetricsRoutesOptions {
@@ -14,7 +15,13 @@ export interface MetricsRoutesOptions {
 
 /** GET /metrics: Prometheus text format, for the admin token or METRICS_TOKEN. */
 export function registerMetricsRoutes(app: FastifyInstance, options: MetricsRoutesOptions): void {
-  app.get('/metrics', async (request, reply) => {
+  const schema = routeSchema({
+    summary: 'Prometheus metrics (text format)',
+    tag: 'operations',
+    security: 'metrics token',
+    responses: { 200: { description: 'Prometheus text exposition format 0.0.4' }, 401: { description: 'Missing or wrong token' } },
+  });
+  app.get('/metrics', { schema }, async (request, reply) => {
     if (!isAdmin(request, options.adminToken) && !(options.metricsToken && isAdmin(request, options.metricsToken))) {
       throw new AppError('unauthorized', 'missing or wrong Authorization: Bearer <METRICS_TOKEN or ADMIN_TOKEN>');
     }

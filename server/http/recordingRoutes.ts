@@ -6,6 +6,7 @@ import { invalidInput } from '../errors.ts';
 import type { InterviewFinalizer } from '../lifecycle/InterviewFinalizer.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
+import { apiError, interviewIdParams, routeSchema } from './apiSchemas.ts';
 import { requireRoleFor } from './requestAuth.ts';
 
 export interface RecordingRoutesOptions {
@@ -31,7 +32,19 @@ function interviewIdOf(request: FastifyRequest): string {
 export function registerRecordingRoutes(app: FastifyInstance, options: RecordingRoutesOptions): void {
   const { interviews, finalizer, roleTokens } = options;
 
-  app.get('/session/:id/recording', async (request) => {
+  const schema = routeSchema({
+    summary: "The recording's progress and, once saved, signed URLs to play it (end and review pages)",
+    tag: 'pages',
+    security: 'role token',
+    params: interviewIdParams,
+    responses: {
+      200: { description: 'Status, per-file progress, signed URLs (urlsExpireAt)' },
+      401: { description: 'Missing or invalid role token', schema: apiError },
+      403: { description: "Another interview's token", schema: apiError },
+      404: { description: 'No such interview', schema: apiError },
+    },
+  });
+  app.get('/session/:id/recording', { schema }, async (request) => {
     const id = interviewIdOf(request);
     requireRoleFor(request, roleTokens, id);
     const interview = await interviews.get(id);

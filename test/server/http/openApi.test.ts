@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestService, type TestService } from '../../support/testService.ts';
+
+type Document = { openapi: string; paths: Record<string, Record<string, { summary?: string; tags?: string[]; responses?: Record<string, unknown>; requestBody?: unknown; parameters?: unknown[] }>> };
+
+/** `/api/interviews/:id` → `/api/interviews/{id}`, `/media/*` → `/media/{*}` (how @fastify/swagger writes them). */
+const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}').replace(/\*$/, '{*}');
+
+describe('the API described once (GET /api/openapi.json)', () => {
+  let ts: TestService;
+  let document: Document;
+
+  beforeAll(async () => {
+    ts = await startTestService();
+    const response = await ts.api<Document>('GET', '/api/openapi.json');
+    expect(response.status).toBe(200);
+    document = response.body;
+  });
+  afterAll(async () => {
+    await ts?.close();
+  });
+
+  it('is an OpenAPI 3 document holding every API route the service serves, and no page', () => {
+    expect(document.openapi).toMatch(/^3\./);
+    const api = ts.service.routes.filter((r) => /^\/(api|healthz|metrics|session|media)\b/.test(r.url));
+    expect(api.length).toBeGreaterThan(10);
+    // HEAD is listed where a route declares it (media); the route list leaves HEAD out.
+    const described = Object.entries(document.paths).flatMap(([p, ops]) => Object.keys(ops).filter((m) => m !== 'head').map((method) => `${method.toUpperCase()} ${p}`));
+    expect(described.sort()).toEqual(api.map((r) => `${r.method} ${openApiPath(r.url)}`).sort());
+    for (const [p, ops] of Object.entries(document.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect({ route: `${method} ${p}`, summary: Boolean(op.summary), responses: Object.keys(op.responses ?? {}).length > 0 }).toEqual({ route: `${method} ${p}`, summary: true, responses: true });
+      }
+    }
+  });
+
+  it('describes request bodies and parameters from the zod schemas the routes parse with', () => {
+    const create = document.paths['/api/interviews']!.post!;
+    expect(JSON.stringify(create.requestBody)).toContain('"durationSeconds"');
+    expect(JSON.stringify(create.requestBody)).toMatch(/"minimum":10.*"maximum":14400|"maximum":14400.*"minimum":10/);
+    expect(JSON.stringify(document.paths['/api/interviews/{id}']!.get!.parameters)).toContain('"uuid"');
+    expect(JSON.stringify(document.paths['/api/interviews']!.get!.parameters)).toContain('"limit"');
+  });
+
+  it('matches the README’s admin API table, route for route', () => {
+    const readme = fs.readFileSync(path.join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Admin API'), readme.indexOf('\n## ', readme.indexOf('## Admin API') + 5));
+    const documented = [...section.matchAll(/^\| `(GET|POST|DELETE|PUT|PATCH) (\/api\/[^`]+)` \|/gm)].map((m) => `${m[1]} ${openApiPath(m[2]!)}`);
+    const described = Object.entries(document.paths)
+      .filter(([p]) => p.startsWith('/api/'))
+      .flatMap(([p, ops]) => Object.keys(ops).map((method) => `${method.toUpperCase()} ${p}`));
+    expect(documented.sort()).toEqual(described.sort());
+  });
+});
