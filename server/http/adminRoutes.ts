@@ -14,6 +14,7 @@ import {
   createInterviewBody,
   createdInterview,
   endInterviewBody,
+  fileProgress,
   interviewIdParams,
   interviewView,
   listInterviewsQuery,
@@ -119,12 +120,13 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     summary: 'One interview, with signed URLs to play its recordings',
     tag: 'admin',
     params: interviewIdParams,
-    responses: { 200: { description: 'The interview', schema: interviewView.extend({ playback }) }, 400: invalid, 401: unauthorized, 404: notFound },
+    responses: { 200: { description: 'The interview, its upload progress per file and signed URLs to play', schema: interviewView.extend({ playback, files: fileProgress.array() }) }, 400: invalid, 401: unauthorized, 404: notFound },
   });
   api.get('/interviews/:id', { schema: get }, async (request) => {
     const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.get(id);
-    return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview) };
+    const files = options.finalizer.progress(id) ?? (await options.finalizer.storedProgress(id));
+    return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview), files };
   });
 
   const end = routeSchema({

@@ -61,6 +61,13 @@ export const playback = z.object({
   expiresAt: z.string().datetime().nullable(),
 });
 
+export const fileProgress = z.object({
+  kind: z.enum(['screen', 'candidate']),
+  status: z.enum(['recording', 'finalized', 'uploading', 'uploaded', 'failed']),
+  sizeBytes: z.number().int(),
+  uploadedBytes: z.number().int(),
+});
+
 export const createdInterview = z.object({
   id: z.string().uuid(),
   status: z.literal('created'),

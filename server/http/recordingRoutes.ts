@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
-import { RecordingFile } from '../db/RecordingFile.ts';
 import { invalidInput } from '../errors.ts';
 import type { InterviewFinalizer } from '../lifecycle/InterviewFinalizer.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
@@ -48,15 +47,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     const id = interviewIdOf(request);
     requireRoleFor(request, roleTokens, id);
     const interview = await interviews.get(id);
-    const live = finalizer.progress(id);
-    const files =
-      live ??
-      (await interviews.database.em().find(RecordingFile, { interviewId: id })).map((row) => ({
-        kind: row.kind,
-        status: row.status,
-        sizeBytes: row.sizeBytes,
-        uploadedBytes: row.uploadedBytes,
-      }));
+    const files = finalizer.progress(id) ?? (await finalizer.storedProgress(id));
     const playback = await options.playbackUrls.forInterview(interview);
     return {
       id,

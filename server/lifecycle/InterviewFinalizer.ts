@@ -91,6 +91,12 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
     return path.join(this.#options.recordingsDir, interviewId);
   }
 
+  /** Upload progress as last stored (for an interview not being finalized now). */
+  async storedProgress(interviewId: string): Promise<FileProgress[]> {
+    const rows = await this.#options.database.em().find(RecordingFile, { interviewId }, { orderBy: { kind: 'asc' } });
+    return rows.map((row) => ({ kind: row.kind, status: row.status, sizeBytes: row.sizeBytes, uploadedBytes: row.uploadedBytes }));
+  }
+
   /** Live upload progress of an interview being finalized; undefined when none is running. */
   progress(interviewId: string): FileProgress[] | undefined {
     return this.#progress.get(interviewId);

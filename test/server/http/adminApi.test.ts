@@ -45,6 +45,7 @@ describe('admin API', () => {
       gaps: [],
       recordingsDeletedAt: null,
       playback: { screenVideo: '', candidateVideo: '', expiresAt: null },
+      files: [],
     });
   });
 
