@@ -1,7 +1,8 @@
 import path from 'node:path';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logging.ts';
 import { Server as SocketIoServer } from 'socket.io';
 import type { Config } from '../config/Config.ts';
 import { loadServiceSecrets } from './auth/ServiceSecrets.ts';
@@ -138,7 +139,7 @@ export class Service {
   }
 
   static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
-    const logger = options.logger ?? pino({ level: config.logLevel });
+    const logger = options.logger ?? createLogger(config.logLevel);
     makeDataDirPrivate(config.dataDir);
     const secrets = loadServiceSecrets(config.dataDir, config.adminToken);
     const closers: Array<() => unknown> = [];
@@ -254,7 +255,7 @@ export class Service {
           const finalized = await finalizeRecording(directory, { logger });
           return { screen: finalized.screenPath, candidate: finalized.candidatePath };
         },
-        logger: logger.child({ component: 'finalizer' }),
+        logger,
         webhooks,
       });
       const deletion = new RecordingDeletion({

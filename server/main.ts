@@ -1,6 +1,7 @@
 // Entry point of `npm start`: validate configuration, start the service, print how to use it,
 // and shut down gracefully on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from '../config/loadConfig.ts';
+import { createLogger } from './logging.ts';
 import { Service } from './Service.ts';
 
 let config;
@@ -14,7 +15,7 @@ try {
   throw error;
 }
 
-const service = await Service.create(config);
+const service = await Service.create(config, { logger: createLogger(config.logLevel, { pretty: process.stdout.isTTY === true }) });
 const { logger } = service;
 
 // A generated token is shown once, on the start that made it; a configured one never is (it

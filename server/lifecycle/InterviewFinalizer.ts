@@ -38,6 +38,7 @@ export interface InterviewFinalizerOptions {
   retryWindowMs: number;
   publicUrl: string;
   finalizeRecording: FinalizeRecording;
+  /** The service's logger; the finalizer and its progressive uploads each add their component. */
   logger: Logger;
   /** Upload while recording (default true); false: everything is uploaded after the end. */
   progressiveUpload?: boolean;
@@ -54,6 +55,7 @@ const PROGRESS_PERSIST_INTERVAL_MS = 1000;
  */
 export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
   readonly #options: InterviewFinalizerOptions;
+  readonly #logger: Logger;
   readonly #running = new Map<string, Promise<void>>();
   readonly #progress = new Map<string, FileProgress[]>();
   /**
@@ -65,6 +67,8 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
   constructor(options: InterviewFinalizerOptions) {
     super();
     this.#options = options;
+    // Each part names itself once (a child of a child with the same key would repeat it).
+    this.#logger = options.logger.child({ component: 'finalizer' });
     if (options.progressiveUpload !== false) {
       this.progressive = new ProgressiveUploads({
         database: options.database,
@@ -120,8 +124,8 @@ export class InterviewFinalizer extends EventEmitter<InterviewFinalizerEvents> {
   }
 
   async #finalize(interviewId: string): Promise<void> {
-    const { database, logger } = this.#options;
-    const log = logger.child({ interviewId });
+    const { database } = this.#options;
+    const log = this.#logger.child({ interviewId });
     const em = database.em();
     const interview = await em.findOneOrFail(Interview, { id: interviewId });
     if (interview.status === InterviewStatus.Failed) interview.moveTo(InterviewStatus.Finalizing);
