@@ -21,6 +21,7 @@ export const envSchema = z
     ROLE_TOKEN_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(48),
     MAX_PROCTORS_PER_INTERVIEW: z.coerce.number().int().min(1).max(1000).default(10),
     MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
+    ROOM_IDLE_SECONDS: z.coerce.number().positive().max(3600).default(60),
     MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
 
     MEDIASOUP_WORKERS: z.coerce.number().int().min(1).max(64).default(os.cpus().length),

@@ -172,7 +172,7 @@ export class Service {
         logger,
       });
       closers.push(() => workers.close());
-      const rooms = new RoomRegistry({ workers, transport: roomTransportSettings(config), logger });
+      const rooms = new RoomRegistry({ workers, transport: roomTransportSettings(config), idleCloseMs: config.roomIdleMs, logger });
       closers.push(() => rooms.close());
 
       const webhooks = new WebhookOutbox({ database, url: config.webhooks.url, secret: config.webhooks.secret, logger: logger.child({ component: 'webhooks' }) });

@@ -41,6 +41,8 @@ export const GapCause = {
   CandidateReconnected: 'candidate reconnected',
   /** The candidate's media stopped arriving for a while, then resumed on the same producers. */
   CandidateConnectionLost: 'candidate connection lost',
+  /** The candidate's page went away (tab closed) for longer than an empty room is kept. */
+  CandidateLeft: 'candidate left',
 } as const;
 
 /** An outage not yet closed: it ends when the next recording's media flows. */
@@ -87,13 +89,23 @@ export class RecordingCoordinator {
         this.#options.logger.error({ err: error, interviewId: room.interviewId, track }, 'could not record a producer'),
       );
     };
-    room.on('producer', attach);
+    // When the candidate's last producer closed (the tab went away): an empty room idles out only
+    // later, and what is missing starts here, not then.
+    let candidateLeftAt: Date | undefined;
+    room.on('producer', (track, producer) => {
+      candidateLeftAt = undefined;
+      attach(track, producer);
+    });
+    room.on('producerClosed', () => {
+      if (!room.closed && room.tracks.length === 0) candidateLeftAt ??= new Date();
+    });
     room.once('closed', (reason) => {
       // A recording on this room's router stops with it; the next room's recording closes the gap.
       if (reason !== 'workerDied' && reason !== 'idle') return;
       if (!this.#seen.has(room.interviewId) || this.#pendingGaps.has(room.interviewId)) return;
-      const cause = reason === 'workerDied' ? GapCause.MediaServerRestarted : GapCause.CandidateReconnected;
-      this.#pendingGaps.set(room.interviewId, { start: new Date(), cause });
+      if (reason === 'workerDied') this.#pendingGaps.set(room.interviewId, { start: new Date(), cause: GapCause.MediaServerRestarted });
+      else if (candidateLeftAt) this.#pendingGaps.set(room.interviewId, { start: candidateLeftAt, cause: GapCause.CandidateLeft });
+      else this.#pendingGaps.set(room.interviewId, { start: new Date(), cause: GapCause.CandidateReconnected });
     });
     for (const track of TRACKS) {
       const producer = room.getProducer(track);

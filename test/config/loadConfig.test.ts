@@ -57,6 +57,7 @@ describe('loadConfig', () => {
         MAX_PROCTORS_PER_INTERVIEW: '4',
         MAX_CONNECTIONS_PER_IP: '50',
         MEDIA_URL_TTL_SECONDS: '600',
+        ROOM_IDLE_SECONDS: '30',
         MEDIASOUP_WORKERS: '3',
         RTC_MIN_PORT: '41000',
         RTC_MAX_PORT: '41999',
@@ -92,6 +93,7 @@ describe('loadConfig', () => {
       logLevel: 'debug',
       roleTokenTtlSeconds: 12 * 3600,
       limits: { proctorsPerInterview: 4, connectionsPerIp: 50 },
+      roomIdleMs: 30_000,
       mediaUrlTtlSeconds: 600,
       mediasoup: { workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, listenIp: '10.0.0.5', announcedIp: '203.0.113.7' },
       s3: {
