@@ -99,6 +99,8 @@ async function startEnvironment(logFile: string): Promise<BenchEnvironment> {
       DATA_DIR: path.join(dataRoot, 'data'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       ADMIN_TOKEN: 'bench-admin-token-0123456789',
+      // The ramp measures how far the machine goes, past where admission would refuse.
+      ADMISSION_MAX_CPU_PERCENT: process.env.ADMISSION_MAX_CPU_PERCENT ?? '0',
       RTC_LISTEN_IP: '127.0.0.1',
       S3_ENDPOINT: s3.endpoint,
       S3_ACCESS_KEY_ID: 'S3RVER',

@@ -20,6 +20,8 @@ export interface Config {
     /** Concurrent signalling connections one client address may hold. */
     connectionsPerIp: number;
   };
+  /** Admission before overload: the CPU share (0 = off) and the cores one interview reserves. */
+  admission: { maxCpuFraction: number; cpuCostPerInterview: number; measuredCpu: boolean };
   /** How long an interview room with nobody in it and no media is kept before it closes. */
   roomIdleMs: number;
   /** How long a signed (or presigned) recording URL handed to a page stays valid. */
@@ -67,6 +69,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     logLevel: env.LOG_LEVEL,
     roleTokenTtlSeconds: Math.round(env.ROLE_TOKEN_TTL_HOURS * 3600),
     limits: { proctorsPerInterview: env.MAX_PROCTORS_PER_INTERVIEW, connectionsPerIp: env.MAX_CONNECTIONS_PER_IP },
+    admission: { maxCpuFraction: env.ADMISSION_MAX_CPU_PERCENT / 100, cpuCostPerInterview: env.INTERVIEW_CPU_COST, measuredCpu: env.ADMISSION_MEASURED_CPU === 'true' },
     roomIdleMs: Math.round(env.ROOM_IDLE_SECONDS * 1000),
     mediaUrlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
     mediasoup: {

@@ -24,6 +24,9 @@ export const envSchema = z
     ROOM_IDLE_SECONDS: z.coerce.number().positive().max(3600).default(60),
     MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
 
+    ADMISSION_MAX_CPU_PERCENT: z.coerce.number().min(0).max(100).default(80),
+    INTERVIEW_CPU_COST: z.coerce.number().min(0).max(64).default(0.04),
+    ADMISSION_MEASURED_CPU: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
     MEDIASOUP_WORKERS: z.coerce.number().int().min(1).max(64).default(os.cpus().length),
     RTC_MIN_PORT: port(40000),
     RTC_MAX_PORT: port(49999),

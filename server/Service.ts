@@ -28,6 +28,7 @@ import { finalizeRecording } from '../recorder-pipeline/finalize/finalizeRecordi
 import { RoomRegistry } from './sfu/RoomRegistry.ts';
 import { roomTransportSettings } from './sfu/transportOptions.ts';
 import { WorkerPool } from './sfu/WorkerPool.ts';
+import { Admission } from './admission/Admission.ts';
 import { ConnectionLimits } from './signaling/ConnectionLimits.ts';
 import { SignalingServer } from './signaling/SignalingServer.ts';
 import { AppError } from './errors.ts';
@@ -178,12 +179,16 @@ export class Service {
       const webhooks = new WebhookOutbox({ database, url: config.webhooks.url, secret: config.webhooks.secret, logger: logger.child({ component: 'webhooks' }) });
       closers.push(() => webhooks.close());
       const interviews = new InterviewService(database, webhooks);
+      // An interview with media in its room costs CPU (reserved until it ends).
+      const admission = new Admission(config.admission, () => rooms.rooms.filter((room) => room.tracks.length > 0).length);
+      closers.push(() => admission.close());
       const disk = new DiskSpace({ path: config.dataDir, minFreeBytes: config.minFreeDiskBytes, logger });
       closers.push(() => disk.close());
       // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
       const draining = { value: false };
       const admitNewInterview = async (): Promise<void> => {
         if (draining.value) throw new AppError('unavailable', 'the service is restarting; try again in a moment');
+        admission.admitOne();
         const space = await disk.check();
         if (!space.ok) {
           logger.warn({ disk: space }, 'new interview refused: the disk is nearly full');
@@ -222,6 +227,7 @@ export class Service {
       registerHealthRoutes(http, [
         { name: 'service', check: () => ({ ok: !draining.value, draining: draining.value }) },
         { name: 'disk', check: async () => ({ ...(await disk.check()) }) },
+        { name: 'admission', check: () => ({ ...admission.report() }) },
         { name: 'database', check: () => database.isUp() },
         { name: 'objectStore', check: () => objectStore.isUp() },
         {
@@ -310,11 +316,12 @@ export class Service {
         bitrates: config.bitrates,
         candidateDashboardUrl: config.candidateDashboardUrl,
         limits,
+        admitOne: () => admission.admitOne(),
         logger,
       });
       closers.push(() => signaling.close());
       registerMetricsRoutes(http, {
-        gauges: createServiceGauges({ interviews, signaling, recordings, rooms, workers, disk }),
+        gauges: createServiceGauges({ interviews, signaling, recordings, rooms, workers, disk, admission }),
         adminToken: secrets.adminToken,
         metricsToken: config.metricsToken,
       });

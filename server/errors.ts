@@ -1,5 +1,5 @@
 /** Typed errors of the service, mapped to HTTP statuses and signalling acks in one place. */
-export type ErrorCode = 'invalid_input' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'limit_reached' | 'insufficient_storage' | 'internal';
+export type ErrorCode = 'invalid_input' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'at_capacity' | 'limit_reached' | 'insufficient_storage' | 'internal';
 
 const httpStatusByCode: Record<ErrorCode, number> = {
   invalid_input: 400,
@@ -8,6 +8,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   unavailable: 503,
+  at_capacity: 503,
   limit_reached: 429,
   insufficient_storage: 507,
   internal: 500,

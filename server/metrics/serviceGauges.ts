@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { types } from 'mediasoup';
+import type { Admission } from '../admission/Admission.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import type { RecordingCoordinator } from '../lifecycle/RecordingCoordinator.ts';
 import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
@@ -16,6 +17,7 @@ export interface GaugeSources {
   rooms: RoomRegistry;
   workers: WorkerPool;
   disk: DiskSpace;
+  admission: Admission;
 }
 
 /** Resident memory of a process from /proc (Linux); undefined elsewhere. */
@@ -115,6 +117,26 @@ export function createServiceGauges(sources: GaugeSources): Registry {
     registers,
     collect() {
       for (const [index, headroom] of sources.workers.portHeadroom().entries()) this.set({ worker: String(index) }, headroom.free);
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_admission_cores',
+    help: 'Admission: cores reserved by active interviews, the machine measured busy, and the threshold',
+    labelNames: ['what'] as const,
+    registers,
+    collect() {
+      const report = sources.admission.report();
+      this.set({ what: 'reserved' }, report.reservedCores);
+      this.set({ what: 'measured_busy' }, report.measuredBusyCores);
+      this.set({ what: 'threshold' }, report.thresholdCores);
+    },
+  });
+  new Gauge({
+    name: 'interview_ingest_at_capacity',
+    help: '1 while new interviews are refused (503 at_capacity), else 0',
+    registers,
+    collect() {
+      this.set(sources.admission.report().ok ? 0 : 1);
     },
   });
   new Gauge({

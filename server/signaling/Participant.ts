@@ -27,6 +27,8 @@ export interface ParticipantContext {
   logger: Logger;
   /** Called once the candidate has joined, so an older candidate connection can be retired. */
   onCandidateJoined: (participant: Participant) => void;
+  /** Throws at_capacity when the service cannot take one more interview's media now. */
+  admitOne?: () => void;
 }
 
 type Handlers = { [N in RequestName]: (request: ParsedRequest<N>) => Promise<RequestResults[N]> };
@@ -88,6 +90,10 @@ export class Participant {
         this.#notify('interviewEnded', { endUrl: endUrlOf(interviewId), cause: null });
         throw new AppError('conflict', 'the interview has ended');
       }
+      // A candidate starting an interview brings a new load; one already under way (a reload, a
+      // reconnect) is never turned away.
+      const started = interview.status !== 'created' || (this.#context.rooms.get(interviewId)?.tracks.length ?? 0) > 0;
+      if (this.claims.role === 'candidate' && !started) this.#context.admitOne?.();
       const room = await this.#openRoom();
       if (this.#closed) throw new AppError('conflict', 'this connection is closed');
       this.#joined = true;

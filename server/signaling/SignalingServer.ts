@@ -30,6 +30,8 @@ export interface SignalingServerOptions {
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
   limits: ConnectionLimits;
+  /** Throws at_capacity when one more interview would overload the service. */
+  admitOne?: () => void;
   logger: Logger;
 }
 
@@ -142,6 +144,7 @@ export class SignalingServer {
         candidateDashboardUrl: this.#options.candidateDashboardUrl,
         logger: this.#logger,
         onCandidateJoined: (joined) => this.#onCandidateJoined(joined),
+        ...(this.#options.admitOne ? { admitOne: this.#options.admitOne } : {}),
       },
       notify,
     );

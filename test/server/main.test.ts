@@ -21,7 +21,7 @@ function pidsWithEnv(entry: string): number[] {
 }
 
 function startMain(env: Record<string, string>) {
-  const child = spawn(tsx, ['server/main.ts'], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(tsx, ['server/main.ts'], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: 'warn', ADMISSION_MAX_CPU_PERCENT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -33,7 +33,7 @@ function startMain(env: Record<string, string>) {
 describe('the service process (npm start)', () => {
   it('logs pretty, colored lines at a terminal and JSON lines into a pipe', async () => {
     const port = await freePort();
-    const env = { ...process.env, LOG_LEVEL: 'info', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: tempDir(), MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', ...randomRtcPorts() };
+    const env = { ...process.env, LOG_LEVEL: 'info', ADMISSION_MAX_CPU_PERCENT: '0', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: tempDir(), MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', ...randomRtcPorts() };
     // script(1) gives the service a pseudo-terminal as stdout, as a person's shell would.
     const child = spawn('script', ['-qfec', `${tsx} server/main.ts`, '/dev/null'], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
