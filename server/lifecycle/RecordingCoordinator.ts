@@ -18,6 +18,13 @@ import { hasEnded } from './InterviewStatus.ts';
 
 const TRACKS: readonly TrackName[] = ['screen', 'camera', 'audio'];
 
+/**
+ * An interview goes live (its clock starts) when the first media reaches its recording. If the
+ * recording cannot start, the clock starts anyway this long after the candidate's media arrived:
+ * a broken recorder must not keep an interview from ever ending.
+ */
+const LIVE_WITHOUT_RECORDING_MS = 10_000;
+
 export interface RecordingCoordinatorOptions {
   database: Database;
   interviews: InterviewService;
@@ -65,6 +72,7 @@ export class RecordingCoordinator {
   /** Gap writes per interview, one at a time (each one reads and extends the list). */
   readonly #gapWrites = new Map<string, Promise<void>>();
   readonly #recordingRooms = new WeakMap<InterviewRecording, InterviewRoom>();
+  readonly #cancelLiveFallback = new WeakMap<InterviewRoom, () => void>();
   #closed = false;
 
   constructor(options: RecordingCoordinatorOptions) {
@@ -99,7 +107,18 @@ export class RecordingCoordinator {
     room.on('producerClosed', () => {
       if (!room.closed && room.tracks.length === 0) candidateLeftAt ??= new Date();
     });
+    let liveFallback: NodeJS.Timeout | undefined;
+    room.on('flowing', () => {
+      clearTimeout(liveFallback);
+      liveFallback = setTimeout(() => {
+        this.#options.logger.warn({ interviewId: room.interviewId }, 'no media reached the recording; the interview goes live without it');
+        this.#markLive(room.interviewId);
+      }, LIVE_WITHOUT_RECORDING_MS);
+      liveFallback.unref();
+    });
+    this.#cancelLiveFallback.set(room, () => clearTimeout(liveFallback));
     room.once('closed', (reason) => {
+      clearTimeout(liveFallback);
       // A recording on this room's router stops with it; the next room's recording closes the gap.
       if (reason !== 'workerDied' && reason !== 'idle') return;
       if (!this.#seen.has(room.interviewId) || this.#pendingGaps.has(room.interviewId)) return;
@@ -174,7 +193,11 @@ export class RecordingCoordinator {
     recording.on('stalled', ({ track, gapMs }) => {
       if (track === 'audio') void this.#addGapMs(interviewId, gapMs, GapCause.CandidateConnectionLost);
     });
-    recording.once('mediaFlowing', () => this.#closePendingGap(interviewId));
+    recording.once('mediaFlowing', () => {
+      this.#cancelLiveFallback.get(room)?.();
+      this.#markLive(interviewId);
+      void this.#closePendingGap(interviewId);
+    });
     return recording;
   }
 
@@ -185,6 +208,13 @@ export class RecordingCoordinator {
       if (!existing.some((row) => row.kind === kind)) em.persist(new RecordingFile(interviewId, kind));
     }
     await em.flush();
+  }
+
+  /** The interview's clock starts now (a no-op once it is live). */
+  #markLive(interviewId: string): void {
+    this.#options.interviews.markLive(interviewId).catch((error: unknown) => {
+      this.#options.logger.error({ err: error, interviewId }, 'could not mark the interview live');
+    });
   }
 
   /** A gap that ended now and lasted `gapMs`. */

@@ -242,11 +242,6 @@ export class SignalingServer {
     room.on('producerClosed', (track) => {
       if (!room.closed) this.#notifyInterview(interviewId, 'producerClosed', { track });
     });
-    room.on('flowing', () => {
-      this.#options.interviews.markLive(interviewId).catch((error: unknown) => {
-        this.#logger.error({ err: error, interviewId }, 'could not mark the interview live');
-      });
-    });
     room.once('closed', (reason) => {
       if (reason === 'workerDied') this.#notifyInterview(interviewId, 'mediaReset', { reason });
     });
