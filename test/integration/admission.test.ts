@@ -1,32 +1,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { request } from '../signaling/signalingClient.ts';
-import { connect } from '../signaling/signalingClient.ts';
+import { connect, request } from '../signaling/signalingClient.ts';
 import { parsePrometheusText, valueOf } from '../support/prometheusText.ts';
-import { publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
-import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { publishSynthetic, useSyntheticScene, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
 import { waitFor } from '../support/testConfig.ts';
-import { startTestService, type TestService } from '../support/testService.ts';
+import { startTestService } from '../support/testService.ts';
 
 describe('admission before overload', () => {
-  let t: TestService | undefined;
-  let publisher: SyntheticPublisher | undefined;
+  const scene = useSyntheticScene();
   const burners: ChildProcess[] = [];
-  afterEach(async () => {
+  afterEach(() => {
     for (const burner of burners.splice(0)) burner.kill('SIGKILL');
-    await publisher?.close();
-    await t?.close();
-    publisher = t = undefined;
   });
 
   it('refuses a new interview and a candidate starting one (503 at_capacity) once reservations are full; the running interview is unaffected', async () => {
     // Half the cores allowed, each interview reserving 60 % of that: one fits, two do not.
     const threshold = os.cpus().length * 0.5;
-    t = await startTestService({ ADMISSION_MAX_CPU_PERCENT: '50', INTERVIEW_CPU_COST: String(threshold * 0.6), ADMISSION_MEASURED_CPU: 'false' });
+    const t = (scene.t = await startTestService({ ADMISSION_MAX_CPU_PERCENT: '50', INTERVIEW_CPU_COST: String(threshold * 0.6), ADMISSION_MEASURED_CPU: 'false' }));
     const running = await t.createInterview({ durationSeconds: 12 });
     const waiting = await t.createInterview({ durationSeconds: 60 });
-    publisher = await publishSynthetic(t, running.id);
+    scene.publisher = await publishSynthetic(t, running.id);
     await waitForRecordedBytes(t, running.id, 100_000);
 
     const refused = await t.api<{ error: string; message: string }>('POST', '/api/interviews', { durationSeconds: 60 });
@@ -55,18 +49,18 @@ describe('admission before overload', () => {
     const done = await waitForStatus(t, running.id, 'completed', 60_000);
     expect(done.gaps).toEqual([]);
     expect(Math.abs(Date.parse(done.completedAt!) - Date.parse(done.endsAt!))).toBeLessThan(1500);
-    await publisher.close();
-    publisher = undefined;
+    await scene.publisher.close();
+    scene.publisher = undefined;
     // Its reservation is given back.
-    await waitFor(async () => (await t!.api('POST', '/api/interviews', { durationSeconds: 60 })).status === 201, { what: 'a new interview admitted again' });
+    await waitFor(async () => (await t.api('POST', '/api/interviews', { durationSeconds: 60 })).status === 201, { what: 'a new interview admitted again' });
   });
 
   it('refuses a new interview while the machine is measured busier than the threshold', async () => {
-    t = await startTestService({ ADMISSION_MAX_CPU_PERCENT: '40' });
+    const t = (scene.t = await startTestService({ ADMISSION_MAX_CPU_PERCENT: '40' }));
     // Every core spinning: whatever else runs, the machine is busier than 40 %.
     for (let i = 0; i < os.cpus().length; i++) burners.push(spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
     const report = await waitFor(async () => {
-      const admission = (await (await fetch(`${t!.url}/healthz`)).json()).admission;
+      const admission = (await (await fetch(`${t.url}/healthz`)).json()).admission;
       return admission.measuredBusyCores >= admission.thresholdCores ? admission : null;
     }, { timeoutMs: 15_000, what: 'the measured load above the threshold' });
     expect(report).toMatchObject({ ok: false, activeInterviews: 0 });

@@ -1,35 +1,23 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
-import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { describe, expect, it } from 'vitest';
+import { publishSynthetic, recordThenLeave, useSyntheticScene, waitForStatus } from '../support/recordedInterview.ts';
 import { waitFor } from '../support/testConfig.ts';
-import { startTestService, type TestService } from '../support/testService.ts';
+import { startTestService } from '../support/testService.ts';
 
 describe('a candidate who leaves', () => {
-  let t: TestService | undefined;
-  let publisher: SyntheticPublisher | undefined;
-  afterEach(async () => {
-    await publisher?.close();
-    await t?.close();
-    publisher = t = undefined;
-  });
+  const scene = useSyntheticScene();
 
   it('opens a gap "candidate left" when their tracks close, not when the empty room idles out, and it ends when media flows again', async () => {
     // Before: the gap began when the idle room closed (here 3 s later; 60 s by default) with cause "candidate reconnected".
-    t = await startTestService({ ROOM_IDLE_SECONDS: '3' });
+    const t = (scene.t = await startTestService({ ROOM_IDLE_SECONDS: '3' }));
     const interview = await t.createInterview({ durationSeconds: 120 });
-    publisher = await publishSynthetic(t, interview.id);
-    await waitForRecordedBytes(t, interview.id, 100_000);
-
-    await publisher.close();
-    publisher = undefined;
-    const leftAt = Date.now();
-    await waitFor(() => t!.service.rooms.get(interview.id) === undefined, { timeoutMs: 10_000, what: 'the empty room to idle out' });
+    const leftAt = await recordThenLeave(t, interview.id, scene);
+    await waitFor(() => t.service.rooms.get(interview.id) === undefined, { timeoutMs: 10_000, what: 'the empty room to idle out' });
     expect(Date.now() - leftAt).toBeGreaterThan(2500);
 
-    publisher = await publishSynthetic(t, interview.id);
+    scene.publisher = await publishSynthetic(t, interview.id);
     const backAt = Date.now();
     await waitFor(async () => {
-      const recording = await t!.service.recordings.recordingOf(interview.id);
+      const recording = await t.service.recordings.recordingOf(interview.id);
       return recording && (await recording.stats()).bytesWritten.screen > 50_000;
     }, { timeoutMs: 20_000, what: 'media recorded again' });
     await t.api('POST', `/api/interviews/${interview.id}/end`, {});
@@ -44,14 +32,10 @@ describe('a candidate who leaves', () => {
   });
 
   it('keeps the gap open to the end of the interview when the candidate never comes back', async () => {
-    t = await startTestService({ ROOM_IDLE_SECONDS: '2' });
+    const t = (scene.t = await startTestService({ ROOM_IDLE_SECONDS: '2' }));
     const interview = await t.createInterview({ durationSeconds: 120 });
-    publisher = await publishSynthetic(t, interview.id);
-    await waitForRecordedBytes(t, interview.id, 100_000);
-    await publisher.close();
-    publisher = undefined;
-    const leftAt = Date.now();
-    await waitFor(() => t!.service.rooms.get(interview.id) === undefined, { timeoutMs: 10_000, what: 'the empty room to idle out' });
+    const leftAt = await recordThenLeave(t, interview.id, scene);
+    await waitFor(() => t.service.rooms.get(interview.id) === undefined, { timeoutMs: 10_000, what: 'the empty room to idle out' });
     await t.api('POST', `/api/interviews/${interview.id}/end`, {});
     const done = await waitForStatus(t, interview.id, ['completed', 'failed'], 60_000);
     expect(done.gaps).toEqual([{ start: expect.any(String), end: done.completedAt, cause: 'candidate left' }]);

@@ -1,13 +1,12 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Database } from '../../server/db/Database.ts';
 import { Interview } from '../../server/db/Interview.ts';
 import { recordingObjectKey } from '../../server/db/RecordingFile.ts';
 import { parsePrometheusText, valueOf } from '../support/prometheusText.ts';
-import { publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
-import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
+import { publishSynthetic, useSyntheticScene, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
 import { tempDir } from '../support/testConfig.ts';
 import { asAdmin, startTestService, type TestService } from '../support/testService.ts';
 
@@ -31,16 +30,10 @@ async function objectExists(t: TestService, key: string): Promise<boolean> {
 }
 
 describe('operating the service: metrics, deletion and retention', () => {
-  let t: TestService | undefined;
-  let publisher: SyntheticPublisher | undefined;
-  afterEach(async () => {
-    await publisher?.close();
-    await t?.close();
-    publisher = t = undefined;
-  });
+  const scene = useSyntheticScene();
 
   it('serves Prometheus metrics to METRICS_TOKEN or the admin token that follow a recorded interview', async () => {
-    t = await startTestService({ METRICS_TOKEN });
+    const t = (scene.t = await startTestService({ METRICS_TOKEN }));
     expect((await fetch(`${t.url}/metrics`)).status).toBe(401);
     expect((await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
     const before = await scrape(t, t.adminToken);
@@ -54,7 +47,7 @@ describe('operating the service: metrics, deletion and retention', () => {
     const endToUrlsBefore = valueOf(before, 'interview_ingest_end_to_urls_seconds_count');
 
     const interview = await t.createInterview({ durationSeconds: 10 });
-    publisher = await publishSynthetic(t, interview.id);
+    scene.publisher = await publishSynthetic(t, interview.id);
     await waitForRecordedBytes(t, interview.id, 100_000);
     const during = await scrape(t);
     expect(valueOf(during, 'interview_ingest_live_interviews')).toBe(1);
@@ -79,11 +72,11 @@ describe('operating the service: metrics, deletion and retention', () => {
   });
 
   it('deletes an interview’s recordings on request, from the object store and the disk, idempotently', async () => {
-    t = await startTestService();
+    const t = (scene.t = await startTestService());
     const interview = await t.createInterview({ durationSeconds: 10 });
     expect((await t.api('DELETE', `/api/interviews/${interview.id}/recordings`)).status).toBe(200);
     const live = await t.createInterview({ durationSeconds: 10 });
-    publisher = await publishSynthetic(t, live.id);
+    scene.publisher = await publishSynthetic(t, live.id);
     await waitForStatus(t, live.id, 'live', 20_000);
     // Still recording: refused, nothing deleted.
     expect((await t.api('DELETE', `/api/interviews/${live.id}/recordings`)).status).toBe(409);
@@ -103,7 +96,7 @@ describe('operating the service: metrics, deletion and retention', () => {
 
   it('deletes recordings older than RETENTION_DAYS at start, and keeps younger ones', async () => {
     const dataDir = tempDir();
-    t = await startTestService({ DATA_DIR: dataDir });
+    let t = (scene.t = await startTestService({ DATA_DIR: dataDir }));
     const [old, young] = [await t.createInterview({ durationSeconds: 10 }), await t.createInterview({ durationSeconds: 10 })];
     const publishers = await Promise.all([publishSynthetic(t, old.id), publishSynthetic(t, young.id)]);
     try {
@@ -123,8 +116,8 @@ describe('operating the service: metrics, deletion and retention', () => {
     await em.flush();
     await database.close();
 
-    t = await startTestService({ DATA_DIR: dataDir, RETENTION_DAYS: '7' });
-    await expect.poll(async () => (await t!.api<{ recordingsDeletedAt: string | null }>('GET', `/api/interviews/${old.id}`)).body.recordingsDeletedAt).not.toBeNull();
+    t = scene.t = await startTestService({ DATA_DIR: dataDir, RETENTION_DAYS: '7' });
+    await expect.poll(async () => (await t.api<{ recordingsDeletedAt: string | null }>('GET', `/api/interviews/${old.id}`)).body.recordingsDeletedAt).not.toBeNull();
     expect(await objectExists(t, recordingObjectKey(old.id, 'screen'))).toBe(false);
     expect(await objectExists(t, recordingObjectKey(young.id, 'screen'))).toBe(true);
     expect((await t.api<{ screenVideo: string }>('GET', `/api/interviews/${young.id}`)).body.screenVideo).not.toBe('');

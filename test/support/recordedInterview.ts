@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { afterEach } from 'vitest';
 import { trackNames } from '../../recorder-pipeline/tracks.ts';
 import type { InterviewView } from '../../server/lifecycle/InterviewService.ts';
 import { SyntheticPublisher } from './syntheticPublisher.ts';
@@ -83,4 +84,29 @@ export function sharedAudioRun(a: string[], b: string[], maxShift = 100): number
     best = Math.max(best, same);
   }
   return best;
+}
+
+/** A test's service and synthetic candidate, closed (publisher first) after each test. */
+export interface SyntheticScene {
+  t: TestService | undefined;
+  publisher: SyntheticPublisher | undefined;
+}
+
+export function useSyntheticScene(): SyntheticScene {
+  const scene: SyntheticScene = { t: undefined, publisher: undefined };
+  afterEach(async () => {
+    await scene.publisher?.close();
+    await scene.t?.close();
+    scene.publisher = scene.t = undefined;
+  });
+  return scene;
+}
+
+/** A candidate who publishes until `bytes` are recorded, then leaves (closes every track); when they left. */
+export async function recordThenLeave(t: TestService, interviewId: string, scene: SyntheticScene, bytes = 100_000): Promise<number> {
+  scene.publisher = await publishSynthetic(t, interviewId);
+  await waitForRecordedBytes(t, interviewId, bytes);
+  await scene.publisher.close();
+  scene.publisher = undefined;
+  return Date.now();
 }
