@@ -59,6 +59,36 @@ function freshRequest(base: string, method: string, urlPath: string, body?: unkn
   });
 }
 
+/**
+ * A request sent whole but its body's last byte: the server has routed it and waits for the body.
+ * `finish()` sends that byte and resolves with the answer (undefined when the connection closed).
+ */
+async function heldRequest(base: string, method: string, urlPath: string, body: unknown): Promise<{ finish: () => Promise<Answer | undefined> }> {
+  const text = JSON.stringify(body);
+  const request = http.request(`${base}${urlPath}`, {
+    method,
+    agent: false,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+  });
+  const answer = new Promise<Answer | undefined>((resolve) => {
+    request.on('response', (response) => {
+      let received = '';
+      response.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+      response.on('end', () => resolve({ status: response.statusCode!, body: received ? (JSON.parse(received) as Record<string, unknown>) : {} }));
+      response.on('error', () => resolve(undefined));
+    });
+    request.on('error', () => resolve(undefined));
+  });
+  request.flushHeaders();
+  await new Promise<void>((resolve, reject) => request.write(text.slice(0, -1), (error) => (error ? reject(error) : resolve())));
+  return {
+    finish: () => {
+      request.end(text.slice(-1));
+      return answer;
+    },
+  };
+}
+
 interface Fault {
   what: string;
   at: number;
@@ -119,26 +149,38 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
   it('SIGTERM: new interviews are refused while it drains, the segment ends cleanly, it exits 0 and the interview stays live', async () => {
     await sleep(RECORD_MS);
     const segment = segmentDirs(env.DATA_DIR, interview.id).at(-1)!;
+    // A create request already on the wire before the signal, its body held back: it is answered
+    // only once the service drains (an open request keeps its connection; a new one would find
+    // nothing listening once the HTTP server closes).
+    const heldCreate = await heldRequest(service.url, 'POST', '/api/interviews', { durationSeconds: 30 });
     const termAt = Date.now();
     const exiting = service.terminate();
     segmentFlowingAt = lastFlowingBefore(service, termAt, segmentFlowingAt);
-    // Draining: while the HTTP server still answers, /healthz says `service.draining` and new
-    // interviews get 503; only then does nothing listen at all. Each request on a connection of its
-    // own (a pooled keep-alive connection may be closed under it by the shutdown).
-    let health: Answer | undefined;
-    let create: Answer | undefined;
-    let drainingAt = 0;
-    while (!service.hasExited) {
-      const answer = await freshRequest(service.url, 'GET', '/healthz');
-      if (!answer) break; // Nothing listens any more.
-      if (answer.status === 200) continue; // The signal is not handled yet.
-      health = answer;
-      drainingAt = Date.now();
-      create = await freshRequest(service.url, 'POST', '/api/interviews', { durationSeconds: 30 });
-      break;
+    // Draining: /healthz says `service.draining` until nothing listens any more. Asked every 10 ms,
+    // each on a connection of its own, without waiting for the previous answer (the window lasts as
+    // long as the recordings take to stop: tens of milliseconds on an idle machine).
+    const healths: Answer[] = [];
+    const probes: Promise<void>[] = [];
+    let refused = false;
+    let created: Promise<Answer | undefined> | undefined;
+    while (!service.hasExited && !refused && Date.now() - termAt < 10_000) {
+      probes.push(
+        freshRequest(service.url, 'GET', '/healthz').then((answer) => {
+          if (!answer) return void (refused = true);
+          healths.push(answer);
+          // Draining seen: now the held create request reaches the handler.
+          if (answer.status !== 200) created ??= heldCreate.finish();
+        }),
+      );
+      await sleep(10); // the probe rate, not a wait for a condition
     }
-    console.log(`while draining (${Date.now() - termAt} ms after SIGTERM): GET /healthz → ${JSON.stringify(health)}; POST /api/interviews ${Date.now() - drainingAt} ms later → ${JSON.stringify(create)}`);
-    expect(health).toMatchObject({ status: 503, body: { status: 'unavailable', service: { ok: false, draining: true }, database: { ok: true } } });
+    await Promise.all(probes);
+    const draining = healths.filter((answer) => answer.status !== 200);
+    const create = await (created ?? heldCreate.finish());
+    console.log(`while draining: ${draining.length} of ${healths.length} GET /healthz answered 503; first ${JSON.stringify(draining[0])}; the held POST /api/interviews → ${JSON.stringify(create)}`);
+    expect(draining.length).toBeGreaterThan(0);
+    // Every 503 is the service's own (not a generic one from a closing HTTP server).
+    for (const health of draining) expect(health).toMatchObject({ status: 503, body: { status: 'unavailable', service: { ok: false, draining: true }, database: { ok: true } } });
     expect(create).toMatchObject({ status: 503, body: { error: 'unavailable' } });
     expect(await exiting).toEqual({ code: 0, signal: null });
 
