@@ -189,7 +189,8 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     expect(media.durationSeconds).toBeGreaterThan(RECORD_MS / 1000 - 2);
     const missing = (termAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'screen.webm')));
     console.log(`SIGTERM: ${missing.toFixed(2)} s missing before the stop`);
-    expect(missing).toBeLessThan(2);
+    // A clean stop writes everything (measured −0.13 to −0.07 s in 4 runs: the span is a little longer).
+    expect(missing).toBeLessThan(1);
 
     await restartAndResume('SIGTERM', termAt, missing);
     expect(path.basename(segmentDirs(env.DATA_DIR, interview.id).at(-1)!)).not.toBe(path.basename(segment));
@@ -203,7 +204,9 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     segmentFlowingAt = lastFlowingBefore(service, killAt, segmentFlowingAt);
     const missing = (killAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'candidate.webm')));
     console.log(`SIGKILL: ${missing.toFixed(2)} s missing before the kill`);
-    expect(missing).toBeLessThan(2);
+    // README: about 1 s at most (the muxer's open 1 s cluster). Measured 0.07–0.13 s in 4 runs on a
+    // shared, loaded machine; up to 1.03 s seen earlier under heavier load.
+    expect(missing).toBeLessThan(1.5);
 
     await restartAndResume('SIGKILL', killAt, missing);
   });
@@ -258,7 +261,11 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
       console.log(
         `${kind}.webm: ${media.durationSeconds} s; interview ${seconds(lengthMs)} s, outages ${faults.map((f) => `${f.what} ${seconds(f.resumedAt - f.at)} s`).join(', ')}, lost before the faults ${lostBeforeSeconds.toFixed(2)} s → expected ${expected.toFixed(2)} s`,
       );
-      expect(Math.abs(media.durationSeconds! - expected)).toBeLessThan(2);
+      // Never longer than the media that reached the segments; shorter by each new segment's wait
+      // for media and a key frame, more so under load (measured −0.31 to −1.24 s over 4 runs on the
+      // shared machine, 3 segments each): no tighter than 2 s below.
+      expect(media.durationSeconds! - expected).toBeLessThan(0.5);
+      expect(media.durationSeconds! - expected).toBeGreaterThan(-2);
       // Outages are cut out: no pause in either stream; audio and video start and end together.
       expect(media.video.gaps).toEqual([]);
       expect(media.audio.gaps).toEqual([]);
