@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeErrors, hasCues, probeFile } from '../support/ffprobe.ts';
+import { decodeErrors, hasCues, probeFile, probePackets } from '../support/ffprobe.ts';
 import { launchBrowser, buildClient, pageErrors, type TestBrowser } from '../support/browser.ts';
 import { audioPacketHashes, sharedAudioRun, download, waitForStatus, type InterviewView } from '../support/recordedInterview.ts';
 import { startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';
@@ -75,6 +75,12 @@ describe('a real candidate recorded until the server timer ends the interview', 
       expect(Math.abs(probe.durationSeconds! - DURATION_SECONDS)).toBeLessThanOrEqual(1.5);
       expect(Math.abs(probe.video!.startTime! - probe.audio!.startTime!)).toBeLessThan(0.1);
       expect(await hasCues(file)).toBe(true);
+      // Key frames are requested every 2 s (Chromium sends none by itself): seek points that often.
+      const keyTimes = (await probePackets(file, 'v:0')).filter((packet) => packet.keyFrame).map((packet) => packet.ptsTime);
+      const keyGaps = keyTimes.slice(1).map((time, index) => time - keyTimes[index]!);
+      console.log(`${path.basename(file)}: ${keyTimes.length} key frames, largest interval ${Math.max(...keyGaps).toFixed(2)} s`);
+      expect(keyTimes.length).toBeGreaterThanOrEqual(DURATION_SECONDS / 2 - 1);
+      expect(Math.max(...keyGaps)).toBeLessThan(2.5);
       // Chromium's camera VP9 is flexible-mode: the relay's rewrite must leave it decodable.
       expect(await decodeErrors(file)).toEqual([]);
     }
