@@ -42,9 +42,10 @@ describe('progressive upload of an interview recording', () => {
   it('uploads equal parts while recording, leaves only part 1 and the tail for the end, and stores the final file byte for byte', async () => {
     // 1 MiB parts (s3rver accepts them; R2 needs ≥ 5 MiB) so a short test spans several parts.
     // The store behind a pass-through proxy that sees every request, to count the UploadParts sent.
-    const s3 = await EmbeddedS3Server.start({ directory: tempDir('progressive-s3-'), bucket: 'interviews' });
+    const storeDir = tempDir('progressive-s3-');
+    const s3 = await EmbeddedS3Server.start({ directory: storeDir, bucket: 'interviews' });
     const proxy = await FaultyProxy.start(s3.endpoint, { failFirst: 0 });
-    cleanups.push(() => s3.close(), () => proxy.close());
+    cleanups.push(async () => fs.rmSync(storeDir, { recursive: true, force: true }), () => s3.close(), () => proxy.close());
     t = await startTestService(
       {
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -69,6 +70,7 @@ describe('progressive upload of an interview recording', () => {
     // The local final files are deleted once stored: keep a copy the moment each one is stored.
     const localCopies = new Map<string, string>();
     const copies = tempDir('progressive-final-');
+    cleanups.push(async () => fs.rmSync(copies, { recursive: true, force: true }));
     t.service.finalizer.on('progress', (id, files) => {
       for (const file of files) {
         if (id !== interview.id || file.status !== 'uploaded' || localCopies.has(file.kind)) continue;
@@ -146,6 +148,7 @@ describe('progressive upload of an interview recording', () => {
     // The segments as the recording left them, copied the moment finalizing starts (they are
     // deleted once the files are stored): the final files must hold every one of them.
     const segmentCopies = tempDir('fallback-segments-');
+    cleanups.push(async () => fs.rmSync(segmentCopies, { recursive: true, force: true }));
     const copied: Record<'screen' | 'candidate', string[]> = { screen: [], candidate: [] };
     let copiedSegments = false;
     t.service.finalizer.on('progress', (id) => {
