@@ -149,38 +149,38 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
   it('SIGTERM: new interviews are refused while it drains, the segment ends cleanly, it exits 0 and the interview stays live', async () => {
     await sleep(RECORD_MS);
     const segment = segmentDirs(env.DATA_DIR, interview.id).at(-1)!;
-    // A create request already on the wire before the signal, its body held back: it is answered
-    // only once the service drains (an open request keeps its connection; a new one would find
-    // nothing listening once the HTTP server closes).
+    // A create request already on the wire before the signal, its body held back: answered once
+    // the service drains (an open request keeps its connection; a new one finds nothing listening
+    // once the HTTP server closes).
     const heldCreate = await heldRequest(service.url, 'POST', '/api/interviews', { durationSeconds: 30 });
+    // The drain lasts as long as the recordings take to stop (tens of milliseconds on an idle
+    // machine): its ffmpeg processes are paused (SIGSTOP) so it lasts until the test has asked.
+    // Resumed, they handle the pending 'q' and SIGINTs and end their files cleanly.
+    const recorders = service.children('ffmpeg');
+    expect(recorders.length).toBeGreaterThan(0);
+    for (const pid of recorders) process.kill(pid, 'SIGSTOP');
     const termAt = Date.now();
     const exiting = service.terminate();
     segmentFlowingAt = lastFlowingBefore(service, termAt, segmentFlowingAt);
-    // Draining: /healthz says `service.draining` until nothing listens any more. Asked every 10 ms,
-    // each on a connection of its own, without waiting for the previous answer (the window lasts as
-    // long as the recordings take to stop: tens of milliseconds on an idle machine).
+    // Draining: /healthz says `service.draining`, each request on a connection of its own.
     const healths: Answer[] = [];
-    const probes: Promise<void>[] = [];
-    let refused = false;
-    let created: Promise<Answer | undefined> | undefined;
-    while (!service.hasExited && !refused && Date.now() - termAt < 10_000) {
-      probes.push(
-        freshRequest(service.url, 'GET', '/healthz').then((answer) => {
-          if (!answer) return void (refused = true);
-          healths.push(answer);
-          // Draining seen: now the held create request reaches the handler.
-          if (answer.status !== 200) created ??= heldCreate.finish();
-        }),
-      );
-      await sleep(10); // the probe rate, not a wait for a condition
+    let create: Answer | undefined;
+    try {
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+        const answer = await freshRequest(service.url, 'GET', '/healthz');
+        if (!answer) break; // Nothing listens: draining was missed.
+        healths.push(answer);
+        if (answer.status !== 200) break; // 200 until the signal is handled.
+      }
+      create = await heldCreate.finish();
+    } finally {
+      for (const pid of recorders) process.kill(pid, 'SIGCONT');
     }
-    await Promise.all(probes);
     const draining = healths.filter((answer) => answer.status !== 200);
-    const create = await (created ?? heldCreate.finish());
-    console.log(`while draining: ${draining.length} of ${healths.length} GET /healthz answered 503; first ${JSON.stringify(draining[0])}; the held POST /api/interviews → ${JSON.stringify(create)}`);
-    expect(draining.length).toBeGreaterThan(0);
-    // Every 503 is the service's own (not a generic one from a closing HTTP server).
-    for (const health of draining) expect(health).toMatchObject({ status: 503, body: { status: 'unavailable', service: { ok: false, draining: true }, database: { ok: true } } });
+    console.log(`while draining (${Date.now() - termAt} ms after SIGTERM): GET /healthz → ${JSON.stringify(draining[0])}; the held POST /api/interviews → ${JSON.stringify(create)}`);
+    expect(draining).toHaveLength(1);
+    // The service's own 503 (not a generic one from a closing HTTP server).
+    expect(draining[0]).toMatchObject({ status: 503, body: { status: 'unavailable', service: { ok: false, draining: true }, database: { ok: true } } });
     expect(create).toMatchObject({ status: 503, body: { error: 'unavailable' } });
     expect(await exiting).toEqual({ code: 0, signal: null });
 
