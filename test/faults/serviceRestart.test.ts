@@ -166,7 +166,8 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     const healths: Answer[] = [];
     let create: Answer | undefined;
     try {
-      for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      // Well within the 5 s a recorder gets to stop before it is killed.
+      for (const deadline = Date.now() + 3000; Date.now() < deadline; ) {
         const answer = await freshRequest(service.url, 'GET', '/healthz');
         if (!answer) break; // Nothing listens: draining was missed.
         healths.push(answer);
@@ -174,7 +175,13 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
       }
       create = await heldCreate.finish();
     } finally {
-      for (const pid of recorders) process.kill(pid, 'SIGCONT');
+      for (const pid of recorders) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // Already gone (killed after its stop timeout): the checks below say what went wrong.
+        }
+      }
     }
     const draining = healths.filter((answer) => answer.status !== 200);
     console.log(`while draining (${Date.now() - termAt} ms after SIGTERM): GET /healthz → ${JSON.stringify(draining[0])}; the held POST /api/interviews → ${JSON.stringify(create)}`);
@@ -204,8 +211,8 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     segmentFlowingAt = lastFlowingBefore(service, killAt, segmentFlowingAt);
     const missing = (killAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'candidate.webm')));
     console.log(`SIGKILL: ${missing.toFixed(2)} s missing before the kill`);
-    // README: about 1 s at most (the muxer's open 1 s cluster). Measured 0.07–0.13 s in 4 runs on a
-    // shared, loaded machine; up to 1.03 s seen earlier under heavier load.
+    // README: about 1 s at most (the muxer's open 1 s cluster). Measured on the shared, loaded
+    // machine: 0.05–0.13 s in 8 of 9 runs, 1.03 s in one (a kill just before a cluster was written).
     expect(missing).toBeLessThan(1.5);
 
     await restartAndResume('SIGKILL', killAt, missing);
