@@ -80,7 +80,8 @@ describe('a real candidate recorded until the server timer ends the interview', 
       const keyGaps = keyTimes.slice(1).map((time, index) => time - keyTimes[index]!);
       console.log(`${path.basename(file)}: ${keyTimes.length} key frames, largest interval ${Math.max(...keyGaps).toFixed(2)} s`);
       expect(keyTimes.length).toBeGreaterThanOrEqual(DURATION_SECONDS / 2 - 1);
-      expect(Math.max(...keyGaps)).toBeLessThan(2.5);
+      // Measured 2.00–2.15 s in 3 runs (a request answered a frame or a few late under load).
+      expect(Math.max(...keyGaps)).toBeLessThan(3);
       // Chromium's camera VP9 is flexible-mode: the relay's rewrite must leave it decodable.
       expect(await decodeErrors(file)).toEqual([]);
     }
