@@ -198,7 +198,13 @@ export class Service {
           );
         }
       };
-      const http: FastifyInstance = Fastify({ loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
+      const http: FastifyInstance = Fastify({
+        loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+        bodyLimit: 1024 * 1024,
+        // While closing, requests still reach the routes, which answer the documented 503s
+        // (/healthz `service.draining`, `unavailable`), not Fastify's generic one.
+        return503OnClosing: false,
+      });
       const routes: HttpRoute[] = [];
       http.addHook('onRoute', (route) => {
         for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });

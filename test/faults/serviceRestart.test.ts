@@ -59,6 +59,36 @@ function freshRequest(base: string, method: string, urlPath: string, body?: unkn
   });
 }
 
+/**
+ * A request sent whole but its body's last byte: the server has routed it and waits for the body.
+ * `finish()` sends that byte and resolves with the answer (undefined when the connection closed).
+ */
+async function heldRequest(base: string, method: string, urlPath: string, body: unknown): Promise<{ finish: () => Promise<Answer | undefined> }> {
+  const text = JSON.stringify(body);
+  const request = http.request(`${base}${urlPath}`, {
+    method,
+    agent: false,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) },
+  });
+  const answer = new Promise<Answer | undefined>((resolve) => {
+    request.on('response', (response) => {
+      let received = '';
+      response.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+      response.on('end', () => resolve({ status: response.statusCode!, body: received ? (JSON.parse(received) as Record<string, unknown>) : {} }));
+      response.on('error', () => resolve(undefined));
+    });
+    request.on('error', () => resolve(undefined));
+  });
+  request.flushHeaders();
+  await new Promise<void>((resolve, reject) => request.write(text.slice(0, -1), (error) => (error ? reject(error) : resolve())));
+  return {
+    finish: () => {
+      request.end(text.slice(-1));
+      return answer;
+    },
+  };
+}
+
 interface Fault {
   what: string;
   at: number;
@@ -119,26 +149,45 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
   it('SIGTERM: new interviews are refused while it drains, the segment ends cleanly, it exits 0 and the interview stays live', async () => {
     await sleep(RECORD_MS);
     const segment = segmentDirs(env.DATA_DIR, interview.id).at(-1)!;
+    // A create request already on the wire before the signal, its body held back: answered once
+    // the service drains (an open request keeps its connection; a new one finds nothing listening
+    // once the HTTP server closes).
+    const heldCreate = await heldRequest(service.url, 'POST', '/api/interviews', { durationSeconds: 30 });
+    // The drain lasts as long as the recordings take to stop (tens of milliseconds on an idle
+    // machine): its ffmpeg processes are paused (SIGSTOP) so it lasts until the test has asked.
+    // Resumed, they handle the pending 'q' and SIGINTs and end their files cleanly.
+    const recorders = service.children('ffmpeg');
+    expect(recorders.length).toBeGreaterThan(0);
+    for (const pid of recorders) process.kill(pid, 'SIGSTOP');
     const termAt = Date.now();
     const exiting = service.terminate();
     segmentFlowingAt = lastFlowingBefore(service, termAt, segmentFlowingAt);
-    // Draining: while the HTTP server still answers, /healthz says `service.draining` and new
-    // interviews get 503; only then does nothing listen at all. Each request on a connection of its
-    // own (a pooled keep-alive connection may be closed under it by the shutdown).
-    let health: Answer | undefined;
+    // Draining: /healthz says `service.draining`, each request on a connection of its own.
+    const healths: Answer[] = [];
     let create: Answer | undefined;
-    let drainingAt = 0;
-    while (!service.hasExited) {
-      const answer = await freshRequest(service.url, 'GET', '/healthz');
-      if (!answer) break; // Nothing listens any more.
-      if (answer.status === 200) continue; // The signal is not handled yet.
-      health = answer;
-      drainingAt = Date.now();
-      create = await freshRequest(service.url, 'POST', '/api/interviews', { durationSeconds: 30 });
-      break;
+    try {
+      // Well within the 5 s a recorder gets to stop before it is killed.
+      for (const deadline = Date.now() + 3000; Date.now() < deadline; ) {
+        const answer = await freshRequest(service.url, 'GET', '/healthz');
+        if (!answer) break; // Nothing listens: draining was missed.
+        healths.push(answer);
+        if (answer.status !== 200) break; // 200 until the signal is handled.
+      }
+      create = await heldCreate.finish();
+    } finally {
+      for (const pid of recorders) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // Already gone (killed after its stop timeout): the checks below say what went wrong.
+        }
+      }
     }
-    console.log(`while draining (${Date.now() - termAt} ms after SIGTERM): GET /healthz → ${JSON.stringify(health)}; POST /api/interviews ${Date.now() - drainingAt} ms later → ${JSON.stringify(create)}`);
-    expect(health).toMatchObject({ status: 503, body: { status: 'unavailable', service: { ok: false, draining: true }, database: { ok: true } } });
+    const draining = healths.filter((answer) => answer.status !== 200);
+    console.log(`while draining (${Date.now() - termAt} ms after SIGTERM): GET /healthz → ${JSON.stringify(draining[0])}; the held POST /api/interviews → ${JSON.stringify(create)}`);
+    expect(draining).toHaveLength(1);
+    // The service's own 503 (not a generic one from a closing HTTP server).
+    expect(draining[0]).toMatchObject({ status: 503, body: { status: 'unavailable', service: { ok: false, draining: true }, database: { ok: true } } });
     expect(create).toMatchObject({ status: 503, body: { error: 'unavailable' } });
     expect(await exiting).toEqual({ code: 0, signal: null });
 
@@ -147,7 +196,8 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     expect(media.durationSeconds).toBeGreaterThan(RECORD_MS / 1000 - 2);
     const missing = (termAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'screen.webm')));
     console.log(`SIGTERM: ${missing.toFixed(2)} s missing before the stop`);
-    expect(missing).toBeLessThan(2);
+    // A clean stop writes everything (measured −0.13 to −0.04 s in 9 runs: the span is a little longer).
+    expect(missing).toBeLessThan(1);
 
     await restartAndResume('SIGTERM', termAt, missing);
     expect(path.basename(segmentDirs(env.DATA_DIR, interview.id).at(-1)!)).not.toBe(path.basename(segment));
@@ -161,7 +211,9 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
     segmentFlowingAt = lastFlowingBefore(service, killAt, segmentFlowingAt);
     const missing = (killAt - segmentFlowingAt) / 1000 - (await segmentSpanSeconds(path.join(segment, 'candidate.webm')));
     console.log(`SIGKILL: ${missing.toFixed(2)} s missing before the kill`);
-    expect(missing).toBeLessThan(2);
+    // README: about 1 s at most (the muxer's open 1 s cluster). Measured on the shared, loaded
+    // machine: 0.05–0.13 s in 8 of 9 runs, 1.03 s in one (a kill just before a cluster was written).
+    expect(missing).toBeLessThan(1.5);
 
     await restartAndResume('SIGKILL', killAt, missing);
   });
@@ -216,7 +268,11 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
       console.log(
         `${kind}.webm: ${media.durationSeconds} s; interview ${seconds(lengthMs)} s, outages ${faults.map((f) => `${f.what} ${seconds(f.resumedAt - f.at)} s`).join(', ')}, lost before the faults ${lostBeforeSeconds.toFixed(2)} s → expected ${expected.toFixed(2)} s`,
       );
-      expect(Math.abs(media.durationSeconds! - expected)).toBeLessThan(2);
+      // Never longer than the media that reached the segments; shorter by each new segment's wait
+      // for media and a key frame, more so under load (measured −0.26 to −1.84 s over 7 runs on the
+      // shared machine, 3 segments each): no tighter than 2 s below.
+      expect(media.durationSeconds! - expected).toBeLessThan(0.5);
+      expect(media.durationSeconds! - expected).toBeGreaterThan(-2);
       // Outages are cut out: no pause in either stream; audio and video start and end together.
       expect(media.video.gaps).toEqual([]);
       expect(media.audio.gaps).toEqual([]);

@@ -5,6 +5,7 @@ import { listSegments, segmentFile } from '../../recorder-pipeline/segments.ts';
 import { trackNames } from '../../recorder-pipeline/tracks.ts';
 import { RecordingFile } from '../../server/db/RecordingFile.ts';
 import { EmbeddedS3Server } from '../../server/storage/EmbeddedS3Server.ts';
+import { segmentSpanSeconds } from '../support/faults.ts';
 import { FaultyProxy } from '../support/faultyProxy.ts';
 import { hasCues, probeFile } from '../support/ffprobe.ts';
 import { download, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
@@ -41,9 +42,10 @@ describe('progressive upload of an interview recording', () => {
   it('uploads equal parts while recording, leaves only part 1 and the tail for the end, and stores the final file byte for byte', async () => {
     // 1 MiB parts (s3rver accepts them; R2 needs ≥ 5 MiB) so a short test spans several parts.
     // The store behind a pass-through proxy that sees every request, to count the UploadParts sent.
-    const s3 = await EmbeddedS3Server.start({ directory: tempDir('progressive-s3-'), bucket: 'interviews' });
+    const storeDir = tempDir('progressive-s3-');
+    const s3 = await EmbeddedS3Server.start({ directory: storeDir, bucket: 'interviews' });
     const proxy = await FaultyProxy.start(s3.endpoint, { failFirst: 0 });
-    cleanups.push(() => s3.close(), () => proxy.close());
+    cleanups.push(async () => fs.rmSync(storeDir, { recursive: true, force: true }), () => s3.close(), () => proxy.close());
     t = await startTestService(
       {
         LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -68,6 +70,7 @@ describe('progressive upload of an interview recording', () => {
     // The local final files are deleted once stored: keep a copy the moment each one is stored.
     const localCopies = new Map<string, string>();
     const copies = tempDir('progressive-final-');
+    cleanups.push(async () => fs.rmSync(copies, { recursive: true, force: true }));
     t.service.finalizer.on('progress', (id, files) => {
       for (const file of files) {
         if (id !== interview.id || file.status !== 'uploaded' || localCopies.has(file.kind)) continue;
@@ -128,6 +131,7 @@ describe('progressive upload of an interview recording', () => {
     const recording = (await t.service.recordings.recordingOf(interview.id))!;
     const failedStarts: string[] = [];
     recording.on('segmentFailed', ({ index, error }) => failedStarts.push(`segment ${index}: ${error.message}`));
+    const killedAt = Date.now();
     process.kill(recording.ffmpegPid!, 'SIGKILL');
     // The next segment is not always segment-001: a start attempt that fails (a port taken by
     // another process between choosing it and ffmpeg binding it) is removed and the next index used.
@@ -141,16 +145,52 @@ describe('progressive upload of an interview recording', () => {
       const sizes = segments.map((segment) => `${path.basename(segment.dir)}: ${fs.statSync(segmentFile(segment.dir, 'screen'), { throwIfNoEntry: false })?.size ?? 'no'} bytes`);
       throw new Error(`${error.message}; segments ${sizes.join(', ')}; failed starts: ${failedStarts.join(' | ') || 'none'}`);
     });
+    // The segments as the recording left them, copied the moment finalizing starts (they are
+    // deleted once the files are stored): the final files must hold every one of them.
+    const segmentCopies = tempDir('fallback-segments-');
+    cleanups.push(async () => fs.rmSync(segmentCopies, { recursive: true, force: true }));
+    const copied: Record<'screen' | 'candidate', string[]> = { screen: [], candidate: [] };
+    let copiedSegments = false;
+    t.service.finalizer.on('progress', (id) => {
+      if (id !== interview.id || copiedSegments) return;
+      copiedSegments = true;
+      for (const entry of fs.readdirSync(recordingDir).filter((name) => /^segment-\d+$/.test(name)).sort()) {
+        for (const kind of ['screen', 'candidate'] as const) {
+          const source = segmentFile(path.join(recordingDir, entry), kind);
+          if (!fs.existsSync(source)) continue;
+          const copy = path.join(segmentCopies, `${entry}-${kind}.webm`);
+          fs.copyFileSync(source, copy);
+          copied[kind].push(copy);
+        }
+      }
+    });
     expect((await t.api('POST', `/api/interviews/${interview.id}/end`, {})).status).toBe(200);
     const done = await waitForStatus(t, interview.id, 'completed', 60_000);
 
-    for (const url of [done.screenVideo, done.candidateVideo]) {
+    // The kill is one `recorder restarted` gap, starting at the kill and as long as the restart.
+    const restarts = done.gaps.filter((gap) => gap.cause === 'recorder restarted');
+    expect(restarts).toHaveLength(1);
+    const gap = restarts[0]!;
+    const gapMs = Date.parse(gap.end!) - Date.parse(gap.start);
+    console.log(`recorder restarted gap: ${gapMs} ms, from ${Date.parse(gap.start) - killedAt} ms after the kill`);
+    expect(Math.abs(Date.parse(gap.start) - killedAt)).toBeLessThan(1000);
+    expect(gapMs).toBeGreaterThan(0);
+    expect(gapMs).toBeLessThan(1000);
+
+    expect(copied.screen.length).toBeGreaterThanOrEqual(2);
+    for (const [kind, url] of [['screen', done.screenVideo], ['candidate', done.candidateVideo]] as const) {
       const downloaded = await download(url);
       const probe = await probeFile(downloaded);
       expect(probe.video?.codecName).toBe('vp9');
       expect(probe.audio?.codecName).toBe('opus');
-      expect(probe.durationSeconds).toBeGreaterThan(8);
       expect(await hasCues(downloaded)).toBe(true);
+      // Every segment is in the final file: its duration is the sum of their spans (a dropped
+      // segment would be seconds short), the outage between them cut out.
+      const spans = await Promise.all(copied[kind].map((file) => segmentSpanSeconds(file)));
+      const sum = spans.reduce((total, span) => total + span, 0);
+      console.log(`${kind}.webm: ${probe.durationSeconds} s; segments ${spans.map((span) => span.toFixed(2)).join(' + ')} = ${sum.toFixed(2)} s`);
+      expect(spans.every((span) => span > 1)).toBe(true);
+      expect(Math.abs(probe.durationSeconds! - sum)).toBeLessThan(1);
     }
     // The abandoned multipart state is gone: the whole file went up in one lib-storage upload.
     for (const row of await fileRows(t, interview.id)) expect(row.multipartUploadId).toBeNull();

@@ -1,7 +1,7 @@
 // The mediasoup worker dies while the interview's first recording is still being set up (before
 // any track is bound to it): that recording belongs to a router that is gone, and the room opened
 // on the replacement worker must get a recording of its own.
-import { afterEach, describe, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { InterviewRecording } from '../../recorder-pipeline/InterviewRecording.ts';
 import { publishSynthetic, waitForRecordedBytes } from '../support/recordedInterview.ts';
 import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
@@ -28,16 +28,20 @@ describe('when the media worker dies while the first recording is being set up',
     const workerDead = new Promise<void>((resolve) => (release = resolve));
     const create = InterviewRecording.create.bind(InterviewRecording);
     let creations = 0;
+    const made: { router: unknown; recording: InterviewRecording }[] = [];
     vi.spyOn(InterviewRecording, 'create').mockImplementation(async (options) => {
       if (creations++ === 0) await workerDead;
-      return create(options);
+      const recording = await create(options);
+      made.push({ router: options.router, recording });
+      return recording;
     });
 
     publishers.push(await publishSynthetic(service, interview.id));
     await waitFor(() => creations > 0, { timeoutMs: 10_000, what: 'the coordinator to start a recording' });
     const room = service.service.rooms.get(interview.id)!;
+    const deadPid = service.service.workers.workers[0]!.pid;
     const closed = new Promise((resolve) => room.once('closed', resolve));
-    process.kill(service.service.workers.workers[0]!.pid, 'SIGKILL');
+    process.kill(deadPid, 'SIGKILL');
     await closed;
     release();
     // The candidate's old connection is gone with the worker: its sender stops too.
@@ -57,5 +61,29 @@ describe('when the media worker dies while the first recording is being set up',
       console.log(`recording: ${recording ? JSON.stringify({ stopped: recording.stopped, ...(await recording.stats().catch(() => ({}))) }) : 'none'}; creations ${creations}`);
       throw error;
     }
+
+    // The recording in charge is a new one, made on the new room's router (a live worker), not
+    // the first one, which was made for the dead router.
+    const newRoom = service.service.rooms.get(interview.id)!;
+    expect(newRoom).not.toBe(room);
+    expect(newRoom.router.closed).toBe(false);
+    expect(room.router.closed).toBe(true);
+    expect(service.service.workers.workers.map((worker) => worker.pid)).not.toContain(deadPid);
+    const inCharge = await service.service.recordings.recordingOf(interview.id);
+    expect(inCharge).toBeDefined();
+    const entry = made.find((candidate) => candidate.recording === inCharge);
+    expect(entry, 'the recording in charge was made by InterviewRecording.create').toBeDefined();
+    expect(entry!.router).toBe(newRoom.router);
+    expect(made.indexOf(entry!)).toBeGreaterThan(0);
+    expect(inCharge!.stopped).toBe(false);
+    // Media keeps growing in it: every track flows and the files get longer.
+    const before = await inCharge!.stats();
+    await waitFor(async () => (await inCharge!.stats()).bytesWritten.screen >= before.bytesWritten.screen + 50_000, {
+      timeoutMs: 10_000,
+      what: 'the screen recording to keep growing',
+    });
+    const after = await inCharge!.stats();
+    expect(after.bytesWritten.candidate).toBeGreaterThan(before.bytesWritten.candidate);
+    for (const track of ['screen', 'camera', 'audio'] as const) expect(after.relay[track].packetsForwarded, track).toBeGreaterThan(before.relay[track].packetsForwarded);
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { hasCues, probeFile } from '../support/ffprobe.ts';
 import { audioPacketHashes, sharedAudioRun, download, getInterview, publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
 import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
-import { asAdmin, startTestService, type TestService } from '../support/testService.ts';
+import { asAdmin, capturingLogger, startTestService, type TestService } from '../support/testService.ts';
 
 
 describe('an interview recorded from a synthetic publisher', () => {
@@ -88,9 +88,27 @@ describe('an interview recorded from a synthetic publisher', () => {
     const recordingDir = path.join(t.dataDir, 'recordings', interview.id);
     fs.mkdirSync(path.join(recordingDir, 'segment-000'), { recursive: true });
     fs.writeFileSync(path.join(recordingDir, 'segment-000', 'screen.webm'), '');
-    await t.api('POST', `/api/interviews/${interview.id}/end`, {});
+    const outcomes: string[] = [];
+    t.service.finalizer.on('completed', (done) => done.id === interview.id && outcomes.push('completed'));
+    t.service.finalizer.on('failed', (done) => done.id === interview.id && outcomes.push('failed'));
+    // Ended three times at once (a proctor's double click, the admin, the timer): one finalization.
+    const ends = await Promise.all([1, 2, 3].map(() => t!.api('POST', `/api/interviews/${interview.id}/end`, {})));
+    expect(ends.map((end) => end.status)).toEqual([200, 200, 200]);
     const done = await waitForStatus(t, interview.id, ['completed', 'failed'], 20_000);
+    await t.service.finalizer.idle();
     expect(done).toMatchObject({ status: 'completed', screenVideo: '', candidateVideo: '' });
+    expect(outcomes).toEqual(['completed']);
+    expect(fs.existsSync(recordingDir)).toBe(false);
+
+    // And a restart does not finalize it again: still completed, as it was, with nothing on disk.
+    const dataDir = t.dataDir;
+    await t.close({ keepDataDir: true });
+    const log = capturingLogger('debug');
+    t = await startTestService({ DATA_DIR: dataDir }, { logger: log.logger });
+    await t.service.finalizer.idle();
+    expect(log.lines.filter((line) => line.interviewId === interview.id).map((line) => line.msg)).toEqual([]);
+    expect(await getInterview(t, interview.id)).toMatchObject({ status: 'completed', completedAt: done.completedAt, screenVideo: '', candidateVideo: '', failureReason: null });
+    expect(t.service.finalizer.progress(interview.id)).toBeUndefined();
     expect(fs.existsSync(recordingDir)).toBe(false);
   });
 

@@ -14,7 +14,7 @@ describe('a recording whose ffmpeg is killed', () => {
   const media = useRecorderMedia();
   const { recordingDir } = media;
 
-  it('restarts ffmpeg within a second into a new segment and loses at most two seconds', async () => {
+  it('restarts ffmpeg within half a second into a new segment and loses at most two seconds', async () => {
     const publisher = await SyntheticPublisher.start({ router: media.router });
     const outputDir = recordingDir();
     const recording = await InterviewRecording.create({ router: media.router, outputDir, logger: testLogger() });
@@ -39,7 +39,8 @@ describe('a recording whose ffmpeg is killed', () => {
       expect(exit).toMatchObject({ index: firstIndex, pid: victim, signal: 'SIGKILL', requested: false });
       await waitFor(() => started.some((index) => index > firstIndex), { timeoutMs: 5000, intervalMs: 5, what: 'the restarted segment' });
       const restartMs = Date.now() - killedAt;
-      expect(restartMs).toBeLessThan(1000);
+      // README: ≈ 0.1 s. Measured 92–118 ms in 3 runs with the machine's load at ~6 on 2 cores.
+      expect(restartMs).toBeLessThan(500);
       expect(recording.ffmpegPid).not.toBe(victim);
       await delay(4000);
       await recording.stop();

@@ -259,7 +259,8 @@ describe('signalling survives malformed, random and out-of-order messages', () =
     const framesAfter = await frameStats(proctorPage);
     const fps = (framesAfter.frames - framesBefore.frames) / ((Date.now() - started) / 1000);
     console.log(`proctor screen during the fuzz: ${fps.toFixed(1)} fps, longest gap between frames ${framesAfter.maxGapMs.toFixed(0)} ms`);
-    expect(framesAfter.maxGapMs).toBeLessThan(2500);
+    // Measured 133–200 ms in 3 runs on the shared 2-core machine (it was widened to 2500 ms unexplained).
+    expect(framesAfter.maxGapMs).toBeLessThan(1000);
     expect(fps).toBeGreaterThan(3);
     expect(TRACK_NAMES.map((track) => room.getProducer(track)?.id)).toEqual(producersBefore);
     expect((await ts.api<{ status: string }>('GET', `/api/interviews/${live.id}`)).body.status).toBe('live');

@@ -18,6 +18,10 @@ export class FaultyProxy {
   /** Every request passed on to the real server, in arrival order. */
   readonly forwarded: ForwardedRequest[] = [];
   failFirst: number;
+  /** Requests this returns true for are held: neither forwarded nor answered (a store that hangs). */
+  hold: ((request: ForwardedRequest) => boolean) | undefined;
+  /** The requests held so far. */
+  readonly held: ForwardedRequest[] = [];
 
   private constructor(private readonly server: http.Server, readonly url: string, failFirst: number) {
     this.failFirst = failFirst;
@@ -36,11 +40,17 @@ export class FaultyProxy {
         return;
       }
       const declaredLength = request.headers['content-length'];
-      proxy.forwarded.push({
+      const seen: ForwardedRequest = {
         method: request.method ?? '',
         url: new URL(request.url ?? '/', target),
         contentLength: declaredLength === undefined ? undefined : Number(declaredLength),
-      });
+      };
+      if (proxy.hold?.(seen)) {
+        proxy.held.push(seen);
+        request.resume();
+        return;
+      }
+      proxy.forwarded.push(seen);
       const upstream = http.request(
         { host: targetUrl.hostname, port: targetUrl.port, method: request.method, path: request.url, headers: request.headers },
         (upstreamResponse) => {

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach } from 'vitest';
+import { afterEach, onTestFinished } from 'vitest';
 import { trackNames } from '../../recorder-pipeline/tracks.ts';
 import type { InterviewView } from '../../server/lifecycle/InterviewService.ts';
 import { SyntheticPublisher } from './syntheticPublisher.ts';
@@ -56,7 +56,10 @@ export async function waitForRecordedBytes(t: TestService, interviewId: string, 
 export async function download(url: string, adminToken = TEST_ADMIN_TOKEN): Promise<string> {
   const response = await fetch(url, { headers: asAdmin(adminToken) });
   if (response.status !== 200) throw new Error(`GET ${url} answered ${response.status}`);
-  const file = path.join(tempDir('download-'), path.basename(new URL(url).pathname));
+  const directory = tempDir('download-');
+  // Removed when the test that downloaded it ends (every caller reads the file within its test).
+  onTestFinished(() => fs.rmSync(directory, { recursive: true, force: true }));
+  const file = path.join(directory, path.basename(new URL(url).pathname));
   fs.writeFileSync(file, Buffer.from(await response.arrayBuffer()));
   return file;
 }
