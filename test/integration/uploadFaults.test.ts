@@ -42,14 +42,12 @@ describe('uploading recordings when the object store misbehaves', () => {
     cleanups.push(() => s3.close(), () => proxy.close(), () => t.close());
     const interview = await t.createInterview({ durationSeconds: 10 });
     await recordTenSeconds(t, interview.id);
-    // The size of the local recording: the last bytes on disk seen while it was live.
-    let recordedBytes = 0;
-    const sampler = setInterval(() => {
-      void t.service.recordings.recordingOf(interview.id).then(async (recording) => {
-        if (recording && !recording.stopped) recordedBytes = Math.max(recordedBytes, (await recording.stats()).bytesWritten.screen);
-      });
-    }, 100);
-    const done = await waitForStatus(t, interview.id, 'completed', 90_000).finally(() => clearInterval(sampler));
+    // The size of the local recording once ffmpeg has written its last byte (read when the
+    // recording stops, before finalizing removes the files).
+    const recording = (await t.service.recordings.recordingOf(interview.id))!;
+    const recorded = new Promise<number>((resolve) => recording.once('stopped', () => void recording.stats().then((stats) => resolve(stats.bytesWritten.screen))));
+    const done = await waitForStatus(t, interview.id, 'completed', 90_000);
+    const recordedBytes = await recorded;
     expect(proxy.refused).toBeGreaterThanOrEqual(4);
     const file = await download(done.screenVideo);
     // The whole recording was stored: the stored file is the local one remuxed (key frame flags,
