@@ -1,5 +1,5 @@
 import { Device, type types } from 'mediasoup-client';
-import type { JoinResult, TrackName } from '../../server/signaling/protocol.ts';
+import type { JoinResult, ScreenSource, TrackName } from '../../server/signaling/protocol.ts';
 import type { SignalingClient } from '../shared/SignalingClient.ts';
 
 type ConnectionState = types.ConnectionState;
@@ -34,7 +34,13 @@ export class Publisher {
     });
     transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
       signaling
-        .request('produce', { transportId: transport.id, track: appData.track as TrackName, kind, rtpParameters })
+        .request('produce', {
+          transportId: transport.id,
+          track: appData.track as TrackName,
+          kind,
+          rtpParameters,
+          ...(appData.screenSource ? { screenSource: appData.screenSource as ScreenSource } : {}),
+        })
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
     transport.on('connectionstatechange', onState);
@@ -55,8 +61,11 @@ export class Publisher {
     return codecs.find((codec) => codec.mimeType.toLowerCase() === 'video/vp9') ?? codecs.find((codec) => codec.mimeType.toLowerCase() === 'video/vp8');
   }
 
-  /** Publishes (or republishes) a track; the previous producer of that track is replaced. */
-  async publish(track: TrackName, mediaTrack: MediaStreamTrack): Promise<void> {
+  /**
+   * Publishes (or republishes) a track; the previous producer of that track is replaced.
+   * screenSource goes with the screen track, so the server stores what the page could tell.
+   */
+  async publish(track: TrackName, mediaTrack: MediaStreamTrack, screenSource?: ScreenSource): Promise<void> {
     if (this.#closed) return;
     this.#producers.get(track)?.close();
     this.#producers.delete(track);
@@ -68,7 +77,7 @@ export class Publisher {
             track: mediaTrack,
             codec: this.#videoCodec(),
             encodings: [{ maxBitrate: track === 'screen' ? bitrates?.screen : bitrates?.camera }],
-            appData: { track },
+            appData: track === 'screen' && screenSource ? { track, screenSource } : { track },
           };
     // The page owns the captured tracks (they outlive this session), so producers never stop them.
     const producer = await this.#transport.produce({ ...options, stopTracks: false });

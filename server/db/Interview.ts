@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 import { InterviewStatus, assertTransition } from '../lifecycle/InterviewStatus.ts';
+import type { ScreenSource } from '../signaling/protocol.ts';
 
 export const MAX_URL_LENGTH = 500;
 
@@ -28,6 +29,8 @@ export class Interview {
   notes = '';
   failureReason: string | null = null;
   gaps: RecordingGap[] = [];
+  /** What the candidate's page could tell about the shared screen (latest share); null before one. */
+  screenSource: ScreenSource | null = null;
 
   constructor(durationSeconds: number, candidateName: string | null) {
     this.durationSeconds = durationSeconds;
@@ -58,5 +61,6 @@ export const InterviewSchema = new EntitySchema<Interview>({
     notes: { type: 'text', default: '' },
     failureReason: { type: 'text', nullable: true },
     gaps: { type: 'json', default: '[]' },
+    screenSource: { type: 'json', nullable: true },
   },
 });

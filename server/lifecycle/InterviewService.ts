@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Database } from '../db/Database.ts';
 import { Interview, type RecordingGap } from '../db/Interview.ts';
+import type { ScreenSource } from '../signaling/protocol.ts';
 import { AppError } from '../errors.ts';
 import { InterviewStatus, canTransition } from './InterviewStatus.ts';
 
@@ -28,6 +29,12 @@ export interface InterviewView {
   failureReason: string | null;
   /** Stretches missing from the recording (outages, restarts), with their cause. */
   gaps: RecordingGap[];
+  /**
+   * The shared screen as the candidate's browser described it: `monitor` (the browser said so, or
+   * its size and label match a whole screen) or `unverified` (accepted without proof); null before
+   * a share. Reported by the page, so it is evidence, not a guarantee.
+   */
+  screenSource: ScreenSource | null;
 }
 
 export function toView(interview: Interview): InterviewView {
@@ -46,6 +53,7 @@ export function toView(interview: Interview): InterviewView {
     notes: interview.notes,
     failureReason: interview.failureReason,
     gaps: interview.gaps,
+    screenSource: interview.screenSource,
   };
 }
 
@@ -88,6 +96,15 @@ export class InterviewService extends EventEmitter<InterviewServiceEvents> {
     await em.flush();
     this.emit('live', interview);
     return interview;
+  }
+
+  /** Keeps what the page reported about the latest screen share. */
+  async setScreenSource(id: string, screenSource: ScreenSource): Promise<void> {
+    const em = this.database.em();
+    const interview = await em.findOne(Interview, { id });
+    if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
+    interview.screenSource = screenSource;
+    await em.flush();
   }
 
   /** A failed interview goes back to finalizing, to be finalized again (retry-upload). */

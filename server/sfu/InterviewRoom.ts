@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
-import { TRACK_KINDS, TRACK_NAMES, type MediaKind, type TrackName } from '../signaling/protocol.ts';
+import { TRACK_KINDS, TRACK_NAMES, type MediaKind, type ScreenSource, type TrackName } from '../signaling/protocol.ts';
 import type { RoomTransportSettings } from './transportOptions.ts';
 import type { WorkerPool } from './WorkerPool.ts';
 
@@ -12,6 +12,8 @@ export interface ProducerAppData extends types.AppData {
   track: TrackName;
   /** Counts publications of this track in this room: a reload or re-share is a new generation. */
   generation: number;
+  /** Screen track only: what the candidate's page could tell about the share. */
+  screenSource?: ScreenSource;
 }
 
 export interface TransportAppData extends types.AppData {
@@ -149,6 +151,7 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
     track: TrackName,
     kind: MediaKind,
     rtpParameters: types.RtpParameters,
+    screenSource?: ScreenSource,
   ): Promise<types.Producer<ProducerAppData>> {
     this.#assertOpen();
     if (transport.appData.direction !== 'send') throw new AppError('forbidden', 'media can only be produced on a send transport');
@@ -160,7 +163,7 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
       // delay, requests close together (proctors joining, the recorder's periodic request) are
       // coalesced and one is sent when it passes, instead of being lost to that throttle.
       keyFrameRequestDelay: kind === 'video' ? KEYFRAME_REQUEST_DELAY_MS : 0,
-      appData: { track, generation: ++this.#generation },
+      appData: { track, generation: ++this.#generation, ...(screenSource ? { screenSource } : {}) },
     });
     if (this.#closed) {
       producer.close();

@@ -99,6 +99,7 @@ export class Participant {
         durationSeconds: interview.durationSeconds,
         startedAt: interview.startedAt?.toISOString() ?? null,
         endsAt: interview.endsAt?.toISOString() ?? null,
+        screenSource: interview.screenSource,
       };
       return {
         role: this.claims.role,
@@ -140,9 +141,13 @@ export class Participant {
       return {};
     },
 
-    produce: async ({ transportId, track, kind, rtpParameters }) => {
+    produce: async ({ transportId, track, kind, rtpParameters, screenSource }) => {
       const transport = this.#transport(transportId);
-      const producer = await this.#requireRoom().produce(transport, track, kind, rtpParameters as unknown as types.RtpParameters);
+      if (screenSource && track !== 'screen') throw new AppError('invalid_input', 'only the screen track has a screen source', 'screenSource');
+      const room = this.#requireRoom();
+      // Stored before the producer exists, so a proctor joining on its producerAdded reads it.
+      if (screenSource) await this.#context.interviews.setScreenSource(this.interviewId, screenSource);
+      const producer = await room.produce(transport, track, kind, rtpParameters as unknown as types.RtpParameters, screenSource);
       this.#producerIds.add(producer.id);
       producer.observer.once('close', () => this.#producerIds.delete(producer.id));
       return { producerId: producer.id };

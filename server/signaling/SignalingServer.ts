@@ -235,7 +235,10 @@ export class SignalingServer {
 
   #watchRoom(room: InterviewRoom): void {
     const { interviewId } = room;
-    room.on('producer', (track) => this.#notifyInterview(interviewId, 'producerAdded', { track }));
+    room.on('producer', (track, producer) => {
+      const { screenSource } = producer.appData;
+      this.#notifyInterview(interviewId, 'producerAdded', screenSource ? { track, screenSource } : { track });
+    });
     room.on('producerClosed', (track) => {
       if (!room.closed) this.#notifyInterview(interviewId, 'producerClosed', { track });
     });

@@ -14,7 +14,7 @@ export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 export const XVFB_SCREEN = { width: 1280, height: 800 };
 
 /**
- * Measured on this machine (docs: environment.md). `media.navigator.streams.fake` fakes the
+ * Measured on this machine (docs: environment.md, plus ICE loopback). `media.navigator.streams.fake` fakes the
  * camera and microphone but not the screen; `permission.disabled` removes the prompts, so
  * getDisplayMedia takes the whole X screen without a picker.
  */
@@ -24,8 +24,14 @@ export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   'media.autoplay.default': 0,
   'media.autoplay.blocking_policy': 0,
   'privacy.webrtc.hideGlobalIndicator': true,
-  // Without a sound device AudioContext.resume() never settles unless cubeb runs a mock context.
-  'media.cubeb.force_mock_context': true,
+  // The test service's media listens on 127.0.0.1; Firefox leaves loopback out of ICE by default
+  // ("ICE failed" on every pair).
+  'media.peerconnection.ice.loopback': true,
+  // Not set: 'media.cubeb.force_mock_context' (without a sound device AudioContext.resume() never
+  // settles unless cubeb runs a mock context). The mock also drives the fake microphone, and
+  // measured here it drops 0.3–0.5 s of audio every ~5 s; the candidate page needs no
+  // AudioContext in Firefox (there is no system audio to mix), so the tests run like a machine
+  // without a sound device. A test may pass it in `prefs`.
   // Keep a test browser off the network: no update, telemetry or suggestion traffic.
   'app.update.enabled': false,
   'browser.shell.checkDefaultBrowser': false,

@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261124000000CreateInterviews } from './Migration20261124000000CreateInterviews.ts';
 import { Migration20261124010000RecordingFiles } from './Migration20261124010000RecordingFiles.ts';
 import { Migration20261124020000MultipartState } from './Migration20261124020000MultipartState.ts';
+import { Migration20261201020000ScreenSource } from './Migration20261201020000ScreenSource.ts';
 
 /** Every migration, oldest first. Listed explicitly so no file-system discovery is needed at run time. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261124000000CreateInterviews', class: Migration20261124000000CreateInterviews },
   { name: 'Migration20261124010000RecordingFiles', class: Migration20261124010000RecordingFiles },
   { name: 'Migration20261124020000MultipartState', class: Migration20261124020000MultipartState },
+  { name: 'Migration20261201020000ScreenSource', class: Migration20261201020000ScreenSource },
 ];

@@ -43,6 +43,7 @@ describe('admin API', () => {
       notes: '',
       failureReason: null,
       gaps: [],
+      screenSource: null,
       playback: { screenVideo: '', candidateVideo: '', expiresAt: null },
     });
   });
