@@ -119,7 +119,8 @@ async function startSession(): Promise<void> {
     });
     if (mine !== session) return created.close();
     publisher = created;
-    setConnection('Connected to the server');
+    // Until ICE and DTLS complete nothing is recorded: say so instead of a bare "connected".
+    if (created.connectionState !== 'connected') setConnection('Connected to the server; waiting for the media connection…');
     if (!media.screen) startButton.disabled = false;
     await syncPublishing();
   } catch (error) {

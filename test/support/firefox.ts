@@ -27,6 +27,8 @@ export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   // The test service's media listens on 127.0.0.1; Firefox leaves loopback out of ICE by default
   // ("ICE failed" on every pair).
   'media.peerconnection.ice.loopback': true,
+  // (A page without camera permission — a proctor's — still pairs no loopback server candidate
+  // whatever the prefs: its tests serve media on this host's own IPv4, see firefoxProctor.test.ts.)
   // Not set: 'media.cubeb.force_mock_context' (without a sound device AudioContext.resume() never
   // settles unless cubeb runs a mock context). The mock also drives the fake microphone, and
   // measured here it drops 0.3–0.5 s of audio every ~5 s; the candidate page needs no
