@@ -24,8 +24,15 @@ export interface Config {
   mediaUrlTtlSeconds: number;
   mediasoup: {
     workers: number;
+    /**
+     * Range the workers split for the recorder's PlainTransports (and, without a WebRTC server
+     * port, for every WebRTC transport); it starts after the single media ports when those sit at
+     * RTC_MIN_PORT.
+     */
     rtcMinPort: number;
     rtcMaxPort: number;
+    /** Single-port mode: worker i's WebRtcServer listens on UDP and TCP this + i. Undefined: range mode. */
+    webRtcServerPort: number | undefined;
     listenIp: string;
     announcedIp: string | undefined;
   };
@@ -49,6 +56,8 @@ export interface Config {
 
 export function toConfig(env: RawEnv, cwd: string): Config {
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  // Unset RTC_PORT: the first port of the range, so a test's (or a host's) slice holds it too.
+  const singlePort = env.RTC_PORT_MODE === 'single' ? (env.RTC_PORT ?? env.RTC_MIN_PORT) : undefined;
   return {
     port: env.PORT,
     host: env.HOST,
@@ -62,8 +71,9 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     mediaUrlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
     mediasoup: {
       workers: env.MEDIASOUP_WORKERS,
-      rtcMinPort: env.RTC_MIN_PORT,
+      rtcMinPort: singlePort === env.RTC_MIN_PORT ? env.RTC_MIN_PORT + env.MEDIASOUP_WORKERS : env.RTC_MIN_PORT,
       rtcMaxPort: env.RTC_MAX_PORT,
+      webRtcServerPort: singlePort,
       listenIp: env.RTC_LISTEN_IP,
       announcedIp: env.RTC_ANNOUNCED_IP,
     },

@@ -155,6 +155,8 @@ export class Service {
         size: config.mediasoup.workers,
         rtcMinPort: config.mediasoup.rtcMinPort,
         rtcMaxPort: config.mediasoup.rtcMaxPort,
+        webRtcServer:
+          config.mediasoup.webRtcServerPort === undefined ? undefined : { port: config.mediasoup.webRtcServerPort, listenIp: roomTransportSettings(config).listenIp },
         logger,
       });
       closers.push(() => workers.close());

@@ -48,6 +48,8 @@ const KEYFRAME_REQUEST_DELAY_MS = 350;
 export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
   readonly interviewId: string;
   readonly router: types.Router;
+  /** Single-port mode: the worker's shared UDP/TCP port every WebRTC transport of this room uses. */
+  readonly #webRtcServer: types.WebRtcServer | undefined;
   readonly #transport: RoomTransportSettings;
   readonly #logger: Logger;
   readonly #idleCloseMs: number;
@@ -63,6 +65,7 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
     super();
     this.interviewId = options.interviewId;
     this.router = router;
+    this.#webRtcServer = options.workers.webRtcServerOf(router);
     this.#transport = options.transport;
     this.#logger = options.logger.child({ interviewId: options.interviewId });
     this.#idleCloseMs = options.idleCloseMs ?? 60_000;
@@ -121,14 +124,16 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
     this.#assertOpen();
     let transport: types.WebRtcTransport<TransportAppData>;
     try {
-      transport = await this.router.createWebRtcTransport<TransportAppData>({
-        listenIps: [this.#transport.listenIp],
+      const common = {
         enableUdp: true,
         enableTcp: true,
         preferUdp: true,
         initialAvailableOutgoingBitrate: this.#transport.initialAvailableOutgoingBitrate,
         appData: { direction },
-      });
+      };
+      transport = await this.router.createWebRtcTransport<TransportAppData>(
+        this.#webRtcServer ? { ...common, webRtcServer: this.#webRtcServer } : { ...common, listenIps: [this.#transport.listenIp] },
+      );
     } catch (error) {
       // The worker's RTC port range is used up: a capacity problem, not a bug of this request.
       if (error instanceof Error && /no more available ports/i.test(error.message)) {

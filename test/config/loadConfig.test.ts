@@ -22,6 +22,9 @@ describe('loadConfig', () => {
     expect(config.publicUrl).toBe('http://localhost:3000');
     expect(config.dataDir).toBe(path.resolve('/srv/app', 'data'));
     expect(config.mediasoup.workers).toBe(os.cpus().length);
+    // Single-port media by default, on the range's first ports; the recorder's range starts after them.
+    expect(config.mediasoup).toMatchObject({ webRtcServerPort: 40000, rtcMinPort: 40000 + os.cpus().length, rtcMaxPort: 49999 });
+    expect(loadConfig({ RTC_PORT_MODE: 'range' }, '/').mediasoup).toMatchObject({ webRtcServerPort: undefined, rtcMinPort: 40000 });
     expect(config.bitrates).toEqual({ screen: 2_500_000, camera: 1_500_000 });
     expect(config.s3.endpoint).toBeUndefined();
     expect(config.s3.region).toBe('auto');
@@ -60,6 +63,8 @@ describe('loadConfig', () => {
         MEDIASOUP_WORKERS: '3',
         RTC_MIN_PORT: '41000',
         RTC_MAX_PORT: '41999',
+        RTC_PORT_MODE: 'single',
+        RTC_PORT: '42000',
         RTC_LISTEN_IP: '10.0.0.5',
         RTC_ANNOUNCED_IP: '203.0.113.7',
         S3_ENDPOINT: 'https://acct.r2.cloudflarestorage.com',
@@ -89,7 +94,7 @@ describe('loadConfig', () => {
       roleTokenTtlSeconds: 12 * 3600,
       limits: { proctorsPerInterview: 4, connectionsPerIp: 50 },
       mediaUrlTtlSeconds: 600,
-      mediasoup: { workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, listenIp: '10.0.0.5', announcedIp: '203.0.113.7' },
+      mediasoup: { workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, webRtcServerPort: 42000, listenIp: '10.0.0.5', announcedIp: '203.0.113.7' },
       s3: {
         endpoint: 'https://acct.r2.cloudflarestorage.com',
         region: 'eu-west-1',
@@ -142,6 +147,8 @@ describe('loadConfig', () => {
     ['a worker count of zero', { MEDIASOUP_WORKERS: '0' }, 'MEDIASOUP_WORKERS'],
     ['a fractional worker count', { MEDIASOUP_WORKERS: '1.5' }, 'MEDIASOUP_WORKERS'],
     ['an inverted RTC port range', { RTC_MIN_PORT: '50000', RTC_MAX_PORT: '40000' }, 'RTC_MIN_PORT'],
+    ['a single media port inside the range but not at its start', { RTC_PORT: '45000' }, 'RTC_PORT'],
+    ['an unknown RTC port mode', { RTC_PORT_MODE: 'both' }, 'RTC_PORT_MODE'],
     ['a too-short admin token', { ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
     ['an invalid bucket name', { S3_BUCKET: 'Has_Upper' }, 'S3_BUCKET'],
     ['a part size below the 5 MiB multipart minimum', { S3_PART_SIZE_MB: '4' }, 'S3_PART_SIZE_MB'],
