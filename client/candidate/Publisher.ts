@@ -1,8 +1,29 @@
 import { Device, type types } from 'mediasoup-client';
 import type { JoinResult, ScreenSource, TrackName } from '../../server/signaling/protocol.ts';
+import { withDeadline } from '../shared/deadline.ts';
 import type { SignalingClient } from '../shared/SignalingClient.ts';
 
 type ConnectionState = types.ConnectionState;
+
+/** A sender's setParameters() may be slow to settle on a busy encoder; it is a preference, not a step to wait on. */
+const SENDER_PARAMETERS_DEADLINE_MS = 2000;
+
+/**
+ * When the uplink is short, what to give up: the screen keeps its resolution (text stays legible,
+ * the frame rate drops), the camera keeps its frame rate (the picture shrinks). Best effort: a
+ * browser without degradationPreference keeps its own default.
+ */
+async function preferDegradation(producer: types.Producer, preference: RTCDegradationPreference): Promise<void> {
+  const sender = producer.rtpSender;
+  if (!sender) return;
+  try {
+    const parameters = sender.getParameters() as RTCRtpSendParameters & { degradationPreference?: RTCDegradationPreference };
+    parameters.degradationPreference = preference;
+    await withDeadline(sender.setParameters(parameters), SENDER_PARAMETERS_DEADLINE_MS, 'setting the sender parameters');
+  } catch {
+    // Unsupported (or too slow): the browser's default stands.
+  }
+}
 
 /**
  * The candidate's send side for one signalling session: one send transport and up to three
@@ -86,6 +107,7 @@ export class Publisher {
       return;
     }
     this.#producers.set(track, producer);
+    if (track !== 'audio') await preferDegradation(producer, track === 'screen' ? 'maintain-resolution' : 'maintain-framerate');
   }
 
   async unpublish(track: TrackName): Promise<void> {
