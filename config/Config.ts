@@ -50,6 +50,10 @@ export interface Config {
     /** How long transient upload failures are retried before the interview is marked failed. */
     uploadRetryWindowMs: number;
   };
+  /** TURN servers handed to the pages with time-limited credentials; undefined: none. */
+  turn: { urls: string[]; secret: string } | undefined;
+  /** relay: pages send media only through TURN (hides their addresses, tests the relay path). */
+  iceTransportPolicy: 'all' | 'relay';
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
 }
@@ -88,6 +92,8 @@ export function toConfig(env: RawEnv, cwd: string): Config {
       partSizeBytes: env.S3_PART_SIZE_MB * 1024 * 1024,
       uploadRetryWindowMs: env.UPLOAD_RETRY_WINDOW_SECONDS * 1000,
     },
+    turn: env.TURN_URLS && env.TURN_SECRET ? { urls: env.TURN_URLS, secret: env.TURN_SECRET } : undefined,
+    iceTransportPolicy: env.ICE_TRANSPORT_POLICY,
     bitrates: { screen: env.SCREEN_MAX_BITRATE, camera: env.CAMERA_MAX_BITRATE },
     candidateDashboardUrl: env.CANDIDATE_DASHBOARD_URL ?? `${publicUrl}/`,
   };

@@ -33,6 +33,15 @@ export const envSchema = z
     RTC_PORT: port(1).optional(),
     RTC_LISTEN_IP: ipAddress.default('0.0.0.0'),
     RTC_ANNOUNCED_IP: ipAddress.optional(),
+    // TURN for candidates and proctors behind networks that let no media through directly:
+    // comma-separated turn:/turns: URLs, and coturn's static-auth-secret (REST-API credentials).
+    TURN_URLS: z
+      .string()
+      .transform((value) => value.split(',').map((url) => url.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^turns?:[^\s]+$/, 'must be turn: or turns: URLs, comma-separated')).min(1))
+      .optional(),
+    TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
 
     S3_ENDPOINT: optionalUrl,
     S3_REGION: z.string().min(1).default('auto'),
@@ -65,6 +74,10 @@ export const envSchema = z
       if (first === env.RTC_MIN_PORT && env.RTC_MAX_PORT - last < 2 * env.MEDIASOUP_WORKERS) {
         ctx.addIssue({ code: 'custom', path: ['RTC_MAX_PORT'], message: `leaves too few ports after the ${env.MEDIASOUP_WORKERS} single media port(s) at RTC_MIN_PORT` });
       }
+    }
+    if (env.TURN_URLS && !env.TURN_SECRET) ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
+    if (env.ICE_TRANSPORT_POLICY === 'relay' && !env.TURN_URLS) {
+      ctx.addIssue({ code: 'custom', path: ['ICE_TRANSPORT_POLICY'], message: 'relay needs TURN_URLS' });
     }
     if (env.S3_ENDPOINT) {
       for (const name of ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {

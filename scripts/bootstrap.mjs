@@ -20,8 +20,8 @@ const RUNTIME_PACKAGES = ['ffmpeg'];
 const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', 'libssl-dev', 'libuv1-dev', 'libsrtp2-dev', 'libusrsctp-dev', 'libabsl-dev', 'nlohmann-json3-dev'];
 // iptables: the fault tests cut a candidate's network for real (rules on the loopback).
 // firefox-esr + xvfb: the Firefox tests (Firefox's screen capture needs an X display; headless
-// Firefox answers getDisplayMedia with NotFoundError).
-const TEST_PACKAGES = ['chromium', 'iptables', 'firefox-esr', 'xvfb'];
+// Firefox answers getDisplayMedia with NotFoundError). coturn: the TURN relay test.
+const TEST_PACKAGES = ['chromium', 'iptables', 'firefox-esr', 'xvfb', 'coturn'];
 
 function isInstalled(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });

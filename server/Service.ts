@@ -263,6 +263,8 @@ export class Service {
         interviews,
         bitrates: config.bitrates,
         candidateDashboardUrl: config.candidateDashboardUrl,
+        turn: config.turn,
+        iceTransportPolicy: config.iceTransportPolicy,
         limits,
         logger,
       });

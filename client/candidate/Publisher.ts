@@ -49,7 +49,7 @@ export class Publisher {
     const device = new Device();
     await device.load({ routerRtpCapabilities: join.routerRtpCapabilities });
     const info = await signaling.request('createTransport', { direction: 'send' });
-    const transport = device.createSendTransport(info);
+    const transport = device.createSendTransport({ ...info, iceServers: join.ice.servers, iceTransportPolicy: join.ice.transportPolicy });
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });

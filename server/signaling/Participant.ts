@@ -1,6 +1,7 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { RoleClaims } from '../auth/RoleTokens.ts';
+import { turnCredentials } from '../auth/TurnCredentials.ts';
 import { AppError } from '../errors.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import { hasEnded } from '../lifecycle/InterviewStatus.ts';
@@ -24,6 +25,9 @@ export interface ParticipantContext {
   interviews: InterviewService;
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
+  /** TURN handed to the pages (undefined: none) and whether media may only go through it (default all). */
+  turn?: { urls: string[]; secret: string } | undefined;
+  iceTransportPolicy?: 'all' | 'relay';
   logger: Logger;
   /** Called once the candidate has joined, so an older candidate connection can be retired. */
   onCandidateJoined: (participant: Participant) => void;
@@ -108,6 +112,13 @@ export class Participant {
         routerRtpCapabilities: room.rtpCapabilities as RequestResults['join']['routerRtpCapabilities'],
         tracks: room.tracks,
         endUrl: endUrlOf(interviewId),
+        ice: {
+          // Valid for the rest of the interview and an hour more (a page that joins again gets new ones).
+          servers: this.#context.turn
+            ? [turnCredentials(this.#context.turn, `${interviewId}-${this.claims.role}`, (interview.endsAt ? Math.max(0, interview.endsAt.getTime() - Date.now()) / 1000 : interview.durationSeconds) + 3600)]
+            : [],
+          transportPolicy: this.#context.iceTransportPolicy ?? 'all',
+        },
         publish: this.claims.role === 'candidate' ? { bitrates: this.#context.bitrates, dashboardUrl: this.#context.candidateDashboardUrl } : null,
       };
     },

@@ -29,6 +29,9 @@ export interface SignalingServerOptions {
   interviews: InterviewService;
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
+  /** TURN handed to the pages (REST credentials per join); undefined: none. */
+  turn?: { urls: string[]; secret: string } | undefined;
+  iceTransportPolicy?: 'all' | 'relay';
   limits: ConnectionLimits;
   logger: Logger;
 }
@@ -140,6 +143,8 @@ export class SignalingServer {
         interviews: this.#options.interviews,
         bitrates: this.#options.bitrates,
         candidateDashboardUrl: this.#options.candidateDashboardUrl,
+        turn: this.#options.turn,
+        iceTransportPolicy: this.#options.iceTransportPolicy,
         logger: this.#logger,
         onCandidateJoined: (joined) => this.#onCandidateJoined(joined),
       },

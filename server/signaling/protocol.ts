@@ -107,6 +107,13 @@ export interface InterviewInfo {
   screenSource: ScreenSource | null;
 }
 
+/** One TURN server entry for RTCPeerConnection, with time-limited credentials. */
+export interface IceServerInfo {
+  urls: string[];
+  username: string;
+  credential: string;
+}
+
 export interface JoinResult {
   role: Role;
   interview: InterviewInfo;
@@ -117,6 +124,8 @@ export interface JoinResult {
   tracks: TrackName[];
   /** Where the candidate goes when the interview ends. */
   endUrl: string;
+  /** TURN servers (empty without TURN_URLS) and whether media may only go through them. */
+  ice: { servers: IceServerInfo[]; transportPolicy: 'all' | 'relay' };
   /** Candidate only: how to publish, and where to go when the candidate refuses permissions. */
   publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
 }
