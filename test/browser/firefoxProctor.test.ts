@@ -5,7 +5,7 @@ import type { Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient, launchBrowser, pageErrors, type TestBrowser } from '../support/browser.ts';
 import { firefoxPageErrors, launchFirefox, type TestFirefox } from '../support/firefox.ts';
-import { waitForStatus } from '../support/recordedInterview.ts';
+import { waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
 import { waitFor } from '../support/testConfig.ts';
 import { startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';
 
@@ -85,6 +85,9 @@ describe('a Firefox proctor watching a Chromium candidate', () => {
     expect(now.screenSource).toBe('Entire screen');
     expect(now.status).toBe('Live; candidate publishing screen, camera and audio');
 
+    // Ended only once the recorder has media on disk: an interview ended before any media reached
+    // a file completes without recordings (seen here on a loaded machine, 3 s after live).
+    await waitForRecordedBytes(ts, interview.id, 10_000);
     await proctor.click('#end');
     await proctor.click('#end-yes');
     await candidate.waitForURL((url) => url.pathname === `/interview/end/${interview.id}`, { timeout: 15_000 });
