@@ -28,8 +28,15 @@ export interface Config {
   mediaUrlTtlSeconds: number;
   mediasoup: {
     workers: number;
+    /**
+     * Range the workers split for the recorder's PlainTransports (and, without a WebRTC server
+     * port, for every WebRTC transport); it starts after the single media ports when those sit at
+     * RTC_MIN_PORT.
+     */
     rtcMinPort: number;
     rtcMaxPort: number;
+    /** Single-port mode: worker i's WebRtcServer listens on UDP and TCP this + i. Undefined: range mode. */
+    webRtcServerPort: number | undefined;
     listenIp: string;
     announcedIp: string | undefined;
   };
@@ -47,6 +54,10 @@ export interface Config {
     /** How long transient upload failures are retried before the interview is marked failed. */
     uploadRetryWindowMs: number;
   };
+  /** TURN servers handed to the pages with time-limited credentials; undefined: none. */
+  turn: { urls: string[]; secret: string } | undefined;
+  /** relay: pages send media only through TURN (hides their addresses, tests the relay path). */
+  iceTransportPolicy: 'all' | 'relay';
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
   /** Bearer token that may read /metrics besides the admin token. */
@@ -59,6 +70,8 @@ export interface Config {
 
 export function toConfig(env: RawEnv, cwd: string): Config {
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  // Unset RTC_PORT: the first port of the range, so a test's (or a host's) slice holds it too.
+  const singlePort = env.RTC_PORT_MODE === 'single' ? (env.RTC_PORT ?? env.RTC_MIN_PORT) : undefined;
   return {
     port: env.PORT,
     host: env.HOST,
@@ -74,8 +87,9 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     mediaUrlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
     mediasoup: {
       workers: env.MEDIASOUP_WORKERS,
-      rtcMinPort: env.RTC_MIN_PORT,
+      rtcMinPort: singlePort === env.RTC_MIN_PORT ? env.RTC_MIN_PORT + env.MEDIASOUP_WORKERS : env.RTC_MIN_PORT,
       rtcMaxPort: env.RTC_MAX_PORT,
+      webRtcServerPort: singlePort,
       listenIp: env.RTC_LISTEN_IP,
       announcedIp: env.RTC_ANNOUNCED_IP,
     },
@@ -90,6 +104,8 @@ export function toConfig(env: RawEnv, cwd: string): Config {
       partSizeBytes: env.S3_PART_SIZE_MB * 1024 * 1024,
       uploadRetryWindowMs: env.UPLOAD_RETRY_WINDOW_SECONDS * 1000,
     },
+    turn: env.TURN_URLS && env.TURN_SECRET ? { urls: env.TURN_URLS, secret: env.TURN_SECRET } : undefined,
+    iceTransportPolicy: env.ICE_TRANSPORT_POLICY,
     bitrates: { screen: env.SCREEN_MAX_BITRATE, camera: env.CAMERA_MAX_BITRATE },
     candidateDashboardUrl: env.CANDIDATE_DASHBOARD_URL ?? `${publicUrl}/`,
     metricsToken: env.METRICS_TOKEN,

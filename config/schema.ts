@@ -30,8 +30,22 @@ export const envSchema = z
     MEDIASOUP_WORKERS: z.coerce.number().int().min(1).max(64).default(os.cpus().length),
     RTC_MIN_PORT: port(40000),
     RTC_MAX_PORT: port(49999),
+    // single: every WebRTC transport of worker i shares one UDP and one TCP port, RTC_PORT + i
+    // (mediasoup WebRtcServer), so a firewall opens two ports per worker; range: each transport
+    // takes its own ports from RTC_MIN_PORT..RTC_MAX_PORT.
+    RTC_PORT_MODE: z.enum(['single', 'range']).default('single'),
+    RTC_PORT: port(1).optional(),
     RTC_LISTEN_IP: ipAddress.default('0.0.0.0'),
     RTC_ANNOUNCED_IP: ipAddress.optional(),
+    // TURN for candidates and proctors behind networks that let no media through directly:
+    // comma-separated turn:/turns: URLs, and coturn's static-auth-secret (REST-API credentials).
+    TURN_URLS: z
+      .string()
+      .transform((value) => value.split(',').map((url) => url.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^turns?:[^\s]+$/, 'must be turn: or turns: URLs, comma-separated')).min(1))
+      .optional(),
+    TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
 
     S3_ENDPOINT: optionalUrl,
     S3_REGION: z.string().min(1).default('auto'),
@@ -62,6 +76,23 @@ export const envSchema = z
     }
     if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when WEBHOOK_URL is set (receivers verify the signature with it)' });
+    }
+    if (env.RTC_PORT_MODE === 'single') {
+      const first = env.RTC_PORT ?? env.RTC_MIN_PORT;
+      const last = first + env.MEDIASOUP_WORKERS - 1;
+      if (last > 65535) ctx.addIssue({ code: 'custom', path: ['RTC_PORT'], message: `leaves no port for worker ${env.MEDIASOUP_WORKERS} (RTC_PORT + MEDIASOUP_WORKERS − 1 > 65535)` });
+      // Inside the range only at its start (the recorder's ports then begin after them), so the
+      // two never hand out the same port.
+      if (first !== env.RTC_MIN_PORT && first <= env.RTC_MAX_PORT && last >= env.RTC_MIN_PORT) {
+        ctx.addIssue({ code: 'custom', path: ['RTC_PORT'], message: `must be RTC_MIN_PORT (${env.RTC_MIN_PORT}) or lie outside RTC_MIN_PORT..RTC_MAX_PORT` });
+      }
+      if (first === env.RTC_MIN_PORT && env.RTC_MAX_PORT - last < 2 * env.MEDIASOUP_WORKERS) {
+        ctx.addIssue({ code: 'custom', path: ['RTC_MAX_PORT'], message: `leaves too few ports after the ${env.MEDIASOUP_WORKERS} single media port(s) at RTC_MIN_PORT` });
+      }
+    }
+    if (env.TURN_URLS && !env.TURN_SECRET) ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
+    if (env.ICE_TRANSPORT_POLICY === 'relay' && !env.TURN_URLS) {
+      ctx.addIssue({ code: 'custom', path: ['ICE_TRANSPORT_POLICY'], message: 'relay needs TURN_URLS' });
     }
     if (env.S3_ENDPOINT) {
       for (const name of ['S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY'] as const) {

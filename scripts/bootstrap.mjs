@@ -1,7 +1,7 @@
 // Makes `npm start` and `npm test` work on a fresh Debian/Ubuntu clone: installs what is missing,
 // idempotently, and takes well under a second when everything is already there.
 //   1. Debian packages (ffmpeg; the worker's build dependencies when the worker must be built;
-//      Chromium for tests) — installed when running as root, else the exact apt-get line is printed.
+//      Chromium, Firefox ESR and Xvfb for tests) — installed when running as root, else the exact apt-get line is printed.
 //   2. The mediasoup worker, built offline and cached outside the repository.
 //   3. npm dependencies, when package-lock.json changed since the last install.
 //   4. The client bundle.
@@ -19,7 +19,9 @@ const say = (line) => console.log(`[bootstrap] ${line}`);
 const RUNTIME_PACKAGES = ['ffmpeg'];
 const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', 'libssl-dev', 'libuv1-dev', 'libsrtp2-dev', 'libusrsctp-dev', 'libabsl-dev', 'nlohmann-json3-dev'];
 // iptables: the fault tests cut a candidate's network for real (rules on the loopback).
-const TEST_PACKAGES = ['chromium', 'iptables'];
+// firefox-esr + xvfb: the Firefox tests (Firefox's screen capture needs an X display; headless
+// Firefox answers getDisplayMedia with NotFoundError). coturn: the TURN relay test.
+const TEST_PACKAGES = ['chromium', 'iptables', 'firefox-esr', 'xvfb', 'coturn'];
 
 function isInstalled(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
@@ -65,7 +67,7 @@ const { cachedWorkerProblem, ensureMediasoupWorker } = await import('./mediasoup
 
 ensureDebianPackages(RUNTIME_PACKAGES, 'ffmpeg records the interviews');
 if (cachedWorkerProblem()) ensureDebianPackages(WORKER_BUILD_PACKAGES, 'to build the mediasoup worker');
-if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium');
+if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium and Firefox');
 
 const workerBin = ensureMediasoupWorker({ log: say });
 ensureNpmDependencies(workerBin);

@@ -170,6 +170,8 @@ export class Service {
         size: config.mediasoup.workers,
         rtcMinPort: config.mediasoup.rtcMinPort,
         rtcMaxPort: config.mediasoup.rtcMaxPort,
+        webRtcServer:
+          config.mediasoup.webRtcServerPort === undefined ? undefined : { port: config.mediasoup.webRtcServerPort, listenIp: roomTransportSettings(config).listenIp },
         logger,
       });
       closers.push(() => workers.close());
@@ -321,6 +323,8 @@ export class Service {
         interviews,
         bitrates: config.bitrates,
         candidateDashboardUrl: config.candidateDashboardUrl,
+        turn: config.turn,
+        iceTransportPolicy: config.iceTransportPolicy,
         limits,
         admitOne: () => admission.admitOne(),
         logger,

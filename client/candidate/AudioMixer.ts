@@ -1,3 +1,5 @@
+import { withDeadline } from '../shared/deadline.ts';
+
 /**
  * Mixes system audio (from the screen share) and the microphone into ONE track, so the
  * recording has a single audio stream. The output track stays the same when the screen share
@@ -20,9 +22,20 @@ export class AudioMixer {
     return track;
   }
 
-  /** Starts the context: browsers create it suspended unless the page has had a user gesture. */
-  async resume(): Promise<void> {
-    if (this.#context.state === 'suspended') await this.#context.resume();
+  /**
+   * Starts the context (browsers create it suspended unless the page has had a user gesture).
+   * Resolves whether it runs within `deadlineMs`: without a sound device Firefox's resume() never
+   * settles, and a context that does not run sends silence, so the caller then sends the
+   * microphone unmixed.
+   */
+  async resume(deadlineMs: number): Promise<boolean> {
+    if (this.#context.state === 'running') return true;
+    try {
+      await withDeadline(this.#context.resume(), deadlineMs, 'starting the audio mixer');
+    } catch {
+      // Rejected or too late: the state below says what we have.
+    }
+    return (this.#context.state as AudioContextState) === 'running';
   }
 
   setMicrophone(track: MediaStreamTrack): void {

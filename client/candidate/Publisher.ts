@@ -1,8 +1,29 @@
 import { Device, type types } from 'mediasoup-client';
-import type { JoinResult, TrackName } from '../../server/signaling/protocol.ts';
+import type { JoinResult, ScreenSource, TrackName } from '../../server/signaling/protocol.ts';
+import { withDeadline } from '../shared/deadline.ts';
 import type { SignalingClient } from '../shared/SignalingClient.ts';
 
 type ConnectionState = types.ConnectionState;
+
+/** A sender's setParameters() may be slow to settle on a busy encoder; it is a preference, not a step to wait on. */
+const SENDER_PARAMETERS_DEADLINE_MS = 2000;
+
+/**
+ * When the uplink is short, what to give up: the screen keeps its resolution (text stays legible,
+ * the frame rate drops), the camera keeps its frame rate (the picture shrinks). Best effort: a
+ * browser without degradationPreference keeps its own default.
+ */
+async function preferDegradation(producer: types.Producer, preference: RTCDegradationPreference): Promise<void> {
+  const sender = producer.rtpSender;
+  if (!sender) return;
+  try {
+    const parameters = sender.getParameters() as RTCRtpSendParameters & { degradationPreference?: RTCDegradationPreference };
+    parameters.degradationPreference = preference;
+    await withDeadline(sender.setParameters(parameters), SENDER_PARAMETERS_DEADLINE_MS, 'setting the sender parameters');
+  } catch {
+    // Unsupported (or too slow): the browser's default stands.
+  }
+}
 
 /**
  * The candidate's send side for one signalling session: one send transport and up to three
@@ -28,13 +49,19 @@ export class Publisher {
     const device = new Device();
     await device.load({ routerRtpCapabilities: join.routerRtpCapabilities });
     const info = await signaling.request('createTransport', { direction: 'send' });
-    const transport = device.createSendTransport(info);
+    const transport = device.createSendTransport({ ...info, iceServers: join.ice.servers, iceTransportPolicy: join.ice.transportPolicy });
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });
     transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
       signaling
-        .request('produce', { transportId: transport.id, track: appData.track as TrackName, kind, rtpParameters })
+        .request('produce', {
+          transportId: transport.id,
+          track: appData.track as TrackName,
+          kind,
+          rtpParameters,
+          ...(appData.screenSource ? { screenSource: appData.screenSource as ScreenSource } : {}),
+        })
         .then(({ producerId }) => callback({ id: producerId }), errback);
     });
     transport.on('connectionstatechange', onState);
@@ -55,8 +82,11 @@ export class Publisher {
     return codecs.find((codec) => codec.mimeType.toLowerCase() === 'video/vp9') ?? codecs.find((codec) => codec.mimeType.toLowerCase() === 'video/vp8');
   }
 
-  /** Publishes (or republishes) a track; the previous producer of that track is replaced. */
-  async publish(track: TrackName, mediaTrack: MediaStreamTrack): Promise<void> {
+  /**
+   * Publishes (or republishes) a track; the previous producer of that track is replaced.
+   * screenSource goes with the screen track, so the server stores what the page could tell.
+   */
+  async publish(track: TrackName, mediaTrack: MediaStreamTrack, screenSource?: ScreenSource): Promise<void> {
     if (this.#closed) return;
     this.#producers.get(track)?.close();
     this.#producers.delete(track);
@@ -68,7 +98,7 @@ export class Publisher {
             track: mediaTrack,
             codec: this.#videoCodec(),
             encodings: [{ maxBitrate: track === 'screen' ? bitrates?.screen : bitrates?.camera }],
-            appData: { track },
+            appData: track === 'screen' && screenSource ? { track, screenSource } : { track },
           };
     // The page owns the captured tracks (they outlive this session), so producers never stop them.
     const producer = await this.#transport.produce({ ...options, stopTracks: false });
@@ -77,6 +107,7 @@ export class Publisher {
       return;
     }
     this.#producers.set(track, producer);
+    if (track !== 'audio') await preferDegradation(producer, track === 'screen' ? 'maintain-resolution' : 'maintain-framerate');
   }
 
   async unpublish(track: TrackName): Promise<void> {

@@ -1,5 +1,7 @@
 // Getting the candidate's media: the entire screen (with system audio when the browser offers it),
 // then camera and microphone. Each refusal is a typed error the page explains.
+import type { ScreenSource } from '../../server/signaling/protocol.ts';
+import { browserFamily, howToShareEntireScreen, judgeScreenShare } from './screenCheck.ts';
 
 export class CaptureError extends Error {
   constructor(
@@ -23,11 +25,14 @@ export interface ScreenCapture {
   video: MediaStreamTrack;
   /** System audio shared with the screen, when the browser and the candidate allowed it. */
   audio: MediaStreamTrack | null;
+  /** What could be established about the share (sent with the screen producer, shown to proctors). */
+  source: ScreenSource;
 }
 
 /**
  * Must run inside a click handler (browsers require a user gesture). Only a whole monitor is
- * accepted: a tab or window share is stopped at once and reported as wrongSurface.
+ * accepted: a share the browser (or the evidence, where it says nothing) shows to be a tab or a
+ * window is stopped at once and reported as wrongSurface, with what to pick in this browser.
  */
 export async function captureScreen(): Promise<ScreenCapture> {
   let stream: MediaStream;
@@ -37,14 +42,28 @@ export async function captureScreen(): Promise<ScreenCapture> {
     throw explain(error, 'screen');
   }
   const video = stream.getVideoTracks()[0];
-  const surface = (video?.getSettings() as MediaTrackSettings & { displaySurface?: string }).displaySurface;
-  if (!video || surface !== 'monitor') {
+  const browser = browserFamily(navigator.userAgent);
+  if (!video) {
     for (const track of stream.getTracks()) track.stop();
-    throw new CaptureError('wrongSurface', `You shared ${surface === 'browser' ? 'a browser tab' : surface === 'window' ? 'a window' : 'something other than your screen'}. Please share your entire screen.`);
+    throw new CaptureError('wrongSurface', `Your browser shared no picture of your screen. ${howToShareEntireScreen(browser)}`);
+  }
+  const settings = video.getSettings() as MediaTrackSettings & { displaySurface?: string };
+  const judgement = judgeScreenShare({
+    displaySurface: settings.displaySurface,
+    width: settings.width,
+    height: settings.height,
+    label: video.label,
+    screenWidth: screen.width,
+    screenHeight: screen.height,
+    devicePixelRatio: window.devicePixelRatio || 1,
+  });
+  if (!judgement.accepted) {
+    for (const track of stream.getTracks()) track.stop();
+    throw new CaptureError('wrongSurface', `You shared ${judgement.shared}, not your entire screen. ${howToShareEntireScreen(browser)}`);
   }
   // Text and code stay sharp: the encoder favours detail over frame rate.
   video.contentHint = 'detail';
-  return { video, audio: stream.getAudioTracks()[0] ?? null };
+  return { video, audio: stream.getAudioTracks()[0] ?? null, source: { verdict: judgement.verdict, evidence: `${browser}: ${judgement.evidence}` } };
 }
 
 export async function captureCameraAndMicrophone(): Promise<{ camera: MediaStreamTrack; microphone: MediaStreamTrack }> {

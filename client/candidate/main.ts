@@ -1,14 +1,19 @@
 // The candidate page: share the entire screen, camera and microphone, and publish them live.
 // Nothing is recorded or buffered here: media goes straight to the server, which records it.
-import type { JoinResult, TrackName } from '../../server/signaling/protocol.ts';
+import type { JoinResult, ScreenSource, TrackName } from '../../server/signaling/protocol.ts';
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { ServerClock } from '../shared/serverClock.ts';
 import { RequestError, SignalingClient, isTransient } from '../shared/SignalingClient.ts';
 import { AudioMixer } from './AudioMixer.ts';
 import { CaptureError, captureCameraAndMicrophone, captureScreen } from './capture.ts';
 import { Publisher } from './Publisher.ts';
+import { browserFamily, howToShareEntireScreen } from './screenCheck.ts';
 
 const DENIED_REDIRECT_MS = 5000;
+/** How long the audio mixer may take to start before the microphone is sent unmixed. */
+const MIXER_DEADLINE_MS = 3000;
+/** After this long in one browser prompt, the page says where to look for it. */
+const PROMPT_HINT_MS = 15_000;
 
 const interviewId = interviewIdFromPath();
 const token = tokenFromHash();
@@ -22,6 +27,14 @@ let publisher: Publisher | null = null;
 let session = 0;
 let leaving = false;
 let mixer: AudioMixer | null = null;
+/**
+ * How the audio is sent: 'mixed' (system audio + microphone through the mixer), 'microphone' (the
+ * share has no system audio — always so in Firefox — so the microphone track goes as it is and no
+ * AudioContext is needed) or 'unmixed' (there was system audio but the mixer did not start in time:
+ * the microphone alone). Null until decided, so a reconnect meanwhile publishes no silent track.
+ */
+let audioRoute: 'mixed' | 'microphone' | 'unmixed' | null = null;
+let screenSource: ScreenSource | undefined;
 const media: { screen: MediaStreamTrack | null; camera: MediaStreamTrack | null; microphone: MediaStreamTrack | null } = {
   screen: null,
   camera: null,
@@ -29,7 +42,10 @@ const media: { screen: MediaStreamTrack | null; camera: MediaStreamTrack | null;
 };
 
 function wanted(track: TrackName): MediaStreamTrack | null {
-  if (track === 'audio') return media.microphone && mixer ? mixer.track : null;
+  if (track === 'audio') {
+    if (!media.microphone || audioRoute === null) return null;
+    return audioRoute === 'mixed' && mixer ? mixer.track : media.microphone;
+  }
   return media[track];
 }
 
@@ -43,7 +59,7 @@ function syncPublishing(): Promise<void> {
     for (const track of ['screen', 'camera', 'audio'] as const) {
       const next = wanted(track);
       if (published.get(track) === next) continue;
-      if (next) await current.publish(track, next);
+      if (next) await current.publish(track, next, track === 'screen' ? screenSource : undefined);
       else await current.unpublish(track);
       if (current !== publisher) return;
       if (next) published.set(track, next);
@@ -103,7 +119,8 @@ async function startSession(): Promise<void> {
     });
     if (mine !== session) return created.close();
     publisher = created;
-    setConnection('Connected to the server');
+    // Until ICE and DTLS complete nothing is recorded: say so instead of a bare "connected".
+    if (created.connectionState !== 'connected') setConnection('Connected to the server; waiting for the media connection…');
     if (!media.screen) startButton.disabled = false;
     await syncPublishing();
   } catch (error) {
@@ -134,34 +151,57 @@ function onScreenEnded(): void {
   startButton.focus();
 }
 
+/**
+ * Says what the page waits for while a browser prompt is open, and where to look for the prompt
+ * if it stays open long. Returns a function that cancels the hint.
+ */
+function waitingFor(text: string): () => void {
+  announce(text);
+  const hint = setTimeout(() => announce(`${text} Still waiting: your browser’s prompt may be behind this window or next to the address bar.`), PROMPT_HINT_MS);
+  return () => clearTimeout(hint);
+}
+
 async function onStart(): Promise<void> {
   startButton.disabled = true;
-  announce('Waiting for your browser…');
+  const browser = browserFamily(navigator.userAgent);
   // Created inside the click so the browser lets it play.
   mixer ??= new AudioMixer();
+  let stopWaiting = waitingFor(`Waiting for you to choose your entire screen in your browser’s prompt. ${howToShareEntireScreen(browser)}`);
   try {
-    const screen = await captureScreen();
+    const screen = await captureScreen().finally(stopWaiting);
+    screenSource = screen.source;
     // This tab stopped while the browser asked (another tab took over, the interview ended):
     // what the candidate just granted must not stay captured.
     if (leaving) return stopTracks(screen.video, screen.audio);
     media.screen = screen.video;
     screen.video.addEventListener('ended', onScreenEnded);
     mixer.setSystemAudio(screen.audio);
-    setText(
-      'audio-note',
-      screen.audio
-        ? 'Your computer’s sound and your microphone are sent together.'
-        : 'Your screen share has no computer sound: only your microphone is sent.',
-    );
     if (!media.camera || !media.microphone) {
-      const { camera, microphone } = await captureCameraAndMicrophone();
+      stopWaiting = waitingFor('Waiting for your browser to give this page your camera and microphone (allow them if it asks)…');
+      const { camera, microphone } = await captureCameraAndMicrophone().finally(stopWaiting);
       if (leaving) return stopTracks(camera, microphone);
       media.camera = camera;
       media.microphone = microphone;
       mixer.setMicrophone(microphone);
       preview.srcObject = new MediaStream([camera]);
     }
-    await mixer.resume();
+    // A route that works is kept across re-shares (changing it republishes the audio); a share that
+    // brings system audio after a microphone-only one tries the mixer.
+    if (audioRoute === null || (audioRoute === 'microphone' && screen.audio)) {
+      if (!screen.audio) audioRoute = 'microphone';
+      else {
+        announce('Starting your audio…');
+        audioRoute = (await mixer.resume(MIXER_DEADLINE_MS)) ? 'mixed' : 'unmixed';
+      }
+    }
+    setText(
+      'audio-note',
+      audioRoute === 'unmixed'
+        ? 'Your browser could not start mixing sounds in time: only your microphone is sent, without your computer’s sound.'
+        : screen.audio
+          ? 'Your computer’s sound and your microphone are sent together.'
+          : 'Your screen share has no computer sound: only your microphone is sent.',
+    );
     if (leaving) return;
     startButton.hidden = true;
     announce('You are sharing your screen, camera and microphone.');

@@ -37,7 +37,7 @@ export class Viewer {
     const device = new Device();
     await device.load({ routerRtpCapabilities: join.routerRtpCapabilities });
     const info = await signaling.request('createTransport', { direction: 'recv' });
-    const transport = device.createRecvTransport(info);
+    const transport = device.createRecvTransport({ ...info, iceServers: join.ice.servers, iceTransportPolicy: join.ice.transportPolicy });
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
       signaling.request('connectTransport', { transportId: transport.id, dtlsParameters }).then(() => callback(), errback);
     });

@@ -1,12 +1,15 @@
 // The proctor page: the candidate's screen, camera and audio live, the interview's status and
 // time left, connection quality, and the button that ends the interview.
-import type { JoinResult, TrackName } from '../../server/signaling/protocol.ts';
+import type { JoinResult, ScreenSource, TrackName } from '../../server/signaling/protocol.ts';
+import { withDeadline } from '../shared/deadline.ts';
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { ServerClock } from '../shared/serverClock.ts';
 import { RequestError, SignalingClient, isTransient } from '../shared/SignalingClient.ts';
 import { Viewer } from './Viewer.ts';
 
 const STATS_INTERVAL_MS = 2000;
+/** A stats round that takes longer is dropped (a wedged peer connection may never answer). */
+const STATS_DEADLINE_MS = 5000;
 
 const interviewId = interviewIdFromPath();
 const token = tokenFromHash();
@@ -68,7 +71,7 @@ setInterval(render, 1000);
 async function updateQuality(): Promise<void> {
   if (!viewer || ended) return;
   try {
-    const [local, server] = await Promise.all([viewer.localStats(), signaling.request('getStats', {})]);
+    const [local, server] = await withDeadline(Promise.all([viewer.localStats(), signaling.request('getStats', {})]), STATS_DEADLINE_MS, 'connection statistics');
     const parts: string[] = [];
     let worst = 10;
     for (const stat of server.tracks) {
@@ -89,6 +92,19 @@ async function updateQuality(): Promise<void> {
 }
 setInterval(() => void updateQuality(), STATS_INTERVAL_MS);
 
+/** What the candidate's browser could tell about the shared screen (Firefox cannot prove a whole screen). */
+function showScreenSource(source: ScreenSource | null): void {
+  const element = byId('screen-source');
+  element.dataset.verdict = source?.verdict ?? 'none';
+  element.textContent =
+    source === null
+      ? '–'
+      : source.verdict === 'monitor'
+        ? 'Entire screen'
+        : 'Unverified: the candidate’s browser does not say whether this is the entire screen or a window';
+  element.title = source?.evidence ?? '';
+}
+
 async function startSession(): Promise<void> {
   const mine = ++session;
   viewer?.close();
@@ -102,6 +118,7 @@ async function startSession(): Promise<void> {
     clock.sync(joined.now, joined.interview.endsAt);
     const name = joined.interview.candidateName;
     setText('candidate', name ? `Candidate: ${name}` : 'Candidate');
+    showScreenSource(joined.interview.screenSource);
     performance.mark('joined');
     const created = await Viewer.create(signaling, joined, {
       onTrack: (track, mediaTrack) => mine === session && attach(track, mediaTrack),
@@ -178,7 +195,10 @@ signaling.on('linkExpired', () => {
   announce('This proctor link has expired. Open the interview again from the admin page for a new link.', 'error');
   render();
 });
-signaling.on('producerAdded', ({ track }) => consume(track));
+signaling.on('producerAdded', ({ track, screenSource }) => {
+  if (screenSource) showScreenSource(screenSource);
+  consume(track);
+});
 signaling.on('consumerClosed', ({ consumerId, track }) => viewer?.dropConsumer(consumerId, track));
 // A drop in quality shows at once instead of at the next periodic refresh.
 signaling.on('consumerScore', ({ score, producerScore }) => {

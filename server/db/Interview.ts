@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 import { InterviewStatus, assertTransition } from '../lifecycle/InterviewStatus.ts';
+import type { ScreenSource } from '../signaling/protocol.ts';
 
 export const MAX_URL_LENGTH = 500;
 
@@ -30,6 +31,8 @@ export class Interview {
   gaps: RecordingGap[] = [];
   /** When the recordings were deleted (on request or by retention); the URLs are emptied then. */
   recordingsDeletedAt: Date | null = null;
+  /** What the candidate's page could tell about the shared screen (latest share); null before one. */
+  screenSource: ScreenSource | null = null;
 
   constructor(durationSeconds: number, candidateName: string | null) {
     this.durationSeconds = durationSeconds;
@@ -61,5 +64,6 @@ export const InterviewSchema = new EntitySchema<Interview>({
     failureReason: { type: 'text', nullable: true },
     gaps: { type: 'json', default: '[]' },
     recordingsDeletedAt: { type: 'datetime', nullable: true },
+    screenSource: { type: 'json', nullable: true },
   },
 });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import { InterviewStatus } from '../lifecycle/InterviewStatus.ts';
 import type { InterviewView } from '../lifecycle/InterviewService.ts';
+import { SCREEN_VERDICTS } from '../signaling/protocol.ts';
 import { multiLineText, singleLineText } from './textFields.ts';
 
 export const createInterviewBody = z
@@ -53,6 +54,10 @@ export const interviewView = z.object({
   failureReason: z.string().nullable(),
   gaps: z.array(gap),
   recordingsDeletedAt: z.string().datetime().nullable(),
+  screenSource: z
+    .object({ verdict: z.enum(SCREEN_VERDICTS), evidence: z.string() })
+    .nullable()
+    .describe("What the candidate's browser could tell about the shared screen; null before a share"),
 }) satisfies z.ZodType<InterviewView>;
 
 export const playback = z.object({

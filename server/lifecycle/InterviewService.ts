@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Database } from '../db/Database.ts';
 import { Interview, type RecordingGap } from '../db/Interview.ts';
+import type { ScreenSource } from '../signaling/protocol.ts';
 import { AppError } from '../errors.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { InterviewStatus, canTransition } from './InterviewStatus.ts';
@@ -31,6 +32,12 @@ export interface InterviewView {
   gaps: RecordingGap[];
   /** When the recordings were deleted (request or retention); null while they are kept. */
   recordingsDeletedAt: string | null;
+  /**
+   * The shared screen as the candidate's browser described it: `monitor` (the browser said so, or
+   * its size and label match a whole screen) or `unverified` (accepted without proof); null before
+   * a share. Reported by the page, so it is evidence, not a guarantee.
+   */
+  screenSource: ScreenSource | null;
 }
 
 export function toView(interview: Interview): InterviewView {
@@ -50,6 +57,7 @@ export function toView(interview: Interview): InterviewView {
     failureReason: interview.failureReason,
     gaps: interview.gaps,
     recordingsDeletedAt: interview.recordingsDeletedAt?.toISOString() ?? null,
+    screenSource: interview.screenSource,
   };
 }
 
@@ -112,6 +120,15 @@ export class InterviewService extends EventEmitter<InterviewServiceEvents> {
     this.#webhooks?.poke();
     this.emit('live', interview);
     return interview;
+  }
+
+  /** Keeps what the page reported about the latest screen share. */
+  async setScreenSource(id: string, screenSource: ScreenSource): Promise<void> {
+    const em = this.database.em();
+    const interview = await em.findOne(Interview, { id });
+    if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
+    interview.screenSource = screenSource;
+    await em.flush();
   }
 
   /** A failed interview goes back to finalizing, to be finalized again (retry-upload). */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
-import { TRACK_KINDS, TRACK_NAMES, type MediaKind, type TrackName } from '../signaling/protocol.ts';
+import { TRACK_KINDS, TRACK_NAMES, type MediaKind, type ScreenSource, type TrackName } from '../signaling/protocol.ts';
 import type { RoomTransportSettings } from './transportOptions.ts';
 import type { WorkerPool } from './WorkerPool.ts';
 
@@ -12,6 +12,8 @@ export interface ProducerAppData extends types.AppData {
   track: TrackName;
   /** Counts publications of this track in this room: a reload or re-share is a new generation. */
   generation: number;
+  /** Screen track only: what the candidate's page could tell about the share. */
+  screenSource?: ScreenSource;
 }
 
 export interface TransportAppData extends types.AppData {
@@ -46,6 +48,8 @@ const KEYFRAME_REQUEST_DELAY_MS = 350;
 export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
   readonly interviewId: string;
   readonly router: types.Router;
+  /** Single-port mode: the worker's shared UDP/TCP port every WebRTC transport of this room uses. */
+  readonly #webRtcServer: types.WebRtcServer | undefined;
   readonly #transport: RoomTransportSettings;
   readonly #logger: Logger;
   readonly #idleCloseMs: number;
@@ -61,6 +65,7 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
     super();
     this.interviewId = options.interviewId;
     this.router = router;
+    this.#webRtcServer = options.workers.webRtcServerOf(router);
     this.#transport = options.transport;
     this.#logger = options.logger.child({ interviewId: options.interviewId });
     this.#idleCloseMs = options.idleCloseMs ?? 60_000;
@@ -119,14 +124,16 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
     this.#assertOpen();
     let transport: types.WebRtcTransport<TransportAppData>;
     try {
-      transport = await this.router.createWebRtcTransport<TransportAppData>({
-        listenIps: [this.#transport.listenIp],
+      const common = {
         enableUdp: true,
         enableTcp: true,
         preferUdp: true,
         initialAvailableOutgoingBitrate: this.#transport.initialAvailableOutgoingBitrate,
         appData: { direction },
-      });
+      };
+      transport = await this.router.createWebRtcTransport<TransportAppData>(
+        this.#webRtcServer ? { ...common, webRtcServer: this.#webRtcServer } : { ...common, listenIps: [this.#transport.listenIp] },
+      );
     } catch (error) {
       // The worker's RTC port range is used up: a capacity problem, not a bug of this request.
       if (error instanceof Error && /no more available ports/i.test(error.message)) {
@@ -149,6 +156,7 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
     track: TrackName,
     kind: MediaKind,
     rtpParameters: types.RtpParameters,
+    screenSource?: ScreenSource,
   ): Promise<types.Producer<ProducerAppData>> {
     this.#assertOpen();
     if (transport.appData.direction !== 'send') throw new AppError('forbidden', 'media can only be produced on a send transport');
@@ -160,7 +168,7 @@ export class InterviewRoom extends EventEmitter<InterviewRoomEvents> {
       // delay, requests close together (proctors joining, the recorder's periodic request) are
       // coalesced and one is sent when it passes, instead of being lost to that throttle.
       keyFrameRequestDelay: kind === 'video' ? KEYFRAME_REQUEST_DELAY_MS : 0,
-      appData: { track, generation: ++this.#generation },
+      appData: { track, generation: ++this.#generation, ...(screenSource ? { screenSource } : {}) },
     });
     if (this.#closed) {
       producer.close();

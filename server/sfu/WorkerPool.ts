@@ -8,6 +8,11 @@ export interface WorkerPoolOptions {
   size: number;
   rtcMinPort: number;
   rtcMaxPort: number;
+  /**
+   * Single-port mode: worker i runs a WebRtcServer on UDP and TCP `port + i`, shared by all its
+   * WebRTC transports (the range then serves only the recorder's PlainTransports).
+   */
+  webRtcServer?: { port: number; listenIp: types.TransportListenIp } | undefined;
   logger: Logger;
 }
 
@@ -18,6 +23,10 @@ export type WorkerPoolEvents = {
 
 interface Slot {
   worker: types.Worker;
+  /** The worker's WebRtcServer (single-port mode), recreated with a replacement worker. */
+  webRtcServer: types.WebRtcServer | undefined;
+  /** Its UDP/TCP port: transports on it take no port of the range. */
+  webRtcServerPort: number | undefined;
   routers: number;
   rtcMinPort: number;
   rtcMaxPort: number;
@@ -35,10 +44,11 @@ export interface PortHeadroom {
   free: number;
 }
 
-/** The ports one transport takes from its worker's range. */
-function portsOf(transport: types.Transport): { udp: number; tcp: number } {
-  const shape = transport as unknown as { iceCandidates?: Array<{ protocol: string }>; tuple?: unknown; rtcpTuple?: unknown };
+/** The ports one transport takes from its worker's range (none when it lives on the WebRtcServer's port). */
+function portsOf(transport: types.Transport, webRtcServerPort: number | undefined): { udp: number; tcp: number } {
+  const shape = transport as unknown as { iceCandidates?: Array<{ protocol: string; port: number }>; tuple?: unknown; rtcpTuple?: unknown };
   if (Array.isArray(shape.iceCandidates)) {
+    if (webRtcServerPort !== undefined && shape.iceCandidates.every((c) => c.port === webRtcServerPort)) return { udp: 0, tcp: 0 };
     return { udp: shape.iceCandidates.filter((c) => c.protocol === 'udp').length, tcp: shape.iceCandidates.filter((c) => c.protocol === 'tcp').length };
   }
   if ('rtcpTuple' in shape) return { udp: shape.rtcpTuple ? 2 : 1, tcp: 0 };
@@ -52,12 +62,16 @@ function portsOf(transport: types.Transport): { udp: number; tcp: number } {
 export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   readonly #slots: Slot[];
   readonly #logger: Logger;
+  readonly #webRtcServer: WorkerPoolOptions['webRtcServer'];
+  /** Which WebRtcServer a router's transports use (the one of the worker it was made on). */
+  readonly #routerServers = new WeakMap<types.Router, types.WebRtcServer>();
   #closed = false;
 
-  private constructor(slots: Slot[], logger: Logger) {
+  private constructor(slots: Slot[], logger: Logger, webRtcServer: WorkerPoolOptions['webRtcServer']) {
     super();
     this.#slots = slots;
     this.#logger = logger;
+    this.#webRtcServer = webRtcServer;
   }
 
   static async create(options: WorkerPoolOptions): Promise<WorkerPool> {
@@ -65,15 +79,36 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const size = Math.max(1, Math.min(options.size, Math.floor(span / 2)));
     const slice = Math.floor(span / size);
     const slots: Slot[] = [];
-    const pool = new WorkerPool(slots, options.logger);
-    for (let index = 0; index < size; index++) {
-      const rtcMinPort = options.rtcMinPort + index * slice;
-      const rtcMaxPort = index === size - 1 ? options.rtcMaxPort : rtcMinPort + slice - 1;
-      const slot: Slot = { worker: await pool.#startWorker(rtcMinPort, rtcMaxPort), routers: 0, rtcMinPort, rtcMaxPort, portsInUse: { udp: 0, tcp: 0 } };
-      slots.push(slot);
-      pool.#watch(slot);
+    const pool = new WorkerPool(slots, options.logger, options.webRtcServer);
+    try {
+      for (let index = 0; index < size; index++) {
+        const rtcMinPort = options.rtcMinPort + index * slice;
+        const rtcMaxPort = index === size - 1 ? options.rtcMaxPort : rtcMinPort + slice - 1;
+        const webRtcServerPort = options.webRtcServer ? options.webRtcServer.port + index : undefined;
+        const worker = await pool.#startWorker(rtcMinPort, rtcMaxPort);
+        const slot: Slot = { worker, webRtcServer: undefined, webRtcServerPort, routers: 0, rtcMinPort, rtcMaxPort, portsInUse: { udp: 0, tcp: 0 } };
+        slots.push(slot);
+        slot.webRtcServer = await pool.#startWebRtcServer(worker, webRtcServerPort);
+        pool.#watch(slot);
+      }
+    } catch (error) {
+      // A port already taken, say: no worker of a pool that failed to start may linger.
+      pool.close();
+      throw error;
     }
     return pool;
+  }
+
+  async #startWebRtcServer(worker: types.Worker, port: number | undefined): Promise<types.WebRtcServer | undefined> {
+    if (port === undefined || !this.#webRtcServer) return undefined;
+    const { ip, announcedIp } = this.#webRtcServer.listenIp;
+    const announced = announcedIp ? { announcedIp } : {};
+    return worker.createWebRtcServer({
+      listenInfos: [
+        { protocol: 'udp', ip, port, ...announced },
+        { protocol: 'tcp', ip, port, ...announced },
+      ],
+    });
   }
 
   async #startWorker(rtcMinPort: number, rtcMaxPort: number): Promise<types.Worker> {
@@ -85,7 +120,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const worker = slot.worker;
     worker.observer.on('newrouter', (router) => {
       router.observer.on('newtransport', (transport) => {
-        const ports = portsOf(transport);
+        const ports = portsOf(transport, slot.webRtcServerPort);
         slot.portsInUse.udp += ports.udp;
         slot.portsInUse.tcp += ports.tcp;
         transport.observer.once('close', () => {
@@ -99,6 +134,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       if (this.#closed) return;
       this.#logger.error({ pid: worker.pid, err: error }, 'mediasoup worker died; replacing it');
       slot.routers = 0;
+      slot.webRtcServer = undefined;
       slot.portsInUse = { udp: 0, tcp: 0 };
       this.emit('workerDied', worker);
       void this.#replace(slot, worker);
@@ -112,6 +148,13 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         if (this.#closed) {
           worker.close();
           return;
+        }
+        // The dead worker's port is free again once its process is gone; if not yet, the next attempt.
+        try {
+          slot.webRtcServer = await this.#startWebRtcServer(worker, slot.webRtcServerPort);
+        } catch (error) {
+          worker.close();
+          throw error;
         }
         slot.worker = worker;
         this.#watch(slot);
@@ -138,11 +181,18 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     try {
       const router = await worker.createRouter({ mediaCodecs: routerMediaCodecs, appData });
       router.observer.once('close', release);
+      if (slot.webRtcServer && slot.worker === worker) this.#routerServers.set(router, slot.webRtcServer);
       return router;
     } catch (error) {
       release();
       throw error;
     }
+  }
+
+  /** The WebRtcServer a router's WebRTC transports go through; undefined in range mode. */
+  webRtcServerOf(router: types.Router): types.WebRtcServer | undefined {
+    const server = this.#routerServers.get(router);
+    return server && !server.closed ? server : undefined;
   }
 
   get workers(): types.Worker[] {
@@ -166,6 +216,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const slot of this.#slots) slot.worker.close();
+    for (const slot of this.#slots) slot.worker.close(); // closes its WebRtcServer too
   }
 }

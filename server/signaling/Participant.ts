@@ -1,6 +1,7 @@
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { RoleClaims } from '../auth/RoleTokens.ts';
+import { turnCredentials } from '../auth/TurnCredentials.ts';
 import { AppError } from '../errors.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import { hasEnded } from '../lifecycle/InterviewStatus.ts';
@@ -24,6 +25,9 @@ export interface ParticipantContext {
   interviews: InterviewService;
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
+  /** TURN handed to the pages (undefined: none) and whether media may only go through it (default all). */
+  turn?: { urls: string[]; secret: string } | undefined;
+  iceTransportPolicy?: 'all' | 'relay';
   logger: Logger;
   /** Called once the candidate has joined, so an older candidate connection can be retired. */
   onCandidateJoined: (participant: Participant) => void;
@@ -105,6 +109,7 @@ export class Participant {
         durationSeconds: interview.durationSeconds,
         startedAt: interview.startedAt?.toISOString() ?? null,
         endsAt: interview.endsAt?.toISOString() ?? null,
+        screenSource: interview.screenSource,
       };
       return {
         role: this.claims.role,
@@ -113,6 +118,13 @@ export class Participant {
         routerRtpCapabilities: room.rtpCapabilities as RequestResults['join']['routerRtpCapabilities'],
         tracks: room.tracks,
         endUrl: endUrlOf(interviewId),
+        ice: {
+          // Valid for the rest of the interview and an hour more (a page that joins again gets new ones).
+          servers: this.#context.turn
+            ? [turnCredentials(this.#context.turn, `${interviewId}-${this.claims.role}`, (interview.endsAt ? Math.max(0, interview.endsAt.getTime() - Date.now()) / 1000 : interview.durationSeconds) + 3600)]
+            : [],
+          transportPolicy: this.#context.iceTransportPolicy ?? 'all',
+        },
         publish: this.claims.role === 'candidate' ? { bitrates: this.#context.bitrates, dashboardUrl: this.#context.candidateDashboardUrl } : null,
       };
     },
@@ -146,9 +158,13 @@ export class Participant {
       return {};
     },
 
-    produce: async ({ transportId, track, kind, rtpParameters }) => {
+    produce: async ({ transportId, track, kind, rtpParameters, screenSource }) => {
       const transport = this.#transport(transportId);
-      const producer = await this.#requireRoom().produce(transport, track, kind, rtpParameters as unknown as types.RtpParameters);
+      if (screenSource && track !== 'screen') throw new AppError('invalid_input', 'only the screen track has a screen source', 'screenSource');
+      const room = this.#requireRoom();
+      // Stored before the producer exists, so a proctor joining on its producerAdded reads it.
+      if (screenSource) await this.#context.interviews.setScreenSource(this.interviewId, screenSource);
+      const producer = await room.produce(transport, track, kind, rtpParameters as unknown as types.RtpParameters, screenSource);
       this.#producerIds.add(producer.id);
       producer.observer.once('close', () => this.#producerIds.delete(producer.id));
       return { producerId: producer.id };

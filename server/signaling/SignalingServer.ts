@@ -29,6 +29,9 @@ export interface SignalingServerOptions {
   interviews: InterviewService;
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
+  /** TURN handed to the pages (REST credentials per join); undefined: none. */
+  turn?: { urls: string[]; secret: string } | undefined;
+  iceTransportPolicy?: 'all' | 'relay';
   limits: ConnectionLimits;
   /** Throws at_capacity when one more interview would overload the service. */
   admitOne?: () => void;
@@ -142,6 +145,8 @@ export class SignalingServer {
         interviews: this.#options.interviews,
         bitrates: this.#options.bitrates,
         candidateDashboardUrl: this.#options.candidateDashboardUrl,
+        turn: this.#options.turn,
+        iceTransportPolicy: this.#options.iceTransportPolicy,
         logger: this.#logger,
         onCandidateJoined: (joined) => this.#onCandidateJoined(joined),
         ...(this.#options.admitOne ? { admitOne: this.#options.admitOne } : {}),
@@ -238,7 +243,10 @@ export class SignalingServer {
 
   #watchRoom(room: InterviewRoom): void {
     const { interviewId } = room;
-    room.on('producer', (track) => this.#notifyInterview(interviewId, 'producerAdded', { track }));
+    room.on('producer', (track, producer) => {
+      const { screenSource } = producer.appData;
+      this.#notifyInterview(interviewId, 'producerAdded', screenSource ? { track, screenSource } : { track });
+    });
     room.on('producerClosed', (track) => {
       if (!room.closed) this.#notifyInterview(interviewId, 'producerClosed', { track });
     });

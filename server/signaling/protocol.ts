@@ -44,14 +44,27 @@ const rtpCapabilities = z
   })
   .passthrough();
 
+/**
+ * What the candidate's page could establish about a screen share. `monitor`: the browser's
+ * displaySurface said so, or (where it gives none) the track's size and label match a whole
+ * screen; `unverified`: the browser gave no way to tell, so the share was accepted unproven.
+ */
+export const SCREEN_VERDICTS = ['monitor', 'unverified'] as const;
+export type ScreenVerdict = (typeof SCREEN_VERDICTS)[number];
+const screenSource = z.object({ verdict: z.enum(SCREEN_VERDICTS), evidence: z.string().max(300) }).strict();
+export type ScreenSource = z.output<typeof screenSource>;
+
 export const requestSchemas = {
   /** First request of every connection: binds the socket to the interview its token names. */
   join: z.object({ interviewId: z.string().uuid() }).strict(),
   /** Candidates get a send transport, proctors a receive transport. */
   createTransport: z.object({ direction: z.enum(['send', 'recv']) }).strict(),
   connectTransport: z.object({ transportId: id, dtlsParameters }).strict(),
-  /** Candidate only: publishes one of the three tracks, replacing an earlier generation of it. */
-  produce: z.object({ transportId: id, track: trackName, kind: z.enum(['audio', 'video']), rtpParameters }).strict(),
+  /**
+   * Candidate only: publishes one of the three tracks, replacing an earlier generation of it.
+   * screenSource (screen track only) is what the page could tell about the share.
+   */
+  produce: z.object({ transportId: id, track: trackName, kind: z.enum(['audio', 'video']), rtpParameters, screenSource: screenSource.optional() }).strict(),
   /** Candidate only: the track stopped (e.g. screen sharing ended) and will be produced anew. */
   closeProducer: z.object({ track: trackName }).strict(),
   /** Proctor only: a paused consumer of the track; resume it once the client side is ready. */
@@ -90,6 +103,15 @@ export interface InterviewInfo {
   durationSeconds: number;
   startedAt: string | null;
   endsAt: string | null;
+  /** The latest screen share as the candidate's page described it; null before one. */
+  screenSource: ScreenSource | null;
+}
+
+/** One TURN server entry for RTCPeerConnection, with time-limited credentials. */
+export interface IceServerInfo {
+  urls: string[];
+  username: string;
+  credential: string;
 }
 
 export interface JoinResult {
@@ -102,6 +124,8 @@ export interface JoinResult {
   tracks: TrackName[];
   /** Where the candidate goes when the interview ends. */
   endUrl: string;
+  /** TURN servers (empty without TURN_URLS) and whether media may only go through them. */
+  ice: { servers: IceServerInfo[]; transportPolicy: 'all' | 'relay' };
   /** Candidate only: how to publish, and where to go when the candidate refuses permissions. */
   publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
 }
@@ -155,7 +179,8 @@ export interface Notifications {
   interviewLive: { startedAt: string; endsAt: string; now: number };
   /** The interview is over; candidates go to endUrl. cause is null when it ended before this connection. */
   interviewEnded: { endUrl: string; cause: 'timer' | 'proctor' | 'admin' | null };
-  producerAdded: { track: TrackName };
+  /** screenSource: for the screen track, what the page could tell about the share (if it said). */
+  producerAdded: { track: TrackName; screenSource?: ScreenSource };
   producerClosed: { track: TrackName };
   consumerClosed: { consumerId: string; track: TrackName };
   consumerScore: { consumerId: string; track: TrackName; score: number; producerScore: number };

@@ -51,7 +51,7 @@ describe('the candidate page captures only the entire screen, camera and microph
       await page.getByRole('button', { name: /Start/ }).click();
 
       await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe(
-        `You shared ${surface === 'browser' ? 'a browser tab' : 'a window'}. Please share your entire screen.`,
+        `You shared ${surface === 'browser' ? 'a browser tab' : 'a window'}, not your entire screen. In Chrome’s sharing dialog, open the “Entire screen” tab, click your screen and press “Share”.`,
       );
       const shares = await page.evaluate(() =>
         (window as unknown as { displayStreams: MediaStream[]; displaySurfaces: string[] }).displayStreams.map((stream, index) => ({
@@ -100,6 +100,32 @@ describe('the candidate page captures only the entire screen, camera and microph
     }, { timeoutMs: 15_000, what: 'the microphone-only audio producer to receive RTP' });
   });
 
+  it('sends the microphone unmixed within seconds, and says so, when the audio mixer never starts', async () => {
+    const interview = await ts.createInterview();
+    const browser = await launchBrowser();
+    browsers.push(browser);
+    const page = await browser.newPage();
+    // What Firefox does on a machine without a sound device: resume() never settles and the
+    // context stays suspended. (Chromium's share has system audio, so the page needs the mixer.)
+    await page.addInitScript(() => {
+      Object.defineProperty(AudioContext.prototype, 'state', { get: () => 'suspended' });
+      AudioContext.prototype.resume = () => new Promise<void>(() => undefined);
+    });
+    await page.goto(interview.candidateUrl);
+    const start = page.getByRole('button', { name: /Start/ });
+    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
+    await start.click();
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 3000 }).toBe('Starting your audio…');
+    await expect.poll(() => page.locator('#audio-note').textContent(), { timeout: 10_000 }).toBe(
+      'Your browser could not start mixing sounds in time: only your microphone is sent, without your computer’s sound.',
+    );
+    expect(await page.locator('#message').textContent()).toBe('You are sharing your screen, camera and microphone.');
+    await waitFor(async () => {
+      const producer = ts.service.rooms.get(interview.id)?.getProducer('audio');
+      return producer && (await producer.getStats()).some((stat) => stat.packetCount > 50);
+    }, { timeoutMs: 15_000, what: 'RTP on the unmixed microphone producer' });
+  });
+
   it('re-publishes the screen as a new generation when the candidate stops sharing and shares again', async () => {
     const interview = await ts.createInterview();
     const browser = await launchBrowser();
@@ -111,6 +137,10 @@ describe('the candidate page captures only the entire screen, camera and microph
       return open && open.tracks.length === 3 ? open : null;
     }, { timeoutMs: 15_000, what: 'three producers' });
     const first = room.getProducer('screen')!;
+    // Chromium says what was shared (displaySurface): the interview keeps it as a verified monitor.
+    expect(first.appData.screenSource).toEqual({ verdict: 'monitor', evidence: 'chromium: the browser reported a monitor (displaySurface)' });
+    const { body: view } = await ts.api<{ screenSource: unknown }>('GET', `/api/interviews/${interview.id}`);
+    expect(view.screenSource).toEqual(first.appData.screenSource);
     const closed: string[] = [];
     room.on('producerClosed', (track, producer) => closed.push(`${track}:${producer.appData.generation}`));
 

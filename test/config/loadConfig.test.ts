@@ -22,6 +22,9 @@ describe('loadConfig', () => {
     expect(config.publicUrl).toBe('http://localhost:3000');
     expect(config.dataDir).toBe(path.resolve('/srv/app', 'data'));
     expect(config.mediasoup.workers).toBe(os.cpus().length);
+    // Single-port media by default, on the range's first ports; the recorder's range starts after them.
+    expect(config.mediasoup).toMatchObject({ webRtcServerPort: 40000, rtcMinPort: 40000 + os.cpus().length, rtcMaxPort: 49999 });
+    expect(loadConfig({ RTC_PORT_MODE: 'range' }, '/').mediasoup).toMatchObject({ webRtcServerPort: undefined, rtcMinPort: 40000 });
     expect(config.bitrates).toEqual({ screen: 2_500_000, camera: 1_500_000 });
     expect(config.s3.endpoint).toBeUndefined();
     expect(config.s3.region).toBe('auto');
@@ -64,8 +67,13 @@ describe('loadConfig', () => {
         MEDIASOUP_WORKERS: '3',
         RTC_MIN_PORT: '41000',
         RTC_MAX_PORT: '41999',
+        RTC_PORT_MODE: 'single',
+        RTC_PORT: '42000',
         RTC_LISTEN_IP: '10.0.0.5',
         RTC_ANNOUNCED_IP: '203.0.113.7',
+        TURN_URLS: 'turn:turn.example.com:3478?transport=udp, turns:turn.example.com:5349?transport=tcp',
+        TURN_SECRET: 'coturn-static-auth-secret',
+        ICE_TRANSPORT_POLICY: 'relay',
         S3_ENDPOINT: 'https://acct.r2.cloudflarestorage.com',
         S3_REGION: 'eu-west-1',
         S3_BUCKET: 'recordings',
@@ -99,7 +107,7 @@ describe('loadConfig', () => {
       admission: { maxCpuFraction: 0.7, cpuCostPerInterview: 0.05, measuredCpu: false },
       roomIdleMs: 30_000,
       mediaUrlTtlSeconds: 600,
-      mediasoup: { workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, listenIp: '10.0.0.5', announcedIp: '203.0.113.7' },
+      mediasoup: { workers: 3, rtcMinPort: 41000, rtcMaxPort: 41999, webRtcServerPort: 42000, listenIp: '10.0.0.5', announcedIp: '203.0.113.7' },
       s3: {
         endpoint: 'https://acct.r2.cloudflarestorage.com',
         region: 'eu-west-1',
@@ -111,6 +119,8 @@ describe('loadConfig', () => {
         partSizeBytes: 16 * 1024 * 1024,
         uploadRetryWindowMs: 60_000,
       },
+      turn: { urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349?transport=tcp'], secret: 'coturn-static-auth-secret' },
+      iceTransportPolicy: 'relay',
       bitrates: { screen: 3_000_000, camera: 1_000_000 },
       candidateDashboardUrl: 'https://jobs.example.com/dashboard',
       metricsToken: 'm'.repeat(20),
@@ -155,6 +165,11 @@ describe('loadConfig', () => {
     ['a worker count of zero', { MEDIASOUP_WORKERS: '0' }, 'MEDIASOUP_WORKERS'],
     ['a fractional worker count', { MEDIASOUP_WORKERS: '1.5' }, 'MEDIASOUP_WORKERS'],
     ['an inverted RTC port range', { RTC_MIN_PORT: '50000', RTC_MAX_PORT: '40000' }, 'RTC_MIN_PORT'],
+    ['a single media port inside the range but not at its start', { RTC_PORT: '45000' }, 'RTC_PORT'],
+    ['an unknown RTC port mode', { RTC_PORT_MODE: 'both' }, 'RTC_PORT_MODE'],
+    ['TURN URLs without a secret', { TURN_URLS: 'turn:turn.example.com' }, 'TURN_SECRET'],
+    ['a TURN URL that is not one', { TURN_URLS: 'https://turn.example.com', TURN_SECRET: 'x'.repeat(16) }, 'TURN_URLS'],
+    ['relay-only ICE without TURN', { ICE_TRANSPORT_POLICY: 'relay' }, 'ICE_TRANSPORT_POLICY'],
     ['a too-short admin token', { ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
     ['an invalid bucket name', { S3_BUCKET: 'Has_Upper' }, 'S3_BUCKET'],
     ['a part size below the 5 MiB multipart minimum', { S3_PART_SIZE_MB: '4' }, 'S3_PART_SIZE_MB'],

@@ -133,7 +133,8 @@ describe('a media worker out of ports', () => {
   beforeAll(async () => {
     // Six ports: six WebRTC transports (one UDP and one TCP port each), then none.
     const slice = Number(randomRtcPorts().RTC_MIN_PORT);
-    ts = await startTestService({ RTC_MIN_PORT: String(slice), RTC_MAX_PORT: String(slice + 5), MAX_PROCTORS_PER_INTERVIEW: '10' });
+    // Range mode: there every WebRTC transport takes ports of its own (single-port mode shares one).
+    ts = await startTestService({ RTC_PORT_MODE: 'range', RTC_MIN_PORT: String(slice), RTC_MAX_PORT: String(slice + 5), MAX_PROCTORS_PER_INTERVIEW: '10' });
   });
 
   afterAll(async () => {

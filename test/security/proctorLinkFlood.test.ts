@@ -32,7 +32,8 @@ describe('one leaked proctor link cannot exhaust the media server', () => {
 
   beforeAll(async () => {
     buildClient();
-    ts = await startTestService();
+    // Range mode, where each transport holds ports of its own: the flood must not take them.
+    ts = await startTestService({ RTC_PORT_MODE: 'range' });
     browser = await launchBrowser();
     [victim, attacked] = await Promise.all([ts.createInterview({ candidateName: 'Victim' }), ts.createInterview({ candidateName: 'Attacked' })]);
   });

@@ -3,6 +3,7 @@ import { Migration20261124000000CreateInterviews } from './Migration202611240000
 import { Migration20261124010000RecordingFiles } from './Migration20261124010000RecordingFiles.ts';
 import { Migration20261124020000MultipartState } from './Migration20261124020000MultipartState.ts';
 import { Migration20261201010000WebhooksAndRetention } from './Migration20261201010000WebhooksAndRetention.ts';
+import { Migration20261201020000ScreenSource } from './Migration20261201020000ScreenSource.ts';
 
 /** Every migration, oldest first. Listed explicitly so no file-system discovery is needed at run time. */
 export const migrationsList: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261124010000RecordingFiles', class: Migration20261124010000RecordingFiles },
   { name: 'Migration20261124020000MultipartState', class: Migration20261124020000MultipartState },
   { name: 'Migration20261201010000WebhooksAndRetention', class: Migration20261201010000WebhooksAndRetention },
+  { name: 'Migration20261201020000ScreenSource', class: Migration20261201020000ScreenSource },
 ];

@@ -44,6 +44,7 @@ describe('admin API', () => {
       failureReason: null,
       gaps: [],
       recordingsDeletedAt: null,
+      screenSource: null,
       playback: { screenVideo: '', candidateVideo: '', expiresAt: null },
       files: [],
     });
