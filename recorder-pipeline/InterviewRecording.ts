@@ -376,13 +376,22 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     clearInterval(this.#keyframeTimer);
     await this.#segmentStarting?.catch(() => {});
     const recorder = this.#process;
-    if (recorder) await recorder.stop();
+    // Until ffmpeg has quit, it gets a packet now and then to notice the stop by (see nudge()).
+    const nudging = setInterval(() => this.#relay.nudge(), STOP_NUDGE_MS);
+    try {
+      if (recorder) await recorder.stop();
+    } finally {
+      clearInterval(nudging);
+    }
     this.#relay.close();
     for (const binding of this.#bindings.values()) binding.transport.close();
     this.#logger.info({ segments: this.#segments }, 'recording stopped');
     this.emit('stopped', { segments: [...this.#segments] });
   }
 }
+
+/** How often a stopping ffmpeg is sent a packet to notice the stop by. */
+const STOP_NUDGE_MS = 100;
 
 function relayCodecOf(mimeType: string): RelayCodec {
   switch (mimeType.toLowerCase()) {

@@ -132,11 +132,11 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
   }
 
   /**
-   * Graceful stop: 'q' on stdin lets ffmpeg write its trailers (duration). ffmpeg reads its stdin
-   * only between packets, so once the producers are gone 'q' alone would wait forever. SIGINT
-   * follows shortly, twice: ffmpeg 5.1 interrupts a blocking read only after more signals than
-   * "transcode initialised" (1), and still finishes its files cleanly until the fourth. SIGKILL
-   * is the last resort. Idempotent.
+   * Graceful stop: 'q' on stdin lets ffmpeg write its trailers (duration). ffmpeg reads its stdin,
+   * and acts on the SIGINT that follows shortly, only when a packet returns from its read (the
+   * recording nudges it with one while it stops). A second SIGINT, only after GRACEFUL_STOP_MS,
+   * interrupts a blocking read (ffmpeg 5.1 needs more signals than "transcode initialised") but
+   * also its output writes. SIGKILL is the last resort. Idempotent.
    */
   stop(timeoutMs = 5000): Promise<RecorderExit> {
     this.#stopping ??= this.#stop(timeoutMs);
@@ -147,7 +147,7 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
     this.#requested = true;
     if (this.#exit) return this.#exit;
     this.#child.stdin?.write('q');
-    for (const [signal, waitMs] of [['SIGINT', 50], ['SIGINT', 50], ['SIGKILL', timeoutMs]] as const) {
+    for (const [signal, waitMs] of [['SIGINT', 50], ['SIGINT', GRACEFUL_STOP_MS], ['SIGKILL', timeoutMs]] as const) {
       const exit = await Promise.race([this.#exited, delay(waitMs, undefined, { ref: false })]);
       if (exit) return exit;
       if (signal === 'SIGKILL') this.#logger.warn({ pid: this.pid }, 'ffmpeg did not stop in time; killing it');
@@ -156,6 +156,12 @@ export class RecorderProcess extends EventEmitter<RecorderProcessEvents> {
     return this.#exited;
   }
 }
+
+/**
+ * How long ffmpeg may take to act on `q` and the first SIGINT (at its next packet) before a second
+ * SIGINT interrupts its reads — and its output writes, which loses the open cluster (up to 1 s).
+ */
+const GRACEFUL_STOP_MS = 2000;
 
 function outputOptions(videoStream: 0 | 1): string[] {
   return [

@@ -75,6 +75,8 @@ interface TrackState {
   lastSenderReport: Uint8Array | undefined;
   /** Arrival of the current generation's latest packet (undefined until its first). */
   lastArrivalMs: number | undefined;
+  /** The latest packet sent to ffmpeg (as sent), for nudge(). */
+  lastForwarded: Buffer | undefined;
   stats: RelayTrackStats;
 }
 
@@ -88,6 +90,8 @@ export const STALL_MS = 1500;
  * in ffmpeg's clock mapping.
  */
 const KEEPALIVE_MS = 1000;
+/** One 20 ms Opus frame at 48 kHz (what a nudge advances the audio by). */
+const OPUS_FRAME_SAMPLES = 960;
 
 /**
  * UDP between each mediasoup PlainTransport and ffmpeg's RTP/RTCP ports, one socket pair per
@@ -145,6 +149,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
           startedOnKeyFrame: false,
           lastSenderReport: undefined,
           lastArrivalMs: undefined,
+          lastForwarded: undefined,
           stats: { packetsReceived: 0, packetsForwarded: 0, bytesForwarded: 0, packetsDropped: 0, senderReportsForwarded: 0, descriptorsRewritten: 0, generations: 0 },
         });
       }
@@ -182,6 +187,24 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     state.stats.generations = state.continuity.generations;
   }
 
+  /**
+   * Sends ffmpeg one more audio packet: a copy of the latest one, 20 ms later. ffmpeg acts on a
+   * stop request (`q`, SIGINT) only when a packet returns from its read, and at the end of an
+   * interview the candidate's media may already have stopped; without a packet only a second
+   * SIGINT ends it, and that one also interrupts its output, losing the file's last cluster.
+   * Each nudge repeats 20 ms of the last audio at the very end of the file.
+   */
+  nudge(): void {
+    const state = this.#tracks.get('audio');
+    const last = state?.lastForwarded;
+    if (!state?.route || !last || !this.#open || this.#closed) return;
+    const next = Buffer.from(last);
+    setSequenceNumber(next, (sequenceNumber(last) + 1) & 0xffff);
+    setTimestamp(next, (timestamp(last) + OPUS_FRAME_SAMPLES) >>> 0);
+    state.rtp.send(next, state.route.targetPort, this.#ip);
+    state.lastForwarded = next;
+  }
+
   /** Stop sending to ffmpeg (it is not listening); continuity keeps counting. */
   holdOutput(): void {
     this.#open = false;
@@ -203,6 +226,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     for (const state of this.#tracks.values()) {
       state.started = false;
       state.startedOnKeyFrame = false;
+      state.lastForwarded = undefined;
       // ffmpeg times a stream by its own first packet until that stream's first SR arrives, then
       // by the SR's wall clock. A fresh ffmpeg that has every stream's SR before any packet times
       // all streams by the wall clock from the start, whichever track starts first.
@@ -281,6 +305,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     setTimestamp(out, mapped.timestamp);
     setSsrc(out, state.continuity.outputSsrc);
     state.rtp.send(out, route.targetPort, this.#ip);
+    state.lastForwarded = out;
     this.#lastSentMs = Date.now();
     stats.packetsForwarded++;
     stats.bytesForwarded += out.length;
