@@ -268,10 +268,12 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
       console.log(
         `${kind}.webm: ${media.durationSeconds} s; interview ${seconds(lengthMs)} s, outages ${faults.map((f) => `${f.what} ${seconds(f.resumedAt - f.at)} s`).join(', ')}, lost before the faults ${lostBeforeSeconds.toFixed(2)} s → expected ${expected.toFixed(2)} s`,
       );
-      // Never longer than the media that reached the segments; shorter by each new segment's wait
-      // for media and a key frame, more so under load (measured −0.26 to −1.84 s over 7 runs on the
-      // shared machine, 3 segments each): no tighter than 2 s below.
-      expect(media.durationSeconds! - expected).toBeLessThan(0.5);
+      // Shorter by each new segment's wait for media and a key frame, more so under load (measured
+      // −0.26 to −1.84 s over 7 runs on the shared machine, 3 segments each): no tighter than 2 s
+      // below. Longer by what reached a segment after its fault was signalled (a graceful stop
+      // records until ffmpeg quits; since stopping ffmpeg is nudged and no longer loses its last
+      // cluster, measured +0.30 s): at most 1 s above.
+      expect(media.durationSeconds! - expected).toBeLessThan(1);
       expect(media.durationSeconds! - expected).toBeGreaterThan(-2);
       // Outages are cut out: no pause in either stream; audio and video start and end together.
       expect(media.video.gaps).toEqual([]);
