@@ -89,9 +89,10 @@ describe('a Firefox candidate', () => {
       expect(await hasCues(file)).toBe(true);
       expect(await decodeErrors(file)).toEqual([]);
       expect(await decodeErrors(file, 'a:0')).toEqual([]);
-      // Audio without real holes: Opus frames are 20 ms apart; on two shared cores a step of up to
-      // ~150 ms was seen once (loopback, no loss), so the bound leaves room for that and no more.
-      expect(largestPtsStep(audio)).toBeLessThan(0.25);
+      // Audio without real holes: Opus frames are 20 ms apart; alone 29–58 ms, on two shared cores
+      // up to ~150 ms, and 315 ms once with two other suites running beside this one (loopback, no
+      // loss): the bound leaves room for that, and a lost second would still fail it.
+      expect(largestPtsStep(audio)).toBeLessThan(0.5);
       expect(audio.length).toBeGreaterThan(0.97 * 50 * probe.durationSeconds!);
     }
     const screenFile = await probeFile(files[0]!);

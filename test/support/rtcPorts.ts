@@ -21,10 +21,19 @@ function rangeFromEnv(value: string | undefined): { start: number; end: number }
   return { start, end };
 }
 
+/** Slices this process handed out, least recently first: two services of one test never share one. */
+const handedOut: number[] = [];
+
 export function randomRtcPorts(): { RTC_MIN_PORT: string; RTC_MAX_PORT: string } {
   const slicesPerShare = Math.floor((RTC_PORTS.end - RTC_PORTS.start) / RTC_SLICE / RTC_SHARES);
   const share = (Number(process.env.VITEST_POOL_ID ?? 1) - 1) % RTC_SHARES;
-  const slice = share * slicesPerShare + Math.floor(Math.random() * slicesPerShare);
+  // A random slice not handed out lately (a single-port service binds the first port of its slice:
+  // two services of one test on the same slice would collide).
+  const recent = new Set(handedOut.slice(-Math.floor(slicesPerShare / 2)));
+  let slice: number;
+  do slice = share * slicesPerShare + Math.floor(Math.random() * slicesPerShare);
+  while (recent.has(slice));
+  handedOut.push(slice);
   const min = RTC_PORTS.start + slice * RTC_SLICE;
   return { RTC_MIN_PORT: String(min), RTC_MAX_PORT: String(min + RTC_SLICE - 1) };
 }
