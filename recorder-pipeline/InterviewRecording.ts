@@ -376,7 +376,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     clearInterval(this.#keyframeTimer);
     await this.#segmentStarting?.catch(() => {});
     const recorder = this.#process;
-    // Until ffmpeg has quit, it gets a packet now and then to notice the stop by (see nudge()).
+    // Until ffmpeg has quit, it gets a packet to notice the stop by when no media comes (see nudge()).
     const nudging = setInterval(() => this.#relay.nudge(), STOP_NUDGE_MS);
     try {
       if (recorder) await recorder.stop();

@@ -92,6 +92,9 @@ export const STALL_MS = 1500;
 const KEEPALIVE_MS = 1000;
 /** One 20 ms Opus frame at 48 kHz (what a nudge advances the audio by). */
 const OPUS_FRAME_SAMPLES = 960;
+/** A nudge goes out only after this long without any packet to ffmpeg, and at most this often. */
+const NUDGE_AFTER_IDLE_MS = 100;
+const MAX_NUDGES = 3;
 
 /**
  * UDP between each mediasoup PlainTransport and ffmpeg's RTP/RTCP ports, one socket pair per
@@ -112,6 +115,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   /** mediasoup's SR clock (NTP, in ms) minus ours, from the latest SR of any track. */
   #ntpOffsetMs: number | undefined;
   #outputStarted = false;
+  /** Nudges sent to the current ffmpeg (see nudge()). */
+  #nudges = 0;
   #closed = false;
   readonly #keepalive: NodeJS.Timeout;
   /** When anything (RTP or RTCP) was last sent to ffmpeg. */
@@ -192,12 +197,17 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
    * stop request (`q`, SIGINT) only when a packet returns from its read, and at the end of an
    * interview the candidate's media may already have stopped; without a packet only a second
    * SIGINT ends it, and that one also interrupts its output, losing the file's last cluster.
-   * Each nudge repeats 20 ms of the last audio at the very end of the file.
+   * Only when nothing was sent lately (real packets wake ffmpeg as well, and a nudge among them
+   * would take a real packet's sequence number), and a few times at most: each one repeats 20 ms
+   * of the last audio at the very end of the file.
    */
   nudge(): void {
     const state = this.#tracks.get('audio');
     const last = state?.lastForwarded;
     if (!state?.route || !last || !this.#open || this.#closed) return;
+    if (Date.now() - this.#lastSentMs < NUDGE_AFTER_IDLE_MS || this.#nudges >= MAX_NUDGES) return;
+    this.#nudges++;
+    this.#lastSentMs = Date.now();
     const next = Buffer.from(last);
     setSequenceNumber(next, (sequenceNumber(last) + 1) & 0xffff);
     setTimestamp(next, (timestamp(last) + OPUS_FRAME_SAMPLES) >>> 0);
@@ -223,6 +233,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     this.#keyFrameWaitMs = keyFrameWaitMs;
     this.#videoWaitMs = videoWaitMs;
     this.#outputStarted = false;
+    this.#nudges = 0;
     for (const state of this.#tracks.values()) {
       state.started = false;
       state.startedOnKeyFrame = false;

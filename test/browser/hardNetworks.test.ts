@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient, launchBrowser, pageErrors, type TestBrowser } from '../support/browser.ts';
+import { buildClient, launchBrowser, pressStart, pageErrors, type TestBrowser } from '../support/browser.ts';
 import { decodeErrors, hasCues, largestPtsStep, probeFile, probePackets } from '../support/ffprobe.ts';
 import { UdpBlock } from '../support/networkImpairment.ts';
 import { download, waitForStatus } from '../support/recordedInterview.ts';
@@ -57,11 +57,7 @@ describe('a candidate on a network that blocks UDP', () => {
     const page = await browser.newPage();
     const errors = pageErrors(page);
     await page.addInitScript(keepPeerConnections);
-    await page.goto(interview.candidateUrl);
-    const start = page.getByRole('button', { name: /Start/ });
-    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
-    const clicked = Date.now();
-    await start.click();
+    const clicked = await pressStart(page, interview.candidateUrl);
     const tuple = await waitFor(() => sendTransports.find((transport) => !transport.closed && transport.iceSelectedTuple)?.iceSelectedTuple, {
       timeoutMs: 5000,
       intervalMs: 20,

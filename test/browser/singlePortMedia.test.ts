@@ -3,7 +3,7 @@
 // PlainTransports keep drawing from the range.
 import type { types } from 'mediasoup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { buildClient, launchBrowser, pressStart, type TestBrowser } from '../support/browser.ts';
 import { waitForStatus } from '../support/recordedInterview.ts';
 import { waitFor } from '../support/testConfig.ts';
 import { startTestService, type TestService } from '../support/testService.ts';
@@ -32,11 +32,7 @@ describe('single-port media', () => {
     expect(webRtcServerPort).toBeDefined();
     const interview = await ts.createInterview({ durationSeconds: 600 });
     const candidate = await browser.newPage();
-    await candidate.goto(interview.candidateUrl);
-    const start = candidate.getByRole('button', { name: /Start/ });
-    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
-    const clicked = Date.now();
-    await start.click();
+    const clicked = await pressStart(candidate, interview.candidateUrl);
     const live = await waitForStatus(ts, interview.id, 'live', 20_000);
     console.log(`single port ${webRtcServerPort}: Start → live in ${Date.parse(live.startedAt!) - clicked} ms`);
 

@@ -3,7 +3,7 @@
 // this test's own slice; the server's transports must see the media arrive from coturn's relay ports.
 import type { types } from 'mediasoup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
+import { buildClient, launchBrowser, pressStart, type TestBrowser } from '../support/browser.ts';
 import { waitForStatus } from '../support/recordedInterview.ts';
 import { randomRtcPorts } from '../support/rtcPorts.ts';
 import { waitFor } from '../support/testConfig.ts';
@@ -49,11 +49,7 @@ describe('candidate and proctor through a TURN relay only', () => {
   it('publishes and plays with coturn REST credentials, every media path through the relay', async () => {
     const interview = await ts.createInterview({ durationSeconds: 600 });
     const candidate = await browser.newPage();
-    await candidate.goto(interview.candidateUrl);
-    const start = candidate.getByRole('button', { name: /Start/ });
-    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
-    const clicked = Date.now();
-    await start.click();
+    const clicked = await pressStart(candidate, interview.candidateUrl);
     const live = await waitForStatus(ts, interview.id, 'live', 20_000);
     console.log(`TURN relay only: Start → live in ${Date.parse(live.startedAt!) - clicked} ms`);
 

@@ -4,7 +4,7 @@
 // reads the browser's sending capabilities from).
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildClient, launchBrowser, pageErrors, type TestBrowser } from '../support/browser.ts';
+import { buildClient, launchBrowser, pressStart, pageErrors, type TestBrowser } from '../support/browser.ts';
 import { decodeErrors, hasCues, largestPtsStep, probeFile, probePackets } from '../support/ffprobe.ts';
 import { audioPacketHashes, download, sharedAudioRun, waitForStatus } from '../support/recordedInterview.ts';
 import { startTestService, type TestService } from '../support/testService.ts';
@@ -60,10 +60,7 @@ describe('a candidate whose browser cannot send VP9', () => {
     const page = await browser.newPage();
     const errors = pageErrors(page);
     await page.addInitScript(withoutVp9);
-    await page.goto(interview.candidateUrl);
-    const start = page.getByRole('button', { name: /Start/ });
-    await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
-    await start.click();
+    await pressStart(page, interview.candidateUrl);
     await waitForStatus(ts, interview.id, 'live', 20_000);
     const room = ts.service.rooms.get(interview.id)!;
     for (const track of ['screen', 'camera'] as const) expect(room.getProducer(track)!.rtpParameters.codecs[0]!.mimeType).toBe('video/VP8');

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { waitFor } from './testConfig.ts';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -89,4 +90,14 @@ export function pageErrors(page: Page): string[] {
   });
   page.on('pageerror', (error) => errors.push(error.message));
   return errors;
+}
+
+/** Opens a candidate link and presses Start once the page allows it; resolves with when it was pressed. */
+export async function pressStart(page: Page, candidateUrl: string): Promise<number> {
+  await page.goto(candidateUrl);
+  const start = page.getByRole('button', { name: /Start/ });
+  await waitFor(() => start.isEnabled(), { what: 'the Start button to be enabled' });
+  const clicked = Date.now();
+  await start.click();
+  return clicked;
 }
