@@ -75,6 +75,8 @@ describe('a configured admin token is never printed or logged', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     runs.push({ kill: () => child.kill('SIGKILL') });
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200, { timeoutMs: 30_000, what: '/healthz 200' });
+    // The banner comes just after the service listens.
+    await waitFor(() => output.includes('create an interview:'), { what: 'the start-up banner' });
     return {
       output: () => output,
       port,

@@ -1,4 +1,5 @@
 // RTC port slices for test services and routers.
+import fs from 'node:fs';
 const RTC_SLICE = 200;
 /**
  * Test RTC ports lie below the kernel's ephemeral range (32768+ on Linux), where ffmpeg's inputs,
@@ -30,10 +31,32 @@ export function randomRtcPorts(): { RTC_MIN_PORT: string; RTC_MAX_PORT: string }
   // A random slice not handed out lately (a single-port service binds the first port of its slice:
   // two services of one test on the same slice would collide).
   const recent = new Set(handedOut.slice(-Math.floor(slicesPerShare / 2)));
+  // Nor one whose first port something still holds (a service of an earlier test file whose
+  // worker has not let go yet): a single-port service must bind exactly that port.
+  const bound = boundLocalPorts();
   let slice: number;
+  let attempts = 0;
   do slice = share * slicesPerShare + Math.floor(Math.random() * slicesPerShare);
-  while (recent.has(slice));
+  while ((recent.has(slice) || bound.has(RTC_PORTS.start + slice * RTC_SLICE)) && ++attempts < 100);
   handedOut.push(slice);
   const min = RTC_PORTS.start + slice * RTC_SLICE;
   return { RTC_MIN_PORT: String(min), RTC_MAX_PORT: String(min + RTC_SLICE - 1) };
+}
+
+/** Local ports bound on this machine (UDP and TCP, IPv4 and IPv6), read from /proc (Linux). */
+function boundLocalPorts(): Set<number> {
+  const ports = new Set<number>();
+  for (const table of ['/proc/net/udp', '/proc/net/udp6', '/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = fs.readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const port = line.trim().split(/\s+/)[1]?.split(':')[1];
+      if (port) ports.add(Number.parseInt(port, 16));
+    }
+  }
+  return ports;
 }
