@@ -257,7 +257,10 @@ export class Service {
         ttlSeconds: config.mediaUrlTtlSeconds,
         presigned: config.s3.presignedUrls,
       });
-      registerPageRoutes(http, { mediaOrigin: config.s3.publicBaseUrl ? new URL(config.s3.publicBaseUrl).origin : undefined });
+      // Pages play recordings from this origin too: the public bucket's, or with presigned URLs the
+      // object store's own (the pages' Content-Security-Policy must allow it).
+      const mediaOrigin = config.s3.publicBaseUrl ? new URL(config.s3.presignedUrls ? objectStore.settings.endpoint : config.s3.publicBaseUrl).origin : undefined;
+      registerPageRoutes(http, { mediaOrigin });
       const finalizer = new InterviewFinalizer({
         database,
         objectStore,

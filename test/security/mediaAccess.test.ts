@@ -139,3 +139,36 @@ describe('recordings are served only to someone entitled to them', () => {
     expect(ok).toMatchObject({ status: 200, body: { notes: 'line one\n\tline two' } });
   });
 });
+
+describe('with a public bucket (S3_PUBLIC_BASE_URL) and S3_PRESIGNED_URLS', () => {
+  let ts: TestService;
+  afterAll(async () => {
+    await ts?.close();
+  });
+
+  it('stores the public URL and hands pages a presigned object-store URL that expires', async () => {
+    ts = await startTestService({ S3_PUBLIC_BASE_URL: 'https://media.example.com', S3_PRESIGNED_URLS: 'true', MEDIA_URL_TTL_SECONDS: '600' });
+    const interview = await ts.createInterview();
+    const key = recordingObjectKey(interview.id, 'screen');
+    const { objectStore } = ts.service;
+    await objectStore.client.send(new PutObjectCommand({ Bucket: objectStore.bucket, Key: key, Body: CONTENT, ContentType: 'video/webm' }));
+    const em = ts.service.database.em();
+    const row = await em.findOneOrFail(Interview, { id: interview.id });
+    row.screenVideo = objectStore.publicUrlFor(key, ts.url);
+    await em.flush();
+
+    const { body } = await ts.api<{ screenVideo: string; playback: { screenVideo: string; expiresAt: string } }>('GET', `/api/interviews/${interview.id}`);
+    expect(body.screenVideo).toBe(`https://media.example.com/${key}`);
+    const presigned = new URL(body.playback.screenVideo);
+    expect(presigned.origin).toBe(new URL(objectStore.settings.endpoint).origin);
+    expect(presigned.searchParams.get('X-Amz-Expires')).toBe('600');
+    expect(presigned.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(Date.parse(body.playback.expiresAt) - Date.now()).toBeGreaterThan(590_000);
+    // The pages may play from there (Content-Security-Policy media-src).
+    const page = await fetch(`${ts.url}/review/${interview.id}`);
+    expect(page.headers.get('content-security-policy')).toContain(`media-src 'self' blob: mediastream: ${presigned.origin}`);
+    const fetched = await fetch(body.playback.screenVideo);
+    expect(fetched.status).toBe(200);
+    expect(Buffer.from(await fetched.arrayBuffer()).equals(CONTENT)).toBe(true);
+  });
+});
