@@ -51,11 +51,17 @@ export async function boundUdpPorts(): Promise<Set<number>> {
     } catch {
       continue;
     }
-    for (const line of text.split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      const port = local?.split(':')[1];
-      if (port) bound.add(Number.parseInt(port, 16));
-    }
+    for (const port of localPortsOf(text)) bound.add(port);
   }
   return bound;
+}
+
+/** The local ports of a /proc/net/{udp,tcp}[6] table's rows (Linux). */
+export function localPortsOf(table: string): number[] {
+  const ports: number[] = [];
+  for (const line of table.split('\n').slice(1)) {
+    const port = line.trim().split(/\s+/)[1]?.split(':')[1];
+    if (port) ports.push(Number.parseInt(port, 16));
+  }
+  return ports;
 }

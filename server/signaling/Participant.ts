@@ -4,7 +4,7 @@ import type { RoleClaims } from '../auth/RoleTokens.ts';
 import { turnCredentials } from '../auth/TurnCredentials.ts';
 import { AppError } from '../errors.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
-import { hasEnded } from '../lifecycle/InterviewStatus.ts';
+import { InterviewStatus, hasEnded } from '../lifecycle/InterviewStatus.ts';
 import type { InterviewRoom, TransportAppData } from '../sfu/InterviewRoom.ts';
 import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
 import {
@@ -96,7 +96,7 @@ export class Participant {
       }
       // A candidate starting an interview brings a new load; one already under way (a reload, a
       // reconnect) is never turned away.
-      const started = interview.status !== 'created' || (this.#context.rooms.get(interviewId)?.tracks.length ?? 0) > 0;
+      const started = interview.status !== InterviewStatus.Created || (this.#context.rooms.get(interviewId)?.tracks.length ?? 0) > 0;
       if (this.claims.role === 'candidate' && !started) this.#context.admitOne?.();
       const room = await this.#openRoom();
       if (this.#closed) throw new AppError('conflict', 'this connection is closed');

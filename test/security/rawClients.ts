@@ -4,7 +4,8 @@
 // so a flood can come from another address than the pages under test).
 import http from 'node:http';
 import net from 'node:net';
-import { io, type Socket } from 'socket.io-client';
+import type { Socket } from 'socket.io-client';
+import { connectRaw } from '../signaling/signalingClient.ts';
 import { SIGNALING_NAMESPACE } from '../../server/signaling/protocol.ts';
 
 export interface RawResponse {
@@ -62,7 +63,7 @@ export async function engineSessionOpen(port: number, localAddress: string, sid:
 
 /** A socket.io connection to the signalling namespace from `localAddress`, never reconnecting. */
 export function signalingFrom(url: string, localAddress: string, token: unknown, namespace = SIGNALING_NAMESPACE): Socket {
-  return io(`${url}${namespace}`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true, localAddress } as Parameters<typeof io>[1]);
+  return connectRaw(url, token, { namespace, localAddress });
 }
 
 export type Outcome = { kind: 'connected'; socket: Socket } | { kind: 'refused'; code: string | undefined; message: string };

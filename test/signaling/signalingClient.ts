@@ -4,8 +4,10 @@ import { SIGNALING_NAMESPACE, type AckResult } from '../../server/signaling/prot
 
 export type RawSocket = Socket;
 
-export function connectRaw(url: string, token: unknown): RawSocket {
-  return io(`${url}${SIGNALING_NAMESPACE}`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true });
+/** A socket.io connection that never reconnects; `localAddress` picks the loopback address it comes from. */
+export function connectRaw(url: string, token: unknown, options: { namespace?: string; localAddress?: string } = {}): RawSocket {
+  const { namespace = SIGNALING_NAMESPACE, localAddress } = options;
+  return io(`${url}${namespace}`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true, ...(localAddress ? { localAddress } : {}) } as Parameters<typeof io>[1]);
 }
 
 /** Resolves once connected, or rejects with the connect_error (message and data). */

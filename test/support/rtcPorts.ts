@@ -1,5 +1,6 @@
 // RTC port slices for test services and routers.
 import fs from 'node:fs';
+import { localPortsOf } from '../../recorder-pipeline/ffmpeg/udpPorts.ts';
 const RTC_SLICE = 200;
 /**
  * Test RTC ports lie below the kernel's ephemeral range (32768+ on Linux), where ffmpeg's inputs,
@@ -47,15 +48,10 @@ export function randomRtcPorts(): { RTC_MIN_PORT: string; RTC_MAX_PORT: string }
 function boundLocalPorts(): Set<number> {
   const ports = new Set<number>();
   for (const table of ['/proc/net/udp', '/proc/net/udp6', '/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
     try {
-      text = fs.readFileSync(table, 'utf8');
+      for (const port of localPortsOf(fs.readFileSync(table, 'utf8'))) ports.add(port);
     } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const port = line.trim().split(/\s+/)[1]?.split(':')[1];
-      if (port) ports.add(Number.parseInt(port, 16));
+      // No such table (no IPv6): nothing bound there.
     }
   }
   return ports;
