@@ -2,8 +2,8 @@
 // wanted length (the cached VP9/Opus fixtures looped with `-c copy` into one WebM per file, as the
 // recording ffmpeg writes them: clusters of ≤ 1 s) is written into `segment-000/` at `speed` × its
 // real-time byte rate while the service's progressive uploader follows it, exactly as it follows a
-// live recording (same follow() call, same LiveRemux tail, same multipart upload). When the last
-// byte is written, the interview is ended through InterviewService.end (what the timer and the
+// live recording (the same ProgressiveDelivery calls, LiveRemux tail and multipart upload). When the
+// last byte is written, the interview is ended through its session's end() (what the timer and the
 // admin API call) and the time to `completed` (URLs stored) is measured.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { segmentDir, segmentFile } from '../recorder-pipeline/segments.ts';
 import { RECORDING_FILE_KINDS, RecordingFile } from '../server/db/RecordingFile.ts';
-import type { DeliveredFile } from '../server/lifecycle/ProgressiveUploads.ts';
+import type { DeliveredFile } from '../server/delivery/ProgressiveDelivery.ts';
 import { cacheRoot } from '../scripts/mediasoup-worker.mjs';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { percentile, round } from './procStats.ts';
@@ -90,9 +90,13 @@ async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candid
   const em = service.database.em();
   for (const kind of RECORDING_FILE_KINDS) em.persist(new RecordingFile(id, kind));
   await em.flush();
-  service.finalizer.follow(id);
-  const segment = segmentDir(service.finalizer.recordingDir(id), 0);
+  const session = service.sessions.open(id);
+  const segment = segmentDir(service.sessions.recordingDirOf(id), 0);
+  // What the session does for a live recording: follow it before its first segment, then start on
+  // the recording's segmentStarted.
+  session.progressive?.followFirstSegment();
   fs.mkdirSync(segment, { recursive: true });
+  session.progressive?.segmentStarted(0, segment);
 
   const writeStarted = Date.now();
   await Promise.all(
@@ -107,7 +111,7 @@ async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candid
   const onDelivered = (interviewId: string, file: DeliveredFile) => {
     if (interviewId === id) delivered.push(file);
   };
-  service.finalizer.progressive?.on('delivered', onDelivered);
+  service.sessions.on('delivered', onDelivered);
   let completedAt: number | undefined;
   let failed: string | undefined;
   const onCompleted = (done: { id: string }) => {
@@ -116,15 +120,15 @@ async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candid
   const onFailed = (done: { id: string; failureReason: string | null }) => {
     if (done.id === id) failed = done.failureReason ?? 'failed';
   };
-  service.finalizer.on('completed', onCompleted);
-  service.finalizer.on('failed', onFailed);
+  service.sessions.on('completed', onCompleted);
+  service.sessions.on('failed', onFailed);
   const endedAt = Date.now();
-  await service.interviews.end(id, 'admin');
+  await session.end('admin');
   const deadline = Date.now() + 600_000;
   while (completedAt === undefined && failed === undefined && Date.now() < deadline) await delay(20);
-  service.finalizer.off('completed', onCompleted);
-  service.finalizer.off('failed', onFailed);
-  service.finalizer.progressive?.off('delivered', onDelivered);
+  service.sessions.off('completed', onCompleted);
+  service.sessions.off('failed', onFailed);
+  service.sessions.off('delivered', onDelivered);
   if (completedAt === undefined) throw new Error(`long recording ${id} did not complete: ${failed ?? 'timeout'}`);
 
   for (const kind of RECORDING_FILE_KINDS) {

@@ -130,8 +130,8 @@ function completions(service: Service): { wait: (ids: string[], timeoutMs: numbe
   const done = new Map<string, { at: number; ok: boolean }>();
   const onCompleted = (interview: { id: string }) => done.set(interview.id, { at: Date.now(), ok: true });
   const onFailed = (interview: { id: string }) => done.set(interview.id, { at: Date.now(), ok: false });
-  service.finalizer.on('completed', onCompleted);
-  service.finalizer.on('failed', onFailed);
+  service.sessions.on('completed', onCompleted);
+  service.sessions.on('failed', onFailed);
   return {
     async wait(ids, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
@@ -139,8 +139,8 @@ function completions(service: Service): { wait: (ids: string[], timeoutMs: numbe
       return done;
     },
     stop() {
-      service.finalizer.off('completed', onCompleted);
-      service.finalizer.off('failed', onFailed);
+      service.sessions.off('completed', onCompleted);
+      service.sessions.off('failed', onFailed);
     },
   };
 }
@@ -254,7 +254,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const ids: string[] = [];
   for (let i = 0; i < n; i++) ids.push((await api<{ id: string }>(service, 'POST', '/api/interviews', { durationSeconds: 3600, candidateName: `bench ${n}/${i}` })).id);
   for (const id of ids) {
-    const room = await service.rooms.open(id);
+    const room = await service.sessions.open(id).openRoom();
     const publisher = await SyntheticPublisher.start({ router: room.router, srtp: true });
     for (const track of trackNames) room.adoptProducer(track, publisher.producers[track]);
     publishers.push(publisher);
@@ -264,7 +264,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   while (recordings.size < n && Date.now() < startDeadline) {
     for (const id of ids) {
       if (recordings.has(id)) continue;
-      const recording = await service.recordings.recordingOf(id);
+      const recording = await service.sessions.get(id)?.recording;
       if (recording && (await recording.stats()).bytesWritten.screen > 0) recordings.set(id, recording);
     }
     await delay(250);
@@ -282,7 +282,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
     service: [process.pid],
     mediasoupWorkers: service.workers.workers.map((worker) => worker.pid),
     recorderFfmpeg: [...recordings.values()].map((recording) => recording.ffmpegPid).filter((pid): pid is number => pid !== undefined),
-    liveRemuxFfmpeg: service.finalizer.progressive?.remuxPids() ?? [],
+    liveRemuxFfmpeg: service.sessions.sessions.flatMap((session) => session.progressive?.remuxPids() ?? []),
     objectStore: env.s3.process.pid ? [env.s3.process.pid] : [],
     publisherFfmpeg: publishers.map((publisher) => publisher.pid).filter((pid): pid is number => pid !== undefined),
   }));
@@ -301,7 +301,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   // End every interview at once and time each end → URLs.
   const delivered: Array<{ bytesAtEnd: number }> = [];
   const onDelivered = (_id: string, file: { upload: { bytesAtEnd: number } }) => delivered.push(file.upload);
-  service.finalizer.progressive?.on('delivered', onDelivered);
+  service.sessions.on('delivered', onDelivered);
   const completion = completions(service);
   const endedAt = new Map<string, number>();
   const endErrors: string[] = [];
@@ -314,7 +314,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   if (endErrors.length > 0) log(`${endErrors.length} end requests failed: ${endErrors[0]}`);
   const done = await completion.wait(ids, 300_000);
   completion.stop();
-  service.finalizer.progressive?.off('delivered', onDelivered);
+  service.sessions.off('delivered', onDelivered);
   await Promise.all(publishers.map((publisher) => publisher.close()));
   const latencies = ids.filter((id) => done.get(id)?.ok).map((id) => done.get(id)!.at - endedAt.get(id)!);
   log(`end → URLs p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms`);

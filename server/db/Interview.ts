@@ -2,15 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 import { InterviewStatus, assertTransition } from '../lifecycle/InterviewStatus.ts';
 import type { ScreenSource } from '../signaling/protocol.ts';
+import type { RecordingGap } from '../../shared/vocabulary.ts';
 
 export const MAX_URL_LENGTH = 500;
 
-/** A stretch of the interview that is missing from the recording, and why. */
-export interface RecordingGap {
-  start: string;
-  end: string | null;
-  cause: string;
-}
+export type { RecordingGap } from '../../shared/vocabulary.ts';
 
 export class Interview {
   id: string = randomUUID();

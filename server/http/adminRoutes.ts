@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { invalidInput } from '../errors.ts';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
 import { deliveryStateOf } from '../db/WebhookEvent.ts';
-import type { InterviewFinalizer } from '../lifecycle/InterviewFinalizer.ts';
+import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import type { RecordingDeletion } from '../lifecycle/RecordingDeletion.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
@@ -32,7 +32,7 @@ function parse<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, value: unknown): 
 
 export interface AdminRoutesOptions {
   interviews: InterviewService;
-  finalizer: InterviewFinalizer;
+  sessions: SessionRegistry;
   roleTokens: RoleTokens;
   playbackUrls: PlaybackUrls;
   deletion: RecordingDeletion;
@@ -125,7 +125,7 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   api.get('/interviews/:id', { schema: get }, async (request) => {
     const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.get(id);
-    const files = options.finalizer.progress(id) ?? (await options.finalizer.storedProgress(id));
+    const files = await options.sessions.progressOf(id);
     return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview), files };
   });
 
@@ -139,7 +139,8 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   api.post('/interviews/:id/end', { schema: end }, async (request) => {
     const { id } = parse(interviewIdParams, request.params);
     const review = parse(endInterviewBody, request.body ?? undefined);
-    return toView(await interviews.end(id, 'admin', review ?? {}));
+    await interviews.get(id);
+    return toView(await options.sessions.open(id).end('admin', review ?? {}));
   });
 
   /** Deletes both recordings from the object store and the disk; the interview stays, with recordingsDeletedAt. */
@@ -213,7 +214,7 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   api.post('/interviews/:id/retry-upload', { schema: retry }, async (request, reply) => {
     const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.retryFinalizing(id);
-    void options.finalizer.finalize(id);
+    void options.sessions.open(id).deliver();
     return reply.code(202).send({ id, status: interview.status });
   });
 }

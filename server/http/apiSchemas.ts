@@ -1,5 +1,6 @@
 // The HTTP API's shapes, once: the zod schemas the routes parse requests with, and the JSON
 // Schemas (derived from them) that describe each route in the OpenAPI document.
+import { GAP_CAUSES } from '../../shared/vocabulary.ts';
 import type {} from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 import { z } from 'zod';
@@ -36,7 +37,7 @@ export const listInterviewsQuery = z
   })
   .strict();
 
-const gap = z.object({ start: z.string(), end: z.string().nullable(), cause: z.string() });
+const gap = z.object({ start: z.string(), end: z.string().nullable(), cause: z.enum(GAP_CAUSES) });
 
 export const interviewView = z.object({
   id: z.string().uuid(),

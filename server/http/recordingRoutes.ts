@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
 import { invalidInput } from '../errors.ts';
-import type { InterviewFinalizer } from '../lifecycle/InterviewFinalizer.ts';
+import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import { apiError, interviewIdParams, routeSchema } from './apiSchemas.ts';
@@ -10,7 +10,7 @@ import { requireRoleFor } from './requestAuth.ts';
 
 export interface RecordingRoutesOptions {
   interviews: InterviewService;
-  finalizer: InterviewFinalizer;
+  sessions: SessionRegistry;
   roleTokens: RoleTokens;
   playbackUrls: PlaybackUrls;
 }
@@ -29,7 +29,7 @@ function interviewIdOf(request: FastifyRequest): string {
  * client; what the page gets are signed (expiring) forms of them.
  */
 export function registerRecordingRoutes(app: FastifyInstance, options: RecordingRoutesOptions): void {
-  const { interviews, finalizer, roleTokens } = options;
+  const { interviews, sessions, roleTokens } = options;
 
   const schema = routeSchema({
     summary: "The recording's progress and, once saved, signed URLs to play it (end and review pages)",
@@ -47,7 +47,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     const id = interviewIdOf(request);
     requireRoleFor(request, roleTokens, id);
     const interview = await interviews.get(id);
-    const files = finalizer.progress(id) ?? (await finalizer.storedProgress(id));
+    const files = await sessions.progressOf(id);
     const playback = await options.playbackUrls.forInterview(interview);
     return {
       id,

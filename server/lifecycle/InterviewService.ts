@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import type { Database } from '../db/Database.ts';
 import { Interview, type RecordingGap } from '../db/Interview.ts';
 import type { ScreenSource } from '../signaling/protocol.ts';
@@ -7,11 +6,6 @@ import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { InterviewStatus, canTransition } from './InterviewStatus.ts';
 
 export type EndCause = 'timer' | 'proctor' | 'admin';
-
-export type InterviewServiceEvents = {
-  live: [interview: Interview];
-  ended: [interview: Interview, cause: EndCause];
-};
 
 /** What the admin API and the pages see of an interview. */
 export interface InterviewView {
@@ -61,15 +55,17 @@ export function toView(interview: Interview): InterviewView {
   };
 }
 
-/** Interview lifecycle: every persisted state change goes through here. */
-export class InterviewService extends EventEmitter<InterviewServiceEvents> {
+/**
+ * The stored interviews: queries, and the persisted side of each lifecycle change (the interview's
+ * session decides when a change happens; this stores it with its webhook event).
+ */
+export class InterviewService {
   readonly #webhooks: WebhookOutbox | undefined;
 
   constructor(
     readonly database: Database,
     webhooks?: WebhookOutbox,
   ) {
-    super();
     this.#webhooks = webhooks;
   }
 
@@ -118,7 +114,6 @@ export class InterviewService extends EventEmitter<InterviewServiceEvents> {
     this.#webhooks?.record(em, 'interview.live', id, { startedAt: interview.startedAt.toISOString(), endsAt: interview.endsAt.toISOString() });
     await em.flush();
     this.#webhooks?.poke();
-    this.emit('live', interview);
     return interview;
   }
 
@@ -145,10 +140,10 @@ export class InterviewService extends EventEmitter<InterviewServiceEvents> {
   }
 
   /**
-   * Ends the interview now: completedAt is set and it moves to finalizing. Ending one that has
-   * already ended is a no-op that still records a given score or notes.
+   * Stores the end: completedAt is set and it moves to finalizing (`endedNow`). Ending one that
+   * has already ended changes nothing but a given score or notes.
    */
-  async end(id: string, cause: EndCause, review: { score?: number | undefined; notes?: string | undefined } = {}, now = new Date()): Promise<Interview> {
+  async end(id: string, review: { score?: number | undefined; notes?: string | undefined } = {}, now = new Date()): Promise<{ interview: Interview; endedNow: boolean }> {
     const em = this.database.em();
     const interview = await em.findOne(Interview, { id });
     if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
@@ -160,7 +155,45 @@ export class InterviewService extends EventEmitter<InterviewServiceEvents> {
       interview.completedAt = now;
     }
     await em.flush();
-    if (endsNow) this.emit('ended', interview, cause);
+    return { interview, endedNow: endsNow };
+  }
+
+  /** Delivery (re)starts: a failed interview goes back to finalizing. False: nothing to finalize. */
+  async beginFinalizing(id: string): Promise<boolean> {
+    const em = this.database.em();
+    const interview = await em.findOneOrFail(Interview, { id });
+    if (interview.status === InterviewStatus.Failed) interview.moveTo(InterviewStatus.Finalizing);
+    if (interview.status !== InterviewStatus.Finalizing) return false;
+    await em.flush();
+    return true;
+  }
+
+  /** Delivered (or nothing was recorded: no URLs): the interview is completed. */
+  async complete(id: string, urls: { screenVideo: string; candidateVideo: string } | undefined): Promise<Interview> {
+    const em = this.database.em();
+    const interview = await em.findOneOrFail(Interview, { id });
+    if (urls) Object.assign(interview, urls);
+    interview.failureReason = null;
+    interview.moveTo(InterviewStatus.Completed);
+    this.#webhooks?.record(em, 'interview.completed', id, {
+      completedAt: interview.completedAt?.toISOString() ?? null,
+      screenVideo: interview.screenVideo,
+      candidateVideo: interview.candidateVideo,
+    });
+    await em.flush();
+    this.#webhooks?.poke();
+    return interview;
+  }
+
+  /** Delivery failed: kept with the reason, to be retried (retry-upload, or the next start). */
+  async fail(id: string, reason: string): Promise<Interview> {
+    const em = this.database.em();
+    const interview = await em.findOneOrFail(Interview, { id });
+    interview.failureReason = reason;
+    interview.moveTo(InterviewStatus.Failed);
+    this.#webhooks?.record(em, 'interview.failed', id, { reason });
+    await em.flush();
+    this.#webhooks?.poke();
     return interview;
   }
 }

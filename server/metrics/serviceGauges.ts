@@ -3,8 +3,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import type { types } from 'mediasoup';
 import type { Admission } from '../admission/Admission.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
-import type { RecordingCoordinator } from '../lifecycle/RecordingCoordinator.ts';
-import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
+import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import type { WorkerPool } from '../sfu/WorkerPool.ts';
 import type { SignalingServer } from '../signaling/SignalingServer.ts';
 import type { DiskSpace } from '../storage/DiskSpace.ts';
@@ -13,8 +12,7 @@ import { TRACK_KINDS, TRACK_NAMES } from '../signaling/protocol.ts';
 export interface GaugeSources {
   interviews: InterviewService;
   signaling: SignalingServer;
-  recordings: RecordingCoordinator;
-  rooms: RoomRegistry;
+  sessions: SessionRegistry;
   workers: WorkerPool;
   disk: DiskSpace;
   admission: Admission;
@@ -37,6 +35,7 @@ function residentBytes(pid: number): number | undefined {
 export function createServiceGauges(sources: GaugeSources): Registry {
   const registry = new Registry();
   const registers = [registry];
+  const producerTotals = producerTotalsOf(sources.sessions);
 
   new Gauge({
     name: 'interview_ingest_live_interviews',
@@ -61,7 +60,7 @@ export function createServiceGauges(sources: GaugeSources): Registry {
     help: 'Recordings being written now',
     registers,
     collect() {
-      this.set(sources.recordings.runningCount);
+      this.set(sources.sessions.recordingCount);
     },
   });
   new Gauge({
@@ -70,7 +69,7 @@ export function createServiceGauges(sources: GaugeSources): Registry {
     labelNames: ['kind'] as const,
     registers,
     async collect() {
-      const totals = await producerTotals(sources.rooms);
+      const totals = await producerTotals();
       for (const kind of ['audio', 'video'] as const) this.set({ kind }, totals[kind].packets);
     },
   });
@@ -80,7 +79,7 @@ export function createServiceGauges(sources: GaugeSources): Registry {
     labelNames: ['kind'] as const,
     registers,
     async collect() {
-      const totals = await producerTotals(sources.rooms);
+      const totals = await producerTotals();
       for (const kind of ['audio', 'video'] as const) this.set({ kind }, totals[kind].lost);
     },
   });
@@ -157,24 +156,26 @@ async function usageOf(worker: types.Worker): Promise<types.WorkerResourceUsage 
 
 type Totals = Record<'audio' | 'video', { packets: number; lost: number }>;
 
-/** One pass over the live producers per scrape, shared by the two packet gauges. */
-let lastTotals: { at: number; rooms: RoomRegistry; totals: Promise<Totals> } | undefined;
-function producerTotals(rooms: RoomRegistry): Promise<Totals> {
-  if (lastTotals && lastTotals.rooms === rooms && Date.now() - lastTotals.at < 500) return lastTotals.totals;
-  const totals = (async () => {
-    const sum: Totals = { audio: { packets: 0, lost: 0 }, video: { packets: 0, lost: 0 } };
-    for (const room of rooms.rooms) {
-      for (const track of TRACK_NAMES) {
-        const producer = room.getProducer(track);
-        if (!producer || producer.closed) continue;
-        for (const stat of await producer.getStats().catch(() => [])) {
-          sum[TRACK_KINDS[track]].packets += stat.packetCount;
-          sum[TRACK_KINDS[track]].lost += stat.packetsLost;
+/** One pass over the live producers per scrape, shared by the two packet gauges of one registry. */
+function producerTotalsOf(sessions: SessionRegistry): () => Promise<Totals> {
+  let last: { at: number; totals: Promise<Totals> } | undefined;
+  return () => {
+    if (last && Date.now() - last.at < 500) return last.totals;
+    const totals = (async () => {
+      const sum: Totals = { audio: { packets: 0, lost: 0 }, video: { packets: 0, lost: 0 } };
+      for (const room of sessions.rooms) {
+        for (const track of TRACK_NAMES) {
+          const producer = room.getProducer(track);
+          if (!producer || producer.closed) continue;
+          for (const stat of await producer.getStats().catch(() => [])) {
+            sum[TRACK_KINDS[track]].packets += stat.packetCount;
+            sum[TRACK_KINDS[track]].lost += stat.packetsLost;
+          }
         }
       }
-    }
-    return sum;
-  })();
-  lastTotals = { at: Date.now(), rooms, totals };
-  return totals;
+      return sum;
+    })();
+    last = { at: Date.now(), totals };
+    return totals;
+  };
 }

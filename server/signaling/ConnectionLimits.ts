@@ -9,13 +9,13 @@ export interface ConnectionLimitSettings {
 
 /**
  * Bounds what one link or one address can hold, so a leaked link or a flood cannot take the media
- * ports and file descriptors every other interview needs. Counts live connections; each
- * reservation is released exactly once, when its connection goes.
+ * ports and file descriptors every other interview needs. Counts live connections per address
+ * (an interview's proctor seats are counted by its session); each reservation is released
+ * exactly once, when its connection goes.
  */
 export class ConnectionLimits {
   readonly settings: ConnectionLimitSettings;
   readonly #perIp = new Map<string, number>();
-  readonly #proctorsPerInterview = new Map<string, number>();
 
   constructor(settings: ConnectionLimitSettings) {
     this.settings = settings;
@@ -29,11 +29,6 @@ export class ConnectionLimits {
   /** Counts a transport-level connection of this address until `release` is called. */
   holdAddress(request: IncomingMessage): () => void {
     return this.#hold(this.#perIp, addressOf(request), Number.POSITIVE_INFINITY) ?? (() => undefined);
-  }
-
-  /** Reserves a proctor seat of the interview; undefined when all seats are taken. */
-  holdProctorSeat(interviewId: string): (() => void) | undefined {
-    return this.#hold(this.#proctorsPerInterview, interviewId, this.settings.proctorsPerInterview);
   }
 
   #hold(counts: Map<string, number>, key: string, max: number): (() => void) | undefined {

@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import { InterviewStatus, hasEnded } from '../lifecycle/InterviewStatus.ts';
 import type { InterviewRoom, TransportAppData } from '../sfu/InterviewRoom.ts';
-import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
+import type { InterviewSession } from '../session/InterviewSession.ts';
 import {
   TRACK_NAMES,
   endUrlOf,
@@ -21,7 +21,8 @@ import {
 } from './protocol.ts';
 
 export interface ParticipantContext {
-  rooms: RoomRegistry;
+  /** The interview's session: its room, and its end. */
+  session: InterviewSession;
   interviews: InterviewService;
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
@@ -29,8 +30,6 @@ export interface ParticipantContext {
   turn?: { urls: string[]; secret: string } | undefined;
   iceTransportPolicy?: 'all' | 'relay';
   logger: Logger;
-  /** Called once the candidate has joined, so an older candidate connection can be retired. */
-  onCandidateJoined: (participant: Participant) => void;
   /** Throws at_capacity when the service cannot take one more interview's media now. */
   admitOne?: () => void;
 }
@@ -49,6 +48,7 @@ export class Participant {
   readonly claims: RoleClaims;
   readonly #context: ParticipantContext;
   readonly #notify: <N extends NotificationName>(name: N, payload: Notifications[N]) => void;
+  readonly #onReplaced: () => void;
   readonly #transports = new Map<string, types.WebRtcTransport<TransportAppData>>();
   readonly #consumers = new Map<string, types.Consumer<{ track: TrackName }>>();
   readonly #producerIds = new Set<string>();
@@ -62,11 +62,13 @@ export class Participant {
     claims: RoleClaims,
     context: ParticipantContext,
     notify: <N extends NotificationName>(name: N, payload: Notifications[N]) => void,
+    onReplaced: () => void,
   ) {
     this.id = id;
     this.claims = claims;
     this.#context = context;
     this.#notify = notify;
+    this.#onReplaced = onReplaced;
   }
 
   get interviewId(): string {
@@ -96,12 +98,13 @@ export class Participant {
       }
       // A candidate starting an interview brings a new load; one already under way (a reload, a
       // reconnect) is never turned away.
-      const started = interview.status !== InterviewStatus.Created || (this.#context.rooms.get(interviewId)?.tracks.length ?? 0) > 0;
+      const started = interview.status !== InterviewStatus.Created || (this.#context.session.room?.tracks.length ?? 0) > 0;
       if (this.claims.role === 'candidate' && !started) this.#context.admitOne?.();
       const room = await this.#openRoom();
       if (this.#closed) throw new AppError('conflict', 'this connection is closed');
       this.#joined = true;
-      if (this.claims.role === 'candidate') this.#context.onCandidateJoined(this);
+      // A candidate opened the interview in a new tab (or reloaded): the old connection stops.
+      if (this.claims.role === 'candidate') this.#context.session.candidateJoined(this)?.replaced();
       const info: InterviewInfo = {
         id: interview.id,
         status: interview.status,
@@ -242,14 +245,14 @@ export class Participant {
     },
 
     endInterview: async () => {
-      await this.#context.interviews.end(this.interviewId, 'proctor');
+      await this.#context.session.end('proctor');
       return {};
     },
   };
 
   async #openRoom(): Promise<InterviewRoom> {
     if (this.#room && !this.#room.closed) return this.#room;
-    const room = await this.#context.rooms.open(this.interviewId);
+    const room = await this.#context.session.openRoom();
     // Closed meanwhile (a reload during connect): a member added now would keep the room open forever.
     if (this.#closed) throw new AppError('conflict', 'this connection is closed');
     this.#room?.removeMember(this.id);
@@ -281,10 +284,17 @@ export class Participant {
     this.#consumers.clear();
   }
 
+  /** Another tab of the candidate joined: this connection is told, then closed. */
+  replaced(): void {
+    this.close();
+    this.#onReplaced();
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#closeMedia();
     this.#room?.removeMember(this.id);
+    this.#context.session.candidateLeft(this);
   }
 }

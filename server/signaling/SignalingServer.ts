@@ -4,7 +4,7 @@ import { TokenError, type RoleClaims, type RoleTokens } from '../auth/RoleTokens
 import { AppError, invalidInput } from '../errors.ts';
 import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
-import type { RoomRegistry } from '../sfu/RoomRegistry.ts';
+import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import type { ConnectionLimits } from './ConnectionLimits.ts';
 import { Participant } from './Participant.ts';
 import {
@@ -25,7 +25,8 @@ import {
 export interface SignalingServerOptions {
   io: SocketIoServer;
   roleTokens: RoleTokens;
-  rooms: RoomRegistry;
+  /** The interviews' sessions: each connection works through its interview's. */
+  sessions: SessionRegistry;
   interviews: InterviewService;
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
@@ -79,8 +80,8 @@ export class SignalingServer {
   readonly #namespace: SignalingNamespace;
   readonly #options: SignalingServerOptions;
   readonly #logger: Logger;
+  /** By socket id. */
   readonly #participants = new Map<string, Participant>();
-  readonly #candidates = new Map<string, Participant>();
   readonly #unsubscribe: Array<() => void> = [];
   #closed = false;
 
@@ -102,7 +103,7 @@ export class SignalingServer {
         return refuse(socket, next, 'unauthorized', error instanceof TokenError ? error.message : 'role token refused');
       }
       if (claims.role === 'proctor') {
-        const release = options.limits.holdProctorSeat(claims.interviewId);
+        const release = options.sessions.open(claims.interviewId).holdProctorSeat(options.limits.settings.proctorsPerInterview);
         if (!release) {
           const max = options.limits.settings.proctorsPerInterview;
           return refuse(socket, next, 'limit_reached', `this interview already has ${max} proctor connections open (the most it takes); close one and try again`);
@@ -122,13 +123,13 @@ export class SignalingServer {
     };
     const onEnded = (interview: { id: string }, cause: EndCause): void => this.#onEnded(interview.id, cause);
     const onRoom = (room: InterviewRoom): void => this.#watchRoom(room);
-    options.interviews.on('live', onLive);
-    options.interviews.on('ended', onEnded);
-    options.rooms.on('room', onRoom);
+    options.sessions.on('live', onLive);
+    options.sessions.on('ended', onEnded);
+    options.sessions.on('room', onRoom);
     this.#unsubscribe.push(
-      () => options.interviews.off('live', onLive),
-      () => options.interviews.off('ended', onEnded),
-      () => options.rooms.off('room', onRoom),
+      () => options.sessions.off('live', onLive),
+      () => options.sessions.off('ended', onEnded),
+      () => options.sessions.off('room', onRoom),
     );
   }
 
@@ -137,21 +138,26 @@ export class SignalingServer {
     const notify = <N extends NotificationName>(name: N, payload: Notifications[N]): void => {
       (socket.emit as (name: N, payload: Notifications[N]) => void)(name, payload);
     };
+    const session = this.#options.sessions.open(claims.interviewId);
+    const releaseSession = session.holdConnection();
     const participant = new Participant(
       socket.id,
       claims,
       {
-        rooms: this.#options.rooms,
+        session,
         interviews: this.#options.interviews,
         bitrates: this.#options.bitrates,
         candidateDashboardUrl: this.#options.candidateDashboardUrl,
         turn: this.#options.turn,
         iceTransportPolicy: this.#options.iceTransportPolicy,
         logger: this.#logger,
-        onCandidateJoined: (joined) => this.#onCandidateJoined(joined),
         ...(this.#options.admitOne ? { admitOne: this.#options.admitOne } : {}),
       },
       notify,
+      () => {
+        socket.emit('sessionReplaced', {});
+        socket.disconnect(true);
+      },
     );
     this.#participants.set(socket.id, participant);
     void socket.join(channelOf(claims.interviewId));
@@ -183,8 +189,8 @@ export class SignalingServer {
       clearTimeout(expiry.timer);
       socket.data.releaseSeat?.();
       participant.close();
+      releaseSession();
       this.#participants.delete(socket.id);
-      if (this.#candidates.get(claims.interviewId) === participant) this.#candidates.delete(claims.interviewId);
     });
   }
 
@@ -228,19 +234,6 @@ export class SignalingServer {
     return new AppError('internal', 'internal error');
   }
 
-  /** A candidate opened the interview in a new tab (or reloaded): the old connection stops. */
-  #onCandidateJoined(participant: Participant): void {
-    const previous = this.#candidates.get(participant.interviewId);
-    this.#candidates.set(participant.interviewId, participant);
-    if (!previous || previous === participant) return;
-    const socket = this.#namespace.sockets.get(previous.id);
-    previous.close();
-    if (socket) {
-      socket.emit('sessionReplaced', {});
-      socket.disconnect(true);
-    }
-  }
-
   #watchRoom(room: InterviewRoom): void {
     const { interviewId } = room;
     room.on('producer', (track, producer) => {
@@ -255,22 +248,17 @@ export class SignalingServer {
     });
   }
 
+  /** The pages are told and their media stops; the session closes the room. */
   #onEnded(interviewId: string, cause: EndCause): void {
     this.#notifyInterview(interviewId, 'interviewEnded', { endUrl: endUrlOf(interviewId), cause });
     for (const participant of this.#participants.values()) {
       if (participant.interviewId === interviewId) participant.markEnded();
     }
-    this.#options.rooms.get(interviewId)?.close('ended');
   }
 
   #notifyInterview<N extends NotificationName>(interviewId: string, name: N, payload: Notifications[N]): void {
     if (this.#closed) return;
     (this.#namespace.to(channelOf(interviewId)).emit as (name: N, payload: Notifications[N]) => void)(name, payload);
-  }
-
-  /** How many signalling connections are open (for health and tests). */
-  get connectionCount(): number {
-    return this.#participants.size;
   }
 
   /** Open signalling connections by role (metrics). */

@@ -66,7 +66,7 @@ describe('the candidate page captures only the entire screen, camera and microph
       await expect.poll(() => again.isEnabled()).toBe(true);
       expect(await again.textContent()).toBe('Start again and share your entire screen');
       // Nothing was published: the camera is not even asked for before the screen is right.
-      expect(ts.service.rooms.get(interview.id)?.tracks ?? []).toEqual([]);
+      expect(ts.service.sessions.get(interview.id)?.room?.tracks ?? []).toEqual([]);
     });
   }
 
@@ -95,7 +95,7 @@ describe('the candidate page captures only the entire screen, camera and microph
       'Your screen share has no computer sound: only your microphone is sent.',
     );
     await waitFor(async () => {
-      const producer = ts.service.rooms.get(interview.id)?.getProducer('audio');
+      const producer = ts.service.sessions.get(interview.id)?.room?.getProducer('audio');
       return producer && (await producer.getStats()).some((stat) => stat.packetCount > 0);
     }, { timeoutMs: 15_000, what: 'the microphone-only audio producer to receive RTP' });
   });
@@ -121,7 +121,7 @@ describe('the candidate page captures only the entire screen, camera and microph
     );
     expect(await page.locator('#message').textContent()).toBe('You are sharing your screen, camera and microphone.');
     await waitFor(async () => {
-      const producer = ts.service.rooms.get(interview.id)?.getProducer('audio');
+      const producer = ts.service.sessions.get(interview.id)?.room?.getProducer('audio');
       return producer && (await producer.getStats()).some((stat) => stat.packetCount > 50);
     }, { timeoutMs: 15_000, what: 'RTP on the unmixed microphone producer' });
   });
@@ -133,7 +133,7 @@ describe('the candidate page captures only the entire screen, camera and microph
     const page = await openCandidatePage(browser, interview.candidateUrl);
     await page.getByRole('button', { name: /Start/ }).click();
     const room = await waitFor(() => {
-      const open = ts.service.rooms.get(interview.id);
+      const open = ts.service.sessions.get(interview.id)?.room;
       return open && open.tracks.length === 3 ? open : null;
     }, { timeoutMs: 15_000, what: 'three producers' });
     const first = room.getProducer('screen')!;

@@ -15,7 +15,7 @@ function cpuMs(pid: number): number {
 }
 
 async function packetCounts(ts: TestService, interviewId: string): Promise<number[]> {
-  const room = ts.service.rooms.get(interviewId);
+  const room = ts.service.sessions.get(interviewId)?.room;
   if (!room) return [0, 0, 0];
   return Promise.all(
     TRACKS.map(async (track) => {
@@ -99,7 +99,7 @@ describe('live ingest: the candidate publishes screen, camera and system audio; 
       return body.status === 'live' ? body : null;
     }, { timeoutMs: 10_000, what: 'the interview to be live' });
     expect(Date.parse(live.endsAt!) - Date.parse(live.startedAt!)).toBe(600_000);
-    const room = ts.service.rooms.get(interview.id)!;
+    const room = ts.service.sessions.get(interview.id)?.room!;
     expect(room.getProducer('screen')!.kind).toBe('video');
     expect(room.getProducer('screen')!.rtpParameters.codecs[0]!.mimeType).toBe('video/VP9');
     expect(room.getProducer('camera')!.rtpParameters.codecs[0]!.mimeType).toBe('video/VP9');
@@ -150,6 +150,6 @@ describe('live ingest: the candidate publishes screen, camera and system audio; 
     expect(done.screenVideo).not.toBe('');
     expect(done.candidateVideo).not.toBe('');
     await expect.poll(() => proctor.locator('#status').textContent()).toBe('Ended');
-    expect(ts.service.rooms.get(interview.id)).toBeUndefined();
+    expect(ts.service.sessions.get(interview.id)?.room).toBeUndefined();
   });
 });

@@ -37,7 +37,7 @@ describe('when the mediasoup worker of a live interview dies', () => {
   });
 
   it('tells the pages to set up again; the candidate republishes on a new worker and the proctor sees it', async () => {
-    const oldRoom = ts.service.rooms.get(interview.id)!;
+    const oldRoom = ts.service.sessions.get(interview.id)?.room!;
     const oldProducers = TRACKS.map((track) => oldRoom.getProducer(track)!);
     const oldPid = ts.service.workers.workers[0]!.pid;
     const closedReason = new Promise((resolve) => oldRoom.once('closed', resolve));
@@ -47,7 +47,7 @@ describe('when the mediasoup worker of a live interview dies', () => {
     const killedAt = Date.now();
 
     const room = await waitFor(async () => {
-      const next = ts.service.rooms.get(interview.id);
+      const next = ts.service.sessions.get(interview.id)?.room;
       if (!next || next === oldRoom || next.tracks.length !== 3) return null;
       const counts = await Promise.all(TRACKS.map(async (track) => (await next.getProducer(track)!.getStats()).reduce((sum, stat) => sum + stat.packetCount, 0)));
       return counts.every((count) => count > 0) ? next : null;

@@ -93,7 +93,7 @@ describe('a proctor page still setting up while the candidate publishes', () => 
   it('plays the candidate again when the producers it joined with went away during its setup', async () => {
     const interview = await ts.createInterview();
     const firstCandidate = await startCandidate(interview.candidateUrl);
-    await waitFor(() => ts.service.rooms.get(interview.id)?.tracks.length === 3, { timeoutMs: 20_000, what: 'the candidate to publish' });
+    await waitFor(() => ts.service.sessions.get(interview.id)?.room?.tracks.length === 3, { timeoutMs: 20_000, what: 'the candidate to publish' });
 
     const proctor = await browser.newPage();
     const errors = pageErrors(proctor);

@@ -62,7 +62,7 @@ describe('a candidate whose browser cannot send VP9', () => {
     await page.addInitScript(withoutVp9);
     await pressStart(page, interview.candidateUrl);
     await waitForStatus(ts, interview.id, 'live', 20_000);
-    const room = ts.service.rooms.get(interview.id)!;
+    const room = ts.service.sessions.get(interview.id)?.room!;
     for (const track of ['screen', 'camera'] as const) expect(room.getProducer(track)!.rtpParameters.codecs[0]!.mimeType).toBe('video/VP8');
 
     const done = await waitForStatus(ts, interview.id, 'completed', (DURATION_SECONDS + 60) * 1000);

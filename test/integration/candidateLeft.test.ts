@@ -11,13 +11,13 @@ describe('a candidate who leaves', () => {
     const t = (scene.t = await startTestService({ ROOM_IDLE_SECONDS: '3' }));
     const interview = await t.createInterview({ durationSeconds: 120 });
     const leftAt = await recordThenLeave(t, interview.id, scene);
-    await waitFor(() => t.service.rooms.get(interview.id) === undefined, { timeoutMs: 10_000, what: 'the empty room to idle out' });
+    await waitFor(() => t.service.sessions.get(interview.id)?.room === undefined, { timeoutMs: 10_000, what: 'the empty room to idle out' });
     expect(Date.now() - leftAt).toBeGreaterThan(2500);
 
     scene.publisher = await publishSynthetic(t, interview.id);
     const backAt = Date.now();
     await waitFor(async () => {
-      const recording = await t.service.recordings.recordingOf(interview.id);
+      const recording = await t.service.sessions.get(interview.id)?.recording;
       return recording && (await recording.stats()).bytesWritten.screen > 50_000;
     }, { timeoutMs: 20_000, what: 'media recorded again' });
     await t.api('POST', `/api/interviews/${interview.id}/end`, {});
@@ -35,7 +35,7 @@ describe('a candidate who leaves', () => {
     const t = (scene.t = await startTestService({ ROOM_IDLE_SECONDS: '2' }));
     const interview = await t.createInterview({ durationSeconds: 120 });
     const leftAt = await recordThenLeave(t, interview.id, scene);
-    await waitFor(() => t.service.rooms.get(interview.id) === undefined, { timeoutMs: 10_000, what: 'the empty room to idle out' });
+    await waitFor(() => t.service.sessions.get(interview.id)?.room === undefined, { timeoutMs: 10_000, what: 'the empty room to idle out' });
     await t.api('POST', `/api/interviews/${interview.id}/end`, {});
     const done = await waitForStatus(t, interview.id, ['completed', 'failed'], 60_000);
     expect(done.gaps).toEqual([{ start: expect.any(String), end: done.completedAt, cause: 'candidate left' }]);

@@ -70,7 +70,7 @@ describe('when the disk crosses MIN_FREE_DISK_MB while an interview records', ()
     expect(log.lines.some((line) => line.level === 40 && /below MIN_FREE_DISK_MB/.test(line.msg))).toBe(true);
 
     // The running interview goes on: still live, its files growing on every track.
-    const recording = (await t.service.recordings.recordingOf(running.id))!;
+    const recording = (await t.service.sessions.get(running.id)?.recording)!;
     const before = await recording.stats();
     await waitFor(async () => (await recording.stats()).bytesWritten.screen > before.bytesWritten.screen + 300_000, {
       timeoutMs: 10_000,

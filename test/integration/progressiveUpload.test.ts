@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
 
 /** Publishes the synthetic candidate into the interview's room over SRTP, as a deployment would. */
 async function publishSrtp(t: TestService, interviewId: string): Promise<SyntheticPublisher> {
-  const room = await t.service.rooms.open(interviewId);
+  const room = await t.service.sessions.open(interviewId).openRoom();
   const publisher = await SyntheticPublisher.start({ router: room.router, srtp: true });
   for (const track of trackNames) room.adoptProducer(track, publisher.producers[track]);
   return publisher;
@@ -58,24 +58,24 @@ describe('progressive upload of an interview recording', () => {
     const interview = await t.createInterview({ durationSeconds: 120 });
     publisher = await publishSrtp(t, interview.id);
     await waitForStatus(t, interview.id, 'live', 20_000);
-    const progressive = t.service.finalizer.progressive!;
-    await waitFor(() => (progressive.stateOf(interview.id, 'screen')?.parts.length ?? 0) >= 3 && (progressive.stateOf(interview.id, 'candidate')?.parts.length ?? 0) >= 1, {
+    const progressive = t.service.sessions.get(interview.id)!.progressive!;
+    await waitFor(() => (progressive.stateOf('screen')?.parts.length ?? 0) >= 3 && (progressive.stateOf('candidate')?.parts.length ?? 0) >= 1, {
       timeoutMs: 40_000,
       intervalMs: 200,
       what: 'parts uploaded while recording',
     });
-    const beforeEnd = { screen: progressive.stateOf(interview.id, 'screen')!.parts, candidate: progressive.stateOf(interview.id, 'candidate')!.parts };
+    const beforeEnd = { screen: progressive.stateOf('screen')!.parts, candidate: progressive.stateOf('candidate')!.parts };
     expect(beforeEnd.screen.every((part) => part.partNumber >= 2 && part.sizeBytes === MiB)).toBe(true);
 
     // The local final files are deleted once stored: keep a copy the moment each one is stored.
     const localCopies = new Map<string, string>();
     const copies = tempDir('progressive-final-');
     cleanups.push(async () => fs.rmSync(copies, { recursive: true, force: true }));
-    t.service.finalizer.on('progress', (id, files) => {
+    t.service.sessions.on('progress', (id, files) => {
       for (const file of files) {
         if (id !== interview.id || file.status !== 'uploaded' || localCopies.has(file.kind)) continue;
         const copy = path.join(copies, `${file.kind}.webm`);
-        fs.copyFileSync(path.join(t!.service.finalizer.recordingDir(id), `${file.kind}.webm`), copy);
+        fs.copyFileSync(path.join(t!.service.sessions.recordingDirOf(id), `${file.kind}.webm`), copy);
         localCopies.set(file.kind, copy);
       }
     });
@@ -119,7 +119,7 @@ describe('progressive upload of an interview recording', () => {
       expect(probe.durationSeconds).toBeGreaterThan(8);
       expect(await hasCues(downloaded)).toBe(true);
     }
-    expect(fs.existsSync(t.service.finalizer.recordingDir(interview.id))).toBe(false);
+    expect(fs.existsSync(t.service.sessions.recordingDirOf(interview.id))).toBe(false);
   });
 
   it('falls back to finalizing and uploading the segments when the recorder restarted mid-recording', async () => {
@@ -128,14 +128,14 @@ describe('progressive upload of an interview recording', () => {
     publisher = await publishSrtp(t, interview.id);
     await waitForStatus(t, interview.id, 'live', 20_000);
     await waitForRecordedBytes(t, interview.id, 2.5 * MiB);
-    const recording = (await t.service.recordings.recordingOf(interview.id))!;
+    const recording = (await t.service.sessions.get(interview.id)?.recording)!;
     const failedStarts: string[] = [];
     recording.on('segmentFailed', ({ index, error }) => failedStarts.push(`segment ${index}: ${error.message}`));
     const killedAt = Date.now();
     process.kill(recording.ffmpegPid!, 'SIGKILL');
     // The next segment is not always segment-001: a start attempt that fails (a port taken by
     // another process between choosing it and ffmpeg binding it) is removed and the next index used.
-    const recordingDir = t.service.finalizer.recordingDir(interview.id);
+    const recordingDir = t.service.sessions.recordingDirOf(interview.id);
     const laterSegmentRecords = async () => {
       const later = (await listSegments(recordingDir)).filter((segment) => segment.index > 0);
       return later.some((segment) => (fs.statSync(segmentFile(segment.dir, 'screen'), { throwIfNoEntry: false })?.size ?? 0) > 500_000);
@@ -151,7 +151,7 @@ describe('progressive upload of an interview recording', () => {
     cleanups.push(async () => fs.rmSync(segmentCopies, { recursive: true, force: true }));
     const copied: Record<'screen' | 'candidate', string[]> = { screen: [], candidate: [] };
     let copiedSegments = false;
-    t.service.finalizer.on('progress', (id) => {
+    t.service.sessions.on('progress', (id) => {
       if (id !== interview.id || copiedSegments) return;
       copiedSegments = true;
       for (const entry of fs.readdirSync(recordingDir).filter((name) => /^segment-\d+$/.test(name)).sort()) {

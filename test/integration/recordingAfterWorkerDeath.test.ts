@@ -38,7 +38,7 @@ describe('when the media worker dies while the first recording is being set up',
 
     publishers.push(await publishSynthetic(service, interview.id));
     await waitFor(() => creations > 0, { timeoutMs: 10_000, what: 'the coordinator to start a recording' });
-    const room = service.service.rooms.get(interview.id)!;
+    const room = service.service.sessions.get(interview.id)?.room!;
     const deadPid = service.service.workers.workers[0]!.pid;
     const closed = new Promise((resolve) => room.once('closed', resolve));
     process.kill(deadPid, 'SIGKILL');
@@ -57,19 +57,19 @@ describe('when the media worker dies while the first recording is being set up',
       await waitForRecordedBytes(service, interview.id, 100_000, 30_000);
     } catch (error) {
       // What the recording in charge looked like, to tell a stale recording from a slow one.
-      const recording = await service.service.recordings.recordingOf(interview.id);
+      const recording = await service.service.sessions.get(interview.id)?.recording;
       console.log(`recording: ${recording ? JSON.stringify({ stopped: recording.stopped, ...(await recording.stats().catch(() => ({}))) }) : 'none'}; creations ${creations}`);
       throw error;
     }
 
     // The recording in charge is a new one, made on the new room's router (a live worker), not
     // the first one, which was made for the dead router.
-    const newRoom = service.service.rooms.get(interview.id)!;
+    const newRoom = service.service.sessions.get(interview.id)?.room!;
     expect(newRoom).not.toBe(room);
     expect(newRoom.router.closed).toBe(false);
     expect(room.router.closed).toBe(true);
     expect(service.service.workers.workers.map((worker) => worker.pid)).not.toContain(deadPid);
-    const inCharge = await service.service.recordings.recordingOf(interview.id);
+    const inCharge = await service.service.sessions.get(interview.id)?.recording;
     expect(inCharge).toBeDefined();
     const entry = made.find((candidate) => candidate.recording === inCharge);
     expect(entry, 'the recording in charge was made by InterviewRecording.create').toBeDefined();

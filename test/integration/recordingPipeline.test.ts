@@ -49,7 +49,7 @@ describe('an interview recorded from a synthetic publisher', () => {
     expect(sharedAudioRun(screenAudio, candidateAudio)).toBeGreaterThan(0.98 * Math.max(screenAudio.length, candidateAudio.length));
 
     // Local files are deleted once the stored objects are verified.
-    expect(fs.existsSync(t.service.finalizer.recordingDir(interview.id))).toBe(false);
+    expect(fs.existsSync(t.service.sessions.recordingDirOf(interview.id))).toBe(false);
   });
 
   it('serves byte ranges of a recording, so a browser can seek', async () => {
@@ -89,13 +89,13 @@ describe('an interview recorded from a synthetic publisher', () => {
     fs.mkdirSync(path.join(recordingDir, 'segment-000'), { recursive: true });
     fs.writeFileSync(path.join(recordingDir, 'segment-000', 'screen.webm'), '');
     const outcomes: string[] = [];
-    t.service.finalizer.on('completed', (done) => done.id === interview.id && outcomes.push('completed'));
-    t.service.finalizer.on('failed', (done) => done.id === interview.id && outcomes.push('failed'));
+    t.service.sessions.on('completed', (done) => done.id === interview.id && outcomes.push('completed'));
+    t.service.sessions.on('failed', (done) => done.id === interview.id && outcomes.push('failed'));
     // Ended three times at once (a proctor's double click, the admin, the timer): one finalization.
     const ends = await Promise.all([1, 2, 3].map(() => t!.api('POST', `/api/interviews/${interview.id}/end`, {})));
     expect(ends.map((end) => end.status)).toEqual([200, 200, 200]);
     const done = await waitForStatus(t, interview.id, ['completed', 'failed'], 20_000);
-    await t.service.finalizer.idle();
+    await t.service.sessions.idle();
     expect(done).toMatchObject({ status: 'completed', screenVideo: '', candidateVideo: '' });
     expect(outcomes).toEqual(['completed']);
     expect(fs.existsSync(recordingDir)).toBe(false);
@@ -105,10 +105,10 @@ describe('an interview recorded from a synthetic publisher', () => {
     await t.close({ keepDataDir: true });
     const log = capturingLogger('debug');
     t = await startTestService({ DATA_DIR: dataDir }, { logger: log.logger });
-    await t.service.finalizer.idle();
+    await t.service.sessions.idle();
     expect(log.lines.filter((line) => line.interviewId === interview.id).map((line) => line.msg)).toEqual([]);
     expect(await getInterview(t, interview.id)).toMatchObject({ status: 'completed', completedAt: done.completedAt, screenVideo: '', candidateVideo: '', failureReason: null });
-    expect(t.service.finalizer.progress(interview.id)).toBeUndefined();
+    expect(t.service.sessions.get(interview.id)?.liveProgress).toBeUndefined();
     expect(fs.existsSync(recordingDir)).toBe(false);
   });
 

@@ -44,7 +44,7 @@ describe('uploading recordings when the object store misbehaves', () => {
     await recordTenSeconds(t, interview.id);
     // The size of the local recording once ffmpeg has written its last byte (read when the
     // recording stops, before finalizing removes the files).
-    const recording = (await t.service.recordings.recordingOf(interview.id))!;
+    const recording = (await t.service.sessions.get(interview.id)?.recording)!;
     const recorded = new Promise<number>((resolve) => recording.once('stopped', () => void recording.stats().then((stats) => resolve(stats.bytesWritten.screen))));
     const done = await waitForStatus(t, interview.id, 'completed', 90_000);
     const recordedBytes = await recorded;

@@ -55,13 +55,13 @@ describe('a progressive upload cut between parts', () => {
     );
 
     const interview = await first.createInterview({ durationSeconds: 120 });
-    const room = await first.service.rooms.open(interview.id);
+    const room = await first.service.sessions.open(interview.id).openRoom();
     const publisher = await SyntheticPublisher.start({ router: room.router, srtp: true });
     cleanups.push(() => publisher.close());
     for (const track of trackNames) room.adoptProducer(track, publisher.producers[track]);
     await waitForStatus(first, interview.id, 'live', 20_000);
-    const progressive = first.service.finalizer.progressive!;
-    await waitFor(() => (progressive.stateOf(interview.id, 'screen')?.parts.length ?? 0) >= 2 && (progressive.stateOf(interview.id, 'candidate')?.parts.length ?? 0) >= 1, {
+    const progressive = first.service.sessions.get(interview.id)!.progressive!;
+    await waitFor(() => (progressive.stateOf('screen')?.parts.length ?? 0) >= 2 && (progressive.stateOf('candidate')?.parts.length ?? 0) >= 1, {
       timeoutMs: 40_000,
       intervalMs: 200,
       what: 'parts uploaded while recording',

@@ -37,7 +37,7 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
     expect(live.body!.data).toEqual({ interviewId: interview.id, startedAt: view.startedAt, endsAt: view.endsAt });
 
     // A recorder restart is a gap: killing ffmpeg makes one.
-    const recording = (await t.service.recordings.recordingOf(interview.id))!;
+    const recording = (await t.service.sessions.get(interview.id)?.recording)!;
     await waitFor(() => recording.ffmpegPid, { what: 'the recorder running' });
     process.kill(recording.ffmpegPid!, 'SIGKILL');
     const gap = await waitFor(() => receiver.ofType('interview.gap')[0], { timeoutMs: 15_000, what: 'interview.gap' });

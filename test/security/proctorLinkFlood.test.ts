@@ -12,7 +12,7 @@ const IN_FLIGHT = 50;
 const ATTACKER = '127.0.0.2';
 
 async function screenBytes(ts: TestService, interviewId: string): Promise<number> {
-  const recording = await ts.service.recordings.recordingOf(interviewId);
+  const recording = await ts.service.sessions.get(interviewId)?.recording;
   return recording ? (await recording.stats()).bytesWritten.screen : 0;
 }
 

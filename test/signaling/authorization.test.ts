@@ -102,7 +102,7 @@ describe('signalling authorization: a role token admits one role into one interv
       ok: false,
       error: { code: 'forbidden' },
     });
-    expect(ts.service.rooms.get(a.id)?.tracks).toEqual([]);
+    expect(ts.service.sessions.get(a.id)?.room?.tracks).toEqual([]);
   });
 
   it('does not let a candidate consume, end the interview or open a receive transport', async () => {

@@ -138,7 +138,7 @@ describe('signalling survives malformed, random and out-of-order messages', () =
     const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
     console.log(`fuzz seed ${seed} (FUZZ_SEED=${seed} replays it)`);
     const random = prng(seed);
-    const room = ts.service.rooms.get(live.id)!;
+    const room = ts.service.sessions.get(live.id)?.room!;
     const producersBefore = TRACK_NAMES.map((track) => room.getProducer(track)!.id);
     const knownIds: string[] = [live.id, other.id, ...producersBefore, 'transport-x'];
     const { pick, value, nearlyValid } = generator(random, () => knownIds);

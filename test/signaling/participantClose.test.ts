@@ -3,12 +3,12 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Database } from '../../server/db/Database.ts';
-import { InterviewService } from '../../server/lifecycle/InterviewService.ts';
 import type { InterviewRoom } from '../../server/sfu/InterviewRoom.ts';
-import { RoomRegistry } from '../../server/sfu/RoomRegistry.ts';
+import { SessionRegistry } from '../../server/session/SessionRegistry.ts';
 import type { WorkerPool } from '../../server/sfu/WorkerPool.ts';
 import { Participant } from '../../server/signaling/Participant.ts';
 import { startTestWorkerPool } from '../support/mediaRouter.ts';
+import { sessionContext } from '../support/sessionContext.ts';
 import { tempDir, waitFor } from '../support/testConfig.ts';
 
 const logger = pino({ level: 'silent' });
@@ -29,16 +29,12 @@ describe('a connection that closes while its join is still looking the interview
   });
 
   it('leaves no member behind, so the room still closes when idle', async () => {
-    const interviews = new InterviewService(database);
+    const context = sessionContext({ database, workers: pool, logger, directory: dir, idleCloseMs: 200 });
+    const { interviews } = context;
     const interview = await interviews.create({ durationSeconds: 600 });
-    const rooms = new RoomRegistry({
-      workers: pool,
-      transport: { listenIp: { ip: '127.0.0.1' }, maxIncomingBitrate: 5_000_000, initialAvailableOutgoingBitrate: 1_000_000 },
-      logger,
-      idleCloseMs: 200,
-    });
+    const sessions = new SessionRegistry(context);
     const opened: InterviewRoom[] = [];
-    rooms.on('room', (room) => opened.push(room));
+    sessions.on('room', (room) => opened.push(room));
     // The real database answers only after the page has gone (a reload during connect).
     let found!: () => void;
     const lookup = new Promise<void>((resolve) => (found = resolve));
@@ -50,7 +46,8 @@ describe('a connection that closes while its join is still looking the interview
     const participant = new Participant(
       'socket-1',
       { interviewId: interview.id, role: 'proctor', exp: Math.floor(Date.now() / 1000) + 60 },
-      { rooms, interviews, bitrates: { screen: 2_500_000, camera: 1_500_000 }, candidateDashboardUrl: 'http://localhost/', logger, onCandidateJoined: () => undefined },
+      { session: sessions.open(interview.id), interviews, bitrates: { screen: 2_500_000, camera: 1_500_000 }, candidateDashboardUrl: 'http://localhost/', logger },
+      () => undefined,
       () => undefined,
     );
     const joining = participant.handle('join', { interviewId: interview.id });
@@ -61,7 +58,7 @@ describe('a connection that closes while its join is still looking the interview
     // The join went on to open the room after the lookup: that room must not keep a member.
     expect(opened).toHaveLength(1);
     await waitFor(() => opened[0]!.closed, { timeoutMs: 5000, what: 'the empty room to close when idle' });
-    expect(rooms.get(interview.id)).toBeUndefined();
-    rooms.close();
+    expect(sessions.get(interview.id)?.room).toBeUndefined();
+    sessions.close();
   });
 });

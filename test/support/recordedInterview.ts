@@ -35,7 +35,7 @@ export function waitForStatus(t: TestService, id: string, wanted: string | strin
  * candidate's browser would through WebRTC: the room, recorder and uploader cannot tell.
  */
 export async function publishSynthetic(t: TestService, interviewId: string): Promise<SyntheticPublisher> {
-  const room = await t.service.rooms.open(interviewId);
+  const room = await t.service.sessions.open(interviewId).openRoom();
   const publisher = await SyntheticPublisher.start({ router: room.router });
   for (const track of trackNames) room.adoptProducer(track, publisher.producers[track]);
   return publisher;
@@ -45,7 +45,7 @@ export async function publishSynthetic(t: TestService, interviewId: string): Pro
 export async function waitForRecordedBytes(t: TestService, interviewId: string, bytes: number, timeoutMs = 30_000): Promise<void> {
   await waitFor(
     async () => {
-      const recording = await t.service.recordings.recordingOf(interviewId);
+      const recording = await t.service.sessions.get(interviewId)?.recording;
       return recording && (await recording.stats()).bytesWritten.screen >= bytes;
     },
     { timeoutMs, intervalMs: 200, what: `${bytes} bytes of screen recording` },

@@ -77,7 +77,7 @@ export async function startTestService(env: Record<string, string> = {}, options
     async close(options = {}) {
       // An interview ended at the end of a test may still be uploading: let it finish (bounded),
       // or deleting DATA_DIR pulls the files from under the embedded S3 server's open streams.
-      await Promise.race([service.finalizer.idle(), new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
+      await Promise.race([service.sessions.idle(), new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
       await service.close();
       if (!options.keepDataDir) fs.rmSync(config.dataDir, { recursive: true, force: true });
     },

@@ -2,7 +2,6 @@ import { pino } from 'pino';
 import type { types } from 'mediasoup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InterviewRoom, type TransportAppData } from '../../../server/sfu/InterviewRoom.ts';
-import { RoomRegistry } from '../../../server/sfu/RoomRegistry.ts';
 import type { WorkerPool } from '../../../server/sfu/WorkerPool.ts';
 import type { TrackName } from '../../../server/signaling/protocol.ts';
 import { waitFor } from '../../support/testConfig.ts';
@@ -143,24 +142,6 @@ describe('an interview room', () => {
     room.addMember('a');
     room.removeMember('a');
     await waitFor(() => room.closed, { timeoutMs: 5000, what: 'the idle room to close' });
-  });
-
-  it('is opened once per interview by the registry, even when asked concurrently, and reopened after it closes', async () => {
-    const registry = new RoomRegistry({ workers: pool, transport, logger });
-    const opened: InterviewRoom[] = [];
-    registry.on('room', (room) => opened.push(room));
-    const id = crypto.randomUUID();
-    const [a, b] = await Promise.all([registry.open(id), registry.open(id)]);
-    expect(a).toBe(b);
-    expect(registry.get(id)).toBe(a);
-    a.close('ended');
-    expect(registry.get(id)).toBeUndefined();
-    const c = await registry.open(id);
-    expect(c).not.toBe(a);
-    expect(opened).toEqual([a, c]);
-    registry.close();
-    expect(c.closed).toBe(true);
-    await expect(registry.open(id)).rejects.toMatchObject({ code: 'unavailable' });
   });
 
   it('closes with reason workerDied when its worker dies', async () => {

@@ -1,0 +1,25 @@
+import path from 'node:path';
+import type { RecordedFile } from './tracks.ts';
+
+/**
+ * Where an interview's recording lives on disk, in one place:
+ *
+ *     <DATA_DIR>/recordings/<interview id>/
+ *       segment-000/{screen,candidate}.webm   one folder per ffmpeg run (see segments.ts)
+ *       .progressive/{screen,candidate}.webm  the live remux being uploaded while recording
+ *       screen.webm, candidate.webm           the final files, removed once both are stored
+ */
+export const PROGRESSIVE_DIR = '.progressive';
+
+export function recordingsRootOf(dataDir: string): string {
+  return path.join(dataDir, 'recordings');
+}
+
+export function recordingDirOf(recordingsRoot: string, interviewId: string): string {
+  return path.join(recordingsRoot, interviewId);
+}
+
+/** A deliverable as finalized (or remuxed live) next to the segments. */
+export function finalFileOf(recordingDir: string, file: RecordedFile): string {
+  return path.join(recordingDir, `${file}.webm`);
+}

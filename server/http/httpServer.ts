@@ -1,0 +1,47 @@
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { registerErrorHandler } from './errorHandler.ts';
+
+/** One HTTP route as registered (method and full path), for tests and API descriptions. */
+export interface HttpRoute {
+  method: string;
+  url: string;
+}
+
+/** The Fastify instance every route is registered on, with the OpenAPI description set up. */
+export async function createHttpServer(logger: Logger): Promise<{ http: FastifyInstance; routes: HttpRoute[] }> {
+  const http: FastifyInstance = Fastify({
+    loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    // While closing, requests still reach the routes, which answer the documented 503s
+    // (/healthz `service.draining`, `unavailable`), not Fastify's generic one.
+    return503OnClosing: false,
+  });
+  const routes: HttpRoute[] = [];
+  http.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
+  registerErrorHandler(http);
+  // Requests are parsed with zod in each route and answers are plain JSON: route schemas exist
+  // only to describe the API (OpenAPI), so neither ajv nor fast-json-stringify may act on them.
+  http.setValidatorCompiler(() => (value) => ({ value }));
+  http.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await http.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'interview-ingest', version: '0.1.0', description: 'Crash-safe live ingest and recording for remote job interviews: the admin API and the routes pages and operators use.' },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+          roleToken: { type: 'http', scheme: 'bearer', description: "A candidate or proctor link's role token" },
+          metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
+        },
+      },
+      security: [{ adminToken: [] }],
+    },
+    // Pages and assets are not API: only tagged routes are described.
+    hideUntagged: true,
+  });
+  return { http, routes };
+}

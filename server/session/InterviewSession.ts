@@ -1,0 +1,513 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs/promises';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import { InterviewRecording } from '../../recorder-pipeline/InterviewRecording.ts';
+import type { PortRange } from '../../recorder-pipeline/ffmpeg/udpPorts.ts';
+import { trackNames, type TrackName } from '../../recorder-pipeline/tracks.ts';
+import { GapCause } from '../../shared/vocabulary.ts';
+import type { Database } from '../db/Database.ts';
+import type { Interview } from '../db/Interview.ts';
+import { ProgressiveDelivery, type DeliveredFile } from '../delivery/ProgressiveDelivery.ts';
+import { RecordingDelivery } from '../delivery/RecordingDelivery.ts';
+import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
+import { NothingRecordedError, WholeFileDelivery, type FinalizeRecording } from '../delivery/WholeFileDelivery.ts';
+import { AppError } from '../errors.ts';
+import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
+import { endToUrls, recordedBytes, recorderRestarts, uploadFailures } from '../metrics/counters.ts';
+import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
+import type { ObjectStore } from '../storage/ObjectStore.ts';
+import { RecordingGaps } from './RecordingGaps.ts';
+import { SerialQueue } from './SerialQueue.ts';
+import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from './SessionState.ts';
+
+/**
+ * An interview goes live (its clock starts) when the first media reaches its recording. If the
+ * recording cannot start, the clock starts anyway this long after the candidate's media arrived:
+ * a broken recorder must not keep an interview from ever ending.
+ */
+const LIVE_WITHOUT_RECORDING_MS = 10_000;
+// setTimeout cannot wait longer than 2^31-1 ms (~24.8 days); longer waits re-arm in steps.
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** What every session of a service shares. */
+export interface SessionContext {
+  database: Database;
+  interviews: InterviewService;
+  objectStore: ObjectStore;
+  /** Opens a room for the interview on the least-loaded worker. */
+  createRoom: (interviewId: string) => Promise<InterviewRoom>;
+  /** The interview's recording directory. */
+  recordingDirOf: (interviewId: string) => string;
+  /** mediasoup's RTC ports, which the recorder's ffmpeg must not pick. */
+  rtcPortRange: PortRange;
+  finalizeRecording: FinalizeRecording;
+  partSizeBytes: number;
+  retryWindowMs: number;
+  publicUrl: string;
+  /** Upload while recording (default true); false: everything is uploaded after the end. */
+  progressiveUpload: boolean;
+  webhooks?: import('../webhooks/WebhookOutbox.ts').WebhookOutbox | undefined;
+  logger: Logger;
+}
+
+export type InterviewSessionEvents = {
+  /** A room was opened (again, after a worker died or the room idled out). */
+  room: [room: InterviewRoom];
+  live: [interview: Interview];
+  ended: [interview: Interview, cause: EndCause];
+  progress: [files: FileProgress[]];
+  delivered: [file: DeliveredFile];
+  completed: [interview: Interview];
+  failed: [interview: Interview];
+  /** Nothing of this session is in use any more: the registry may let it go. */
+  unused: [];
+};
+
+/** A connection that can be told it was replaced (the candidate's previous tab). */
+export interface Replaceable {
+  replaced(): void;
+}
+
+/**
+ * One interview's life on this node, from its room to its delivered files, owned in one place:
+ * its room, its recording, its gaps, its timer and its delivery. State changes are the moves of
+ * `SessionState`; events for the interview (a producer, media flowing, the end) are handled one
+ * at a time, in order, on the session's queue. `end()` and `close()` are idempotent and cascade.
+ *
+ * What happens when the interview ends is `#finish()`, below.
+ */
+export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
+  readonly interviewId: string;
+  readonly #context: SessionContext;
+  readonly #logger: Logger;
+  readonly #queue = new SerialQueue(() => this.#emitIfUnused());
+  readonly #gaps: RecordingGaps;
+  readonly #files: RecordingFiles;
+  readonly #delivery: RecordingDelivery;
+  readonly #progressive: ProgressiveDelivery | undefined;
+  readonly #loaded: Promise<void>;
+  #state: SessionState = SessionState.Idle;
+  #room: InterviewRoom | undefined;
+  #roomOpening: Promise<InterviewRoom> | undefined;
+  #recording: InterviewRecording | undefined;
+  /** The room the recording reads from: a recording lives on its room's router. */
+  #recordingRoom: InterviewRoom | undefined;
+  /** This process has recorded the interview: any later outage has a known start. */
+  #recordedHere = false;
+  /** When the candidate's last producer closed (the tab went away), until one comes back. */
+  #candidateLeftAt: Date | undefined;
+  #liveFallback: NodeJS.Timeout | undefined;
+  #endTimer: NodeJS.Timeout | undefined;
+  #delivering: Promise<void> | undefined;
+  #candidate: Replaceable | undefined;
+  #proctorSeats = 0;
+  #connections = 0;
+  #closed = false;
+
+  constructor(interviewId: string, context: SessionContext) {
+    super();
+    this.interviewId = interviewId;
+    this.#context = context;
+    this.#logger = context.logger.child({ interviewId });
+    this.#gaps = new RecordingGaps({ interviewId, database: context.database, webhooks: context.webhooks, logger: this.#logger });
+    this.#files = new RecordingFiles(context.database, interviewId);
+    const directory = context.recordingDirOf(interviewId);
+    const shared = { files: this.#files, objectStore: context.objectStore, directory, partSizeBytes: context.partSizeBytes, retryWindowMs: context.retryWindowMs };
+    if (context.progressiveUpload) {
+      this.#progressive = new ProgressiveDelivery({ ...shared, logger: this.#logger.child({ component: 'progressive-upload' }) });
+      this.#progressive.on('delivered', (file) => this.emit('delivered', file));
+    }
+    const wholeFile = new WholeFileDelivery({ ...shared, finalizeRecording: context.finalizeRecording, logger: this.#logger.child({ component: 'finalizer' }) });
+    this.#delivery = new RecordingDelivery(this.#files, this.#progressive ? [this.#progressive, wholeFile] : [wholeFile], this.#logger.child({ component: 'finalizer' }));
+    this.#loaded = this.#queue.run(async () => {
+      const interview = await context.interviews.find(interviewId);
+      if (interview) this.#state = stateOfStatus(interview.status);
+    });
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** The open room, if any. */
+  get room(): InterviewRoom | undefined {
+    return this.#room && !this.#room.closed ? this.#room : undefined;
+  }
+
+  get recordingDir(): string {
+    return this.#context.recordingDirOf(this.interviewId);
+  }
+
+  /** The running recording, if any (tests and fault tooling read its pids). */
+  get recording(): InterviewRecording | undefined {
+    return this.#recording && !this.#recording.stopped ? this.#recording : undefined;
+  }
+
+  /** The progressive strategy, when progressive upload is on (tests, bench). */
+  get progressive(): ProgressiveDelivery | undefined {
+    return this.#progressive;
+  }
+
+  /** Upload progress: live while a delivery runs, else as stored. */
+  async progress(): Promise<FileProgress[]> {
+    return this.liveProgress ?? (await this.#delivery.storedProgress());
+  }
+
+  /** Live upload progress; undefined when no delivery runs. */
+  get liveProgress(): FileProgress[] | undefined {
+    return this.#delivery.progress;
+  }
+
+  /** Waits for a delivery in progress (graceful shutdown, tests). */
+  async idle(): Promise<void> {
+    await this.#delivering?.catch(() => undefined);
+  }
+
+  /** Nothing of this session is in use: no room, recording, timer, delivery or connection. */
+  get unused(): boolean {
+    return (
+      !this.#room &&
+      !this.#roomOpening &&
+      !this.#recording &&
+      !this.#endTimer &&
+      !this.#delivering &&
+      !this.#candidate &&
+      this.#proctorSeats === 0 &&
+      this.#connections === 0 &&
+      this.#queue.idle &&
+      this.#state !== SessionState.Live
+    );
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  /** A page's connection works through this session until `release` is called. */
+  holdConnection(): () => void {
+    this.#connections++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#connections--;
+      this.#emitIfUnused();
+    };
+  }
+
+  /** Reserves one of the interview's proctor seats; undefined when all are taken. */
+  holdProctorSeat(max: number): (() => void) | undefined {
+    if (this.#proctorSeats >= max) return undefined;
+    this.#proctorSeats++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#proctorSeats--;
+      this.#emitIfUnused();
+    };
+  }
+
+  /** The candidate joined from `connection`; returns the connection it replaces (an older tab). */
+  candidateJoined(connection: Replaceable): Replaceable | undefined {
+    const previous = this.#candidate;
+    this.#candidate = connection;
+    return previous === connection ? undefined : previous;
+  }
+
+  candidateLeft(connection: Replaceable): void {
+    if (this.#candidate !== connection) return;
+    this.#candidate = undefined;
+    this.#emitIfUnused();
+  }
+
+  // ---------------------------------------------------------------- room
+
+  /** The interview's room, opened if needed; concurrent callers share one. */
+  async openRoom(): Promise<InterviewRoom> {
+    if (this.#closed) throw new AppError('unavailable', 'the service is shutting down');
+    if (this.#room && !this.#room.closed) return this.#room;
+    this.#roomOpening ??= this.#context
+      .createRoom(this.interviewId)
+      .then((room) => {
+        if (this.#closed) {
+          room.close('shutdown');
+          throw new AppError('unavailable', 'the service is shutting down');
+        }
+        this.#adoptRoom(room);
+        return room;
+      })
+      .finally(() => {
+        this.#roomOpening = undefined;
+      });
+    return this.#roomOpening;
+  }
+
+  #adoptRoom(room: InterviewRoom): void {
+    this.#room = room;
+    this.#candidateLeftAt = undefined;
+    room.on('producer', (track, producer) => {
+      this.#candidateLeftAt = undefined;
+      void this.#queue.run(() => this.#record(room, track, producer));
+    });
+    room.on('producerClosed', () => {
+      // An empty room idles out only later; what is missing starts here, not then.
+      if (!room.closed && room.tracks.length === 0) this.#candidateLeftAt ??= new Date();
+    });
+    room.on('flowing', () => {
+      clearTimeout(this.#liveFallback);
+      this.#liveFallback = setTimeout(() => {
+        this.#logger.warn('no media reached the recording; the interview goes live without it');
+        void this.#queue.run(() => this.#goLive());
+      }, LIVE_WITHOUT_RECORDING_MS);
+      this.#liveFallback.unref();
+    });
+    room.once('closed', (reason) => {
+      clearTimeout(this.#liveFallback);
+      if (this.#room === room) this.#room = undefined;
+      // A recording on this room's router stops with it; the next room's recording closes the gap.
+      if ((reason === 'workerDied' || reason === 'idle') && this.#recordedHere && !this.#gaps.hasPending) {
+        if (reason === 'workerDied') this.#gaps.open(new Date(), GapCause.MediaServerRestarted);
+        else if (this.#candidateLeftAt) this.#gaps.open(this.#candidateLeftAt, GapCause.CandidateLeft);
+        else this.#gaps.open(new Date(), GapCause.CandidateReconnected);
+      }
+      this.#emitIfUnused();
+    });
+    this.emit('room', room);
+    for (const track of trackNames) {
+      const producer = room.getProducer(track);
+      if (producer) void this.#queue.run(() => this.#record(room, track, producer));
+    }
+  }
+
+  // ---------------------------------------------------------------- recording
+
+  /** Queued: records the producer (the room's recording is made on its first producer). */
+  async #record(room: InterviewRoom, track: TrackName, producer: types.Producer): Promise<void> {
+    if (this.#closed || this.#state === SessionState.Ending || this.#state === SessionState.Finalizing || this.#state === SessionState.Done) return;
+    if (room.closed || producer.closed) return;
+    try {
+      const recording = await this.#recordingFor(room);
+      if (room.closed || producer.closed || recording.stopped) return;
+      // Not awaited on the queue: the last track starts ffmpeg, which retries until it runs or
+      // the recording stops, and the end must be able to stop it.
+      recording.attachProducer(track, producer).catch((error: unknown) => this.#logger.error({ err: error, track }, 'could not record a producer'));
+    } catch (error) {
+      this.#logger.error({ err: error, track }, 'could not record a producer');
+    }
+  }
+
+  /** The recording of this room; one made for an earlier room is stopped. */
+  async #recordingFor(room: InterviewRoom): Promise<InterviewRecording> {
+    if (this.#recording && !this.#recording.stopped && this.#recordingRoom === room) return this.#recording;
+    // Normally it stopped with its router; not when the worker died before any track was bound.
+    if (this.#recording && !this.#recording.stopped) void this.#recording.stop().catch(() => undefined);
+    this.#recording = undefined;
+    const outputDir = this.recordingDir;
+    // The first recording of this process for an interview that already has segments: the
+    // service was down (crash or deploy) since the last bytes it wrote.
+    if (!this.#recordedHere) await this.#gaps.openFromDisk(outputDir);
+    if (!this.#recordedHere) this.#progressive?.followFirstSegment();
+    this.#recordedHere = true;
+    const recording = await InterviewRecording.create({
+      router: room.router,
+      outputDir,
+      logger: this.#logger.child({ component: 'recording' }),
+      rtcPortRange: this.#context.rtcPortRange,
+    });
+    this.#recording = recording;
+    this.#recordingRoom = room;
+    await this.#files.rows();
+    recording.on('segmentStarted', ({ index, dir }) => this.#progressive?.segmentStarted(index, dir));
+    recording.on('gap', ({ gapMs }) => {
+      recorderRestarts.inc();
+      void this.#queue.run(() => this.#gaps.addEndingNow(gapMs, GapCause.RecorderRestarted));
+    });
+    recording.on('generation', ({ track, gapMs }) => {
+      if (track === 'audio' && gapMs > 0) void this.#queue.run(() => this.#gaps.addEndingNow(gapMs, GapCause.CandidateReconnected));
+    });
+    recording.on('stalled', ({ track, gapMs }) => {
+      if (track === 'audio') void this.#queue.run(() => this.#gaps.addEndingNow(gapMs, GapCause.CandidateConnectionLost));
+    });
+    recording.once('mediaFlowing', () => {
+      clearTimeout(this.#liveFallback);
+      void this.#queue.run(async () => {
+        await this.#goLive();
+        await this.#gaps.close();
+      });
+    });
+    recording.once('stopped', () => {
+      if (this.#recording === recording) this.#recording = undefined;
+      this.#emitIfUnused();
+    });
+    return recording;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Queued: the interview's clock starts now (a no-op once it is live or over). */
+  async #goLive(): Promise<void> {
+    if (this.#state !== SessionState.Idle || this.#closed) return;
+    try {
+      const interview = await this.#context.interviews.markLive(this.interviewId);
+      if (interview.endsAt === null || this.#state !== SessionState.Idle) return;
+      this.#moveTo(SessionState.Live);
+      this.#armTimer(interview.endsAt);
+      this.emit('live', interview);
+    } catch (error) {
+      this.#logger.error({ err: error }, 'could not mark the interview live');
+    }
+  }
+
+  /** After a service start: a live interview gets its timer back; an unfinished delivery resumes. */
+  async resume(): Promise<void> {
+    await this.#loaded;
+    const interview = await this.#context.interviews.find(this.interviewId);
+    if (!interview) return;
+    if (this.#state === SessionState.Live && interview.endsAt) this.#armTimer(interview.endsAt);
+    else if (this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === 'failed')) void this.deliver();
+  }
+
+  #armTimer(endsAt: Date): void {
+    if (this.#closed) return;
+    clearTimeout(this.#endTimer);
+    const delay = endsAt.getTime() - Date.now();
+    this.#endTimer = setTimeout(() => {
+      this.#endTimer = undefined;
+      if (delay > MAX_TIMEOUT_MS) return this.#armTimer(endsAt);
+      this.end('timer').catch((error: unknown) => this.#logger.error({ err: error }, 'ending the interview on its timer failed'));
+    }, Math.max(0, Math.min(delay, MAX_TIMEOUT_MS)));
+  }
+
+  /** Whether the end timer is armed (tests). */
+  get timerArmed(): boolean {
+    return this.#endTimer !== undefined;
+  }
+
+  /**
+   * Ends the interview now (its timer, a proctor, the admin API): completedAt is stored, then the
+   * end cascades. Ending one that has already ended is a no-op that still records a given score
+   * or notes. Concurrent calls are handled in order: only the first ends it.
+   */
+  end(cause: EndCause, review: { score?: number | undefined; notes?: string | undefined } = {}): Promise<Interview> {
+    return this.#queue.run(async () => {
+      const { interview, endedNow } = await this.#context.interviews.end(this.interviewId, review);
+      if (endedNow) await this.#finish(interview, cause);
+      return interview;
+    });
+  }
+
+  /**
+   * What happens when the interview ends, in order (on the queue, after `completedAt` is stored):
+   * 1. the timer and the live fallback are cancelled;
+   * 2. ffmpeg is told to stop (nothing after completedAt reaches the files);
+   * 3. the pages are told (`ended`: signalling notifies them and stops their media);
+   * 4. the room closes; 5. the recording's stop is awaited (its files get trailers);
+   * 6. an outage that lasted until the end becomes a gap up to completedAt;
+   * 7. the files are delivered (`deliver()`, not awaited here): progressive first, then whole-file;
+   *    the URLs are stored and the interview completes, or fails with the reason.
+   */
+  async #finish(interview: Interview, cause: EndCause): Promise<void> {
+    const endedAt = interview.completedAt ?? new Date();
+    this.#moveTo(SessionState.Ending);
+    clearTimeout(this.#endTimer);
+    this.#endTimer = undefined;
+    clearTimeout(this.#liveFallback);
+    const recording = this.#recording;
+    const stopping = recording?.stop();
+    this.emit('ended', interview, cause);
+    this.#room?.close('ended');
+    try {
+      await stopping;
+    } catch (error) {
+      this.#logger.error({ err: error }, 'stopping the recording failed; finalizing what is on disk');
+    }
+    // The interview's time ran out while the service was down, or the media never came back.
+    if (!this.#recordedHere) await this.#gaps.openFromDisk(this.recordingDir);
+    this.#recordedHere = true;
+    await this.#gaps.close(endedAt);
+    if (!this.#closed) void this.deliver();
+  }
+
+  /**
+   * Delivers the recording and completes the interview (or fails it with the reason). Also the
+   * retry of a failed one, and the resumption after a restart. Concurrent calls share one run.
+   */
+  deliver(): Promise<void> {
+    this.#delivering ??= this.#deliver().finally(() => {
+      this.#delivering = undefined;
+      this.#emitIfUnused();
+    });
+    return this.#delivering;
+  }
+
+  async #deliver(): Promise<void> {
+    const interviews = this.#context.interviews;
+    const started = await interviews.beginFinalizing(this.interviewId);
+    if (!started) return;
+    if (this.#state !== SessionState.Finalizing) this.#moveTo(SessionState.Finalizing);
+    const log = this.#logger.child({ component: 'finalizer' });
+    let urls: { screenVideo: string; candidateVideo: string } | undefined;
+    try {
+      await this.#delivery.deliver((files) => this.emit('progress', files));
+      const rows = await this.#files.rows();
+      const urlOf = (kind: string) => this.#context.objectStore.publicUrlFor(rows.find((row) => row.kind === kind)!.objectKey, this.#context.publicUrl);
+      urls = { screenVideo: urlOf('screen'), candidateVideo: urlOf('candidate') };
+    } catch (error) {
+      if (!(error instanceof NothingRecordedError)) {
+        const reason = error instanceof Error ? error.message : String(error);
+        log.error({ err: error }, 'finalizing the interview failed');
+        const failed = await interviews.fail(this.interviewId, reason);
+        uploadFailures.inc();
+        this.#moveTo(SessionState.Done);
+        this.emit('failed', failed);
+        return;
+      }
+      // Ended before any media reached a file: nothing to deliver, and nothing to retry.
+      log.warn('interview ended without any recorded media');
+    }
+    const completed = await interviews.complete(this.interviewId, urls);
+    if (completed.completedAt) endToUrls.observe((Date.now() - completed.completedAt.getTime()) / 1000);
+    recordedBytes.inc((await this.#files.storedProgress()).reduce((sum, file) => sum + (file.status === 'uploaded' ? file.sizeBytes : 0), 0));
+    // Local files go only now: both objects are stored and their sizes verified.
+    await fs.rm(this.recordingDir, { recursive: true, force: true });
+    log.info('interview completed');
+    this.#moveTo(SessionState.Done);
+    this.emit('completed', completed);
+  }
+
+  #moveTo(next: SessionState): void {
+    if (!canMove(this.#state, next)) throw new InvalidSessionMoveError(this.#state, next);
+    this.#state = next;
+  }
+
+  #emitIfUnused(): void {
+    // After the current task: a move in progress may still add work.
+    queueMicrotask(() => {
+      if (this.unused) this.emit('unused');
+    });
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /**
+   * Shutdown, first step: stops the recording gracefully, leaving its segments on disk for the next
+   * start; the interview stays live (its timer is re-armed then). Deliveries are not awaited.
+   */
+  async stopRecording(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#endTimer);
+    this.#endTimer = undefined;
+    clearTimeout(this.#liveFallback);
+    const recording = this.#recording;
+    this.#recording = undefined;
+    await Promise.allSettled([recording?.stop(), this.#progressive?.close()]);
+  }
+
+  /** Shutdown, last step: the room closes. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#endTimer);
+    this.#endTimer = undefined;
+    this.#room?.close('shutdown');
+  }
+}
