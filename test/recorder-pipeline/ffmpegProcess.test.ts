@@ -27,7 +27,9 @@ describe('an ffmpeg process', () => {
     const stopping = ffmpeg.stop();
     expect(ffmpeg.stop()).toBe(stopping);
     const exit = await stopping;
-    expect(exit).toMatchObject({ code: 0, signal: null, requested: true });
+    // 0 when it acted on 'q', 255 when the SIGINT 50 ms later came first: both write the trailers.
+    expect(exit).toMatchObject({ signal: null, requested: true });
+    expect([0, 255]).toContain(exit.code);
     expect(ffmpeg.hasExited).toBe(true);
     expect(await ffmpeg.exited).toBe(exit);
     // Only a graceful end writes the Matroska duration: a killed ffmpeg leaves none.
