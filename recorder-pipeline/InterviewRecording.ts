@@ -5,7 +5,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { processUsage, type ProcessUsage } from './ffmpeg/processUsage.ts';
-import { RecorderProcess, type RecorderExit } from './ffmpeg/RecorderProcess.ts';
+import type { FfmpegExit, FfmpegProcess } from './ffmpeg/FfmpegProcess.ts';
+import { startRecorderProcess } from './ffmpeg/RecorderProcess.ts';
 import { findFreeRtpPorts, type PortRange } from './ffmpeg/udpPorts.ts';
 import { finalizeRecording, type FinalizedRecording, type FinalizeOptions } from './finalize/finalizeRecording.ts';
 import { RtpRelay, type RelayCodec, type RelayTrackStats } from './rtp/RtpRelay.ts';
@@ -103,7 +104,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
   readonly #bindings = new Map<TrackName, TrackBinding>();
   readonly #segments: number[] = [];
   #nextIndex: number;
-  #process: RecorderProcess | undefined;
+  #process: FfmpegProcess | undefined;
   #currentSegment: number | undefined;
   #segmentStarting: Promise<void> | undefined;
   #keyframeTimer: NodeJS.Timeout | undefined;
@@ -302,7 +303,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
         for (const sdpTrack of sdpTracks) {
           this.#relay.route(sdpTrack.track, { codec: this.#bindings.get(sdpTrack.track)!.codec, payloadType: sdpTrack.payloadType, targetPort: sdpTrack.port });
         }
-        const recorder = await RecorderProcess.start({
+        const recorder = await startRecorderProcess({
           sdpPath,
           screenPath: segmentFile(dir, 'screen'),
           candidatePath: segmentFile(dir, 'candidate'),
@@ -318,7 +319,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
         this.#currentSegment = index;
         this.#segments.push(index);
         const startedAt = Date.now();
-        recorder.once('exit', (exit) => this.#onExit(recorder, index, startedAt, exit));
+        void recorder.exited.then((exit) => this.#onExit(recorder, index, startedAt, exit));
         this.#relay.openOutput({ keyFrameWaitMs: this.#keyFrameWaitMs, videoWaitMs: this.#videoWaitMs });
         await Promise.all(trackNames.map((track) => this.#resume(this.#bindings.get(track)!.consumer, track)));
         this.#startKeyframeTimer();
@@ -333,7 +334,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     }
   }
 
-  #onExit(recorder: RecorderProcess, index: number, startedAt: number, exit: RecorderExit): void {
+  #onExit(recorder: FfmpegProcess, index: number, startedAt: number, exit: FfmpegExit): void {
     if (this.#process === recorder) {
       this.#process = undefined;
       this.#currentSegment = undefined;

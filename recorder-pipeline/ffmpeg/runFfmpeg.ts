@@ -1,29 +1,14 @@
 import ffmpeg from 'fluent-ffmpeg';
-
-export interface FfmpegJob {
-  inputs: Array<{ path: string; options?: string[] }>;
-  output: string;
-  outputOptions: string[];
-}
+import { FfmpegProcess, type FfmpegProcessOptions } from './FfmpegProcess.ts';
 
 /** Runs a short ffmpeg job (remux, concat) to completion; rejects with its last stderr lines. */
-export function runFfmpeg(job: FfmpegJob): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const command = ffmpeg();
-    for (const input of job.inputs) {
-      command.input(input.path);
-      if (input.options) command.inputOptions(input.options);
-    }
-    command
-      .output(job.output)
-      .outputOptions(job.outputOptions)
-      .on('end', () => resolve())
-      .on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
-        const tail = (stderr ?? '').split('\n').filter(Boolean).slice(-5).join(' | ');
-        reject(new Error(`${error.message}${tail ? `: ${tail}` : ''}`));
-      })
-      .run();
-  });
+export async function runFfmpeg(job: Pick<FfmpegProcessOptions, 'inputs' | 'outputs'>): Promise<void> {
+  const { code, signal, stderrTail } = await (await FfmpegProcess.start(job)).exited;
+  if (code === 0) return;
+  const tail = stderrTail.slice(-5).join(' | ');
+  // Worded as fluent-ffmpeg's own errors, so logs and an interview's failureReason read as before.
+  const exit = signal ? `ffmpeg was killed with signal ${signal}` : `ffmpeg exited with code ${code}`;
+  throw new Error(`${exit}${tail ? `: ${tail}` : ''}`);
 }
 
 /** Duration in seconds and stream count by ffprobe; undefined when the file does not parse. */

@@ -24,6 +24,9 @@ export class NoRecordedMediaError extends Error {
   }
 }
 
+/** Every stream, copied; leading frames before the first key frame kept (see finalizeRecording). */
+const REMUX_OPTIONS = ['-map', '0', '-c', 'copy', '-copyinkf', '-f', 'webm', '-y'];
+
 export interface FinalizeOptions {
   logger?: Logger;
 }
@@ -73,8 +76,7 @@ export async function finalizeRecording(outputDir: string, options: FinalizeOpti
         await fs.writeFile(list, parts.map((part) => `file '${part.replaceAll("'", "'\\''")}'\n`).join(''));
         await runFfmpeg({
           inputs: [{ path: list, options: ['-f', 'concat', '-safe', '0'] }],
-          output: staged,
-          outputOptions: ['-map', '0', '-c', 'copy', '-copyinkf', '-f', 'webm', '-y'],
+          outputs: [{ path: staged, options: REMUX_OPTIONS }],
         });
       }
       // Rename last: a finalize that dies half-way leaves no half-written deliverable behind.
@@ -98,11 +100,7 @@ async function repairSegment(source: string, target: string, logger: Logger | un
     return 'empty';
   }
   try {
-    await runFfmpeg({
-      inputs: [{ path: source }],
-      output: target,
-      outputOptions: ['-map', '0', '-c', 'copy', '-copyinkf', '-f', 'webm', '-y'],
-    });
+    await runFfmpeg({ inputs: [{ path: source }], outputs: [{ path: target, options: REMUX_OPTIONS }] });
   } catch (error) {
     logger?.warn({ source, err: error }, 'segment file could not be remuxed; skipped');
     return 'unreadable';

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { FfmpegProcess } from '../ffmpeg/FfmpegProcess.ts';
 
 export interface LiveRemuxOptions {
   /** The recording ffmpeg's segment file, still growing. */
@@ -117,21 +117,14 @@ export class LiveRemux {
   readonly source: string;
   readonly output: string;
   readonly #tail: FileTail;
-  readonly #child: ChildProcess;
-  readonly #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  readonly #stderr: string[] = [];
+  readonly #ffmpeg: FfmpegProcess;
   #finishing: Promise<void> | undefined;
 
-  private constructor(options: LiveRemuxOptions, tail: FileTail, child: ChildProcess) {
+  private constructor(options: LiveRemuxOptions, tail: FileTail, ffmpeg: FfmpegProcess) {
     this.source = options.source;
     this.output = options.output;
     this.#tail = tail;
-    this.#child = child;
-    this.#exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
-    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      this.#stderr.push(...text.split('\n').filter(Boolean));
-      if (this.#stderr.length > 20) this.#stderr.splice(0, this.#stderr.length - 20);
-    });
+    this.#ffmpeg = ffmpeg;
   }
 
   /** Starts once the source file exists (it is created by ffmpeg when its segment starts). */
@@ -139,25 +132,27 @@ export class LiveRemux {
     await fs.access(options.source);
     await fs.mkdir(path.dirname(options.output), { recursive: true });
     const tail = new FileTail(options.source, options.pollIntervalMs ?? 250);
-    const child = spawn(
-      'ffmpeg',
-      ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-f', 'matroska', '-i', 'pipe:0', '-map', '0', '-c', 'copy', '-copyinkf', '-f', 'webm', '-y', options.output],
-      { stdio: ['pipe', 'ignore', 'pipe'] },
-    );
-    const remux = new LiveRemux(options, tail, child);
     tail.on('error', (error) => {
+      // FfmpegProcess ends ffmpeg's input; finish() reports how it exited.
       options.logger?.warn({ err: error, source: options.source }, 'live remux: reading the segment failed');
-      child.stdin?.destroy();
     });
-    child.stdin!.on('error', () => {
-      // ffmpeg went away; finish() reports how it exited.
-    });
-    tail.pipe(child.stdin!);
-    return remux;
+    try {
+      const ffmpeg = await FfmpegProcess.start({
+        inputs: [{ path: 'pipe:0', options: ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-f', 'matroska'] }],
+        outputs: [{ path: options.output, options: ['-map', '0', '-c', 'copy', '-copyinkf', '-f', 'webm', '-y'] }],
+        stdin: tail,
+        stderrLines: 20,
+        logger: options.logger,
+      });
+      return new LiveRemux(options, tail, ffmpeg);
+    } catch (error) {
+      tail.destroy();
+      throw error;
+    }
   }
 
-  get pid(): number | undefined {
-    return this.#child.pid;
+  get pid(): number {
+    return this.#ffmpeg.pid;
   }
 
   /** Bytes of the source handed to ffmpeg so far. */
@@ -166,7 +161,7 @@ export class LiveRemux {
   }
 
   get hasExited(): boolean {
-    return this.#child.exitCode !== null || this.#child.signalCode !== null;
+    return this.#ffmpeg.hasExited;
   }
 
   /**
@@ -176,8 +171,8 @@ export class LiveRemux {
   finish(): Promise<void> {
     this.#finishing ??= (async () => {
       this.#tail.sourceComplete();
-      const { code, signal } = await this.#exited;
-      if (code !== 0) throw new LiveRemuxError(`live remux of ${this.source} exited with ${signal ?? code}`, this.#stderr);
+      const { code, signal, stderrTail } = await this.#ffmpeg.exited;
+      if (code !== 0) throw new LiveRemuxError(`live remux of ${this.source} exited with ${signal ?? code}`, stderrTail);
     })();
     return this.#finishing;
   }
@@ -185,7 +180,6 @@ export class LiveRemux {
   /** Stops without a usable output (shutdown, or the recording went multi-segment). */
   async abandon(): Promise<void> {
     this.#tail.destroy();
-    this.#child.kill('SIGKILL');
-    await Promise.race([this.#exited, delay(5000)]);
+    await Promise.race([this.#ffmpeg.kill(), delay(5000)]);
   }
 }

@@ -7,8 +7,8 @@ import {
   HeadObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from 'pino';
+import { abortIfPermanent, withRetries } from '../retryPolicy.ts';
 import { UploadVerificationError, type UploadDestination } from '../upload/uploadFile.ts';
 
 /** One part the object store holds: what CompleteMultipartUpload needs, and what we sent. */
@@ -67,11 +67,6 @@ export class ProgressiveUploadError extends Error {
     super(message);
     this.name = 'ProgressiveUploadError';
   }
-}
-
-function isPermanent(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
 }
 
 /**
@@ -237,15 +232,15 @@ export class ProgressiveUpload {
       if (partNumber === 1 || !this.#stored(partNumber)) missing.push(partNumber);
     }
     const retried = <T>(what: () => Promise<T>) =>
-      pRetry(
+      withRetries(
         async () => {
           try {
             return await what();
           } catch (error) {
-            throw isPermanent(error) ? new AbortError(error as Error) : error;
+            throw abortIfPermanent(error);
           }
         },
-        { retries: 1000, maxRetryTime: retryWindowMs, minTimeout: 250, maxTimeout: 10_000, factor: 2, onFailedAttempt: ({ error }) => this.#options.onRetry?.(error) },
+        { windowMs: retryWindowMs, onRetry: this.#options.onRetry },
       );
     // Two at a time: part 1 and the tail usually, so the end costs about one part's time.
     const queue = [...missing];

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import pRetry, { AbortError } from 'p-retry';
+import { abortIfPermanent, withRetries } from '../retryPolicy.ts';
 
 export interface UploadDestination {
   client: S3Client;
@@ -28,12 +28,6 @@ export class UploadVerificationError extends Error {
   }
 }
 
-/** Client errors that no retry can fix (credentials, missing bucket, bad request). */
-function isPermanent(error: unknown): boolean {
-  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
-}
-
 /**
  * Multipart-uploads a local file with lib-storage and verifies the stored size, retrying transient
  * failures with exponential backoff. Resolves only once the object is known to be complete.
@@ -53,20 +47,12 @@ export async function uploadFile(destination: UploadDestination, options: Upload
     try {
       await upload.done();
     } catch (error) {
-      throw isPermanent(error) ? new AbortError(error as Error) : error;
+      throw abortIfPermanent(error);
     }
     const head = await destination.client.send(new HeadObjectCommand({ Bucket: destination.bucket, Key: options.key }));
     if (head.ContentLength !== sizeBytes) throw new UploadVerificationError(options.key, sizeBytes, head.ContentLength);
     options.onProgress?.(sizeBytes, sizeBytes);
   };
-  await pRetry(attempt, {
-    retries: 1000,
-    maxRetryTime: options.retryWindowMs,
-    minTimeout: 250,
-    maxTimeout: 10_000,
-    factor: 2,
-    ...(options.signal ? { signal: options.signal } : {}),
-    onFailedAttempt: ({ error, attemptNumber }) => options.onRetry?.(error, attemptNumber),
-  });
+  await withRetries(attempt, { windowMs: options.retryWindowMs, signal: options.signal, onRetry: options.onRetry });
   return { sizeBytes };
 }
