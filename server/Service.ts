@@ -145,7 +145,7 @@ export class Service {
     const secrets = loadServiceSecrets(config.dataDir, config.adminToken);
     const closers: Array<() => unknown> = [];
     try {
-      const { database, appliedMigrations } = await Database.open(path.join(config.dataDir, 'interview-ingest.sqlite'));
+      const { database, appliedMigrations } = await Database.open(config.database, { logger: logger.child({ component: 'database' }) });
       closers.push(() => database.close());
       if (appliedMigrations.length > 0) logger.info({ migrations: appliedMigrations }, 'database migrated');
 

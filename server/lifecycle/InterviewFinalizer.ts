@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager } from '@mikro-orm/core';
 import type { Logger } from 'pino';
 import { NoRecordedMediaError } from '../../recorder-pipeline/finalize/finalizeRecording.ts';
 import { uploadFile } from '../../recorder-pipeline/upload/uploadFile.ts';
