@@ -45,6 +45,7 @@ function osUser(name: string): { uid: number; gid: number } {
 
 export async function startPostgres(options: { startTimeoutMs?: number } = {}): Promise<PostgresServer> {
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  if (!fs.existsSync(`${BIN}/initdb`)) throw new Error(`no ${BIN}/initdb: PostgreSQL 15 is not installed (npm test's bootstrap installs it: apt-get install postgresql)`);
   const owner = osUser(OS_USER);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'interview-ingest-pg-'));
   const dataDir = path.join(dir, 'data');
