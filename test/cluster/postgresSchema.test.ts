@@ -1,5 +1,6 @@
 // The schema the migrations build on PostgreSQL is the one they build on SQLite: the same tables,
 // columns and nullability, the same constraints enforced, and values read back with their types.
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Database } from '../../server/db/Database.ts';
@@ -67,6 +68,52 @@ describe('the migrations on PostgreSQL', () => {
     opened.push(second.database);
     expect(second.appliedMigrations).toEqual([]);
     expect(await second.database.pendingMigrations()).toEqual([]);
+  });
+
+  it('create the database first when it does not exist yet (the user may create databases)', async () => {
+    const exists = async () => (await postgres.query('postgres', "select 1 from pg_database where datname = 'not_created_yet'")).length > 0;
+    expect(await exists()).toBe(false);
+    const { database, appliedMigrations } = await Database.open({ kind: 'postgresql', url: postgres.url('not_created_yet') });
+    opened.push(database);
+    expect(await exists()).toBe(true);
+    expect(appliedMigrations).toEqual(migrationNames);
+  });
+
+  it('refuse to open when PostgreSQL is unreachable, naming the address', async () => {
+    // The port of a server that has stopped: nothing listens there any more.
+    const gone = await startPostgres();
+    const url = gone.url('postgres');
+    await gone.stop();
+    await expect(Database.open({ kind: 'postgresql', url })).rejects.toThrow(new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${gone.port}`));
+  });
+
+  it('report the database down within two seconds when the server hangs, and up once it answers again', async () => {
+    const { database } = await openPostgres('hung_server');
+    expect(await database.isUp()).toBe(true);
+    // SIGSTOP the postmaster and every backend (its children): connections stay open, nothing answers.
+    const children = fs
+      .readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .filter((entry) => {
+        try {
+          const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === postgres.pid;
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+    expect(children.length).toBeGreaterThan(0);
+    const frozen = [postgres.pid, ...children];
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      const asked = Date.now();
+      expect(await database.isUp()).toBe(false);
+      expect(Date.now() - asked).toBeLessThan(3000);
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    await expect.poll(() => database.isUp(), { timeout: 10_000 }).toBe(true);
   });
 
   it('use PostgreSQL types: timestamptz, jsonb, bigint byte counts', async () => {

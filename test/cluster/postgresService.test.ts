@@ -7,6 +7,7 @@ import { SQLITE_FILE_NAME } from '../../config/Config.ts';
 import { migrationNames } from '../../server/db/migrations/index.ts';
 import { download, getInterview, publishSynthetic, useSyntheticScene, waitForStatus } from '../support/recordedInterview.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
+import { ServiceProcess, serviceEnv } from '../support/serviceProcess.ts';
 import { capturingLogger, startTestService } from '../support/testService.ts';
 
 describe('the service on PostgreSQL', () => {
@@ -45,6 +46,31 @@ describe('the service on PostgreSQL', () => {
     const list = await scene.t.api<{ id: string }[]>('GET', '/api/interviews');
     expect(list.status).toBe(200);
     expect(list.body.map((interview) => interview.id)).toEqual([created.id]);
+  });
+
+  it('as a process (npm start) killed with SIGKILL and started on an empty DATA_DIR, finds its interviews in PostgreSQL', async () => {
+    const url = await postgres.createDatabase('ingest_killed');
+    const env = await serviceEnv({ DATABASE_URL: url });
+    const dataDirs = [env.DATA_DIR];
+    let service: ServiceProcess | undefined;
+    try {
+      service = await ServiceProcess.start(env);
+      expect(service.logged('database migrated')).toHaveLength(1);
+      const created = await service.api<{ id: string }>('POST', '/api/interviews', { durationSeconds: 600, candidateName: 'Grace Hopper' });
+      expect(created.status).toBe(201);
+      await service.kill();
+
+      const fresh = await serviceEnv({ DATABASE_URL: url, PORT: env.PORT, PUBLIC_URL: env.PUBLIC_URL! });
+      dataDirs.push(fresh.DATA_DIR);
+      service = await ServiceProcess.start(fresh);
+      expect(service.logged('database migrated')).toEqual([]);
+      const found = await service.api<{ id: string; candidateName: string; status: string }>('GET', `/api/interviews/${created.body.id}`);
+      expect(found).toMatchObject({ status: 200, body: { id: created.body.id, candidateName: 'Grace Hopper', status: 'created' } });
+      expect(fs.readdirSync(fresh.DATA_DIR)).not.toContain(SQLITE_FILE_NAME);
+    } finally {
+      await service?.kill();
+      for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('records, finalizes and uploads an interview, with its recording files and their multipart state in PostgreSQL', async () => {
