@@ -70,10 +70,13 @@ describe('the migrations on PostgreSQL', () => {
     expect(await second.database.pendingMigrations()).toEqual([]);
   });
 
-  it('create the database first when it does not exist yet (the user may create databases)', async () => {
+  it('create the database first when it does not exist yet (the user may create databases), from a postgresql:// URL', async () => {
     const exists = async () => (await postgres.query('postgres', "select 1 from pg_database where datname = 'not_created_yet'")).length > 0;
     expect(await exists()).toBe(false);
-    const { database, appliedMigrations } = await Database.open({ kind: 'postgresql', url: postgres.url('not_created_yet') });
+    // postgresql:// is the other spelling DATABASE_URL accepts.
+    const url = postgres.url('not_created_yet').replace(/^postgres:/, 'postgresql:');
+    expect(url).toMatch(/^postgresql:\/\//);
+    const { database, appliedMigrations } = await Database.open({ kind: 'postgresql', url });
     opened.push(database);
     expect(await exists()).toBe(true);
     expect(appliedMigrations).toEqual(migrationNames);
