@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getInterview, publishSynthetic, useSyntheticScene, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { waitFor } from '../support/testConfig.ts';
-import { startTestService, type TestService } from '../support/testService.ts';
+import { capturingLogger, startTestService, type TestService } from '../support/testService.ts';
 
 interface Health {
   status: string;
@@ -29,7 +29,9 @@ describe('the service when PostgreSQL restarts', () => {
 
   it('reports the database down, then up again, and serves the API afterwards; a live interview completes', async () => {
     const url = await postgres.createDatabase('ingest_outage');
-    const t = (scene.t = await startTestService({ DATABASE_URL: url }));
+    // The refused request's error goes to this log, not the test's output.
+    const { logger, lines } = capturingLogger();
+    const t = (scene.t = await startTestService({ DATABASE_URL: url }, { logger }));
     const live = await t.createInterview({ durationSeconds: 600 });
     scene.publisher = await publishSynthetic(t, live.id);
     await waitForStatus(t, live.id, 'live', 20_000);
@@ -45,6 +47,7 @@ describe('the service when PostgreSQL restarts', () => {
     // The API answers (an error, not a hang) while the database is away.
     const refused = await t.api('POST', '/api/interviews', { durationSeconds: 600 });
     expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect(lines.some((line) => line.msg === 'request failed' && /ECONNREFUSED/.test(JSON.stringify(line.err)))).toBe(true);
     // The recording goes on meanwhile: it is on this node's disk, not in the database.
     const bytesBefore = (await (await t.service.recordings.recordingOf(live.id))!.stats()).bytesWritten.screen;
     await waitFor(async () => (await (await t.service.recordings.recordingOf(live.id))!.stats()).bytesWritten.screen > bytesBefore + 20_000, {
