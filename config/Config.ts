@@ -1,6 +1,12 @@
 import path from 'node:path';
 import type { RawEnv } from './schema.ts';
 
+/** Where the service keeps its state: the SQLite file of one node, or a PostgreSQL database. */
+export type DatabaseLocation = { kind: 'sqlite'; file: string } | { kind: 'postgresql'; url: string };
+
+/** The SQLite file under DATA_DIR: the single-node default. */
+export const SQLITE_FILE_NAME = 'interview-ingest.sqlite';
+
 /** The resolved configuration every part of the service receives. */
 export interface Config {
   port: number;
@@ -8,6 +14,7 @@ export interface Config {
   /** Origin used to build the links handed to candidates and proctors, without trailing slash. */
   publicUrl: string;
   dataDir: string;
+  database: DatabaseLocation;
   /** Below this much free space on DATA_DIR's file system new interviews are refused. */
   minFreeDiskBytes: number;
   /** Undefined: generated once and kept under dataDir (see server/adminToken.ts). */
@@ -72,11 +79,13 @@ export function toConfig(env: RawEnv, cwd: string): Config {
   const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
   // Unset RTC_PORT: the first port of the range, so a test's (or a host's) slice holds it too.
   const singlePort = env.RTC_PORT_MODE === 'single' ? (env.RTC_PORT ?? env.RTC_MIN_PORT) : undefined;
+  const dataDir = path.resolve(cwd, env.DATA_DIR);
   return {
     port: env.PORT,
     host: env.HOST,
     publicUrl,
-    dataDir: path.resolve(cwd, env.DATA_DIR),
+    dataDir,
+    database: env.DATABASE_URL ? { kind: 'postgresql', url: env.DATABASE_URL } : { kind: 'sqlite', file: path.join(dataDir, SQLITE_FILE_NAME) },
     minFreeDiskBytes: env.MIN_FREE_DISK_MB * 1024 * 1024,
     adminToken: env.ADMIN_TOKEN,
     logLevel: env.LOG_LEVEL,

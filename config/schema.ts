@@ -9,6 +9,29 @@ const optionalUrl = z.string().url().optional();
 const ipAddress = z.string().ip();
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
+const DATABASE_URL_SHAPE = 'postgres://user:password@host:5432/database';
+// MikroORM reads host, port, user, password, database and `schema` from the URL and drops every
+// other parameter: a `sslmode=require` it ignored would connect in plain text, so none is accepted.
+const databaseUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be a URL like ${DATABASE_URL_SHAPE}` });
+    return;
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    ctx.addIssue({ code: 'custom', message: `must be a postgres:// or postgresql:// URL (${DATABASE_URL_SHAPE}); unset it for the SQLite file in DATA_DIR` });
+  } else if (!url.hostname) {
+    ctx.addIssue({ code: 'custom', message: `must name a host (${DATABASE_URL_SHAPE})` });
+  } else if (url.pathname.replace(/^\//, '') === '') {
+    ctx.addIssue({ code: 'custom', message: `must name a database (${DATABASE_URL_SHAPE})` });
+  } else {
+    const unsupported = [...url.searchParams.keys()].filter((key) => key !== 'schema');
+    if (unsupported.length > 0) ctx.addIssue({ code: 'custom', message: `supports only the schema parameter, not ${unsupported.join(', ')}` });
+  }
+});
+
 /** Environment variable name → validation rule. The README's configuration table mirrors this. */
 export const envSchema = z
   .object({
@@ -16,6 +39,8 @@ export const envSchema = z
     HOST: z.string().min(1).default('0.0.0.0'),
     PUBLIC_URL: optionalUrl,
     DATA_DIR: z.string().min(1).default('./data'),
+    // Unset: the SQLite file in DATA_DIR (one node). Set: PostgreSQL, which several nodes can share.
+    DATABASE_URL: databaseUrl.optional(),
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     LOG_LEVEL: logLevel.default('info'),
     ROLE_TOKEN_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(48),

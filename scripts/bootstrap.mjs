@@ -1,7 +1,7 @@
 // Makes `npm start` and `npm test` work on a fresh Debian/Ubuntu clone: installs what is missing,
 // idempotently, and takes well under a second when everything is already there.
 //   1. Debian packages (ffmpeg; the worker's build dependencies when the worker must be built;
-//      Chromium, Firefox ESR and Xvfb for tests) — installed when running as root, else the exact apt-get line is printed.
+//      Chromium, Firefox ESR, Xvfb, coturn, PostgreSQL and Redis for tests) — installed when running as root, else the exact apt-get line is printed.
 //   2. The mediasoup worker, built offline and cached outside the repository.
 //   3. npm dependencies, when package-lock.json changed since the last install.
 //   4. The client bundle.
@@ -21,7 +21,11 @@ const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', '
 // iptables: the fault tests cut a candidate's network for real (rules on the loopback).
 // firefox-esr + xvfb: the Firefox tests (Firefox's screen capture needs an X display; headless
 // Firefox answers getDisplayMedia with NotFoundError). coturn: the TURN relay test.
-const TEST_PACKAGES = ['chromium', 'iptables', 'firefox-esr', 'xvfb', 'coturn'];
+// postgresql + redis-server: the cluster tests start their own servers from these binaries.
+const TEST_PACKAGES = ['chromium', 'iptables', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server'];
+// Servers whose packages start a system-wide instance (PostgreSQL on 5432, Redis on 6379) under
+// systemd: tests run their own, so one installed here is stopped and not enabled.
+const SERVICES_NOT_WANTED = { postgresql: 'postgresql', 'redis-server': 'redis-server' };
 
 function isInstalled(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
@@ -42,6 +46,13 @@ function ensureDebianPackages(packages, why) {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
   execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  // Without systemd (containers, CI) invoke-rc.d never started them; with it, the packages did.
+  if (fs.existsSync('/run/systemd/system')) {
+    for (const pkg of missing) {
+      const unit = SERVICES_NOT_WANTED[pkg];
+      if (unit) spawnSync('systemctl', ['disable', '--now', unit], { stdio: 'inherit' });
+    }
+  }
 }
 
 function lockHash() {
@@ -67,7 +78,7 @@ const { cachedWorkerProblem, ensureMediasoupWorker } = await import('./mediasoup
 
 ensureDebianPackages(RUNTIME_PACKAGES, 'ffmpeg records the interviews');
 if (cachedWorkerProblem()) ensureDebianPackages(WORKER_BUILD_PACKAGES, 'to build the mediasoup worker');
-if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium and Firefox');
+if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium and Firefox; cluster tests run PostgreSQL and Redis');
 
 const workerBin = ensureMediasoupWorker({ log: say });
 ensureNpmDependencies(workerBin);

@@ -126,7 +126,7 @@ export class Service implements ServiceSurface {
     // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
     const draining = { value: false };
     try {
-      const { database, appliedMigrations } = await Database.open(path.join(config.dataDir, 'interview-ingest.sqlite'));
+      const { database, appliedMigrations } = await Database.open(config.database, { logger: logger.child({ component: 'database' }) });
       steps.add('database', () => database.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       if (appliedMigrations.length > 0) logger.info({ migrations: appliedMigrations }, 'database migrated');
 

@@ -1,38 +1,77 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { MikroORM, type EntityManager } from '@mikro-orm/sqlite';
+import type { EntityManager, MikroORM, Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
+import type { Logger } from 'pino';
+import type { DatabaseLocation } from '../../config/Config.ts';
 import { InterviewSchema } from './Interview.ts';
 import { RecordingFileSchema } from './RecordingFile.ts';
 import { WebhookEventSchema } from './WebhookEvent.ts';
+import type { SqlDialect } from './migrations/DialectMigration.ts';
 import { migrationsList } from './migrations/index.ts';
 
-/** The SQLite database under DATA_DIR, migrated to the latest schema when opened. */
+/** How long a health check waits for the database: a hung server must not hang /healthz too. */
+const IS_UP_TIMEOUT_MS = 2000;
+
+/**
+ * The service's database — the SQLite file under DATA_DIR, or PostgreSQL for DATABASE_URL —
+ * migrated to the latest schema when opened.
+ */
 export class Database {
   readonly #orm: MikroORM;
   #closed = false;
 
-  private constructor(orm: MikroORM) {
+  readonly dialect: SqlDialect;
+
+  private constructor(orm: MikroORM, dialect: SqlDialect) {
     this.#orm = orm;
+    this.dialect = dialect;
   }
 
-  static async open(file: string): Promise<{ database: Database; appliedMigrations: string[] }> {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    const orm = await MikroORM.init({
-      dbName: file,
+  /** A string is a SQLite file (as tests open one directly). */
+  static async open(location: DatabaseLocation | string, settings: { logger?: Logger } = {}): Promise<{ database: Database; appliedMigrations: string[] }> {
+    const target: DatabaseLocation = typeof location === 'string' ? { kind: 'sqlite', file: location } : location;
+    const { logger } = settings;
+    const options = {
       entities: [InterviewSchema, RecordingFileSchema, WebhookEventSchema],
       extensions: [Migrator],
-      migrations: { migrationsList, transactional: true, allOrNothing: true, silent: true },
+      migrations: { migrationsList: migrationsList(target.kind), transactional: true, allOrNothing: true, silent: true },
       discovery: { warnWhenNoEntities: false },
       allowGlobalContext: false,
-    });
+      // knex's own warnings (a pooled PostgreSQL connection the server closed, say) go to the
+      // service's log instead of the console.
+      ...(logger
+        ? {
+            driverOptions: {
+              log: {
+                warn: (message: unknown) => logger.warn({ detail: message }, 'database driver warning'),
+                error: (message: unknown) => logger.error({ detail: message }, 'database driver error'),
+                deprecate: (method: unknown, alternative: unknown) => logger.debug({ method, alternative }, 'database driver deprecation'),
+                debug: () => {},
+              },
+            },
+          }
+        : {}),
+    } satisfies Options;
+    let orm: MikroORM;
+    // Each driver is loaded only when used: a single node never loads pg, nor a PostgreSQL node sqlite3.
+    if (target.kind === 'sqlite') {
+      fs.mkdirSync(path.dirname(target.file), { recursive: true });
+      const { MikroORM: SqliteOrm } = await import('@mikro-orm/sqlite');
+      orm = await SqliteOrm.init({ ...options, dbName: target.file });
+    } else {
+      const { MikroORM: PostgresOrm } = await import('@mikro-orm/postgresql');
+      orm = await PostgresOrm.init({ ...options, clientUrl: target.url });
+    }
     try {
-      // WAL: readers never wait for the writer, and a commit appends instead of rewriting pages —
-      // the database shares the disk with every recording being written.
-      await orm.em.getConnection().execute('pragma journal_mode = WAL');
-      await orm.em.getConnection().execute('pragma synchronous = NORMAL');
+      if (target.kind === 'sqlite') {
+        // WAL: readers never wait for the writer, and a commit appends instead of rewriting pages —
+        // the database shares the disk with every recording being written.
+        await orm.em.getConnection().execute('pragma journal_mode = WAL');
+        await orm.em.getConnection().execute('pragma synchronous = NORMAL');
+      }
       const applied = await orm.getMigrator().up();
-      return { database: new Database(orm), appliedMigrations: applied.map((m) => m.name) };
+      return { database: new Database(orm, target.kind), appliedMigrations: applied.map((m) => m.name) };
     } catch (error) {
       await orm.close(true);
       throw error;
@@ -49,11 +88,21 @@ export class Database {
   }
 
   async isUp(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), IS_UP_TIMEOUT_MS);
+    });
+    const probe = this.#orm.em
+      .getConnection()
+      .execute('select 1')
+      .then(
+        () => true,
+        () => false,
+      );
     try {
-      await this.#orm.em.getConnection().execute('select 1');
-      return true;
-    } catch {
-      return false;
+      return await Promise.race([probe, timedOut]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,4 +1,4 @@
-import { EntitySchema } from '@mikro-orm/core';
+import { BigIntType, EntitySchema } from '@mikro-orm/core';
 import type { StoredPart } from '../../recorder-pipeline/progressive/ProgressiveUpload.ts';
 
 /** The two deliverables of an interview. */
@@ -76,8 +76,9 @@ export const RecordingFileSchema = new EntitySchema<RecordingFile>({
     kind: { type: 'string' },
     status: { enum: true, items: () => RecordingFileStatus },
     objectKey: { type: 'string' },
-    sizeBytes: { type: 'integer', default: 0 },
-    uploadedBytes: { type: 'integer', default: 0 },
+    // bigint columns on PostgreSQL (a file can pass 2 GiB), which pg returns as strings: read as numbers.
+    sizeBytes: { type: new BigIntType('number'), default: 0 },
+    uploadedBytes: { type: new BigIntType('number'), default: 0 },
     error: { type: 'text', nullable: true },
     updatedAt: { type: 'datetime' },
     multipartUploadId: { type: 'text', nullable: true },

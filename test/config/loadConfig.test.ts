@@ -30,6 +30,7 @@ describe('loadConfig', () => {
     expect(config.s3.region).toBe('auto');
     expect(config.s3.partSizeBytes).toBe(8 * 1024 * 1024);
     expect(config.candidateDashboardUrl).toBe('http://localhost:3000/');
+    expect(config.database).toEqual({ kind: 'sqlite', file: path.resolve('/srv/app', 'data', 'interview-ingest.sqlite') });
   });
 
   it('documents exactly the variables it reads: the README configuration table names every schema variable', () => {
@@ -43,6 +44,11 @@ describe('loadConfig', () => {
 
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '' }, '/srv/app').port).toBe(3000);
+    expect(loadConfig({ DATABASE_URL: '' }, '/srv/app').database.kind).toBe('sqlite');
+  });
+
+  it('takes postgresql:// as well as postgres:// for DATABASE_URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgresql://ingest@127.0.0.1/interviews' }, '/').database).toEqual({ kind: 'postgresql', url: 'postgresql://ingest@127.0.0.1/interviews' });
   });
 
   it('reads every documented variable', () => {
@@ -54,6 +60,7 @@ describe('loadConfig', () => {
         HOST: '127.0.0.2',
         PUBLIC_URL: 'https://ingest.example.com/',
         DATA_DIR: '/var/lib/ingest',
+        DATABASE_URL: 'postgres://ingest:s3cret@db.internal:5432/interviews?schema=ingest',
         ADMIN_TOKEN: 'a'.repeat(20),
         LOG_LEVEL: 'debug',
         ROLE_TOKEN_TTL_HOURS: '12',
@@ -99,6 +106,7 @@ describe('loadConfig', () => {
       host: '127.0.0.2',
       publicUrl: 'https://ingest.example.com',
       dataDir: '/var/lib/ingest',
+      database: { kind: 'postgresql', url: 'postgres://ingest:s3cret@db.internal:5432/interviews?schema=ingest' },
       minFreeDiskBytes: 2048 * 1024 * 1024,
       adminToken: 'a'.repeat(20),
       logLevel: 'debug',
@@ -176,6 +184,11 @@ describe('loadConfig', () => {
     ['an unknown log level', { LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     ['a bitrate too low to be real', { SCREEN_MAX_BITRATE: '10' }, 'SCREEN_MAX_BITRATE'],
     ['an S3 endpoint without credentials', { S3_ENDPOINT: 'https://s3.example.com' }, 'S3_ACCESS_KEY_ID'],
+    ['a database URL that is not a URL', { DATABASE_URL: 'db.internal:5432' }, 'DATABASE_URL'],
+    ['a database URL of another database', { DATABASE_URL: 'mysql://u:p@db.internal/interviews' }, 'DATABASE_URL'],
+    ['a database URL without a database name', { DATABASE_URL: 'postgres://u:p@db.internal:5432/' }, 'DATABASE_URL'],
+    ['a database URL without a host', { DATABASE_URL: 'postgres:///interviews' }, 'DATABASE_URL'],
+    ['a database URL with a parameter the driver would ignore', { DATABASE_URL: 'postgres://u:p@db.internal/interviews?sslmode=require' }, 'DATABASE_URL'],
   ])('rejects %s with a message naming the variable', (_what, env, variable) => {
     const problems = problemsOf(env);
     expect(problems.some((line) => line.startsWith(`${variable}:`))).toBe(true);
@@ -184,5 +197,9 @@ describe('loadConfig', () => {
   it('shows the bad value, but never a secret', () => {
     expect(problemsOf({ PORT: 'abc' })[0]).toContain('"abc"');
     expect(problemsOf({ ADMIN_TOKEN: 'short' })[0]).not.toContain('short"');
+    // A database URL carries its password.
+    const [databaseProblem] = problemsOf({ DATABASE_URL: 'mysql://ingest:hunter2-password@db.internal/interviews' });
+    expect(databaseProblem).toMatch(/^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    expect(databaseProblem).not.toContain('hunter2');
   });
 });

@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { migrationsFor, type SqlDialect } from './DialectMigration.ts';
 import { Migration20261124000000CreateInterviews } from './Migration20261124000000CreateInterviews.ts';
 import { Migration20261124010000RecordingFiles } from './Migration20261124010000RecordingFiles.ts';
 import { Migration20261124020000MultipartState } from './Migration20261124020000MultipartState.ts';
@@ -6,10 +7,18 @@ import { Migration20261201010000WebhooksAndRetention } from './Migration20261201
 import { Migration20261201020000ScreenSource } from './Migration20261201020000ScreenSource.ts';
 
 /** Every migration, oldest first. Listed explicitly so no file-system discovery is needed at run time. */
-export const migrationsList: MigrationObject[] = [
+const migrations = [
   { name: 'Migration20261124000000CreateInterviews', class: Migration20261124000000CreateInterviews },
   { name: 'Migration20261124010000RecordingFiles', class: Migration20261124010000RecordingFiles },
   { name: 'Migration20261124020000MultipartState', class: Migration20261124020000MultipartState },
   { name: 'Migration20261201010000WebhooksAndRetention', class: Migration20261201010000WebhooksAndRetention },
   { name: 'Migration20261201020000ScreenSource', class: Migration20261201020000ScreenSource },
 ];
+
+/** The migrations' names in order, the same in every dialect (they are what each database records). */
+export const migrationNames: readonly string[] = migrations.map((migration) => migration.name);
+
+/** Every migration, oldest first, running the statements of `dialect`. */
+export function migrationsList(dialect: SqlDialect): MigrationObject[] {
+  return migrationsFor(dialect, migrations);
+}

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Database } from '../../../server/db/Database.ts';
 import { Interview } from '../../../server/db/Interview.ts';
-import { migrationsList } from '../../../server/db/migrations/index.ts';
+import { migrationNames } from '../../../server/db/migrations/index.ts';
 import { tempDir } from '../../support/testConfig.ts';
 
 describe('database migrations', () => {
@@ -10,7 +10,7 @@ describe('database migrations', () => {
     const file = path.join(tempDir(), 'nested', 'db.sqlite');
     const { database, appliedMigrations } = await Database.open(file);
     try {
-      expect(appliedMigrations).toEqual(migrationsList.map((m) => m.name));
+      expect(appliedMigrations).toEqual(migrationNames);
       expect(await database.pendingMigrations()).toEqual([]);
       const em = database.em();
       const interview = new Interview(600, 'Ada');

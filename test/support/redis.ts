@@ -1,0 +1,119 @@
+// A throwaway redis-server (Debian's) for tests: a temp dir, a free loopback port, no
+// persistence. The harness holds the server's pid, stops it by that pid and removes the dir.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createClient } from 'redis';
+import { freePort, waitFor } from './testConfig.ts';
+
+export interface RedisServer {
+  port: number;
+  dir: string;
+  /** The server's pid (changes on restart). */
+  readonly pid: number;
+  /** redis://127.0.0.1:<port> */
+  url: string;
+  /** Stops the server and starts it again on the same port (its data is gone: nothing is saved). */
+  restart: () => Promise<void>;
+  /** Stops the server and removes its directory. Idempotent. */
+  stop: () => Promise<void>;
+  /** The server's output lines, for a failing test's message. */
+  log: string[];
+}
+
+/** One PING through a fresh client: true when the server answered PONG. */
+export async function pingRedis(url: string): Promise<boolean> {
+  // No reconnecting: one attempt, and a refused connection is an answer.
+  const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    if (client.isOpen) client.destroy();
+  }
+}
+
+export async function startRedis(options: { startTimeoutMs?: number } = {}): Promise<RedisServer> {
+  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'interview-ingest-redis-'));
+  const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  const log: string[] = [];
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  // A test process that dies without stop() must not leave a server behind.
+  const onExit = () => {
+    if (running() && child?.pid) process.kill(child.pid, 'SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
+
+  const launch = async (): Promise<void> => {
+    if (running()) throw new Error('redis-server is already running');
+    // No RDB snapshots and no AOF: a test's Redis starts empty and writes nothing to disk.
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = started;
+    exited = new Promise((resolve) => started.once('exit', () => resolve()));
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) log.push(line);
+      if (log.length > 500) log.splice(0, log.length - 500);
+    };
+    started.stdout?.on('data', onData);
+    started.stderr?.on('data', onData);
+    started.once('error', (error) => log.push(`spawn failed: ${error.message}`));
+    let outcome: 'ready' | 'exited';
+    try {
+      outcome = await waitFor(async (): Promise<'ready' | 'exited' | undefined> => (!running() ? 'exited' : (await pingRedis(url)) ? 'ready' : undefined), {
+        timeoutMs: startTimeoutMs,
+        intervalMs: 25,
+        what: `redis-server to answer PING on port ${port}`,
+      });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${log.slice(-20).join('\n')}`);
+    }
+    if (outcome === 'exited') throw new Error(`redis-server exited while starting\n${log.slice(-20).join('\n')}`);
+  };
+
+  const halt = async (): Promise<void> => {
+    if (!running() || !child?.pid) return;
+    // SIGTERM: redis-server's clean shutdown (with --save '' it writes nothing).
+    process.kill(child.pid, 'SIGTERM');
+    await exited;
+  };
+
+  const server: RedisServer = {
+    port,
+    dir,
+    get pid() {
+      return child?.pid ?? -1;
+    },
+    url,
+    async restart() {
+      await halt();
+      await launch();
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await halt();
+      process.removeListener('exit', onExit);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+    log,
+  };
+  try {
+    await launch();
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
