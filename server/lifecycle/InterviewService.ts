@@ -1,38 +1,14 @@
 import type { Database } from '../db/Database.ts';
-import { Interview, type RecordingGap } from '../db/Interview.ts';
-import type { ScreenSource } from '../signaling/protocol.ts';
+import { Interview } from '../db/Interview.ts';
+import type { InterviewView } from '../../shared/vocabulary.ts';
+
+export type { InterviewView } from '../../shared/vocabulary.ts';
+import type { ScreenSource } from '../../shared/protocol.ts';
 import { AppError } from '../errors.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
-import { InterviewStatus, canTransition } from './InterviewStatus.ts';
+import { InterviewStatus, canTransition } from '../db/InterviewStatus.ts';
 
 export type EndCause = 'timer' | 'proctor' | 'admin';
-
-/** What the admin API and the pages see of an interview. */
-export interface InterviewView {
-  id: string;
-  status: InterviewStatus;
-  durationSeconds: number;
-  candidateName: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  endsAt: string | null;
-  completedAt: string | null;
-  screenVideo: string;
-  candidateVideo: string;
-  score: number;
-  notes: string;
-  failureReason: string | null;
-  /** Stretches missing from the recording (outages, restarts), with their cause. */
-  gaps: RecordingGap[];
-  /** When the recordings were deleted (request or retention); null while they are kept. */
-  recordingsDeletedAt: string | null;
-  /**
-   * The shared screen as the candidate's browser described it: `monitor` (the browser said so, or
-   * its size and label match a whole screen) or `unverified` (accepted without proof); null before
-   * a share. Reported by the page, so it is evidence, not a guarantee.
-   */
-  screenSource: ScreenSource | null;
-}
 
 export function toView(interview: Interview): InterviewView {
   return {

@@ -149,11 +149,6 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     return this.#progressive;
   }
 
-  /** Upload progress: live while a delivery runs, else as stored. */
-  async progress(): Promise<FileProgress[]> {
-    return this.liveProgress ?? (await this.#delivery.storedProgress());
-  }
-
   /** Live upload progress; undefined when no delivery runs. */
   get liveProgress(): FileProgress[] | undefined {
     return this.#delivery.progress;
@@ -376,11 +371,6 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       if (delay > MAX_TIMEOUT_MS) return this.#armTimer(endsAt);
       this.end('timer').catch((error: unknown) => this.#logger.error({ err: error }, 'ending the interview on its timer failed'));
     }, Math.max(0, Math.min(delay, MAX_TIMEOUT_MS)));
-  }
-
-  /** Whether the end timer is armed (tests). */
-  get timerArmed(): boolean {
-    return this.#endTimer !== undefined;
   }
 
   /**
