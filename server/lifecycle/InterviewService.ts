@@ -102,18 +102,6 @@ export class InterviewService {
     await em.flush();
   }
 
-  /** A failed interview goes back to finalizing, to be finalized again (retry-upload). */
-  async retryFinalizing(id: string): Promise<Interview> {
-    const em = this.database.em();
-    const interview = await em.findOne(Interview, { id });
-    if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
-    if (interview.status !== InterviewStatus.Failed) {
-      throw new AppError('conflict', `only a failed interview can be retried; this one is ${interview.status}`);
-    }
-    interview.moveTo(InterviewStatus.Finalizing);
-    await em.flush();
-    return interview;
-  }
 
   /**
    * Stores the end: completedAt is set and it moves to finalizing (`endedNow`). Ending one that

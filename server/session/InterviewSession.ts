@@ -13,6 +13,7 @@ import { RecordingDelivery } from '../delivery/RecordingDelivery.ts';
 import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
 import { NothingRecordedError, WholeFileDelivery, type FinalizeRecording } from '../delivery/WholeFileDelivery.ts';
 import { AppError } from '../errors.ts';
+import { InterviewStatus, RecordingFileStatus } from '../../shared/vocabulary.ts';
 import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
 import { endToUrls, recordedBytes, recorderRestarts, uploadFailures } from '../metrics/counters.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
@@ -359,7 +360,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const interview = await this.#context.interviews.find(this.interviewId);
     if (!interview) return;
     if (this.#state === SessionState.Live && interview.endsAt) this.#armTimer(interview.endsAt);
-    else if (this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === 'failed')) void this.deliver();
+    else if (this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === InterviewStatus.Failed)) void this.deliver();
   }
 
   #armTimer(endsAt: Date): void {
@@ -418,6 +419,16 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     if (!this.#closed) void this.deliver();
   }
 
+  /** retry-upload: a failed interview is finalized and delivered again. */
+  async retry(): Promise<Interview> {
+    await this.#loaded;
+    const interview = await this.#context.interviews.get(this.interviewId);
+    if (interview.status !== InterviewStatus.Failed) throw new AppError('conflict', `only a failed interview can be retried; this one is ${interview.status}`);
+    await this.#context.interviews.beginFinalizing(this.interviewId);
+    void this.deliver();
+    return this.#context.interviews.get(this.interviewId);
+  }
+
   /**
    * Delivers the recording and completes the interview (or fails it with the reason). Also the
    * retry of a failed one, and the resumption after a restart. Concurrent calls share one run.
@@ -457,7 +468,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     }
     const completed = await interviews.complete(this.interviewId, urls);
     if (completed.completedAt) endToUrls.observe((Date.now() - completed.completedAt.getTime()) / 1000);
-    recordedBytes.inc((await this.#files.storedProgress()).reduce((sum, file) => sum + (file.status === 'uploaded' ? file.sizeBytes : 0), 0));
+    recordedBytes.inc((await this.#files.storedProgress()).reduce((sum, file) => sum + (file.status === RecordingFileStatus.Uploaded ? file.sizeBytes : 0), 0));
     // Local files go only now: both objects are stored and their sizes verified.
     await fs.rm(this.recordingDir, { recursive: true, force: true });
     log.info('interview completed');
