@@ -186,6 +186,7 @@ export class Service implements ServiceSurface {
         retryWindowMs: config.s3.uploadRetryWindowMs,
         publicUrl: config.publicUrl,
         progressiveUpload: true,
+        journalIntervalMs: config.recordingJournalMs,
         webhooks,
         logger,
       });

@@ -11,6 +11,7 @@ import type { Interview } from '../db/Interview.ts';
 import { ProgressiveDelivery, type DeliveredFile } from '../delivery/ProgressiveDelivery.ts';
 import { RecordingDelivery } from '../delivery/RecordingDelivery.ts';
 import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
+import { RecordingJournal } from '../delivery/RecordingJournal.ts';
 import { NothingRecordedError, WholeFileDelivery, type FinalizeRecording } from '../delivery/WholeFileDelivery.ts';
 import { AppError } from '../errors.ts';
 import { InterviewStatus, RecordingFileStatus } from '../../shared/vocabulary.ts';
@@ -48,6 +49,8 @@ export interface SessionContext {
   publicUrl: string;
   /** Upload while recording (default true); false: everything is uploaded after the end. */
   progressiveUpload: boolean;
+  /** Ship the growing segments to the object store this often (RECORDING_JOURNAL_SECONDS); 0: off. */
+  journalIntervalMs: number;
   webhooks?: import('../webhooks/WebhookOutbox.ts').WebhookOutbox | undefined;
   logger: Logger;
 }
@@ -87,6 +90,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   readonly #files: RecordingFiles;
   readonly #delivery: RecordingDelivery;
   readonly #progressive: ProgressiveDelivery | undefined;
+  /** The recording's copy in the object store while it is recorded (cluster mode; off by default). */
+  readonly #journal: RecordingJournal | undefined;
   readonly #loaded: Promise<void>;
   #state: SessionState = SessionState.Idle;
   #room: InterviewRoom | undefined;
@@ -118,6 +123,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     if (context.progressiveUpload) {
       this.#progressive = new ProgressiveDelivery({ ...shared, logger: this.#logger.child({ component: 'progressive-upload' }) });
       this.#progressive.on('delivered', (file) => this.emit('delivered', file));
+    }
+    if (context.journalIntervalMs > 0) {
+      this.#journal = new RecordingJournal({ objectStore: context.objectStore, interviewId, directory, intervalMs: context.journalIntervalMs, logger: this.#logger.child({ component: 'journal' }) });
     }
     const wholeFile = new WholeFileDelivery({ ...shared, finalizeRecording: context.finalizeRecording, logger: this.#logger.child({ component: 'finalizer' }) });
     this.#delivery = new RecordingDelivery(this.#files, this.#progressive ? [this.#progressive, wholeFile] : [wholeFile], this.#logger.child({ component: 'finalizer' }));
@@ -301,8 +309,12 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const outputDir = this.recordingDir;
     // The first recording of this process for an interview that already has segments: the
     // service was down (crash or deploy) since the last bytes it wrote.
-    if (!this.#recordedHere) await this.#gaps.openFromDisk(outputDir);
-    if (!this.#recordedHere) this.#progressive?.followFirstSegment();
+    if (!this.#recordedHere) {
+      // Segments this disk lacks (it was lost, or another node recorded them) come back first.
+      await this.#journal?.restore();
+      await this.#gaps.openFromDisk(outputDir);
+      this.#progressive?.followFirstSegment();
+    }
     this.#recordedHere = true;
     const recording = await InterviewRecording.create({
       router: room.router,
@@ -313,7 +325,11 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     this.#recording = recording;
     this.#recordingRoom = room;
     await this.#files.rows();
-    recording.on('segmentStarted', ({ index, dir }) => this.#progressive?.segmentStarted(index, dir));
+    recording.on('segmentStarted', ({ index, dir }) => {
+      this.#progressive?.segmentStarted(index, dir);
+      this.#journal?.segmentStarted(index, dir);
+    });
+    recording.on('ffmpegExited', ({ index }) => void this.#journal?.segmentEnded(index));
     recording.on('gap', ({ gapMs }) => {
       recorderRestarts.inc();
       void this.#queue.run(() => this.#gaps.addEndingNow(gapMs, GapCause.RecorderRestarted));
@@ -412,8 +428,12 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     } catch (error) {
       this.#logger.error({ err: error }, 'stopping the recording failed; finalizing what is on disk');
     }
+    await this.#journal?.flush();
     // The interview's time ran out while the service was down, or the media never came back.
-    if (!this.#recordedHere) await this.#gaps.openFromDisk(this.recordingDir);
+    if (!this.#recordedHere) {
+      await this.#journal?.restore();
+      await this.#gaps.openFromDisk(this.recordingDir);
+    }
     this.#recordedHere = true;
     await this.#gaps.close(endedAt);
     if (!this.#closed) void this.deliver();
@@ -447,6 +467,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     if (!started) return;
     if (this.#state !== SessionState.Finalizing) this.#moveTo(SessionState.Finalizing);
     const log = this.#logger.child({ component: 'finalizer' });
+    // A node delivering what another one recorded (or this one before its disk was lost).
+    await this.#journal?.restore();
     let urls: { screenVideo: string; candidateVideo: string } | undefined;
     try {
       await this.#delivery.deliver((files) => this.emit('progress', files));
@@ -469,8 +491,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const completed = await interviews.complete(this.interviewId, urls);
     if (completed.completedAt) endToUrls.observe((Date.now() - completed.completedAt.getTime()) / 1000);
     recordedBytes.inc((await this.#files.storedProgress()).reduce((sum, file) => sum + (file.status === RecordingFileStatus.Uploaded ? file.sizeBytes : 0), 0));
-    // Local files go only now: both objects are stored and their sizes verified.
+    // Local files and the journal go only now: both objects are stored and their sizes verified.
     await fs.rm(this.recordingDir, { recursive: true, force: true });
+    await this.#journal?.discard().catch((error: unknown) => log.warn({ err: error }, 'could not delete the recording journal'));
     log.info('interview completed');
     this.#moveTo(SessionState.Done);
     this.emit('completed', completed);
@@ -502,6 +525,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const recording = this.#recording;
     this.#recording = undefined;
     await Promise.allSettled([recording?.stop(), this.#progressive?.close()]);
+    await this.#journal?.flush();
   }
 
   /** Shutdown, last step: the room closes. Idempotent. */

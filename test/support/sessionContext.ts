@@ -31,6 +31,7 @@ export function sessionContext(options: { database: Database; workers: WorkerPoo
     retryWindowMs: 1000,
     publicUrl: 'http://127.0.0.1',
     progressiveUpload: false,
+    journalIntervalMs: 0,
     logger: options.logger,
   };
 }
