@@ -52,7 +52,7 @@ const TRACKS: Record<TrackName, TrackSpec> = {
   audio: { codec: 'opus', clockRate: 48000, inputPayloadType: 100, outputPayloadType: 111, inputSsrc: 0x33333333 },
 };
 
-type ToParent = { type: 'ready'; endpoints: Record<TrackName, { ip: string; port: number; rtcpPort: number }> } | { type: 'sample'; cpu: NodeJS.CpuUsage; rssBytes: number; stats: Record<TrackName, RelayTrackStats> };
+type ToParent = { type: 'ready'; endpoints: Record<TrackName, { ip: string; port: number; rtcpPort: number }> } | { type: 'sample'; cpu: NodeJS.CpuUsage; rssBytes: number; stats: Record<TrackName, RelayTrackStats>; monotonicMicros: number };
 type ToChild = { type: 'route'; targetPorts: Record<TrackName, number> } | { type: 'sample' } | { type: 'exit' };
 
 // ---------------------------------------------------------------------------------------------
@@ -61,6 +61,8 @@ type ToChild = { type: 'route'; targetPorts: Record<TrackName, number> } | { typ
 async function relayRole(): Promise<void> {
   const relay = await RtpRelay.create({ tracks: trackNames.map((track) => ({ track, clockRate: TRACKS[track].clockRate })), logger: pino({ level: 'silent' }) });
   const send = (message: ToParent) => process.send!(message);
+  // V8's profiler stamps samples with the same monotonic clock: the parent cuts the profile to the measured packets.
+  const sample = () => send({ type: 'sample', cpu: process.cpuUsage(), rssBytes: process.memoryUsage.rss(), stats: relay.stats(), monotonicMicros: Number(process.hrtime.bigint() / 1000n) });
   process.on('message', (message: ToChild) => {
     if (message.type === 'route') {
       for (const track of trackNames) {
@@ -68,9 +70,9 @@ async function relayRole(): Promise<void> {
         relay.beginGeneration(track, TRACKS[track].inputSsrc);
       }
       relay.openOutput({ keyFrameWaitMs: 10_000, videoWaitMs: 10_000 });
-      send({ type: 'sample', cpu: process.cpuUsage(), rssBytes: process.memoryUsage.rss(), stats: relay.stats() });
+      sample();
     } else if (message.type === 'sample') {
-      send({ type: 'sample', cpu: process.cpuUsage(), rssBytes: process.memoryUsage.rss(), stats: relay.stats() });
+      sample();
     } else {
       relay.close();
       process.disconnect();
@@ -366,10 +368,13 @@ interface RunResult {
   packets: number;
   mediaSeconds: number;
   cpuMicros: number;
+  systemMicros: number;
   instructions: number | undefined;
   rssBytes: number;
   stats: Record<TrackName, RelayTrackStats>;
   lost: number;
+  /** The measured phase on the child's monotonic clock, in µs. */
+  window: [number, number];
 }
 
 async function runOnce(options: Options, captured: Record<TrackName, Buffer[]>, runIndex: number): Promise<RunResult> {
@@ -382,6 +387,7 @@ async function runOnce(options: Options, captured: Record<TrackName, Buffer[]>, 
   let profileDir: string | undefined;
   if (options.cpuProfDir) {
     profileDir = path.join(options.cpuProfDir, `run-${runIndex}`);
+    fs.rmSync(profileDir, { recursive: true, force: true });
     fs.mkdirSync(profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', profileDir);
   }
@@ -472,10 +478,12 @@ async function runOnce(options: Options, captured: Record<TrackName, Buffer[]>, 
       packets,
       mediaSeconds: endMedia - startMedia,
       cpuMicros: end.cpu.user + end.cpu.system - start.cpu.user - start.cpu.system,
+      systemMicros: end.cpu.system - start.cpu.system,
       instructions,
       rssBytes: end.rssBytes,
       stats: end.stats,
       lost,
+      window: [start.monotonicMicros, end.monotonicMicros],
     };
   } finally {
     sink.close();
@@ -485,10 +493,11 @@ async function runOnce(options: Options, captured: Record<TrackName, Buffer[]>, 
   }
 }
 
-/** Self time per function from a V8 .cpuprofile, the top `limit` (idle excluded). */
-function topFunctions(file: string, limit = 15): Array<{ name: string; percent: number }> {
+/** Self time per function from a V8 .cpuprofile within `window` (µs, monotonic), the top `limit` (idle excluded). */
+function topFunctions(file: string, window: [number, number], limit = 15): Array<{ name: string; percent: number }> {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as {
     nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
+    startTime: number;
     samples: number[];
     timeDeltas: number[];
   };
@@ -500,10 +509,13 @@ function topFunctions(file: string, limit = 15): Array<{ name: string; percent: 
   }
   const self = new Map<string, number>();
   let total = 0;
+  let at = profile.startTime;
   profile.samples.forEach((id, index) => {
+    const delta = profile.timeDeltas[index] ?? 0;
+    at += delta;
+    if (at < window[0] || at > window[1]) return;
     const name = names.get(id) ?? '?';
     if (name.startsWith('(idle)')) return;
-    const delta = profile.timeDeltas[index] ?? 0;
     self.set(name, (self.get(name) ?? 0) + delta);
     total += delta;
   });
@@ -528,6 +540,7 @@ async function main(): Promise<void> {
       instructionsPerPacket: result.instructions === undefined ? undefined : Math.round(result.instructions / result.packets),
       instructionsPerInterviewSecond: result.instructions === undefined ? undefined : Math.round(result.instructions / result.mediaSeconds),
       cpuMicrosPerPacket: Math.round((10 * result.cpuMicros) / result.packets) / 10,
+      systemMicrosPerPacket: Math.round((10 * result.systemMicros) / result.packets) / 10,
       cpuSecondsPerInterviewHour: Math.round(((result.cpuMicros / 1e6) * 3600 * 10) / result.mediaSeconds) / 10,
       packetsPerInterviewSecond: Math.round(packetsPerSecond),
       rssMB: Math.round(result.rssBytes / 1e5) / 10,
@@ -537,8 +550,9 @@ async function main(): Promise<void> {
   let profile: Array<{ name: string; percent: number }> | undefined;
   if (options.cpuProfDir) {
     const dir = path.join(options.cpuProfDir, 'run-0');
-    const file = fs.readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
-    if (file) profile = topFunctions(path.join(dir, file));
+    // One profile per thread (tsx's loader runs in a worker): the main thread's is CPU.<date>.<time>.<pid>.0.<n>.
+    const file = fs.readdirSync(dir).find((name) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(name));
+    if (file) profile = topFunctions(path.join(dir, file), results[0]!.window);
   }
   const mode = options.realtimeSeconds !== undefined ? `realtime ${options.realtimeSeconds} s` : `lockstep, ${options.warmup} warm-up + ${options.packets} measured packets`;
   if (options.json) {
@@ -551,7 +565,7 @@ async function main(): Promise<void> {
       [
         `${row.packets} packets (${row.mediaSeconds} interview-s, ${row.packetsPerInterviewSecond} pkt/s), lost ${row.lost}`,
         row.instructionsPerPacket === undefined ? undefined : `${row.instructionsPerPacket} instructions/packet, ${(row.instructionsPerInterviewSecond! / 1e6).toFixed(2)} M instructions/interview-s`,
-        `${row.cpuMicrosPerPacket} µs CPU/packet, ${row.cpuSecondsPerInterviewHour} CPU-s/interview-hour`,
+        `${row.cpuMicrosPerPacket} µs CPU/packet (${row.systemMicrosPerPacket} in the kernel), ${row.cpuSecondsPerInterviewHour} CPU-s/interview-hour`,
         `RSS ${row.rssMB} MB`,
         `rewritten ${JSON.stringify(row.descriptorsRewritten)}`,
       ]
