@@ -4,10 +4,10 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isVideoTrack, type TrackName } from '../tracks.ts';
 import { encodeSenderReport, senderReports } from './rtcpSenderReport.ts';
-import { payloadBounds, isRtpVersion2, looksLikeRtcp, sequenceNumber, setSequenceNumber, setSsrc, setTimestamp, ssrc, timestamp } from './rtpPacket.ts';
+import { isRtpVersion2, looksLikeRtcp, payloadEnd, payloadStart, sequenceNumber, setSequenceNumber, setSsrc, setTimestamp, ssrc, timestamp } from './rtpPacket.ts';
 import { StreamContinuity } from './StreamContinuity.ts';
 import { isVp8KeyFrameStart } from './vp8PayloadDescriptor.ts';
-import { isVp9KeyFrameStart, toNonFlexibleVp9Payload } from './vp9PayloadDescriptor.ts';
+import { isVp9KeyFrameStart, toNonFlexibleVp9InPlace } from './vp9PayloadDescriptor.ts';
 
 export type RelayCodec = 'VP9' | 'VP8' | 'opus';
 
@@ -265,6 +265,11 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     return state;
   }
 
+  /**
+   * The per-packet path, kept free of allocations of its own: the datagram node handed us is
+   * rewritten in place (header fields, VP9 descriptor) and sent as is, or as a view of it when the
+   * descriptor shrank or padding is left behind.
+   */
   #onRtp(state: TrackState, message: Buffer): void {
     const stats = state.stats;
     stats.packetsReceived++;
@@ -273,51 +278,55 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
       return;
     }
     const arrivalMs = Date.now();
-    const mapped = state.continuity.map(ssrc(message), sequenceNumber(message), timestamp(message), arrivalMs);
-    if (!mapped) {
+    const continuity = state.continuity;
+    if (!continuity.mapPacket(ssrc(message), sequenceNumber(message), timestamp(message), arrivalMs)) {
       stats.packetsDropped++;
       return;
     }
-    if (mapped.gapMs !== undefined) {
-      this.#logger.info({ track: state.options.track, gapMs: mapped.gapMs, generation: state.continuity.generations }, 'new producer generation joined the stream');
-      this.emit('generation', { track: state.options.track, generation: state.continuity.generations, gapMs: mapped.gapMs });
+    const outputSequenceNumber = continuity.mappedSequenceNumber;
+    const outputTimestamp = continuity.mappedTimestamp;
+    const gapMs = continuity.mappedGapMs;
+    if (gapMs !== undefined) {
+      this.#logger.info({ track: state.options.track, gapMs, generation: continuity.generations }, 'new producer generation joined the stream');
+      this.emit('generation', { track: state.options.track, generation: continuity.generations, gapMs });
     } else if (state.lastArrivalMs !== undefined && arrivalMs - state.lastArrivalMs >= STALL_MS) {
-      const gapMs = arrivalMs - state.lastArrivalMs;
-      this.#logger.info({ track: state.options.track, gapMs }, 'packets resumed after a pause');
-      this.emit('stalled', { track: state.options.track, gapMs });
+      const stallMs = arrivalMs - state.lastArrivalMs;
+      this.#logger.info({ track: state.options.track, gapMs: stallMs }, 'packets resumed after a pause');
+      this.emit('stalled', { track: state.options.track, gapMs: stallMs });
     }
     state.lastArrivalMs = arrivalMs;
     const route = state.route;
-    const bounds = payloadBounds(message);
-    if (!route || !bounds) {
+    const start = payloadStart(message);
+    const end = start < 0 ? -1 : payloadEnd(message);
+    if (!route || start < 0 || start > end) {
       stats.packetsDropped++;
       return;
     }
-    let payload: Uint8Array = message.subarray(bounds.start, bounds.end);
-    if (route.codec === 'VP9' && payload.length > 0) {
-      const rewritten = toNonFlexibleVp9Payload(payload);
-      if (!rewritten) {
+    // After a descriptor rewrite the datagram starts `shift` bytes later (see toNonFlexibleVp9InPlace).
+    let shift = 0;
+    if (route.codec === 'VP9' && end > start) {
+      const firstByte = message[start];
+      shift = toNonFlexibleVp9InPlace(message, start, end);
+      if (shift < 0) {
         stats.packetsDropped++;
         return;
       }
-      if (rewritten !== payload) stats.descriptorsRewritten++;
-      payload = rewritten;
+      if (message[start + shift] !== firstByte) stats.descriptorsRewritten++;
     }
-    if (!this.#open || !this.#admit(state, route, payload, arrivalMs, mapped.timestamp)) {
+    if (!this.#open || (!state.started && !this.#admit(state, route, message.subarray(start + shift, end), arrivalMs, outputTimestamp))) {
       stats.packetsDropped++;
       return;
     }
-    const out = Buffer.allocUnsafe(bounds.start + payload.length);
-    message.copy(out, 0, 0, bounds.start);
-    out.set(payload, bounds.start);
+    const out = shift === 0 && end === message.length ? message : message.subarray(shift, end);
     out[0] = out[0]! & ~0x20; // padding, if any, was left behind
     out[1] = (out[1]! & 0x80) | route.payloadType;
-    setSequenceNumber(out, mapped.sequenceNumber);
-    setTimestamp(out, mapped.timestamp);
-    setSsrc(out, state.continuity.outputSsrc);
+    setSequenceNumber(out, outputSequenceNumber);
+    setTimestamp(out, outputTimestamp);
+    setSsrc(out, continuity.outputSsrc);
     state.rtp.send(out, route.targetPort, this.#ip);
     state.lastForwarded = out;
-    this.#lastSentMs = Date.now();
+    // Same instant as far as the keep-alive and nudge (ms, ≥ 100 ms) can tell: no second clock read.
+    this.#lastSentMs = arrivalMs;
     stats.packetsForwarded++;
     stats.bytesForwarded += out.length;
   }

@@ -155,6 +155,31 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     expect((timestamp(video.received[1]!) - timestamp(video.received[0]!) + 2 ** 32) % 2 ** 32).toBe(180_000);
   });
 
+  it('rewrites a descriptor behind CSRCs and a header extension and leaves the padding behind', async () => {
+    const { relay, video, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x08, KEY_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 1, { what: 'the key frame' });
+    // V=2 P=1 X=1 CC=1, marker set; one CSRC; a one-word header extension; a flexible inter frame
+    // (I P L F B E = 1 1 1 1 1 1, 15-bit picture ID, layer index, one P_DIFF); 3 bytes of padding.
+    const csrcAndExtension = [0x0a, 0x0b, 0x0c, 0x0d, 0xbe, 0xde, 0x00, 0x01, 0x10, 0x20, 0x30, 0x40];
+    const packet = Buffer.from([0x80 | 0x20 | 0x10 | 0x01, 0x80 | 101, 0, 2, 0, 0, 0x17, 0x70, 0, 0, 0x03, 0xe8, ...csrcAndExtension, 0xfc, 0x81, 0x23, 0x00, 0x02, INTER_FRAME_HEADER, 0x55, 0x66, 0x00, 0x00, 0x03]);
+    send('camera', packet);
+    await waitFor(() => video.received.length === 2, { what: 'the rewritten packet' });
+    const [first, forwarded] = video.received as [Buffer, Buffer];
+    // Padding bit cleared, X and CC kept; marker kept, payload type rewritten.
+    expect(forwarded[0]).toBe(0x80 | 0x10 | 0x01);
+    expect(forwarded[1]).toBe(0x80 | 98);
+    expect(sequenceNumber(forwarded)).toBe((sequenceNumber(first) + 1) % 65536);
+    expect((timestamp(forwarded) - timestamp(first) + 2 ** 32) % 2 ** 32).toBe(3000);
+    expect(ssrc(forwarded)).toBe(ssrc(first));
+    expect([...forwarded.subarray(12, 24)]).toEqual(csrcAndExtension);
+    // F and L cleared, picture ID kept, layer index and P_DIFF dropped, padding gone.
+    expect([...forwarded.subarray(24)]).toEqual([0xcc, 0x81, 0x23, INTER_FRAME_HEADER, 0x55, 0x66]);
+    expect(relay.stats().camera).toMatchObject({ packetsForwarded: 2, descriptorsRewritten: 1, bytesForwarded: first.length + forwarded.length });
+  });
+
   it('starts a video that never sends a key frame on a frame start once the wait is over', async () => {
     const { relay, video, send } = await setUp();
     relay.beginGeneration('camera', 1000);
