@@ -1,4 +1,6 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIPv4 } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -404,8 +406,19 @@ function isFrameStart(codec: RelayCodec, payload: Uint8Array): boolean {
   return codec === 'VP9' ? (first & 0x08) !== 0 : (first & 0x10) !== 0 && (first & 0x07) === 0;
 }
 
+/**
+ * dgram resolves the destination of every send(), even an IP address, through dns.lookup, which
+ * validates its arguments and answers on the next tick: per packet, an extra trip through the
+ * tick queue before the datagram leaves. Every address the relay sends to is an IP literal, so it
+ * answers at once; anything else still goes to the resolver.
+ */
+function lookupLiteral(hostname: string, _options: dns.LookupOptions, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (isIPv4(hostname)) callback(null, hostname, 4);
+  else dns.lookup(hostname, { family: 4 }, callback);
+}
+
 async function bindSocket(ip: string): Promise<dgram.Socket> {
-  const socket = dgram.createSocket('udp4');
+  const socket = dgram.createSocket({ type: 'udp4', lookup: lookupLiteral });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(0, ip, () => {
