@@ -79,6 +79,14 @@ interface TrackState {
   lastArrivalMs: number | undefined;
   /** The latest packet sent to ffmpeg (as sent), for nudge(). */
   lastForwarded: Buffer | undefined;
+  /**
+   * A socket connected to the route's RTP port, once connecting has finished (undefined until
+   * then, and after the route changed until the new one is connected: packets then leave from
+   * `rtp`). See #connectOutput.
+   */
+  output: dgram.Socket | undefined;
+  /** The socket being connected or connected, and the port it is for. */
+  pendingOutput: { socket: dgram.Socket; port: number } | undefined;
   stats: RelayTrackStats;
 }
 
@@ -157,6 +165,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
           lastSenderReport: undefined,
           lastArrivalMs: undefined,
           lastForwarded: undefined,
+          output: undefined,
+          pendingOutput: undefined,
           stats: { packetsReceived: 0, packetsForwarded: 0, bytesForwarded: 0, packetsDropped: 0, senderReportsForwarded: 0, descriptorsRewritten: 0, generations: 0 },
         });
       }
@@ -182,7 +192,42 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   }
 
   route(track: TrackName, route: RelayRoute): void {
-    this.#state(track).route = { ...route };
+    const state = this.#state(track);
+    state.route = { ...route };
+    this.#connectOutput(state, route.targetPort);
+  }
+
+  /**
+   * A send on a connected UDP socket skips dgram's destination handling and the kernel's route
+   * lookup for every packet. The receiving socket cannot be the one connected (a connected socket
+   * only receives from its peer, and mediasoup is not ffmpeg), so each track sends its RTP from a
+   * socket of its own: a fresh one per route (per ffmpeg run), so an ICMP error left over from an
+   * ffmpeg that exited cannot fail the first send to the next one, even on the same port.
+   */
+  #connectOutput(state: TrackState, port: number): void {
+    const previous = state.pendingOutput;
+    state.output = undefined;
+    state.pendingOutput = undefined;
+    if (previous) closeSocket(previous.socket);
+    if (this.#closed) return;
+    const socket = dgram.createSocket({ type: 'udp4', lookup: lookupLiteral });
+    const pending = { socket, port };
+    state.pendingOutput = pending;
+    const current = () => state.pendingOutput === pending && !this.#closed;
+    // ECONNREFUSED while ffmpeg is not (yet, or any more) listening, or a failed bind/connect:
+    // packets then keep leaving from the receiving socket, and the relay holds its output around
+    // ffmpeg restarts anyway.
+    socket.on('error', (error) => this.#logger.debug({ err: error, track: state.options.track }, 'relay output socket error'));
+    socket.bind(0, this.#ip, () => {
+      if (!current()) return;
+      try {
+        socket.connect(port, this.#ip, () => {
+          if (current()) state.output = socket;
+        });
+      } catch (error) {
+        this.#logger.debug({ err: error, track: state.options.track }, 'relay output socket not connected');
+      }
+    });
   }
 
   /** Packets with this SSRC are now the track; earlier generations' stragglers are dropped. */
@@ -325,7 +370,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     setSequenceNumber(out, outputSequenceNumber);
     setTimestamp(out, outputTimestamp);
     setSsrc(out, continuity.outputSsrc);
-    state.rtp.send(out, route.targetPort, this.#ip);
+    if (state.output) state.output.send(out);
+    else state.rtp.send(out, route.targetPort, this.#ip);
     state.lastForwarded = out;
     // Same instant as far as the keep-alive and nudge (ms, ≥ 100 ms) can tell: no second clock read.
     this.#lastSentMs = arrivalMs;
@@ -435,12 +481,14 @@ async function bindSocket(ip: string): Promise<dgram.Socket> {
   return socket;
 }
 
-function closeSockets(state: Pick<TrackState, 'rtp' | 'rtcp'>): void {
-  for (const socket of [state.rtp, state.rtcp]) {
-    try {
-      socket.close();
-    } catch {
-      // Already closed.
-    }
+function closeSockets(state: Pick<TrackState, 'rtp' | 'rtcp' | 'pendingOutput'>): void {
+  for (const socket of [state.rtp, state.rtcp, state.pendingOutput?.socket]) if (socket) closeSocket(socket);
+}
+
+function closeSocket(socket: dgram.Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // Already closed.
   }
 }
