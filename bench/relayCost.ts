@@ -1,7 +1,7 @@
 // The RTP relay's cost per packet and per interview-second, measured repeatably on a shared machine.
 //
-//   npx tsx bench/relayCost.ts [--packets 12000] [--warmup 3000] [--callgrind] [--cpu-prof DIR]
-//                              [--realtime SECONDS] [--runs N] [--json]
+//   npx tsx bench/relayCost.ts [--packets 12000] [--warmup 3000] [--callgrind | --callgrind-out DIR] [--cpu-prof DIR]
+//                              [--realtime SECONDS] [--runs N] [--floor] [--json]
 //
 // One interview's relay (the real RtpRelay: screen, camera, audio) runs in a child process; this
 // process sends it real packets over loopback and stands in for ffmpeg's sockets, so only the
@@ -34,6 +34,7 @@ import { ensureMediaFixtures, fixturesDir } from '../test/support/mediaFixtures.
 
 const run = promisify(execFile);
 const ROLE_ENV = 'RELAY_COST_ROLE';
+const FLOOR_ENV = 'RELAY_COST_FLOOR';
 const CAPTURE_VERSION = 'v1';
 
 interface TrackSpec {
@@ -58,8 +59,65 @@ type ToChild = { type: 'route'; targetPorts: Record<TrackName, number> } | { typ
 // ---------------------------------------------------------------------------------------------
 // The measured process: one interview's relay and nothing else.
 
+/** The part of RtpRelay's surface the measured process uses. */
+type MeasuredRelay = Pick<RtpRelay, 'route' | 'beginGeneration' | 'openOutput' | 'stats' | 'close' | 'endpoint'>;
+
+/**
+ * --floor: what node's dgram costs with no relay logic at all. Each datagram goes out unchanged
+ * from a connected socket (RTP) or as is (RTCP); everything the real relay does per packet on
+ * top of that is its own cost.
+ */
+class BareForwarder implements MeasuredRelay {
+  readonly #sockets: Record<TrackName, { rtp: dgram.Socket; rtcp: dgram.Socket; out: dgram.Socket }>;
+  readonly #stats: Record<TrackName, RelayTrackStats>;
+
+  private constructor(sockets: Record<TrackName, { rtp: dgram.Socket; rtcp: dgram.Socket; out: dgram.Socket }>) {
+    this.#sockets = sockets;
+    const empty = (): RelayTrackStats => ({ packetsReceived: 0, packetsForwarded: 0, bytesForwarded: 0, packetsDropped: 0, senderReportsForwarded: 0, descriptorsRewritten: 0, generations: 0 });
+    this.#stats = { screen: empty(), camera: empty(), audio: empty() };
+  }
+
+  static async create(): Promise<BareForwarder> {
+    const sockets = {} as Record<TrackName, { rtp: dgram.Socket; rtcp: dgram.Socket; out: dgram.Socket }>;
+    for (const track of trackNames) sockets[track] = { rtp: await bindUdp(), rtcp: await bindUdp(), out: await bindUdp() };
+    return new BareForwarder(sockets);
+  }
+
+  route(track: TrackName, route: { targetPort: number }): void {
+    const { rtp, rtcp, out } = this.#sockets[track];
+    const stats = this.#stats[track];
+    out.connect(route.targetPort, '127.0.0.1');
+    rtp.on('message', (message) => {
+      stats.packetsReceived++;
+      out.send(message);
+      stats.packetsForwarded++;
+      stats.bytesForwarded += message.length;
+    });
+    rtcp.on('message', (message) => {
+      rtcp.send(message, route.targetPort + 1, '127.0.0.1');
+      stats.senderReportsForwarded++;
+    });
+  }
+
+  beginGeneration(): void {}
+  openOutput(): void {}
+
+  stats(): Record<TrackName, RelayTrackStats> {
+    return structuredClone(this.#stats);
+  }
+
+  endpoint(track: TrackName): { ip: string; port: number; rtcpPort: number } {
+    return { ip: '127.0.0.1', port: this.#sockets[track].rtp.address().port, rtcpPort: this.#sockets[track].rtcp.address().port };
+  }
+
+  close(): void {
+    for (const track of trackNames) for (const socket of Object.values(this.#sockets[track])) socket.close();
+  }
+}
+
 async function relayRole(): Promise<void> {
-  const relay = await RtpRelay.create({ tracks: trackNames.map((track) => ({ track, clockRate: TRACKS[track].clockRate })), logger: pino({ level: 'silent' }) });
+  const relay: MeasuredRelay =
+    process.env[FLOOR_ENV] === '1' ? await BareForwarder.create() : await RtpRelay.create({ tracks: trackNames.map((track) => ({ track, clockRate: TRACKS[track].clockRate })), logger: pino({ level: 'silent' }) });
   const send = (message: ToParent) => process.send!(message);
   // V8's profiler stamps samples with the same monotonic clock: the parent cuts the profile to the measured packets.
   const sample = () => send({ type: 'sample', cpu: process.cpuUsage(), rssBytes: process.memoryUsage.rss(), stats: relay.stats(), monotonicMicros: Number(process.hrtime.bigint() / 1000n) });
@@ -283,14 +341,18 @@ interface Options {
   packets: number;
   warmup: number;
   callgrind: boolean;
+  /** Keep callgrind's dumps here (for callgrind_annotate) instead of a temporary directory. */
+  callgrindOut: string | undefined;
   cpuProfDir: string | undefined;
   realtimeSeconds: number | undefined;
   runs: number;
   json: boolean;
+  /** Measure the bare dgram forwarder instead of RtpRelay. */
+  floor: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { packets: 12_000, warmup: 3000, callgrind: false, cpuProfDir: undefined, realtimeSeconds: undefined, runs: 1, json: false };
+  const options: Options = { packets: 12_000, warmup: 3000, callgrind: false, callgrindOut: undefined, cpuProfDir: undefined, realtimeSeconds: undefined, runs: 1, json: false, floor: false };
   for (let index = 0; index < argv.length; index++) {
     const arg = argv[index]!;
     const value = () => {
@@ -301,10 +363,15 @@ function parseOptions(argv: string[]): Options {
     if (arg === '--packets') options.packets = Number(value());
     else if (arg === '--warmup') options.warmup = Number(value());
     else if (arg === '--callgrind') options.callgrind = true;
+    else if (arg === '--callgrind-out') {
+      options.callgrind = true;
+      options.callgrindOut = path.resolve(value());
+    }
     else if (arg === '--cpu-prof') options.cpuProfDir = path.resolve(value());
     else if (arg === '--realtime') options.realtimeSeconds = Number(value());
     else if (arg === '--runs') options.runs = Number(value());
     else if (arg === '--json') options.json = true;
+    else if (arg === '--floor') options.floor = true;
     else throw new Error(`unknown option ${arg}`);
   }
   return options;
@@ -391,10 +458,17 @@ async function runOnce(options: Options, captured: Record<TrackName, Buffer[]>, 
     fs.mkdirSync(profileDir, { recursive: true });
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', profileDir);
   }
-  const callgrindDir = options.callgrind ? fs.mkdtempSync(path.join(os.tmpdir(), 'relay-cost-callgrind-')) : undefined;
+  let callgrindDir: string | undefined;
+  if (options.callgrindOut) {
+    callgrindDir = path.join(options.callgrindOut, `run-${runIndex}`);
+    fs.rmSync(callgrindDir, { recursive: true, force: true });
+    fs.mkdirSync(callgrindDir, { recursive: true });
+  } else if (options.callgrind) {
+    callgrindDir = fs.mkdtempSync(path.join(os.tmpdir(), 'relay-cost-callgrind-'));
+  }
   const command = callgrindDir ? 'valgrind' : process.execPath;
   const args = callgrindDir ? ['--tool=callgrind', '--quiet', `--callgrind-out-file=${callgrindDir}/callgrind.out`, process.execPath, ...nodeArgs, script] : [...nodeArgs, script];
-  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [ROLE_ENV]: 'relay' } });
+  const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [ROLE_ENV]: 'relay', [FLOOR_ENV]: options.floor ? '1' : '0' } });
   const messages: ToParent[] = [];
   let wake: (() => void) | undefined;
   child.on('message', (message: ToParent) => {
@@ -489,7 +563,7 @@ async function runOnce(options: Options, captured: Record<TrackName, Buffer[]>, 
     sink.close();
     sender.close();
     if (child.exitCode === null) child.kill('SIGKILL');
-    if (callgrindDir) fs.rmSync(callgrindDir, { recursive: true, force: true });
+    if (callgrindDir && !options.callgrindOut) fs.rmSync(callgrindDir, { recursive: true, force: true });
   }
 }
 
@@ -554,7 +628,7 @@ async function main(): Promise<void> {
     const file = fs.readdirSync(dir).find((name) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(name));
     if (file) profile = topFunctions(path.join(dir, file), results[0]!.window);
   }
-  const mode = options.realtimeSeconds !== undefined ? `realtime ${options.realtimeSeconds} s` : `lockstep, ${options.warmup} warm-up + ${options.packets} measured packets`;
+  const mode = `${options.floor ? 'bare dgram forwarder (floor), ' : ''}${options.realtimeSeconds !== undefined ? `realtime ${options.realtimeSeconds} s` : `lockstep, ${options.warmup} warm-up + ${options.packets} measured packets`}`;
   if (options.json) {
     console.log(JSON.stringify({ mode, callgrind: options.callgrind, fixturePacketsPerSecond: perSecond, runs: rows, profile }, null, 2));
     return;
