@@ -30,7 +30,7 @@ import { RtpRelay, type RelayCodec, type RelayTrackStats } from '../recorder-pip
 import { trackNames, type TrackName } from '../recorder-pipeline/tracks.ts';
 import { cacheRoot } from '../scripts/mediasoup-worker.mjs';
 import { FlexibleVp9Proxy } from '../test/support/flexibleVp9Proxy.ts';
-import { ensureMediaFixtures, fixturesDir } from '../test/support/mediaFixtures.ts';
+import { ensureMediaFixtures, FIXTURE_SECONDS, fixturesDir } from '../test/support/mediaFixtures.ts';
 
 const run = promisify(execFile);
 const ROLE_ENV = 'RELAY_COST_ROLE';
@@ -446,7 +446,7 @@ interface RunResult {
 
 async function runOnce(options: Options, captured: Record<TrackName, Buffer[]>, runIndex: number): Promise<RunResult> {
   const realtime = options.realtimeSeconds !== undefined;
-  const totalPps = trackNames.reduce((sum, track) => sum + captured[track].length, 0) / 12;
+  const totalPps = trackNames.reduce((sum, track) => sum + captured[track].length, 0) / FIXTURE_SECONDS;
   const measuredPackets = realtime ? Math.round(options.realtimeSeconds! * totalPps) : options.packets;
   const { bursts } = schedule(captured, options.warmup + measuredPackets);
   const script = fileURLToPath(import.meta.url);
@@ -602,7 +602,7 @@ function topFunctions(file: string, window: [number, number], limit = 15): Array
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const captured = await loadPackets();
-  const perSecond = Object.fromEntries(trackNames.map((track) => [track, Math.round(captured[track].length / 12)]));
+  const perSecond = Object.fromEntries(trackNames.map((track) => [track, Math.round(captured[track].length / FIXTURE_SECONDS)]));
   const results: RunResult[] = [];
   for (let runIndex = 0; runIndex < options.runs; runIndex++) results.push(await runOnce(options, captured, runIndex));
   const rows = results.map((result) => {
@@ -639,7 +639,8 @@ async function main(): Promise<void> {
       [
         `${row.packets} packets (${row.mediaSeconds} interview-s, ${row.packetsPerInterviewSecond} pkt/s), lost ${row.lost}`,
         row.instructionsPerPacket === undefined ? undefined : `${row.instructionsPerPacket} instructions/packet, ${(row.instructionsPerInterviewSecond! / 1e6).toFixed(2)} M instructions/interview-s`,
-        `${row.cpuMicrosPerPacket} µs CPU/packet (${row.systemMicrosPerPacket} in the kernel), ${row.cpuSecondsPerInterviewHour} CPU-s/interview-hour`,
+        // valgrind runs the process tens of times slower: its seconds mean nothing.
+        options.callgrind ? undefined : `${row.cpuMicrosPerPacket} µs CPU/packet (${row.systemMicrosPerPacket} in the kernel), ${row.cpuSecondsPerInterviewHour} CPU-s/interview-hour`,
         `RSS ${row.rssMB} MB`,
         `rewritten ${JSON.stringify(row.descriptorsRewritten)}`,
       ]
