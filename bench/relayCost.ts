@@ -7,9 +7,10 @@
 // process sends it real packets over loopback and stands in for ffmpeg's sockets, so only the
 // relay's work lands in the child's counters. The packets are the cached media fixtures
 // packetized by ffmpeg's RTP muxer (VP9 screen ~2.5 Mbit/s, VP9 camera ~1.5 Mbit/s, Opus 50 pps),
-// with the descriptors Chromium sends: the camera in flexible mode with a layer index (through
-// the tests' FlexibleVp9Proxy), the screen non-flexible with a 15-bit picture ID. They are
-// captured once into the cache so every run, before and after a change, sends the same bytes.
+// with descriptors shaped like Chromium's: the camera in flexible mode with a layer index (the
+// tests' FlexibleVp9Proxy), the screen non-flexible with a 15-bit picture ID (no scalability
+// structure on key frames, which Chromium adds). They are captured once into the cache, so every
+// run, before and after a change, sends the same bytes.
 //
 // By default the packets go out in lockstep: a burst (one video frame's packets, or one audio
 // packet) at a time, the next once the sink has received the previous burst. That makes the work
@@ -17,8 +18,9 @@
 // child runs under valgrind's callgrind; counters are zeroed after the warm-up and dumped after
 // the measured packets with callgrind_control). `process.cpuUsage()` gives the seconds figure.
 // --realtime sends at the media's own pace instead (as mediasoup would), for seconds of CPU per
-// interview-second in the wake-up pattern of a live interview.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+// interview-second in the wake-up pattern of a live interview. --floor measures a bare dgram
+// forwarder in place of the relay: what no change to the relay's own code can remove.
+import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
