@@ -1,13 +1,15 @@
 import dgram from 'node:dgram';
+import dns from 'node:dns';
+import { isIPv4 } from 'node:net';
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { isVideoTrack, type TrackName } from '../tracks.ts';
 import { encodeSenderReport, senderReports } from './rtcpSenderReport.ts';
-import { payloadBounds, isRtpVersion2, looksLikeRtcp, sequenceNumber, setSequenceNumber, setSsrc, setTimestamp, ssrc, timestamp } from './rtpPacket.ts';
+import { isRtpVersion2, looksLikeRtcp, payloadEnd, payloadStart, sequenceNumber, setSequenceNumber, setSsrc, setTimestamp, ssrc, timestamp } from './rtpPacket.ts';
 import { StreamContinuity } from './StreamContinuity.ts';
 import { isVp8KeyFrameStart } from './vp8PayloadDescriptor.ts';
-import { isVp9KeyFrameStart, toNonFlexibleVp9Payload } from './vp9PayloadDescriptor.ts';
+import { isVp9KeyFrameStart, toNonFlexibleVp9InPlace } from './vp9PayloadDescriptor.ts';
 
 export type RelayCodec = 'VP9' | 'VP8' | 'opus';
 
@@ -77,6 +79,14 @@ interface TrackState {
   lastArrivalMs: number | undefined;
   /** The latest packet sent to ffmpeg (as sent), for nudge(). */
   lastForwarded: Buffer | undefined;
+  /**
+   * A socket connected to the route's RTP port, once connecting has finished (undefined until
+   * then, and after the route changed until the new one is connected: packets then leave from
+   * `rtp`). See #connectOutput.
+   */
+  output: dgram.Socket | undefined;
+  /** The socket being connected or connected, and the port it is for. */
+  pendingOutput: { socket: dgram.Socket; port: number } | undefined;
   stats: RelayTrackStats;
 }
 
@@ -155,6 +165,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
           lastSenderReport: undefined,
           lastArrivalMs: undefined,
           lastForwarded: undefined,
+          output: undefined,
+          pendingOutput: undefined,
           stats: { packetsReceived: 0, packetsForwarded: 0, bytesForwarded: 0, packetsDropped: 0, senderReportsForwarded: 0, descriptorsRewritten: 0, generations: 0 },
         });
       }
@@ -180,7 +192,42 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   }
 
   route(track: TrackName, route: RelayRoute): void {
-    this.#state(track).route = { ...route };
+    const state = this.#state(track);
+    state.route = { ...route };
+    this.#connectOutput(state, route.targetPort);
+  }
+
+  /**
+   * A send on a connected UDP socket skips dgram's destination handling and the kernel's route
+   * lookup for every packet. The receiving socket cannot be the one connected (a connected socket
+   * only receives from its peer, and mediasoup is not ffmpeg), so each track sends its RTP from a
+   * socket of its own: a fresh one per route (per ffmpeg run), so an ICMP error left over from an
+   * ffmpeg that exited cannot fail the first send to the next one, even on the same port.
+   */
+  #connectOutput(state: TrackState, port: number): void {
+    const previous = state.pendingOutput;
+    state.output = undefined;
+    state.pendingOutput = undefined;
+    if (previous) closeSocket(previous.socket);
+    if (this.#closed) return;
+    const socket = dgram.createSocket({ type: 'udp4', lookup: lookupLiteral });
+    const pending = { socket, port };
+    state.pendingOutput = pending;
+    const current = () => state.pendingOutput === pending && !this.#closed;
+    // ECONNREFUSED while ffmpeg is not (yet, or any more) listening, or a failed bind/connect:
+    // packets then keep leaving from the receiving socket, and the relay holds its output around
+    // ffmpeg restarts anyway.
+    socket.on('error', (error) => this.#logger.debug({ err: error, track: state.options.track }, 'relay output socket error'));
+    socket.bind(0, this.#ip, () => {
+      if (!current()) return;
+      try {
+        socket.connect(port, this.#ip, () => {
+          if (current()) state.output = socket;
+        });
+      } catch (error) {
+        this.#logger.debug({ err: error, track: state.options.track }, 'relay output socket not connected');
+      }
+    });
   }
 
   /** Packets with this SSRC are now the track; earlier generations' stragglers are dropped. */
@@ -265,6 +312,11 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     return state;
   }
 
+  /**
+   * The per-packet path, kept free of allocations of its own: the datagram node handed us is
+   * rewritten in place (header fields, VP9 descriptor) and sent as is, or as a view of it when the
+   * descriptor shrank or padding is left behind.
+   */
   #onRtp(state: TrackState, message: Buffer): void {
     const stats = state.stats;
     stats.packetsReceived++;
@@ -273,51 +325,56 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
       return;
     }
     const arrivalMs = Date.now();
-    const mapped = state.continuity.map(ssrc(message), sequenceNumber(message), timestamp(message), arrivalMs);
-    if (!mapped) {
+    const continuity = state.continuity;
+    if (!continuity.mapPacket(ssrc(message), sequenceNumber(message), timestamp(message), arrivalMs)) {
       stats.packetsDropped++;
       return;
     }
-    if (mapped.gapMs !== undefined) {
-      this.#logger.info({ track: state.options.track, gapMs: mapped.gapMs, generation: state.continuity.generations }, 'new producer generation joined the stream');
-      this.emit('generation', { track: state.options.track, generation: state.continuity.generations, gapMs: mapped.gapMs });
+    const outputSequenceNumber = continuity.mappedSequenceNumber;
+    const outputTimestamp = continuity.mappedTimestamp;
+    const gapMs = continuity.mappedGapMs;
+    if (gapMs !== undefined) {
+      this.#logger.info({ track: state.options.track, gapMs, generation: continuity.generations }, 'new producer generation joined the stream');
+      this.emit('generation', { track: state.options.track, generation: continuity.generations, gapMs });
     } else if (state.lastArrivalMs !== undefined && arrivalMs - state.lastArrivalMs >= STALL_MS) {
-      const gapMs = arrivalMs - state.lastArrivalMs;
-      this.#logger.info({ track: state.options.track, gapMs }, 'packets resumed after a pause');
-      this.emit('stalled', { track: state.options.track, gapMs });
+      const stallMs = arrivalMs - state.lastArrivalMs;
+      this.#logger.info({ track: state.options.track, gapMs: stallMs }, 'packets resumed after a pause');
+      this.emit('stalled', { track: state.options.track, gapMs: stallMs });
     }
     state.lastArrivalMs = arrivalMs;
     const route = state.route;
-    const bounds = payloadBounds(message);
-    if (!route || !bounds) {
+    const start = payloadStart(message);
+    const end = start < 0 ? -1 : payloadEnd(message);
+    if (!route || start < 0 || start > end) {
       stats.packetsDropped++;
       return;
     }
-    let payload: Uint8Array = message.subarray(bounds.start, bounds.end);
-    if (route.codec === 'VP9' && payload.length > 0) {
-      const rewritten = toNonFlexibleVp9Payload(payload);
-      if (!rewritten) {
+    // After a descriptor rewrite the datagram starts `shift` bytes later (see toNonFlexibleVp9InPlace).
+    let shift = 0;
+    if (route.codec === 'VP9' && end > start) {
+      const firstByte = message[start];
+      shift = toNonFlexibleVp9InPlace(message, start, end);
+      if (shift < 0) {
         stats.packetsDropped++;
         return;
       }
-      if (rewritten !== payload) stats.descriptorsRewritten++;
-      payload = rewritten;
+      if (message[start + shift] !== firstByte) stats.descriptorsRewritten++;
     }
-    if (!this.#open || !this.#admit(state, route, payload, arrivalMs, mapped.timestamp)) {
+    if (!this.#open || (!state.started && !this.#admit(state, route, message.subarray(start + shift, end), arrivalMs, outputTimestamp))) {
       stats.packetsDropped++;
       return;
     }
-    const out = Buffer.allocUnsafe(bounds.start + payload.length);
-    message.copy(out, 0, 0, bounds.start);
-    out.set(payload, bounds.start);
+    const out = shift === 0 && end === message.length ? message : message.subarray(shift, end);
     out[0] = out[0]! & ~0x20; // padding, if any, was left behind
     out[1] = (out[1]! & 0x80) | route.payloadType;
-    setSequenceNumber(out, mapped.sequenceNumber);
-    setTimestamp(out, mapped.timestamp);
-    setSsrc(out, state.continuity.outputSsrc);
-    state.rtp.send(out, route.targetPort, this.#ip);
+    setSequenceNumber(out, outputSequenceNumber);
+    setTimestamp(out, outputTimestamp);
+    setSsrc(out, continuity.outputSsrc);
+    if (state.output) state.output.send(out);
+    else state.rtp.send(out, route.targetPort, this.#ip);
     state.lastForwarded = out;
-    this.#lastSentMs = Date.now();
+    // Same instant as far as the keep-alive and nudge (ms, ≥ 100 ms) can tell: no second clock read.
+    this.#lastSentMs = arrivalMs;
     stats.packetsForwarded++;
     stats.bytesForwarded += out.length;
   }
@@ -395,8 +452,19 @@ function isFrameStart(codec: RelayCodec, payload: Uint8Array): boolean {
   return codec === 'VP9' ? (first & 0x08) !== 0 : (first & 0x10) !== 0 && (first & 0x07) === 0;
 }
 
+/**
+ * dgram resolves the destination of every send(), even an IP address, through dns.lookup, which
+ * validates its arguments and answers on the next tick: per packet, an extra trip through the
+ * tick queue before the datagram leaves. Every address the relay sends to is an IP literal, so it
+ * answers at once; anything else still goes to the resolver.
+ */
+function lookupLiteral(hostname: string, _options: dns.LookupOptions, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (isIPv4(hostname)) callback(null, hostname, 4);
+  else dns.lookup(hostname, { family: 4 }, callback);
+}
+
 async function bindSocket(ip: string): Promise<dgram.Socket> {
-  const socket = dgram.createSocket('udp4');
+  const socket = dgram.createSocket({ type: 'udp4', lookup: lookupLiteral });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
     socket.bind(0, ip, () => {
@@ -413,12 +481,14 @@ async function bindSocket(ip: string): Promise<dgram.Socket> {
   return socket;
 }
 
-function closeSockets(state: Pick<TrackState, 'rtp' | 'rtcp'>): void {
-  for (const socket of [state.rtp, state.rtcp]) {
-    try {
-      socket.close();
-    } catch {
-      // Already closed.
-    }
+function closeSockets(state: Pick<TrackState, 'rtp' | 'rtcp' | 'pendingOutput'>): void {
+  for (const socket of [state.rtp, state.rtcp, state.pendingOutput?.socket]) if (socket) closeSocket(socket);
+}
+
+function closeSocket(socket: dgram.Socket): void {
+  try {
+    socket.close();
+  } catch {
+    // Already closed.
   }
 }

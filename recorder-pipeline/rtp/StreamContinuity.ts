@@ -38,9 +38,20 @@ export class StreamContinuity {
   readonly #retiredSsrcs = new Set<number>();
   #nextSequenceNumber: number;
   #nextTimestamp: number;
-  /** Highest output sequence number so far and the timestamp and arrival time of that packet. */
-  #last: { sequenceNumber: number; timestamp: number; arrivalMs: number } | undefined;
+  /**
+   * Highest output sequence number so far and the timestamp and arrival time of that packet
+   * (meaningful once #hasLast). Plain fields, not an object per packet: map() runs for every
+   * packet the relay receives.
+   */
+  #hasLast = false;
+  #lastSequenceNumber = 0;
+  #lastTimestamp = 0;
+  #lastArrivalMs = 0;
   #generations = 0;
+  /** The latest mapPacket() result (see there). */
+  mappedSequenceNumber = 0;
+  mappedTimestamp = 0;
+  mappedGapMs: number | undefined;
 
   constructor(options: ContinuityOptions) {
     this.clockRate = options.clockRate;
@@ -73,28 +84,45 @@ export class StreamContinuity {
 
   /** Output sequence number and timestamp for an input packet; undefined → drop it. */
   map(inputSsrc: number, inputSequenceNumber: number, inputTimestamp: number, arrivalMs: number): MappedPacket | undefined {
+    if (!this.mapPacket(inputSsrc, inputSequenceNumber, inputTimestamp, arrivalMs)) return undefined;
+    const { mappedSequenceNumber: sequenceNumber, mappedTimestamp: timestamp, mappedGapMs: gapMs } = this;
+    return gapMs === undefined ? { sequenceNumber, timestamp } : { sequenceNumber, timestamp, gapMs };
+  }
+
+  /**
+   * map() without a result object, for the relay's per-packet path: false → drop the packet;
+   * true → the output values are in mappedSequenceNumber, mappedTimestamp and mappedGapMs until
+   * the next call.
+   */
+  mapPacket(inputSsrc: number, inputSequenceNumber: number, inputTimestamp: number, arrivalMs: number): boolean {
     const generation = this.#generation;
-    if (!generation || generation.inputSsrc !== inputSsrc >>> 0) return undefined;
+    if (!generation || generation.inputSsrc !== inputSsrc >>> 0) return false;
     let gapMs: number | undefined;
     if (generation.sequenceOffset === undefined || generation.timestampOffset === undefined) {
       let firstSequenceNumber = this.#nextSequenceNumber;
       let firstTimestamp = this.#nextTimestamp;
-      if (this.#last) {
-        gapMs = Math.max(0, arrivalMs - this.#last.arrivalMs);
-        firstSequenceNumber = (this.#last.sequenceNumber + 1) % SEQ_MOD;
+      if (this.#hasLast) {
+        gapMs = Math.max(0, arrivalMs - this.#lastArrivalMs);
+        firstSequenceNumber = (this.#lastSequenceNumber + 1) % SEQ_MOD;
         // At least one tick so two generations never share a timestamp.
         const gapTicks = Math.max(1, Math.round((gapMs * this.clockRate) / 1000));
-        firstTimestamp = (this.#last.timestamp + gapTicks) % TS_MOD;
+        firstTimestamp = (this.#lastTimestamp + gapTicks) % TS_MOD;
       }
       generation.sequenceOffset = mod(firstSequenceNumber - inputSequenceNumber, SEQ_MOD);
       generation.timestampOffset = mod(firstTimestamp - inputTimestamp, TS_MOD);
     }
     const sequenceNumber = (inputSequenceNumber + generation.sequenceOffset) % SEQ_MOD;
     const timestamp = (inputTimestamp + generation.timestampOffset) % TS_MOD;
-    if (!this.#last || isNewerSequenceNumber(sequenceNumber, this.#last.sequenceNumber)) {
-      this.#last = { sequenceNumber, timestamp, arrivalMs };
+    if (!this.#hasLast || isNewerSequenceNumber(sequenceNumber, this.#lastSequenceNumber)) {
+      this.#hasLast = true;
+      this.#lastSequenceNumber = sequenceNumber;
+      this.#lastTimestamp = timestamp;
+      this.#lastArrivalMs = arrivalMs;
     }
-    return gapMs === undefined ? { sequenceNumber, timestamp } : { sequenceNumber, timestamp, gapMs };
+    this.mappedSequenceNumber = sequenceNumber;
+    this.mappedTimestamp = timestamp;
+    this.mappedGapMs = gapMs;
+    return true;
   }
 
   /**

@@ -44,18 +44,34 @@ export function setSsrc(packet: Uint8Array, value: number): void {
  * undefined when the lengths do not fit the datagram.
  */
 export function payloadBounds(packet: Uint8Array): { start: number; end: number } | undefined {
-  if (!isRtpVersion2(packet)) return undefined;
+  const start = payloadStart(packet);
+  if (start < 0) return undefined;
+  const end = payloadEnd(packet);
+  if (start > end) return undefined;
+  return { start, end };
+}
+
+/**
+ * payloadBounds' start without an object (the relay asks for every packet): −1 when the packet
+ * is not RTP version 2 or its header extension does not fit. Check start ≤ payloadEnd as well.
+ */
+export function payloadStart(packet: Uint8Array): number {
+  if (!isRtpVersion2(packet)) return -1;
   const csrcCount = packet[0]! & 0x0f;
   let start = RTP_HEADER_MIN + 4 * csrcCount;
   if (packet[0]! & 0x10) {
-    if (packet.length < start + 4) return undefined;
+    if (packet.length < start + 4) return -1;
     const extensionWords = (packet[start + 2]! << 8) | packet[start + 3]!;
     start += 4 + 4 * extensionWords;
   }
+  return start;
+}
+
+/** Where the payload ends: the datagram's end less its padding. */
+export function payloadEnd(packet: Uint8Array): number {
   let end = packet.length;
   if (packet[0]! & 0x20) end -= packet[packet.length - 1]!;
-  if (start > end) return undefined;
-  return { start, end };
+  return end;
 }
 
 export function readUint32(bytes: Uint8Array, offset: number): number {

@@ -31,43 +31,54 @@ export interface Vp9Descriptor {
 
 /** Parses the descriptor; undefined when it runs past the payload. */
 export function parseVp9Descriptor(payload: Uint8Array): Vp9Descriptor | undefined {
-  if (payload.length < 1) return undefined;
+  const length = vp9DescriptorLength(payload, 0, payload.length);
+  if (length < 0) return undefined;
   const first = payload[0]!;
+  return { length, startOfFrame: (first & B) !== 0, interPicture: (first & P) !== 0, flexible: (first & F) !== 0, hasLayerIndex: (first & L) !== 0 };
+}
+
+/**
+ * The length of the descriptor at bytes[start..end) (the payload inside a datagram), −1 when it
+ * runs past `end`. Offsets instead of a subarray and a number instead of an object: the relay
+ * checks every video packet.
+ */
+export function vp9DescriptorLength(bytes: Uint8Array, start: number, end: number): number {
+  if (end - start < 1) return -1;
+  const first = bytes[start]!;
   const flexible = (first & F) !== 0;
-  const hasLayerIndex = (first & L) !== 0;
-  let offset = 1;
+  let offset = start + 1;
   if (first & I) {
-    if (offset >= payload.length) return undefined;
-    offset += payload[offset]! & 0x80 ? 2 : 1;
+    if (offset >= end) return -1;
+    offset += bytes[offset]! & 0x80 ? 2 : 1;
   }
-  if (hasLayerIndex) offset += flexible ? 1 : 2;
+  if (first & L) offset += flexible ? 1 : 2;
   if (flexible && first & P) {
     for (let count = 0; ; count++) {
-      if (offset >= payload.length || count === 3) return undefined;
-      const more = payload[offset]! & 0x01;
+      if (offset >= end || count === 3) return -1;
+      const more = bytes[offset]! & 0x01;
       offset++;
       if (!more) break;
     }
   }
   if (first & V) {
-    if (offset >= payload.length) return undefined;
-    const ss = payload[offset]!;
+    if (offset >= end) return -1;
+    const ss = bytes[offset]!;
     offset++;
     const spatialLayers = (ss >> 5) + 1;
     if (ss & 0x10) offset += 4 * spatialLayers;
     if (ss & 0x08) {
-      if (offset >= payload.length) return undefined;
-      const pictures = payload[offset]!;
+      if (offset >= end) return -1;
+      const pictures = bytes[offset]!;
       offset++;
       for (let index = 0; index < pictures; index++) {
-        if (offset >= payload.length) return undefined;
-        const references = (payload[offset]! >> 2) & 0x03;
+        if (offset >= end) return -1;
+        const references = (bytes[offset]! >> 2) & 0x03;
         offset += 1 + references;
       }
     }
   }
-  if (offset > payload.length) return undefined;
-  return { length: offset, startOfFrame: (first & B) !== 0, interPicture: (first & P) !== 0, flexible, hasLayerIndex };
+  if (offset > end) return -1;
+  return offset - start;
 }
 
 /**
@@ -76,23 +87,38 @@ export function parseVp9Descriptor(payload: Uint8Array): Vp9Descriptor | undefin
  * itself when there is nothing to drop, undefined when the descriptor is malformed.
  */
 export function toNonFlexibleVp9Payload(payload: Uint8Array): Uint8Array | undefined {
-  const descriptor = parseVp9Descriptor(payload);
-  if (!descriptor) return undefined;
-  if (!descriptor.flexible && !descriptor.hasLayerIndex) return payload;
-  const first = payload[0]!;
-  const pictureIdLength = first & I ? (payload[1]! & 0x80 ? 2 : 1) : 0;
-  let dropFrom = 1 + pictureIdLength;
+  const copy = Uint8Array.from(payload);
+  const shift = toNonFlexibleVp9InPlace(copy, 0, copy.length);
+  if (shift < 0) return undefined;
+  return shift === 0 && copy[0] === payload[0] ? payload : copy.subarray(shift);
+}
+
+/**
+ * toNonFlexibleVp9Payload on a whole datagram, without copying its payload: the payload is
+ * packet[payloadStart..payloadEnd); the dropped descriptor bytes are closed up by moving what
+ * precedes them (the RTP header and the descriptor's first bytes, at most a few dozen) forward.
+ * Returns how many bytes the datagram now starts later (0: nothing dropped, packet unchanged),
+ * so the rewritten datagram is packet[shift..payloadEnd); −1 when the descriptor is malformed
+ * (packet unchanged).
+ */
+export function toNonFlexibleVp9InPlace(packet: Uint8Array, payloadStart: number, payloadEnd: number): number {
+  if (vp9DescriptorLength(packet, payloadStart, payloadEnd) < 0) return -1;
+  const first = packet[payloadStart]!;
+  const flexible = (first & F) !== 0;
+  const hasLayerIndex = (first & L) !== 0;
+  if (!flexible && !hasLayerIndex) return 0;
+  const pictureIdLength = first & I ? (packet[payloadStart + 1]! & 0x80 ? 2 : 1) : 0;
+  const dropFrom = payloadStart + 1 + pictureIdLength;
   let dropTo = dropFrom;
-  if (descriptor.hasLayerIndex) dropTo += descriptor.flexible ? 1 : 2;
-  if (descriptor.flexible && first & P) {
-    while (payload[dropTo]! & 0x01) dropTo++;
+  if (hasLayerIndex) dropTo += flexible ? 1 : 2;
+  if (flexible && first & P) {
+    while (packet[dropTo]! & 0x01) dropTo++;
     dropTo++;
   }
-  const out = new Uint8Array(payload.length - (dropTo - dropFrom));
-  out[0] = first & ~(F | L);
-  out.set(payload.subarray(1, dropFrom), 1);
-  out.set(payload.subarray(dropTo), dropFrom);
-  return out;
+  packet[payloadStart] = first & ~(F | L);
+  const shift = dropTo - dropFrom;
+  packet.copyWithin(shift, 0, dropFrom);
+  return shift;
 }
 
 /**
@@ -101,9 +127,11 @@ export function toNonFlexibleVp9Payload(payload: Uint8Array): Uint8Array | undef
  * frame_type; VP9 bitstream spec §6.2).
  */
 export function isVp9KeyFrameStart(payload: Uint8Array): boolean {
-  const descriptor = parseVp9Descriptor(payload);
-  if (!descriptor || !descriptor.startOfFrame || descriptor.interPicture) return false;
-  const header = payload[descriptor.length];
+  const length = vp9DescriptorLength(payload, 0, payload.length);
+  if (length < 0) return false;
+  const first = payload[0]!;
+  if (!(first & B) || first & P) return false;
+  const header = payload[length];
   if (header === undefined || header >> 6 !== 0b10) return false;
   const profile = ((header >> 5) & 1) | (((header >> 4) & 1) << 1);
   const bit = profile === 3 ? 2 : 3; // profile 3 has a reserved bit first

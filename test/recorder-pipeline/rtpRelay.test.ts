@@ -155,6 +155,82 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     expect((timestamp(video.received[1]!) - timestamp(video.received[0]!) + 2 ** 32) % 2 ** 32).toBe(180_000);
   });
 
+  it('rewrites a descriptor behind CSRCs and a header extension and leaves the padding behind', async () => {
+    const { relay, video, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x08, KEY_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 1, { what: 'the key frame' });
+    // V=2 P=1 X=1 CC=1, marker set; one CSRC; a one-word header extension; a flexible inter frame
+    // (I P L F B E = 1 1 1 1 1 1, 15-bit picture ID, layer index, one P_DIFF); 3 bytes of padding.
+    const csrcAndExtension = [0x0a, 0x0b, 0x0c, 0x0d, 0xbe, 0xde, 0x00, 0x01, 0x10, 0x20, 0x30, 0x40];
+    const packet = Buffer.from([0x80 | 0x20 | 0x10 | 0x01, 0x80 | 101, 0, 2, 0, 0, 0x17, 0x70, 0, 0, 0x03, 0xe8, ...csrcAndExtension, 0xfc, 0x81, 0x23, 0x00, 0x02, INTER_FRAME_HEADER, 0x55, 0x66, 0x00, 0x00, 0x03]);
+    send('camera', packet);
+    await waitFor(() => video.received.length === 2, { what: 'the rewritten packet' });
+    const [first, forwarded] = video.received as [Buffer, Buffer];
+    // Padding bit cleared, X and CC kept; marker kept, payload type rewritten.
+    expect(forwarded[0]).toBe(0x80 | 0x10 | 0x01);
+    expect(forwarded[1]).toBe(0x80 | 98);
+    expect(sequenceNumber(forwarded)).toBe((sequenceNumber(first) + 1) % 65536);
+    expect((timestamp(forwarded) - timestamp(first) + 2 ** 32) % 2 ** 32).toBe(3000);
+    expect(ssrc(forwarded)).toBe(ssrc(first));
+    expect([...forwarded.subarray(12, 24)]).toEqual(csrcAndExtension);
+    // F and L cleared, picture ID kept, layer index and P_DIFF dropped, padding gone.
+    expect([...forwarded.subarray(24)]).toEqual([0xcc, 0x81, 0x23, INTER_FRAME_HEADER, 0x55, 0x66]);
+    expect(relay.stats().camera).toMatchObject({ packetsForwarded: 2, descriptorsRewritten: 1, bytesForwarded: first.length + forwarded.length });
+  });
+
+  it('sends to the new ffmpeg only once it is routed there, from the first packet on', async () => {
+    const { relay, video, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x08, KEY_FRAME_HEADER] }));
+    send('camera', rtpPacket({ payloadType: 101, seq: 2, ts: 6000, ssrc: 1000, payload: [0x08, INTER_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 2, { what: 'packets at the first ffmpeg' });
+    // ffmpeg restarts on another port: routed and opened in one go, packets right behind.
+    const next = await listener();
+    cleanups.push(() => next.socket.close());
+    relay.holdOutput();
+    relay.route('camera', { codec: 'VP9', payloadType: 98, targetPort: next.port });
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    for (let seq = 3; seq < 13; seq++) send('camera', rtpPacket({ payloadType: 101, seq, ts: seq * 3000, ssrc: 1000, payload: [0x08, seq === 3 ? KEY_FRAME_HEADER : INTER_FRAME_HEADER] }));
+    await waitFor(() => next.received.length === 10, { what: 'every packet at the new ffmpeg' });
+    for (let seq = 13; seq < 23; seq++) send('camera', rtpPacket({ payloadType: 101, seq, ts: seq * 3000, ssrc: 1000, payload: [0x08, INTER_FRAME_HEADER] }));
+    await waitFor(() => next.received.length === 20, { what: 'the packets after the switch' });
+    const sequenceNumbers = next.received.map((packet) => sequenceNumber(packet));
+    expect(sequenceNumbers).toEqual(sequenceNumbers.map((_, index) => (sequenceNumbers[0]! + index) % 65536));
+    expect(video.received).toHaveLength(2);
+    expect(relay.stats().camera.packetsForwarded).toBe(22);
+  });
+
+  it('keeps relaying when the ffmpeg port refuses packets until ffmpeg listens there', async () => {
+    const { relay, send } = await setUp();
+    // A port nobody listens on: each packet comes back as an ICMP port unreachable.
+    const probe = await listener();
+    const port = probe.port;
+    probe.socket.close();
+    relay.route('camera', { codec: 'VP9', payloadType: 98, targetPort: port });
+    relay.beginGeneration('camera', 1000);
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    let seq = 1;
+    const sendFrame = () => send('camera', rtpPacket({ payloadType: 101, seq: seq++, ts: seq * 3000, ssrc: 1000, payload: [0x08, seq === 2 ? KEY_FRAME_HEADER : INTER_FRAME_HEADER] }));
+    for (let index = 0; index < 5; index++) sendFrame();
+    await waitFor(() => relay.stats().camera.packetsForwarded === 5, { what: 'packets sent into the refusing port' });
+    const late = dgram.createSocket('udp4');
+    const received: Buffer[] = [];
+    late.on('message', (message) => received.push(message));
+    await new Promise<void>((resolve) => late.bind(port, '127.0.0.1', resolve));
+    cleanups.push(() => late.close());
+    await waitFor(
+      () => {
+        sendFrame();
+        return received.length >= 3;
+      },
+      { intervalMs: 20, what: 'packets once ffmpeg listens' },
+    );
+    expect(relay.stats().camera.packetsDropped).toBe(0);
+  });
+
   it('starts a video that never sends a key frame on a frame start once the wait is over', async () => {
     const { relay, video, send } = await setUp();
     relay.beginGeneration('camera', 1000);

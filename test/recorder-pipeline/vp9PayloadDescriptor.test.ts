@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isVp9KeyFrameStart, parseVp9Descriptor, toNonFlexibleVp9Payload } from '../../recorder-pipeline/rtp/vp9PayloadDescriptor.ts';
+import { isVp9KeyFrameStart, parseVp9Descriptor, toNonFlexibleVp9InPlace, toNonFlexibleVp9Payload } from '../../recorder-pipeline/rtp/vp9PayloadDescriptor.ts';
 
 // VP9 frame header first bytes: frame_marker=10, profile 0, show_existing_frame=0, then frame_type.
 const KEY_FRAME_HEADER = 0b1000_0010; // frame_type 0, show_frame 1
@@ -44,6 +44,26 @@ describe('the VP9 payload descriptor rewrite', () => {
     // F=1 P=1 with a P_DIFF whose N bit promises another byte that is not there.
     expect(toNonFlexibleVp9Payload(Uint8Array.from([0x50, 0x03]))).toBeUndefined();
     expect(toNonFlexibleVp9Payload(Uint8Array.from([]))).toBeUndefined();
+  });
+
+  it('rewrites inside a datagram by moving the header forward, not the payload', () => {
+    const header = [0x80, 0x65, 0x00, 0x01, 0x00, 0x00, 0x0b, 0xb8, 0x00, 0x00, 0x03, 0xe8];
+    // Flexible inter frame: 15-bit picture ID, layer index, two P_DIFFs; then two bytes of padding.
+    const datagram = Uint8Array.from([...header, 0xf8, 0x92, 0x34, 0x00, 0x03, 0x04, INTER_FRAME_HEADER, 0xaa, 0x00, 0x02]);
+    const shift = toNonFlexibleVp9InPlace(datagram, 12, datagram.length - 2);
+    expect(shift).toBe(3);
+    expect([...datagram.subarray(shift, datagram.length - 2)]).toEqual([...header, 0xc8, 0x92, 0x34, INTER_FRAME_HEADER, 0xaa]);
+  });
+
+  it('leaves the datagram alone when there is nothing to drop or the descriptor is malformed', () => {
+    const simple = Uint8Array.from([0x80, 0x65, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0x88, 0x05, KEY_FRAME_HEADER]);
+    expect(toNonFlexibleVp9InPlace(simple, 12, simple.length)).toBe(0);
+    expect([...simple.subarray(12)]).toEqual([0x88, 0x05, KEY_FRAME_HEADER]);
+    // F=1 P=1 whose P_DIFF promises another byte before the payload's end (the padding after it does not count).
+    const malformed = Uint8Array.from([0x80, 0x65, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0x50, 0x03, 0x00, 0x01]);
+    const before = [...malformed];
+    expect(toNonFlexibleVp9InPlace(malformed, 12, 14)).toBe(-1);
+    expect([...malformed]).toEqual(before);
   });
 
   it('tells key frames from inter frames by the frame header, not by the P bit alone', () => {
