@@ -6,12 +6,20 @@ import type { Admission } from './Admission.ts';
 /**
  * Whether a new interview may be created now; throws the AppError to answer otherwise: 503 while
  * the service drains for a restart or is at capacity, 507 when the disk is nearly full.
+ * `admitOne` overrides this node's admission (cluster mode: some node of the cluster has room).
  */
-export function newInterviewAdmission(options: { draining: () => boolean; admission: Admission; disk: DiskSpace; logger: Logger }): () => Promise<void> {
+export function newInterviewAdmission(options: {
+  draining: () => boolean;
+  admission: Admission;
+  admitOne?: () => unknown;
+  disk: DiskSpace;
+  logger: Logger;
+}): () => Promise<void> {
   const { admission, disk, logger } = options;
   return async () => {
     if (options.draining()) throw new AppError('unavailable', 'the service is restarting; try again in a moment');
-    admission.admitOne();
+    if (options.admitOne) await options.admitOne();
+    else admission.admitOne();
     const space = await disk.check();
     if (!space.ok) {
       logger.warn({ disk: space }, 'new interview refused: the disk is nearly full');
