@@ -1,11 +1,12 @@
 // Cluster mode keeps the service's keys in the shared database: nodes starting at the same moment
-// all end up with one set of keys (insert-if-absent, no lock), so a link signed by one verifies on
+// on a fresh database migrate it once and all end up with one set of keys (insert-if-absent, no lock), so a link signed by one verifies on
 // every other; a configured ADMIN_TOKEN still wins; the statements run on both dialects.
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RoleTokens, TokenError } from '../../server/auth/RoleTokens.ts';
 import { loadSharedServiceSecrets } from '../../server/auth/SharedServiceSecrets.ts';
 import { Database } from '../../server/db/Database.ts';
+import { migrationNames } from '../../server/db/migrations/index.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { tempDir } from '../support/testConfig.ts';
 
@@ -28,11 +29,14 @@ describe('the service keys shared through the database', () => {
     return database;
   }
 
-  it('are created once when six nodes start at the same moment on PostgreSQL, and every node gets the same', async () => {
+  it('are created once when six nodes start at the same moment on a fresh PostgreSQL (migrated once), and every node gets the same', async () => {
     const url = await postgres.createDatabase('shared_secrets_race');
-    // Migrated once (by the first node); the nodes then each hold their own connection pool.
-    const nodes = [await open({ kind: 'postgresql', url })];
-    for (let i = 1; i < 6; i++) nodes.push(await open({ kind: 'postgresql', url }));
+    // Each node opens (and migrates) the fresh database at once, on its own connection pool: one
+    // migrates under the advisory lock, the others wait and find nothing pending.
+    const results = await Promise.all(Array.from({ length: 6 }, () => Database.open({ kind: 'postgresql', url })));
+    const nodes = results.map((result) => result.database);
+    opened.push(...nodes);
+    expect(results.map((result) => result.appliedMigrations.length).sort()).toEqual([0, 0, 0, 0, 0, migrationNames.length]);
     const loaded = await Promise.all(nodes.map((database) => loadSharedServiceSecrets(database, undefined)));
 
     const [first] = loaded;
