@@ -15,6 +15,7 @@ import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.t
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
+import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
 import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
 import { placeNewInterview } from './cluster/placeNewInterview.ts';
 import { closeRedisClient, openRedisClient } from './cluster/redisClient.ts';
@@ -190,6 +191,10 @@ export class Service implements ServiceSurface {
       const deletion = new RecordingDeletion({ database, objectStore, recordingsDir: recordingsRoot, retentionDays: config.retentionDays, logger: logger.child({ component: 'retention' }) });
       steps.add('retention', () => deletion.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
+      // Released after the recordings stopped and the rooms closed (later steps close first): another
+      // node may take an interview over at once, and never while this one still records it.
+      const leases = redis && config.cluster ? new InterviewLeases({ redis, nodeId: config.cluster.nodeId, logger: clusterLogger }) : undefined;
+      if (leases) steps.add('leases', () => leases.close({ release: true }), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       const sessions = new SessionRegistry({
         database,
         interviews,
@@ -213,13 +218,10 @@ export class Service implements ServiceSurface {
         publicUrl: config.publicUrl,
         progressiveUpload: true,
         webhooks,
+        ownership: leases && new LeasedOwnership(leases, clusterLogger),
         logger,
       });
       steps.add('rooms', () => sessions.close());
-      // Released after the recordings stopped (a later step closes first): another node may take an
-      // interview over at once, and never while this one still records it.
-      const leases = redis && config.cluster ? new InterviewLeases({ redis, nodeId: config.cluster.nodeId, logger: clusterLogger }) : undefined;
-      if (leases) steps.add('leases', () => leases.close({ release: true }), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
       // An interview with media in its room costs CPU (reserved until it ends).
       const admission = new Admission(config.admission, () => sessions.withMedia);

@@ -183,6 +183,11 @@ export class InterviewLeases {
     return holder ? nodeIdOfHolder(holder) : undefined;
   }
 
+  /** Releases this node's lease of the interview, if it holds one (true when released). */
+  async release(interviewId: string): Promise<boolean> {
+    return (await this.#held.get(interviewId)?.release()) ?? false;
+  }
+
   /** The leases this node holds. */
   get held(): Lease[] {
     return [...this.#held.values()];
