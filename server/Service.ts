@@ -235,7 +235,7 @@ export class Service implements ServiceSurface {
               redis,
               nodeId: config.cluster.nodeId,
               publicUrl: config.publicUrl,
-              load: () => nodeLoadOf(admission.report(), cores),
+              load: () => nodeLoadOf(admission.report(), cores, disk.lastOk !== false),
               draining: () => draining.value,
               logger: clusterLogger,
             })
@@ -261,8 +261,8 @@ export class Service implements ServiceSurface {
         adminToken: secrets.adminToken,
         publicUrl: config.publicUrl,
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
-        // In a cluster a new interview is admitted when some node has room, not only this one.
-        admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, admitOne: nodes && (() => placeNewInterview(nodes)), disk, logger }),
+        // In a cluster a new interview goes to the least-loaded node with room (its links lead there).
+        admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, place: nodes && (() => placeNewInterview(nodes)), disk, logger }),
       });
       registerMediaRoutes(http, { objectStore, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
       registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls });

@@ -22,19 +22,22 @@ export interface NodeLoad {
   reservedCores: number;
   /** Past this, the node refuses new interviews (ADMISSION_MAX_CPU_PERCENT of its cores); 0: admission off. */
   thresholdCores: number;
-  /** Whether this node's admission takes one more interview now. */
+  /** Whether DATA_DIR's disk has more than MIN_FREE_DISK_MB free (as last checked). */
+  diskOk: boolean;
+  /** Whether this node takes one more interview now: its admission (CPU) and its disk. */
   hasRoom: boolean;
 }
 
-/** A node's load as its Admission sees it (`cores`: the machine's). */
-export function nodeLoadOf(report: AdmissionReport, cores: number): NodeLoad {
+/** A node's load as its Admission and disk check see it (`cores`: the machine's). */
+export function nodeLoadOf(report: AdmissionReport, cores: number, diskOk = true): NodeLoad {
   return {
     liveSessions: report.activeInterviews,
     cores,
     busyCores: report.measuredBusyCores,
     reservedCores: report.reservedCores,
     thresholdCores: report.thresholdCores,
-    hasRoom: report.ok,
+    diskOk,
+    hasRoom: report.ok && diskOk,
   };
 }
 

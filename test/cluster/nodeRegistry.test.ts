@@ -10,7 +10,7 @@ import { startRedis, type RedisServer } from '../support/redis.ts';
 import { waitFor } from '../support/testConfig.ts';
 
 const logger = pino({ level: 'silent' });
-const idleLoad: NodeLoad = { liveSessions: 0, cores: 2, busyCores: 0.2, reservedCores: 0, thresholdCores: 1.6, hasRoom: true };
+const idleLoad: NodeLoad = { liveSessions: 0, cores: 2, busyCores: 0.2, reservedCores: 0, thresholdCores: 1.6, diskOk: true, hasRoom: true };
 
 describe('the node registry', () => {
   let redis: RedisServer;

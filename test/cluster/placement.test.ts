@@ -110,5 +110,9 @@ describe('placing a new interview', () => {
     // A real difference in CPU outweighs sessions.
     expect(chooseNode([node('a', loadWith(4, 0.2)), node('b', loadWith(1, 0.9))]).nodeId).toBe('a');
     expect(() => chooseNode([])).toThrow(/no node of the cluster is up/);
+    // A node whose disk is nearly full has no room, however idle its CPU.
+    const fullDisk = { ...loadWith(0, 0.1), ...nodeLoadOf({ ...new Admission({ maxCpuFraction: 0.8, cpuCostPerInterview: 0.04, measuredCpu: false }, () => 0, { cores: 2 }).report() }, 2, false) };
+    expect(fullDisk).toMatchObject({ diskOk: false, hasRoom: false });
+    expect(chooseNode([node('a', fullDisk), node('b', loadWith(10, 0.9))]).nodeId).toBe('b');
   });
 });

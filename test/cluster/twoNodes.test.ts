@@ -51,10 +51,21 @@ describe('two nodes on one PostgreSQL and one Redis', () => {
       const created = await a.api<{ id: string; candidateUrl: string; proctorUrl: string }>('POST', '/api/interviews', { durationSeconds: 600, candidateName: 'Ada Lovelace' });
       expect(created.status).toBe(201);
       const { id } = created.body;
-      // …is listed and shown by node B's admin API.
+      // …is placed on the least-loaded node: both idle, so the tie goes to node-a, whose URL the
+      // links name — also when the interview is created through node B.
+      expect(created.body.candidateUrl.startsWith(`${a.url}/interview/${id}#token=`)).toBe(true);
+      const throughB = await b.api<{ id: string; candidateUrl: string; proctorUrl: string }>('POST', '/api/interviews', { durationSeconds: 600, candidateName: 'Grace Hopper' });
+      expect(throughB.status).toBe(201);
+      expect(throughB.body.proctorUrl.startsWith(`${a.url}/proctor/${throughB.body.id}#token=`)).toBe(true);
+      // Both are listed and shown by node B's admin API.
       const listed = await b.api<Array<{ id: string; candidateName: string }>>('GET', '/api/interviews');
       expect(listed.status).toBe(200);
-      expect(listed.body.map((interview) => [interview.id, interview.candidateName])).toEqual([[id, 'Ada Lovelace']]);
+      expect(listed.body.map((interview) => [interview.id, interview.candidateName]).sort()).toEqual(
+        [
+          [id, 'Ada Lovelace'],
+          [throughB.body.id, 'Grace Hopper'],
+        ].sort(),
+      );
       expect(await b.api('GET', `/api/interviews/${id}`)).toMatchObject({ status: 200, body: { id, status: 'created' } });
 
       // Node A's links are accepted by node B's signalling (the keys are the cluster's, not the node's).
