@@ -246,7 +246,7 @@ export class Service implements ServiceSurface {
       const roleTokens = new RoleTokens(secrets.roleTokenKey);
       const mediaSignatures = new MediaSignatures(secrets.mediaUrlKey);
       const playbackUrls = new PlaybackUrls({ objectStore, signatures: mediaSignatures, publicUrl: config.publicUrl, ttlSeconds: config.mediaUrlTtlSeconds, presigned: config.s3.presignedUrls });
-      registerHealthRoutes(http, serviceHealthProbes({ draining: () => draining.value, disk, admission, database, objectStore, workers }));
+      registerHealthRoutes(http, serviceHealthProbes({ draining: () => draining.value, disk, admission, database, objectStore, workers, nodes }));
       // Pages play recordings from this origin too: the public bucket's, or with presigned URLs the
       // object store's own (the pages' Content-Security-Policy must allow it).
       const mediaOrigin = config.s3.publicBaseUrl ? new URL(config.s3.presignedUrls ? objectStore.settings.endpoint : config.s3.publicBaseUrl).origin : undefined;

@@ -157,6 +157,15 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     return this.#lastBeatAt;
   }
 
+  /**
+   * For /healthz: up while this node's last heartbeat reached Redis within the expiry — past it
+   * the cluster no longer sees the node (no placements, and its leases may lapse).
+   */
+  health(): { ok: boolean; nodeId: string; lastHeartbeatMsAgo: number | null } {
+    const ago = this.#lastBeatAt === undefined ? null : Date.now() - this.#lastBeatAt;
+    return { ok: !this.#closed && ago !== null && ago < this.expiryMs, nodeId: this.nodeId, lastHeartbeatMsAgo: ago };
+  }
+
   /** Every node whose heartbeat has not expired, this one included, by node id. */
   async nodes(): Promise<NodeHeartbeat[]> {
     const { redis } = this.#options;

@@ -95,12 +95,15 @@ describe('the node registry', () => {
     const dyingClient = await openRedisClient({ url: redis.url, name: 'dying', offlineQueue: false, logger });
     const dying = await startNode('node-dies', { redisClient: dyingClient });
     await waitFor(async () => (await observer.nodes()).some((node) => node.nodeId === 'node-dies'), { what: 'node-dies listed' });
+    expect(dying.health()).toMatchObject({ ok: true, nodeId: 'node-dies' });
     // The connection is cut as a SIGKILL would: no goodbye, no more beats.
     dyingClient.destroy();
     const lastBeatAt = dying.lastBeatAt!;
     expect((await observer.nodes()).map((node) => node.nodeId)).toContain('node-dies');
     await waitFor(async () => !(await observer.nodes()).some((node) => node.nodeId === 'node-dies'), { timeoutMs: 5000, intervalMs: 20, what: 'node-dies to expire' });
     const goneAfterMs = Date.now() - lastBeatAt;
+    // Its own /healthz says so too (the cluster cannot see it any more).
+    expect(dying.health()).toMatchObject({ ok: false, nodeId: 'node-dies' });
     console.log(`a stopped node left the registry ${goneAfterMs} ms after its last heartbeat (expiry ${HEARTBEAT_EXPIRY_MS} ms)`);
     // Redis's expiry, not an early drop: it stayed listed until then.
     expect(goneAfterMs).toBeGreaterThanOrEqual(HEARTBEAT_EXPIRY_MS - HEARTBEAT_INTERVAL_MS);

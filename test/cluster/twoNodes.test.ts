@@ -45,7 +45,11 @@ describe('two nodes on one PostgreSQL and one Redis', () => {
       const heartbeats = async () => (await admin.mGet([clusterKeys.node('node-a'), clusterKeys.node('node-b')])).map((value) => (value ? (JSON.parse(value) as NodeHeartbeat) : undefined));
       const [beatA, beatB] = await waitFor(async () => ((await heartbeats()).every(Boolean) ? heartbeats() : undefined), { what: 'both heartbeats' });
       expect(beatA).toMatchObject({ nodeId: 'node-a', publicUrl: a.url, draining: false, hasRoom: true });
-      expect(beatB).toMatchObject({ nodeId: 'node-b', publicUrl: b.url, draining: false, hasRoom: true });
+      expect(beatB).toMatchObject({ nodeId: 'node-b', publicUrl: b.url, draining: false, hasRoom: true, diskOk: true });
+      // /healthz has a cluster probe: this node's heartbeat reaches Redis.
+      const health = await fetch(`${b.url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(((await health.json()) as { cluster: unknown }).cluster).toMatchObject({ ok: true, nodeId: 'node-b' });
 
       // An interview created through node A…
       const created = await a.api<{ id: string; candidateUrl: string; proctorUrl: string }>('POST', '/api/interviews', { durationSeconds: 600, candidateName: 'Ada Lovelace' });
