@@ -17,27 +17,11 @@ import type { DeliveredFile } from '../server/delivery/ProgressiveDelivery.ts';
 import { cacheRoot } from '../scripts/mediasoup-worker.mjs';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { percentile, round } from './procStats.ts';
-import type { BenchEnvironment } from './run.ts';
+import type { BenchEnvironment, LongResult, LongRun } from './benchTypes.ts';
 
 const run = promisify(execFile);
 
-export interface LongRun {
-  endToUrlsMs: number;
-  sizeMB: Record<string, number>;
-  /** Per file: bytes and parts left for the end, the part uploads and CompleteMultipartUpload (+ HeadObject). */
-  files: Array<{ kind: string; bytesAtEndMB: number; partsAtEnd: number; parts: number; remuxMs: number | undefined; partsMs: number; completeMs: number }>;
-  writeSeconds: number;
-}
 
-export interface LongResult {
-  minutes: number;
-  speed: number;
-  runs: LongRun[];
-  p50: number;
-  p95: number;
-  max: number;
-  completeMsMax: number;
-}
 
 /** One recording-like WebM per file of `seconds`, cached (≈ 0.3 MB/s screen, 0.2 MB/s camera). */
 async function buildSources(seconds: number): Promise<Record<'screen' | 'candidate', string>> {

@@ -4,14 +4,14 @@ import fs from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ
 
-export interface ProcSample {
+interface ProcSample {
   cpuSeconds: number;
   rssBytes: number;
   /** Proportional set size: shared pages (ffmpeg's libraries) split between the processes using them. */
   pssBytes: number | undefined;
 }
 
-export function sampleProcess(pid: number, withPss = false): ProcSample | undefined {
+function sampleProcess(pid: number, withPss = false): ProcSample | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

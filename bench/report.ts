@@ -1,7 +1,6 @@
 // Writes the benchmark's results as one HTML page with inline SVG charts (no dependencies).
 import fs from 'node:fs';
-import type { LongResult } from './longRecording.ts';
-import type { StepResult } from './run.ts';
+import type { LongResult, StepResult } from './benchTypes.ts';
 
 interface Results {
   startedAt: string;

@@ -29,7 +29,8 @@ import { hasCues, probeFile } from '../test/support/ffprobe.ts';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { SyntheticPublisher } from '../test/support/syntheticPublisher.ts';
 import { freePort, tempDir } from '../test/support/testConfig.ts';
-import { runLongRecordings, type LongResult } from './longRecording.ts';
+import type { BenchEnvironment, LongResult, StepResult } from './benchTypes.ts';
+import { runLongRecordings } from './longRecording.ts';
 import { CpuMeter, machineCpu, percentile, round, socketDrops, udpCounters } from './procStats.ts';
 import { writeReport } from './report.ts';
 
@@ -71,11 +72,6 @@ function parseArgs(argv: string[]): Options {
   };
 }
 
-export interface BenchEnvironment {
-  service: Service;
-  s3: { process: ChildProcess; endpoint: string };
-  dataRoot: string;
-}
 
 async function startS3(directory: string): Promise<{ process: ChildProcess; endpoint: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 's3rverProcess.ts'), directory], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -202,19 +198,6 @@ async function checkStored(service: Service, key: string, expectedSeconds: numbe
   }
 }
 
-export interface StepResult {
-  interviews: number;
-  seconds: number;
-  machineBusyCores: number;
-  cores: number;
-  cpu: Record<string, { cores: number; rssMB: number; pssMB: number }>;
-  perInterview: { serviceCores: number; mediasoupCores: number; recorderCores: number; remuxCores: number; totalPipelineCores: number; pipelineRssMB: number; pipelinePssMB: number };
-  loss: { ingest: number; udpDrops: number; audioToFile: number; videoToFile: number; worst: number; producerPackets: number; udpDatagrams: number; udpRcvbufErrors: number; pipelineSocketDrops: number; audioFramesMissing: number; videoFramesMissing: number };
-  files: { checked: number; broken: number; problems: string[]; holes: string[] };
-  endToUrlsMs: { p50: number; p95: number; max: number; failed: number };
-  progressive: { deliveredFiles: number; fallbackFiles: number; bytesAtEndMB: { p50: number; max: number } };
-  verdict: 'ok' | 'loss' | 'broken' | 'cpu';
-}
 
 async function producerTotals(publishers: SyntheticPublisher[]): Promise<{ packets: number; lost: number }> {
   let packets = 0;

@@ -34,6 +34,8 @@ export interface Config {
   admission: { maxCpuFraction: number; cpuCostPerInterview: number; measuredCpu: boolean };
   /** How long an interview room with nobody in it and no media is kept before it closes. */
   roomIdleMs: number;
+  /** How often growing segments are shipped to the object store (the recording's journal); 0: off. */
+  recordingJournalMs: number;
   /** How long a signed (or presigned) recording URL handed to a page stays valid. */
   mediaUrlTtlSeconds: number;
   mediasoup: {
@@ -97,6 +99,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     limits: { proctorsPerInterview: env.MAX_PROCTORS_PER_INTERVIEW, connectionsPerIp: env.MAX_CONNECTIONS_PER_IP },
     admission: { maxCpuFraction: env.ADMISSION_MAX_CPU_PERCENT / 100, cpuCostPerInterview: env.INTERVIEW_CPU_COST, measuredCpu: env.ADMISSION_MEASURED_CPU === 'true' },
     roomIdleMs: Math.round(env.ROOM_IDLE_SECONDS * 1000),
+    recordingJournalMs: Math.round(env.RECORDING_JOURNAL_SECONDS * 1000),
     mediaUrlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
     mediasoup: {
       workers: env.MEDIASOUP_WORKERS,

@@ -72,6 +72,7 @@ export const envSchema = z
     MAX_PROCTORS_PER_INTERVIEW: z.coerce.number().int().min(1).max(1000).default(10),
     MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
     ROOM_IDLE_SECONDS: z.coerce.number().positive().max(3600).default(60),
+    RECORDING_JOURNAL_SECONDS: z.coerce.number().min(0).max(60).default(0),
     MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
 
     ADMISSION_MAX_CPU_PERCENT: z.coerce.number().min(0).max(100).default(80),

@@ -8,13 +8,10 @@ import { processUsage, type ProcessUsage } from './ffmpeg/processUsage.ts';
 import type { FfmpegExit, FfmpegProcess } from './ffmpeg/FfmpegProcess.ts';
 import { startRecorderProcess } from './ffmpeg/RecorderProcess.ts';
 import { findFreeRtpPorts, type PortRange } from './ffmpeg/udpPorts.ts';
-import { finalizeRecording, type FinalizedRecording, type FinalizeOptions } from './finalize/finalizeRecording.ts';
 import { RtpRelay, type RelayCodec, type RelayTrackStats } from './rtp/RtpRelay.ts';
 import { recordingSdp, sdpTrackFromRtpParameters } from './sdp/recordingSdp.ts';
 import { nextSegmentIndex, segmentDir, segmentFile } from './segments.ts';
 import { isVideoTrack, recordedFiles, trackNames, type RecordedFile, type TrackName } from './tracks.ts';
-
-export { finalizeRecording, type FinalizedRecording, type FinalizeOptions };
 
 export interface InterviewRecordingOptions {
   router: types.Router;
@@ -150,11 +147,6 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     return recording;
   }
 
-  /** `finalizeRecording(outputDir)` for this recording's directory, after stop(). */
-  static finalize(outputDir: string, options?: FinalizeOptions): Promise<FinalizedRecording> {
-    return finalizeRecording(outputDir, options);
-  }
-
   get outputDir(): string {
     return this.#outputDir;
   }
@@ -232,10 +224,6 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
     return this.#stopping;
-  }
-
-  close(): Promise<void> {
-    return this.stop();
   }
 
   async stats(): Promise<InterviewRecordingStats> {

@@ -23,3 +23,12 @@ export function recordingDirOf(recordingsRoot: string, interviewId: string): str
 export function finalFileOf(recordingDir: string, file: RecordedFile): string {
   return path.join(recordingDir, `${file}.webm`);
 }
+
+/** One ffmpeg run's folder (see segments.ts). */
+export function segmentDir(recordingDir: string, index: number): string {
+  return path.join(recordingDir, `segment-${String(index).padStart(3, '0')}`);
+}
+
+export function segmentFile(segmentDirectory: string, file: RecordedFile): string {
+  return path.join(segmentDirectory, `${file}.webm`);
+}

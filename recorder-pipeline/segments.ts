@@ -1,7 +1,6 @@
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { RecordedFile } from './tracks.ts';
 
 /**
  * A recording directory holds one folder per ffmpeg run: segment-000/, segment-001/, … each with
@@ -16,13 +15,7 @@ export interface SegmentDir {
   dir: string;
 }
 
-export function segmentDir(outputDir: string, index: number): string {
-  return path.join(outputDir, `segment-${String(index).padStart(3, '0')}`);
-}
-
-export function segmentFile(dir: string, file: RecordedFile): string {
-  return path.join(dir, `${file}.webm`);
-}
+export { segmentDir, segmentFile } from './recordingPaths.ts';
 
 /** The segments present, in recording order. */
 export async function listSegments(outputDir: string): Promise<SegmentDir[]> {

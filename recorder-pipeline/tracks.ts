@@ -1,15 +1,7 @@
-/** The three streams of an interview recording, in the order of the SDP's m-lines. */
-export const trackNames = ['screen', 'camera', 'audio'] as const;
-export type TrackName = (typeof trackNames)[number];
+import type { TrackName } from '../shared/vocabulary.ts';
 
-/** Which recorded file each track ends up in: the audio goes into both. */
-export const recordedFiles = ['screen', 'candidate'] as const;
-export type RecordedFile = (typeof recordedFiles)[number];
-
-export const tracksOfFile: Record<RecordedFile, readonly [video: TrackName, audio: TrackName]> = {
-  screen: ['screen', 'audio'],
-  candidate: ['camera', 'audio'],
-};
+// The recorder's names for the shared vocabulary (the SDP's m-lines are in TRACK_NAMES order).
+export { RECORDING_FILE_KINDS as recordedFiles, TRACK_NAMES as trackNames, type RecordingFileKind as RecordedFile, type TrackName } from '../shared/vocabulary.ts';
 
 export function isVideoTrack(track: TrackName): boolean {
   return track !== 'audio';

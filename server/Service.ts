@@ -31,7 +31,7 @@ import { registerRecordingRoutes } from './http/recordingRoutes.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
 import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
 import { createLogger } from './logging.ts';
-import { createServiceGauges } from './metrics/serviceGauges.ts';
+import { createServiceGauges } from './health/serviceGauges.ts';
 import { SessionRegistry } from './session/SessionRegistry.ts';
 import { InterviewRoom } from './sfu/InterviewRoom.ts';
 import { roomTransportSettings } from './sfu/transportOptions.ts';
@@ -217,6 +217,7 @@ export class Service implements ServiceSurface {
         retryWindowMs: config.s3.uploadRetryWindowMs,
         publicUrl: config.publicUrl,
         progressiveUpload: true,
+        journalIntervalMs: config.recordingJournalMs,
         webhooks,
         ownership: leases && new LeasedOwnership(leases, clusterLogger),
         logger,

@@ -1,5 +1,7 @@
 /** Typed errors of the service, mapped to HTTP statuses and signalling acks in one place. */
-export type ErrorCode = 'invalid_input' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'at_capacity' | 'limit_reached' | 'insufficient_storage' | 'internal';
+import type { ErrorCode } from '../shared/vocabulary.ts';
+
+export type { ErrorCode } from '../shared/vocabulary.ts';
 
 const httpStatusByCode: Record<ErrorCode, number> = {
   invalid_input: 400,

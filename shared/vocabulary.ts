@@ -1,7 +1,40 @@
 /**
  * The words server, recorder, pages and tests share, defined once. Nothing here imports anything:
- * every layer may depend on it.
+ * every layer (and the pages' bundle) may depend on it.
  */
+
+/** The three live tracks a candidate publishes, in the order of the recording SDP's m-lines. */
+export const TRACK_NAMES = ['screen', 'camera', 'audio'] as const;
+export type TrackName = (typeof TRACK_NAMES)[number];
+export type MediaKind = 'audio' | 'video';
+export const TRACK_KINDS: Readonly<Record<TrackName, MediaKind>> = { screen: 'video', camera: 'video', audio: 'audio' };
+
+/** The two deliverables of an interview; the audio goes into both. */
+export const RECORDING_FILE_KINDS = ['screen', 'candidate'] as const;
+export type RecordingFileKind = (typeof RECORDING_FILE_KINDS)[number];
+
+// Statuses are plain string constants (not TypeScript enums) so the pages can compare with
+// literals and the database stores the same strings.
+
+/** Where an interview is in its life (persisted; its moves are in server/db/InterviewStatus.ts). */
+export const InterviewStatus = {
+  Created: 'created',
+  Live: 'live',
+  Finalizing: 'finalizing',
+  Completed: 'completed',
+  Failed: 'failed',
+} as const;
+export type InterviewStatus = (typeof InterviewStatus)[keyof typeof InterviewStatus];
+
+/** Where one recording file is on its way from ffmpeg to the object store (persisted). */
+export const RecordingFileStatus = {
+  Recording: 'recording',
+  Finalized: 'finalized',
+  Uploading: 'uploading',
+  Uploaded: 'uploaded',
+  Failed: 'failed',
+} as const;
+export type RecordingFileStatus = (typeof RecordingFileStatus)[keyof typeof RecordingFileStatus];
 
 /** Causes of the gaps kept on an interview (`gaps[].cause`). */
 export const GapCause = {
@@ -19,12 +52,61 @@ export const GapCause = {
   CandidateLeft: 'candidate left',
 } as const;
 export type GapCause = (typeof GapCause)[keyof typeof GapCause];
+export const GAP_CAUSES = Object.values(GapCause) as [GapCause, ...GapCause[]];
 
-/** A stretch missing from an interview's recording. */
+/** A stretch missing from an interview's recording, and why. */
 export interface RecordingGap {
   start: string;
   end: string | null;
   cause: GapCause;
 }
 
-export const GAP_CAUSES = Object.values(GapCause) as [GapCause, ...GapCause[]];
+/**
+ * What the candidate's page could establish about a screen share. `monitor`: the browser's
+ * displaySurface said so, or (where it gives none) the track's size and label match a whole
+ * screen; `unverified`: the browser gave no way to tell, so the share was accepted unproven.
+ */
+export const SCREEN_VERDICTS = ['monitor', 'unverified'] as const;
+type ScreenVerdict = (typeof SCREEN_VERDICTS)[number];
+export interface ScreenSource {
+  verdict: ScreenVerdict;
+  evidence: string;
+}
+
+/** Typed errors of the service; HTTP statuses and signalling acks carry these codes. */
+export type ErrorCode = 'invalid_input' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'at_capacity' | 'limit_reached' | 'insufficient_storage' | 'internal';
+
+/** One file's delivery as the API shows it. */
+export interface FileProgress {
+  kind: RecordingFileKind;
+  status: RecordingFileStatus;
+  sizeBytes: number;
+  uploadedBytes: number;
+}
+
+/** What the admin API and the pages see of an interview. */
+export interface InterviewView {
+  id: string;
+  status: InterviewStatus;
+  durationSeconds: number;
+  candidateName: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  endsAt: string | null;
+  completedAt: string | null;
+  screenVideo: string;
+  candidateVideo: string;
+  score: number;
+  notes: string;
+  failureReason: string | null;
+  /** Stretches missing from the recording (outages, restarts), with their cause. */
+  gaps: RecordingGap[];
+  /** When the recordings were deleted (request or retention); null while they are kept. */
+  recordingsDeletedAt: string | null;
+  /**
+   * The shared screen as the candidate's browser described it: `monitor` (the browser said so, or
+   * its size and label match a whole screen) or `unverified` (accepted without proof); null before
+   * a share. Reported by the page, so it is evidence, not a guarantee.
+   */
+  screenSource: ScreenSource | null;
+}

@@ -1,31 +1,10 @@
 // The admin page: the admin token (kept in this tab's sessionStorage only); create an interview
 // and copy its links; the live interviews, then every interview page by page (nothing is cut off);
 // per interview its status, time left, gaps, upload progress, Watch / Review and delete recordings.
+import type { FileProgress, InterviewView } from '../../shared/vocabulary.ts';
 import { announce, byId } from '../shared/page.ts';
 
-interface Gap {
-  start: string;
-  end: string | null;
-  cause: string;
-}
-
-interface InterviewRow {
-  id: string;
-  status: string;
-  candidateName: string | null;
-  durationSeconds: number;
-  startedAt: string | null;
-  endsAt: string | null;
-  gaps: Gap[];
-  recordingsDeletedAt: string | null;
-}
-
-interface FileProgress {
-  kind: 'screen' | 'candidate';
-  status: string;
-  sizeBytes: number;
-  uploadedBytes: number;
-}
+type InterviewRow = InterviewView;
 
 const TOKEN_KEY = 'interview-ingest-admin-token';
 const REFRESH_MS = 5000;

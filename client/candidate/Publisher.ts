@@ -1,5 +1,5 @@
 import { Device, type types } from 'mediasoup-client';
-import type { JoinResult, ScreenSource, TrackName } from '../../server/signaling/protocol.ts';
+import type { JoinResult, ScreenSource, TrackName } from '../../shared/protocol.ts';
 import { withDeadline } from '../shared/deadline.ts';
 import type { SignalingClient } from '../shared/SignalingClient.ts';
 

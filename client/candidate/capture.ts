@@ -1,6 +1,6 @@
 // Getting the candidate's media: the entire screen (with system audio when the browser offers it),
 // then camera and microphone. Each refusal is a typed error the page explains.
-import type { ScreenSource } from '../../server/signaling/protocol.ts';
+import type { ScreenSource } from '../../shared/protocol.ts';
 import { browserFamily, howToShareEntireScreen, judgeScreenShare } from './screenCheck.ts';
 
 export class CaptureError extends Error {

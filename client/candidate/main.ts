@@ -1,6 +1,6 @@
 // The candidate page: share the entire screen, camera and microphone, and publish them live.
 // Nothing is recorded or buffered here: media goes straight to the server, which records it.
-import type { JoinResult, ScreenSource, TrackName } from '../../server/signaling/protocol.ts';
+import type { JoinResult, ScreenSource, TrackName } from '../../shared/protocol.ts';
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { ServerClock } from '../shared/serverClock.ts';
 import { RequestError, SignalingClient, isTransient } from '../shared/SignalingClient.ts';

@@ -3,7 +3,7 @@
 // give — the track's size against the screen's and its label — and, where that cannot decide,
 // accepts the share and says it is unverified rather than turning a candidate away for nothing.
 // Pure functions of what the page reads, so they are tested without a browser.
-import type { ScreenSource } from '../../server/signaling/protocol.ts';
+import type { ScreenSource } from '../../shared/protocol.ts';
 
 export type BrowserFamily = 'firefox' | 'edge' | 'chromium' | 'safari' | 'other';
 

@@ -1,5 +1,5 @@
 import { Device, type types } from 'mediasoup-client';
-import type { JoinResult, TrackName } from '../../server/signaling/protocol.ts';
+import type { JoinResult, TrackName } from '../../shared/protocol.ts';
 import { RequestError, type SignalingClient } from '../shared/SignalingClient.ts';
 
 export interface ViewerEvents {

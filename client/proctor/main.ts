@@ -1,6 +1,6 @@
 // The proctor page: the candidate's screen, camera and audio live, the interview's status and
 // time left, connection quality, and the button that ends the interview.
-import type { JoinResult, ScreenSource, TrackName } from '../../server/signaling/protocol.ts';
+import type { JoinResult, ScreenSource, TrackName } from '../../shared/protocol.ts';
 import { withDeadline } from '../shared/deadline.ts';
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { ServerClock } from '../shared/serverClock.ts';

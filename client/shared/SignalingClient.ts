@@ -10,7 +10,7 @@ import {
   type RequestPayload,
   type RequestResults,
   type ServerToClientEvents,
-} from '../../server/signaling/protocol.ts';
+} from '../../shared/protocol.ts';
 
 export class RequestError extends Error {
   constructor(

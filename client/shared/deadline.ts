@@ -1,7 +1,7 @@
 // Browser calls that may never settle (AudioContext.resume() with no sound device, getStats on a
 // wedged peer connection) must not hold a page forever: race them against a deadline.
 
-export class DeadlineExceeded extends Error {
+class DeadlineExceeded extends Error {
   constructor(readonly what: string, readonly ms: number) {
     super(`${what} did not finish within ${Math.round(ms / 1000)} s`);
     this.name = 'DeadlineExceeded';

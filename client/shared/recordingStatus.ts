@@ -1,16 +1,13 @@
 // The recording's progress as the server reports it (GET /session/:id/recording). URLs in it come
 // from the server's database; pages never take a URL from their own address or from input.
 
-export interface FileProgress {
-  kind: 'screen' | 'candidate';
-  status: 'recording' | 'finalized' | 'uploading' | 'uploaded' | 'failed';
-  sizeBytes: number;
-  uploadedBytes: number;
-}
+import type { FileProgress, InterviewStatus } from '../../shared/vocabulary.ts';
+
+export type { FileProgress } from '../../shared/vocabulary.ts';
 
 export interface RecordingStatus {
   id: string;
-  status: 'created' | 'live' | 'finalizing' | 'completed' | 'failed';
+  status: InterviewStatus;
   completedAt: string | null;
   failureReason: string | null;
   files: FileProgress[];
@@ -18,7 +15,7 @@ export interface RecordingStatus {
   candidateVideo: string;
 }
 
-export async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {
+async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {
   const response = await fetch(`/session/${encodeURIComponent(interviewId)}/recording`, {
     headers: { authorization: `Bearer ${token}` },
     cache: 'no-store',

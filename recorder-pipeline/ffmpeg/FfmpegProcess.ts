@@ -4,13 +4,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import ffmpeg from 'fluent-ffmpeg';
 import type { Logger } from 'pino';
 
-export interface FfmpegInput {
+interface FfmpegInput {
   /** A file, an SDP, or `pipe:0` for the `stdin` stream. */
   path: string;
   options?: readonly string[];
 }
 
-export interface FfmpegOutput {
+interface FfmpegOutput {
   path: string;
   options: readonly string[];
 }

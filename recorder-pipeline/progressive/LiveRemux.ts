@@ -35,10 +35,6 @@ export class FileTail extends Readable {
     this.#pollIntervalMs = pollIntervalMs;
   }
 
-  get bytesRead(): number {
-    return this.#offset;
-  }
-
   /** The writer is done (its process exited): read up to the end of the file, then end. */
   sourceComplete(): void {
     this.#complete = true;
@@ -98,7 +94,7 @@ export class FileTail extends Readable {
   }
 }
 
-export class LiveRemuxError extends Error {
+class LiveRemuxError extends Error {
   constructor(message: string, readonly stderrTail: string[]) {
     super(stderrTail.length > 0 ? `${message}: ${stderrTail.slice(-3).join(' | ')}` : message);
     this.name = 'LiveRemuxError';
@@ -153,15 +149,6 @@ export class LiveRemux {
 
   get pid(): number {
     return this.#ffmpeg.pid;
-  }
-
-  /** Bytes of the source handed to ffmpeg so far. */
-  get bytesRead(): number {
-    return this.#tail.bytesRead;
-  }
-
-  get hasExited(): boolean {
-    return this.#ffmpeg.hasExited;
   }
 
   /**

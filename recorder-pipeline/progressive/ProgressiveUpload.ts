@@ -48,7 +48,7 @@ export interface ProgressiveUploadOptions {
 }
 
 /** R2 and S3 accept at most this many parts. */
-export const MAX_PARTS = 10_000;
+const MAX_PARTS = 10_000;
 
 /** What completing cost: the end of an interview waits for exactly this. */
 export interface CompletedUpload {
@@ -62,7 +62,7 @@ export interface CompletedUpload {
   completeMs: number;
 }
 
-export class ProgressiveUploadError extends Error {
+class ProgressiveUploadError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ProgressiveUploadError';

@@ -11,7 +11,7 @@ import { isVp9KeyFrameStart, toNonFlexibleVp9Payload } from './vp9PayloadDescrip
 
 export type RelayCodec = 'VP9' | 'VP8' | 'opus';
 
-export interface RelayTrackOptions {
+interface RelayTrackOptions {
   track: TrackName;
   clockRate: number;
 }
@@ -81,7 +81,7 @@ interface TrackState {
 }
 
 /** A pause in one generation's packets at least this long is reported as `stalled`. */
-export const STALL_MS = 1500;
+const STALL_MS = 1500;
 /**
  * ffmpeg 5.1's RTP input gives up ("Connection timed out", exit 0) after 10 s without a packet on
  * any of its sockets. While a track sends nothing (the candidate's network is down, a reload takes

@@ -118,7 +118,7 @@ function mod(value: number, modulus: number): number {
 }
 
 /** RFC 1982 serial number comparison for 16-bit sequence numbers. */
-export function isNewerSequenceNumber(candidate: number, reference: number): boolean {
+function isNewerSequenceNumber(candidate: number, reference: number): boolean {
   const diff = mod(candidate - reference, SEQ_MOD);
   return diff !== 0 && diff < SEQ_MOD / 2;
 }

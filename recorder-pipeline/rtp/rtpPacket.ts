@@ -2,7 +2,7 @@
  * The few RTP header fields the relay reads or rewrites (RFC 3550 §5.1), in place on the
  * datagram's bytes: parsing a whole packet into an object per datagram is not needed.
  */
-export const RTP_HEADER_MIN = 12;
+const RTP_HEADER_MIN = 12;
 
 export function isRtpVersion2(packet: Uint8Array): boolean {
   return packet.length >= RTP_HEADER_MIN && packet[0]! >> 6 === 2;
@@ -12,10 +12,6 @@ export function isRtpVersion2(packet: Uint8Array): boolean {
 export function looksLikeRtcp(packet: Uint8Array): boolean {
   const type = packet[1] ?? 0;
   return type >= 192 && type <= 223;
-}
-
-export function payloadType(packet: Uint8Array): number {
-  return packet[1]! & 0x7f;
 }
 
 export function sequenceNumber(packet: Uint8Array): number {

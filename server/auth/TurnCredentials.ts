@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { IceServerInfo } from '../signaling/protocol.ts';
+import type { IceServerInfo } from '../../shared/protocol.ts';
 
 /**
  * coturn's REST-API credentials (`use-auth-secret`): the username is the expiry (Unix seconds)

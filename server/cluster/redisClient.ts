@@ -25,7 +25,7 @@ export interface RedisClientOptions {
 }
 
 /** Where a Redis URL points, without its password (log lines and errors must not carry it). */
-export function redisAddress(url: string): string {
+function redisAddress(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || '6379'}${parsed.pathname.length > 1 ? parsed.pathname : ''}`;
 }

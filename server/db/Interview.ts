@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
-import { InterviewStatus, assertTransition } from '../lifecycle/InterviewStatus.ts';
-import type { ScreenSource } from '../signaling/protocol.ts';
+import { InterviewStatus, assertTransition } from './InterviewStatus.ts';
+import type { ScreenSource } from '../../shared/protocol.ts';
 import type { RecordingGap } from '../../shared/vocabulary.ts';
 
-export const MAX_URL_LENGTH = 500;
+const MAX_URL_LENGTH = 500;
 
 export type { RecordingGap } from '../../shared/vocabulary.ts';
 

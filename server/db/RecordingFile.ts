@@ -1,9 +1,8 @@
 import { BigIntType, EntitySchema } from '@mikro-orm/core';
 import type { StoredPart } from '../../recorder-pipeline/progressive/ProgressiveUpload.ts';
+import { RecordingFileStatus, type RecordingFileKind } from '../../shared/vocabulary.ts';
 
-/** The two deliverables of an interview. */
-export type RecordingFileKind = 'screen' | 'candidate';
-export const RECORDING_FILE_KINDS: readonly RecordingFileKind[] = ['screen', 'candidate'];
+export { RECORDING_FILE_KINDS, RecordingFileStatus, type RecordingFileKind } from '../../shared/vocabulary.ts';
 
 /** Where a recording file is kept in the bucket. */
 export function recordingObjectKey(interviewId: string, kind: RecordingFileKind): string {
@@ -16,15 +15,6 @@ export function parseRecordingObjectKey(key: string): { interviewId: string; kin
   return match ? { interviewId: match[1]!, kind: match[2] as RecordingFileKind } : undefined;
 }
 
-/** Where one recording file is on its way from ffmpeg to the object store. Persisted. */
-export enum RecordingFileStatus {
-  Recording = 'recording',
-  Finalized = 'finalized',
-  Uploading = 'uploading',
-  Uploaded = 'uploaded',
-  Failed = 'failed',
-}
-
 const allowedTransitions: Record<RecordingFileStatus, readonly RecordingFileStatus[]> = {
   [RecordingFileStatus.Recording]: [RecordingFileStatus.Finalized, RecordingFileStatus.Failed],
   [RecordingFileStatus.Finalized]: [RecordingFileStatus.Uploading],
@@ -34,7 +24,7 @@ const allowedTransitions: Record<RecordingFileStatus, readonly RecordingFileStat
   [RecordingFileStatus.Uploaded]: [],
 };
 
-export function canMoveRecordingFile(from: RecordingFileStatus, to: RecordingFileStatus): boolean {
+function canMoveRecordingFile(from: RecordingFileStatus, to: RecordingFileStatus): boolean {
   return from === to || allowedTransitions[from].includes(to);
 }
 

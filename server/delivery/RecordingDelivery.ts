@@ -27,11 +27,6 @@ export class RecordingDelivery {
     return this.#live?.map((entry) => ({ ...entry }));
   }
 
-  /** Progress as stored (no delivery running in this process). */
-  storedProgress(): Promise<FileProgress[]> {
-    return this.#files.storedProgress();
-  }
-
   async deliver(onProgress: DeliveryProgressListener): Promise<void> {
     const rows = await this.#files.rows();
     const live = rows.map((row) => ({ kind: row.kind, status: row.status, sizeBytes: row.sizeBytes, uploadedBytes: row.uploadedBytes }));

@@ -3,13 +3,9 @@ import type { Database } from '../db/Database.ts';
 import { RECORDING_FILE_KINDS, RecordingFile, RecordingFileStatus, type RecordingFileKind } from '../db/RecordingFile.ts';
 import { uploadParts } from '../metrics/counters.ts';
 
-/** One file's delivery as the API shows it. */
-export interface FileProgress {
-  kind: RecordingFileKind;
-  status: RecordingFileStatus;
-  sizeBytes: number;
-  uploadedBytes: number;
-}
+import type { FileProgress } from '../../shared/vocabulary.ts';
+
+export type { FileProgress } from '../../shared/vocabulary.ts';
 
 export type ProgressListener = (progress: FileProgress) => void;
 
@@ -121,6 +117,6 @@ export class RecordingFiles {
   }
 }
 
-export function progressOf(row: RecordingFile): FileProgress {
+function progressOf(row: RecordingFile): FileProgress {
   return { kind: row.kind, status: row.status, sizeBytes: row.sizeBytes, uploadedBytes: row.uploadedBytes };
 }

@@ -215,8 +215,8 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   });
   api.post('/interviews/:id/retry-upload', { schema: retry }, async (request, reply) => {
     const { id } = parse(interviewIdParams, request.params);
-    const interview = await interviews.retryFinalizing(id);
-    void options.sessions.open(id).deliver();
+    await interviews.get(id);
+    const interview = await options.sessions.open(id).retry();
     return reply.code(202).send({ id, status: interview.status });
   });
 }

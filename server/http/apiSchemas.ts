@@ -5,9 +5,9 @@ import type {} from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
-import { InterviewStatus } from '../lifecycle/InterviewStatus.ts';
+import { InterviewStatus } from '../db/InterviewStatus.ts';
 import type { InterviewView } from '../lifecycle/InterviewService.ts';
-import { SCREEN_VERDICTS } from '../signaling/protocol.ts';
+import { SCREEN_VERDICTS } from '../../shared/protocol.ts';
 import { multiLineText, singleLineText } from './textFields.ts';
 
 export const createInterviewBody = z

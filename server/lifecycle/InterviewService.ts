@@ -1,38 +1,14 @@
 import type { Database } from '../db/Database.ts';
-import { Interview, type RecordingGap } from '../db/Interview.ts';
-import type { ScreenSource } from '../signaling/protocol.ts';
+import { Interview } from '../db/Interview.ts';
+import type { InterviewView } from '../../shared/vocabulary.ts';
+
+export type { InterviewView } from '../../shared/vocabulary.ts';
+import type { ScreenSource } from '../../shared/protocol.ts';
 import { AppError } from '../errors.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
-import { InterviewStatus, canTransition } from './InterviewStatus.ts';
+import { InterviewStatus, canTransition } from '../db/InterviewStatus.ts';
 
 export type EndCause = 'timer' | 'proctor' | 'admin';
-
-/** What the admin API and the pages see of an interview. */
-export interface InterviewView {
-  id: string;
-  status: InterviewStatus;
-  durationSeconds: number;
-  candidateName: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  endsAt: string | null;
-  completedAt: string | null;
-  screenVideo: string;
-  candidateVideo: string;
-  score: number;
-  notes: string;
-  failureReason: string | null;
-  /** Stretches missing from the recording (outages, restarts), with their cause. */
-  gaps: RecordingGap[];
-  /** When the recordings were deleted (request or retention); null while they are kept. */
-  recordingsDeletedAt: string | null;
-  /**
-   * The shared screen as the candidate's browser described it: `monitor` (the browser said so, or
-   * its size and label match a whole screen) or `unverified` (accepted without proof); null before
-   * a share. Reported by the page, so it is evidence, not a guarantee.
-   */
-  screenSource: ScreenSource | null;
-}
 
 export function toView(interview: Interview): InterviewView {
   return {
@@ -126,18 +102,6 @@ export class InterviewService {
     await em.flush();
   }
 
-  /** A failed interview goes back to finalizing, to be finalized again (retry-upload). */
-  async retryFinalizing(id: string): Promise<Interview> {
-    const em = this.database.em();
-    const interview = await em.findOne(Interview, { id });
-    if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
-    if (interview.status !== InterviewStatus.Failed) {
-      throw new AppError('conflict', `only a failed interview can be retried; this one is ${interview.status}`);
-    }
-    interview.moveTo(InterviewStatus.Finalizing);
-    await em.flush();
-    return interview;
-  }
 
   /**
    * Stores the end: completedAt is set and it moves to finalizing (`endedNow`). Ending one that

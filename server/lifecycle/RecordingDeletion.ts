@@ -7,7 +7,7 @@ import { Interview } from '../db/Interview.ts';
 import { RECORDING_FILE_KINDS, RecordingFile, recordingObjectKey } from '../db/RecordingFile.ts';
 import { AppError } from '../errors.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
-import { InterviewStatus } from './InterviewStatus.ts';
+import { InterviewStatus } from '../db/InterviewStatus.ts';
 
 const HOUR_MS = 3600_000;
 

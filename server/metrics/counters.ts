@@ -61,3 +61,15 @@ export const webhookDeliveries = new Counter({
   labelNames: ['outcome'] as const,
   registers,
 });
+
+export const journalShipments = new Counter({
+  name: 'interview_ingest_journal_objects_total',
+  help: 'Objects written to the recording journal (RECORDING_JOURNAL_SECONDS): one per file per shipment',
+  registers,
+});
+
+export const journalBytes = new Counter({
+  name: 'interview_ingest_journal_bytes_total',
+  help: 'Bytes written to the recording journal',
+  registers,
+});

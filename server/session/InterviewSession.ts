@@ -11,8 +11,10 @@ import type { Interview } from '../db/Interview.ts';
 import { ProgressiveDelivery, type DeliveredFile } from '../delivery/ProgressiveDelivery.ts';
 import { RecordingDelivery } from '../delivery/RecordingDelivery.ts';
 import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
+import { RecordingJournal } from '../delivery/RecordingJournal.ts';
 import { NothingRecordedError, WholeFileDelivery, type FinalizeRecording } from '../delivery/WholeFileDelivery.ts';
 import { AppError } from '../errors.ts';
+import { InterviewStatus, RecordingFileStatus } from '../../shared/vocabulary.ts';
 import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
 import { endToUrls, recordedBytes, recorderRestarts, uploadFailures } from '../metrics/counters.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
@@ -48,6 +50,8 @@ export interface SessionContext {
   publicUrl: string;
   /** Upload while recording (default true); false: everything is uploaded after the end. */
   progressiveUpload: boolean;
+  /** Ship the growing segments to the object store this often (RECORDING_JOURNAL_SECONDS); 0: off. */
+  journalIntervalMs: number;
   webhooks?: import('../webhooks/WebhookOutbox.ts').WebhookOutbox | undefined;
   /** Which node acts for an interview (cluster mode: its lease); unset: this one, always. */
   ownership?: SessionOwnership | undefined;
@@ -89,6 +93,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   readonly #files: RecordingFiles;
   readonly #delivery: RecordingDelivery;
   readonly #progressive: ProgressiveDelivery | undefined;
+  /** The recording's copy in the object store while it is recorded (cluster mode; off by default). */
+  readonly #journal: RecordingJournal | undefined;
   readonly #loaded: Promise<void>;
   #state: SessionState = SessionState.Idle;
   #room: InterviewRoom | undefined;
@@ -121,6 +127,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       this.#progressive = new ProgressiveDelivery({ ...shared, logger: this.#logger.child({ component: 'progressive-upload' }) });
       this.#progressive.on('delivered', (file) => this.emit('delivered', file));
     }
+    if (context.journalIntervalMs > 0) {
+      this.#journal = new RecordingJournal({ objectStore: context.objectStore, interviewId, directory, intervalMs: context.journalIntervalMs, logger: this.#logger.child({ component: 'journal' }) });
+    }
     const wholeFile = new WholeFileDelivery({ ...shared, finalizeRecording: context.finalizeRecording, logger: this.#logger.child({ component: 'finalizer' }) });
     this.#delivery = new RecordingDelivery(this.#files, this.#progressive ? [this.#progressive, wholeFile] : [wholeFile], this.#logger.child({ component: 'finalizer' }));
     this.#loaded = this.#queue.run(async () => {
@@ -150,11 +159,6 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   /** The progressive strategy, when progressive upload is on (tests, bench). */
   get progressive(): ProgressiveDelivery | undefined {
     return this.#progressive;
-  }
-
-  /** Upload progress: live while a delivery runs, else as stored. */
-  async progress(): Promise<FileProgress[]> {
-    return this.liveProgress ?? (await this.#delivery.storedProgress());
   }
 
   /** Live upload progress; undefined when no delivery runs. */
@@ -308,8 +312,12 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const outputDir = this.recordingDir;
     // The first recording of this process for an interview that already has segments: the
     // service was down (crash or deploy) since the last bytes it wrote.
-    if (!this.#recordedHere) await this.#gaps.openFromDisk(outputDir);
-    if (!this.#recordedHere) this.#progressive?.followFirstSegment();
+    if (!this.#recordedHere) {
+      // Segments this disk lacks (it was lost, or another node recorded them) come back first.
+      await this.#journal?.restore();
+      await this.#gaps.openFromDisk(outputDir);
+      this.#progressive?.followFirstSegment();
+    }
     this.#recordedHere = true;
     const recording = await InterviewRecording.create({
       router: room.router,
@@ -320,7 +328,11 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     this.#recording = recording;
     this.#recordingRoom = room;
     await this.#files.rows();
-    recording.on('segmentStarted', ({ index, dir }) => this.#progressive?.segmentStarted(index, dir));
+    recording.on('segmentStarted', ({ index, dir }) => {
+      this.#progressive?.segmentStarted(index, dir);
+      this.#journal?.segmentStarted(index, dir);
+    });
+    recording.on('ffmpegExited', ({ index }) => void this.#journal?.segmentEnded(index));
     recording.on('gap', ({ gapMs }) => {
       recorderRestarts.inc();
       void this.#queue.run(() => this.#gaps.addEndingNow(gapMs, GapCause.RecorderRestarted));
@@ -370,7 +382,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const interview = await this.#context.interviews.find(this.interviewId);
     if (!interview) return;
     const timer = this.#state === SessionState.Live && interview.endsAt;
-    const delivery = this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === 'failed');
+    const delivery = this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === InterviewStatus.Failed);
     // Cluster mode: every node resumes every interview at its start; only the one that gets the
     // lease fires the timer or delivers (one whose owner is up keeps it there).
     if ((timer || delivery) && !(await this.#ownership.claim(this.interviewId))) return;
@@ -382,6 +394,11 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     return this.#context.ownership ?? soleOwnership;
   }
 
+  /** Whether this node's end timer is armed (in a cluster only the owner's is: test/cluster). */
+  get timerArmed(): boolean {
+    return this.#endTimer !== undefined;
+  }
+
   #armTimer(endsAt: Date): void {
     if (this.#closed) return;
     clearTimeout(this.#endTimer);
@@ -391,11 +408,6 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       if (delay > MAX_TIMEOUT_MS) return this.#armTimer(endsAt);
       this.end('timer').catch((error: unknown) => this.#logger.error({ err: error }, 'ending the interview on its timer failed'));
     }, Math.max(0, Math.min(delay, MAX_TIMEOUT_MS)));
-  }
-
-  /** Whether the end timer is armed (tests). */
-  get timerArmed(): boolean {
-    return this.#endTimer !== undefined;
   }
 
   /**
@@ -436,11 +448,25 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     } catch (error) {
       this.#logger.error({ err: error }, 'stopping the recording failed; finalizing what is on disk');
     }
+    await this.#journal?.flush();
     // The interview's time ran out while the service was down, or the media never came back.
-    if (!this.#recordedHere) await this.#gaps.openFromDisk(this.recordingDir);
+    if (!this.#recordedHere) {
+      await this.#journal?.restore();
+      await this.#gaps.openFromDisk(this.recordingDir);
+    }
     this.#recordedHere = true;
     await this.#gaps.close(endedAt);
     if (!this.#closed) void this.deliver();
+  }
+
+  /** retry-upload: a failed interview is finalized and delivered again. */
+  async retry(): Promise<Interview> {
+    await this.#loaded;
+    const interview = await this.#context.interviews.get(this.interviewId);
+    if (interview.status !== InterviewStatus.Failed) throw new AppError('conflict', `only a failed interview can be retried; this one is ${interview.status}`);
+    await this.#context.interviews.beginFinalizing(this.interviewId);
+    void this.deliver();
+    return this.#context.interviews.get(this.interviewId);
   }
 
   /**
@@ -461,6 +487,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     if (!started) return;
     if (this.#state !== SessionState.Finalizing) this.#moveTo(SessionState.Finalizing);
     const log = this.#logger.child({ component: 'finalizer' });
+    // A node delivering what another one recorded (or this one before its disk was lost).
+    await this.#journal?.restore();
     let urls: { screenVideo: string; candidateVideo: string } | undefined;
     try {
       await this.#delivery.deliver((files) => this.emit('progress', files));
@@ -482,9 +510,10 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     }
     const completed = await interviews.complete(this.interviewId, urls);
     if (completed.completedAt) endToUrls.observe((Date.now() - completed.completedAt.getTime()) / 1000);
-    recordedBytes.inc((await this.#files.storedProgress()).reduce((sum, file) => sum + (file.status === 'uploaded' ? file.sizeBytes : 0), 0));
-    // Local files go only now: both objects are stored and their sizes verified.
+    recordedBytes.inc((await this.#files.storedProgress()).reduce((sum, file) => sum + (file.status === RecordingFileStatus.Uploaded ? file.sizeBytes : 0), 0));
+    // Local files and the journal go only now: both objects are stored and their sizes verified.
     await fs.rm(this.recordingDir, { recursive: true, force: true });
+    await this.#journal?.discard().catch((error: unknown) => log.warn({ err: error }, 'could not delete the recording journal'));
     log.info('interview completed');
     this.#moveTo(SessionState.Done);
     this.emit('completed', completed);
@@ -518,6 +547,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const recording = this.#recording;
     this.#recording = undefined;
     await Promise.allSettled([recording?.stop(), this.#progressive?.close()]);
+    await this.#journal?.flush();
   }
 
   /** Shutdown, last step: the room closes. Idempotent. */

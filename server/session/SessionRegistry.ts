@@ -3,7 +3,7 @@ import type { Interview } from '../db/Interview.ts';
 import type { DeliveredFile } from '../delivery/ProgressiveDelivery.ts';
 import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
 import type { EndCause } from '../lifecycle/InterviewService.ts';
-import { InterviewStatus } from '../lifecycle/InterviewStatus.ts';
+import { InterviewStatus } from '../db/InterviewStatus.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
 import { InterviewSession, type SessionContext } from './InterviewSession.ts';
 

@@ -1,4 +1,4 @@
-import { InterviewStatus } from '../lifecycle/InterviewStatus.ts';
+import { InterviewStatus } from '../db/InterviewStatus.ts';
 
 /**
  * Where one interview's session is. Every move is listed in `SESSION_MOVES`; the session makes
@@ -21,7 +21,7 @@ export enum SessionState {
 export const SESSION_STATES: readonly SessionState[] = Object.values(SessionState);
 
 /** The allowed moves: from → the states it may go to. */
-export const SESSION_MOVES: Readonly<Record<SessionState, readonly SessionState[]>> = {
+const SESSION_MOVES: Readonly<Record<SessionState, readonly SessionState[]>> = {
   // Ended before any media arrived (a proctor, an admin, or an expired link).
   [SessionState.Idle]: [SessionState.Live, SessionState.Ending],
   [SessionState.Live]: [SessionState.Ending],

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.ts';
-import { TRACK_KINDS, TRACK_NAMES, type MediaKind, type ScreenSource, type TrackName } from '../signaling/protocol.ts';
+import { TRACK_KINDS, TRACK_NAMES, type MediaKind, type ScreenSource, type TrackName } from '../../shared/protocol.ts';
 import type { RoomTransportSettings } from './transportOptions.ts';
 import type { WorkerPool } from './WorkerPool.ts';
 

@@ -4,7 +4,7 @@ import type { RoleClaims } from '../auth/RoleTokens.ts';
 import { turnCredentials } from '../auth/TurnCredentials.ts';
 import { AppError } from '../errors.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
-import { InterviewStatus, hasEnded } from '../lifecycle/InterviewStatus.ts';
+import { InterviewStatus, hasEnded } from '../db/InterviewStatus.ts';
 import type { InterviewRoom, TransportAppData } from '../sfu/InterviewRoom.ts';
 import type { InterviewSession } from '../session/InterviewSession.ts';
 import {
@@ -18,7 +18,7 @@ import {
   type RequestResults,
   type TrackName,
   type TrackStats,
-} from './protocol.ts';
+} from '../../shared/protocol.ts';
 
 export interface ParticipantContext {
   /** The interview's session: its room, and its end. */

@@ -20,7 +20,7 @@ import {
   type Notifications,
   type ProtocolError,
   type ServerToClientEvents,
-} from './protocol.ts';
+} from '../../shared/protocol.ts';
 
 export interface SignalingServerOptions {
   io: SocketIoServer;

@@ -9,7 +9,7 @@ import { webhookDeliveries } from '../metrics/counters.ts';
  * Waits between attempts: quick at first (a receiver that blipped), then spread over more than
  * 24 hours (a receiver down for a day still gets every event). 12 attempts in about 35 hours.
  */
-export const WEBHOOK_RETRY_SCHEDULE_MS = [1, 5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 12 * 3600].map((s) => s * 1000);
+const WEBHOOK_RETRY_SCHEDULE_MS = [1, 5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 12 * 3600].map((s) => s * 1000);
 
 export interface WebhookOutboxOptions {
   database: Database;

@@ -8,7 +8,7 @@ import { Interview } from '../../server/db/Interview.ts';
 import { RecordingFile } from '../../server/db/RecordingFile.ts';
 import { WebhookEvent } from '../../server/db/WebhookEvent.ts';
 import { migrationNames } from '../../server/db/migrations/index.ts';
-import { InterviewStatus } from '../../server/lifecycle/InterviewStatus.ts';
+import { InterviewStatus } from '../../server/db/InterviewStatus.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { tempDir } from '../support/testConfig.ts';
 

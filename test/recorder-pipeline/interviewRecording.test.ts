@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { InterviewRecording, finalizeRecording } from '../../recorder-pipeline/InterviewRecording.ts';
+import { InterviewRecording } from '../../recorder-pipeline/InterviewRecording.ts';
+import { finalizeRecording } from '../../recorder-pipeline/finalize/finalizeRecording.ts';
 import { trackNames } from '../../recorder-pipeline/tracks.ts';
 import { decodeErrors, hasCues, largestPtsStep, probeFile, probePackets } from '../support/ffprobe.ts';
 import { fixtureSpecs } from '../support/mediaFixtures.ts';

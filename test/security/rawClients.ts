@@ -6,7 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Socket } from 'socket.io-client';
 import { connectRaw } from '../signaling/signalingClient.ts';
-import { SIGNALING_NAMESPACE } from '../../server/signaling/protocol.ts';
+import { SIGNALING_NAMESPACE } from '../../shared/protocol.ts';
 
 export interface RawResponse {
   status: number;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { TRACK_NAMES, requestSchemas } from '../../server/signaling/protocol.ts';
+import { TRACK_NAMES, requestSchemas } from '../../shared/protocol.ts';
 import { buildClient, launchBrowser, type TestBrowser } from '../support/browser.ts';
 import { waitFor } from '../support/testConfig.ts';
 import { startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';

@@ -1,6 +1,6 @@
 // socket.io-client from Node, speaking the page protocol, for signalling tests.
 import { io, type Socket } from 'socket.io-client';
-import { SIGNALING_NAMESPACE, type AckResult } from '../../server/signaling/protocol.ts';
+import { SIGNALING_NAMESPACE, type AckResult } from '../../shared/protocol.ts';
 
 export type RawSocket = Socket;
 

@@ -41,14 +41,14 @@ export function waitForInterview(service: ServiceProcess, id: string, wanted: (s
   }, { timeoutMs, intervalMs: 200, what });
 }
 
-export async function createInterview(service: ServiceProcess, durationSeconds: number): Promise<{ id: string; candidateUrl: string; proctorUrl: string }> {
+async function createInterview(service: ServiceProcess, durationSeconds: number): Promise<{ id: string; candidateUrl: string; proctorUrl: string }> {
   const { status, body } = await service.api<{ id: string; candidateUrl: string; proctorUrl: string }>('POST', '/api/interviews', { durationSeconds, candidateName: 'Fault Tester' });
   if (status !== 201) throw new Error(`creating an interview answered ${status}: ${JSON.stringify(body)}`);
   return body;
 }
 
 /** Opens the candidate page and shares screen, camera and microphone (the click is the user gesture capture needs). */
-export async function startCandidate(browser: TestBrowser, candidateUrl: string, page?: Page): Promise<Page> {
+async function startCandidate(browser: TestBrowser, candidateUrl: string, page?: Page): Promise<Page> {
   const candidate = page ?? (await browser.newPage());
   if (!page) await candidate.goto(candidateUrl);
   await shareAgain(candidate);

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export interface ProbedStream {
+interface ProbedStream {
   index: number;
   codecType: 'video' | 'audio' | string;
   codecName: string;

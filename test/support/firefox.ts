@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 
-export const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
+const FIREFOX_PATH = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 
 /** The X screen Firefox captures: getDisplayMedia returns a track of this size ("Primary Monitor"). */
 export const XVFB_SCREEN = { width: 1280, height: 800 };
@@ -18,7 +18,7 @@ export const XVFB_SCREEN = { width: 1280, height: 800 };
  * camera and microphone but not the screen; `permission.disabled` removes the prompts, so
  * getDisplayMedia takes the whole X screen without a picker.
  */
-export const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
+const FIREFOX_PREFS: Readonly<Record<string, unknown>> = {
   'media.navigator.streams.fake': true,
   'media.navigator.permission.disabled': true,
   'media.autoplay.default': 0,

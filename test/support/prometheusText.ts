@@ -1,6 +1,6 @@
 // A strict reader of the Prometheus text exposition format (0.0.4), enough to check a scrape:
 // every line is a HELP, a TYPE or a sample of a declared family, and values are numbers.
-export interface Sample {
+interface Sample {
   name: string;
   labels: Record<string, string>;
   value: number;

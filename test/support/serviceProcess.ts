@@ -48,13 +48,13 @@ export async function serviceEnv(extra: Record<string, string> = {}): Promise<Se
   };
 }
 
-export interface ProcessInfo {
+interface ProcessInfo {
   pid: number;
   comm: string;
 }
 
 /** Processes of a process group, from /proc (comm is cut at 15 characters by the kernel). */
-export function processesInGroup(pgid: number): ProcessInfo[] {
+function processesInGroup(pgid: number): ProcessInfo[] {
   const found: ProcessInfo[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

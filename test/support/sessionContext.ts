@@ -8,7 +8,7 @@ import { InterviewRoom } from '../../server/sfu/InterviewRoom.ts';
 import type { WorkerPool } from '../../server/sfu/WorkerPool.ts';
 import { ObjectStore } from '../../server/storage/ObjectStore.ts';
 
-export const testRoomTransport = { listenIp: { ip: '127.0.0.1' }, maxIncomingBitrate: 5_000_000, initialAvailableOutgoingBitrate: 1_000_000 };
+const testRoomTransport = { listenIp: { ip: '127.0.0.1' }, maxIncomingBitrate: 5_000_000, initialAvailableOutgoingBitrate: 1_000_000 };
 
 /**
  * Sessions on a real database and real mediasoup workers, without a service around them. The
@@ -31,6 +31,7 @@ export function sessionContext(options: { database: Database; workers: WorkerPoo
     retryWindowMs: 1000,
     publicUrl: 'http://127.0.0.1',
     progressiveUpload: false,
+    journalIntervalMs: 0,
     logger: options.logger,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InterviewStatus as S, assertTransition, canTransition, hasEnded } from '../../../server/lifecycle/InterviewStatus.ts';
+import { InterviewStatus as S, assertTransition, canTransition, hasEnded } from '../../../server/db/InterviewStatus.ts';
 
 describe('interview status transitions', () => {
   const all = Object.values(S);

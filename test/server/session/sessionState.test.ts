@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InterviewStatus } from '../../../server/lifecycle/InterviewStatus.ts';
+import { InterviewStatus } from '../../../server/db/InterviewStatus.ts';
 import { SESSION_STATES, SessionState, canMove, stateOfStatus } from '../../../server/session/SessionState.ts';
 
 /** The moves an interview session may make, written out by hand: the table must say exactly this. */

@@ -3,7 +3,7 @@ import type { types } from 'mediasoup';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InterviewRoom, type TransportAppData } from '../../../server/sfu/InterviewRoom.ts';
 import type { WorkerPool } from '../../../server/sfu/WorkerPool.ts';
-import type { TrackName } from '../../../server/signaling/protocol.ts';
+import type { TrackName } from '../../../shared/protocol.ts';
 import { waitFor } from '../../support/testConfig.ts';
 import { startTestWorkerPool } from '../../support/mediaRouter.ts';
 

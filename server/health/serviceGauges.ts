@@ -7,7 +7,7 @@ import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import type { WorkerPool } from '../sfu/WorkerPool.ts';
 import type { SignalingServer } from '../signaling/SignalingServer.ts';
 import type { DiskSpace } from '../storage/DiskSpace.ts';
-import { TRACK_KINDS, TRACK_NAMES } from '../signaling/protocol.ts';
+import { TRACK_KINDS, TRACK_NAMES } from '../../shared/protocol.ts';
 
 export interface GaugeSources {
   interviews: InterviewService;

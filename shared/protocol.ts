@@ -4,17 +4,15 @@
 // with an AckResult. Notifications flow server → client without acks.
 import { z } from 'zod';
 import type { types as client } from 'mediasoup-client';
-import type { ErrorCode } from '../errors.ts';
+import { SCREEN_VERDICTS, TRACK_NAMES, type ErrorCode, type InterviewStatus, type MediaKind, type ScreenSource, type TrackName } from './vocabulary.ts';
+
+export { SCREEN_VERDICTS, TRACK_KINDS, TRACK_NAMES, type MediaKind, type ScreenSource, type TrackName } from './vocabulary.ts';
 
 /** socket.io namespace of the signalling; the default namespace stays free for other uses. */
 export const SIGNALING_NAMESPACE = '/signaling';
 
 export type Role = 'candidate' | 'proctor';
 
-export const TRACK_NAMES = ['screen', 'camera', 'audio'] as const;
-export type TrackName = (typeof TRACK_NAMES)[number];
-export type MediaKind = 'audio' | 'video';
-export const TRACK_KINDS: Readonly<Record<TrackName, MediaKind>> = { screen: 'video', camera: 'video', audio: 'audio' };
 
 // mediasoup validates RTP parameters and capabilities in depth; these schemas only bound their
 // shape and size so garbage is refused before it reaches a worker.
@@ -44,15 +42,7 @@ const rtpCapabilities = z
   })
   .passthrough();
 
-/**
- * What the candidate's page could establish about a screen share. `monitor`: the browser's
- * displaySurface said so, or (where it gives none) the track's size and label match a whole
- * screen; `unverified`: the browser gave no way to tell, so the share was accepted unproven.
- */
-export const SCREEN_VERDICTS = ['monitor', 'unverified'] as const;
-export type ScreenVerdict = (typeof SCREEN_VERDICTS)[number];
-const screenSource = z.object({ verdict: z.enum(SCREEN_VERDICTS), evidence: z.string().max(300) }).strict();
-export type ScreenSource = z.output<typeof screenSource>;
+const screenSource: z.ZodType<ScreenSource> = z.object({ verdict: z.enum(SCREEN_VERDICTS), evidence: z.string().max(300) }).strict();
 
 export const requestSchemas = {
   /** First request of every connection: binds the socket to the interview its token names. */
@@ -98,7 +88,7 @@ export function isRequestName(name: unknown): name is RequestName {
 
 export interface InterviewInfo {
   id: string;
-  status: 'created' | 'live' | 'finalizing' | 'completed' | 'failed';
+  status: InterviewStatus;
   candidateName: string | null;
   durationSeconds: number;
   startedAt: string | null;
@@ -130,14 +120,14 @@ export interface JoinResult {
   publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
 }
 
-export interface TransportInfo {
+interface TransportInfo {
   id: string;
   iceParameters: client.IceParameters;
   iceCandidates: client.IceCandidate[];
   dtlsParameters: client.DtlsParameters;
 }
 
-export interface ConsumerInfo {
+interface ConsumerInfo {
   id: string;
   producerId: string;
   track: TrackName;

@@ -1,12 +1,8 @@
-/** Where an interview is in its life. Persisted; the allowed moves are listed in one place. */
-export enum InterviewStatus {
-  Created = 'created',
-  Live = 'live',
-  Finalizing = 'finalizing',
-  Completed = 'completed',
-  Failed = 'failed',
-}
+import { InterviewStatus } from '../../shared/vocabulary.ts';
 
+export { InterviewStatus } from '../../shared/vocabulary.ts';
+
+/** The allowed moves of an interview's persisted status, in one place. */
 const allowedTransitions: Record<InterviewStatus, readonly InterviewStatus[]> = {
   [InterviewStatus.Created]: [InterviewStatus.Live, InterviewStatus.Finalizing],
   [InterviewStatus.Live]: [InterviewStatus.Finalizing],
@@ -20,7 +16,7 @@ export function canTransition(from: InterviewStatus, to: InterviewStatus): boole
   return allowedTransitions[from].includes(to);
 }
 
-export class InvalidTransitionError extends Error {
+class InvalidTransitionError extends Error {
   constructor(readonly from: InterviewStatus, readonly to: InterviewStatus) {
     super(`an interview cannot go from ${from} to ${to}`);
     this.name = 'InvalidTransitionError';

@@ -1,0 +1,198 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { Logger } from 'pino';
+import { listSegments, segmentDir, segmentFile } from '../../recorder-pipeline/segments.ts';
+import { RECORDING_FILE_KINDS, type RecordingFileKind } from '../../shared/vocabulary.ts';
+import { journalBytes, journalShipments } from '../metrics/counters.ts';
+import type { ObjectStore } from '../storage/ObjectStore.ts';
+
+export interface RecordingJournalOptions {
+  objectStore: ObjectStore;
+  interviewId: string;
+  /** The interview's recording directory (segments are journaled from and restored into it). */
+  directory: string;
+  /** How often new bytes of a growing segment file are shipped. */
+  intervalMs: number;
+  logger: Logger;
+}
+
+/** One journaled object: `bytes` of a segment file from `offset`. */
+interface Chunk {
+  key: string;
+  segment: number;
+  file: RecordingFileKind;
+  offset: number;
+  size: number;
+  lastModified: Date | undefined;
+}
+
+/** A segment file being shipped while ffmpeg writes it. */
+interface FileShipper {
+  segment: number;
+  file: RecordingFileKind;
+  path: string;
+  shipped: number;
+  running: Promise<void>;
+}
+
+const OFFSET_DIGITS = 12;
+
+/**
+ * The object store as the recording's journal: while ffmpeg writes a segment, the bytes it added
+ * are shipped every `intervalMs` as one small object each
+ * (`journal/<interview>/segment-NNN/<file>/<offset>`), so the recording outlives the node's disk.
+ * A node that starts recording or delivering an interview whose segments are not on its disk (the
+ * old node's disk is gone, or another node owned it) restores them from the journal first. Once
+ * the final files are stored, the journal is deleted.
+ *
+ * What a lost node costs is the bytes written since the last shipment (≤ `intervalMs`) plus what
+ * ffmpeg had not written yet (its open ≤ 1 s cluster); the restored file ends mid-cluster, as a
+ * killed ffmpeg's does, and finalize repairs it the same way.
+ */
+export class RecordingJournal {
+  readonly #options: RecordingJournalOptions;
+  readonly #prefix: string;
+  readonly #shippers = new Map<string, FileShipper>();
+  #timer: NodeJS.Timeout | undefined;
+  #restored: Promise<void> | undefined;
+
+  constructor(options: RecordingJournalOptions) {
+    this.#options = options;
+    this.#prefix = `journal/${options.interviewId}/`;
+  }
+
+  /** The recording started writing segment `index` in `dir`: its files are shipped as they grow. */
+  segmentStarted(index: number, dir: string): void {
+    for (const file of RECORDING_FILE_KINDS) {
+      const shipper: FileShipper = { segment: index, file, path: segmentFile(dir, file), shipped: 0, running: Promise.resolve() };
+      this.#shippers.set(`${index}/${file}`, shipper);
+    }
+    if (!this.#timer) {
+      this.#timer = setInterval(() => {
+        for (const shipper of this.#shippers.values()) this.#ship(shipper);
+      }, this.#options.intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Segment `index` is complete (its ffmpeg exited): what is left of it is shipped, then it is done. */
+  async segmentEnded(index: number): Promise<void> {
+    const ending = [...this.#shippers.values()].filter((shipper) => shipper.segment === index);
+    for (const shipper of ending) this.#shippers.delete(`${index}/${shipper.file}`);
+    await Promise.all(ending.map((shipper) => this.#ship(shipper)));
+  }
+
+  /** Ships what every followed file has left and stops following (the recording stopped). */
+  async flush(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    const shippers = [...this.#shippers.values()];
+    this.#shippers.clear();
+    await Promise.all(shippers.map((shipper) => this.#ship(shipper)));
+  }
+
+  /** One shipment at a time per file; a failed one is retried at the next tick (the bytes are on disk). */
+  #ship(shipper: FileShipper): Promise<void> {
+    shipper.running = shipper.running.then(async () => {
+      const size = await fs.stat(shipper.path).then((stat) => stat.size, () => 0);
+      if (size <= shipper.shipped) return;
+      const length = size - shipper.shipped;
+      const body = Buffer.alloc(length);
+      const handle = await fs.open(shipper.path, 'r');
+      try {
+        await handle.read(body, 0, length, shipper.shipped);
+      } finally {
+        await handle.close();
+      }
+      const key = `${this.#prefix}${path.basename(segmentDir('', shipper.segment))}/${shipper.file}/${String(shipper.shipped).padStart(OFFSET_DIGITS, '0')}`;
+      try {
+        await this.#options.objectStore.client.send(new PutObjectCommand({ Bucket: this.#options.objectStore.bucket, Key: key, Body: body, ContentLength: length }));
+        shipper.shipped = size;
+        journalShipments.inc();
+        journalBytes.inc(length);
+      } catch (error) {
+        this.#options.logger.warn({ err: error, key }, 'could not journal recording bytes; retrying at the next shipment');
+      }
+    });
+    return shipper.running;
+  }
+
+  /**
+   * Brings back every journaled segment file this disk lacks (or holds less of than the journal).
+   * Once per journal; never throws (a journal that cannot be read leaves the disk as it is).
+   */
+  restore(): Promise<void> {
+    this.#restored ??= this.#restore().catch((error: unknown) => this.#options.logger.error({ err: error }, 'could not restore the recording from its journal'));
+    return this.#restored;
+  }
+
+  async #restore(): Promise<void> {
+    const chunks = await this.#list();
+    if (chunks.length === 0) return;
+    const onDisk = new Set((await listSegments(this.#options.directory)).map((segment) => segment.index));
+    const byFile = new Map<string, Chunk[]>();
+    for (const chunk of chunks) {
+      const key = `${chunk.segment}/${chunk.file}`;
+      if (!byFile.has(key)) byFile.set(key, []);
+      byFile.get(key)!.push(chunk);
+    }
+    let restoredBytes = 0;
+    for (const fileChunks of byFile.values()) {
+      fileChunks.sort((a, b) => a.offset - b.offset);
+      const { segment, file } = fileChunks[0]!;
+      // The bytes the journal holds without a hole from the start of the file.
+      const contiguous: Chunk[] = [];
+      for (const chunk of fileChunks) {
+        if (chunk.offset !== contiguous.reduce((end, previous) => end + previous.size, 0)) break;
+        contiguous.push(chunk);
+      }
+      const journaled = contiguous.reduce((end, chunk) => end + chunk.size, 0);
+      const target = segmentFile(segmentDir(this.#options.directory, segment), file);
+      const local = await fs.stat(target).then((stat) => stat.size, () => 0);
+      if (onDisk.has(segment) && local >= journaled) continue;
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      const staged = `${target}.restoring`;
+      const handle = await fs.open(staged, 'w');
+      try {
+        for (const chunk of contiguous) {
+          const object = await this.#options.objectStore.client.send(new GetObjectCommand({ Bucket: this.#options.objectStore.bucket, Key: chunk.key }));
+          await handle.write(Buffer.from(await object.Body!.transformToByteArray()));
+        }
+      } finally {
+        await handle.close();
+      }
+      await fs.rename(staged, target);
+      // The last write is when the journal last received bytes: where an outage begins.
+      const last = contiguous.at(-1)?.lastModified;
+      if (last) await fs.utimes(target, last, last);
+      restoredBytes += journaled;
+    }
+    if (restoredBytes > 0) this.#options.logger.warn({ bytes: restoredBytes, files: byFile.size }, 'recording restored from its journal (the segments were not on this disk)');
+  }
+
+  async #list(): Promise<Chunk[]> {
+    const chunks: Chunk[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.#options.objectStore.client.send(new ListObjectsV2Command({ Bucket: this.#options.objectStore.bucket, Prefix: this.#prefix, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        const match = /segment-(\d+)\/(screen|candidate)\/(\d+)$/.exec(object.Key ?? '');
+        if (!match) continue;
+        chunks.push({ key: object.Key!, segment: Number(match[1]), file: match[2] as RecordingFileKind, offset: Number(match[3]), size: object.Size ?? 0, lastModified: object.LastModified });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return chunks;
+  }
+
+  /** The final files are stored: the journal goes. */
+  async discard(): Promise<void> {
+    await this.flush();
+    const chunks = await this.#list();
+    for (let start = 0; start < chunks.length; start += 1000) {
+      const batch = chunks.slice(start, start + 1000);
+      await this.#options.objectStore.client.send(new DeleteObjectsCommand({ Bucket: this.#options.objectStore.bucket, Delete: { Objects: batch.map((chunk) => ({ Key: chunk.key })), Quiet: true } }));
+    }
+  }
+}
