@@ -15,6 +15,7 @@ import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.t
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
+import { interviewOwnerUrl } from './cluster/interviewOwnerUrl.ts';
 import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
 import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
 import { placeNewInterview } from './cluster/placeNewInterview.ts';
@@ -251,7 +252,7 @@ export class Service implements ServiceSurface {
       // Pages play recordings from this origin too: the public bucket's, or with presigned URLs the
       // object store's own (the pages' Content-Security-Policy must allow it).
       const mediaOrigin = config.s3.publicBaseUrl ? new URL(config.s3.presignedUrls ? objectStore.settings.endpoint : config.s3.publicBaseUrl).origin : undefined;
-      registerPageRoutes(http, { mediaOrigin });
+      registerPageRoutes(http, { mediaOrigin, ownerUrlOf: leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger }) });
       registerAdminRoutes(http, {
         interviews,
         sessions,

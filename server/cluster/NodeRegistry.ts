@@ -166,6 +166,12 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     return { ok: !this.#closed && ago !== null && ago < this.expiryMs, nodeId: this.nodeId, lastHeartbeatMsAgo: ago };
   }
 
+  /** One node's last heartbeat, if it has not expired. */
+  async node(nodeId: string): Promise<NodeHeartbeat | undefined> {
+    const value = await this.#options.redis.get(clusterKeys.node(nodeId));
+    return value ? (JSON.parse(value) as NodeHeartbeat) : undefined;
+  }
+
   /** Every node whose heartbeat has not expired, this one included, by node id. */
   async nodes(): Promise<NodeHeartbeat[]> {
     const { redis } = this.#options;

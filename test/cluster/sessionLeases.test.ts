@@ -2,6 +2,7 @@
 // whose session goes live takes the interview's lease and keeps it across a Redis restart (its
 // heartbeats and socket.io's notifications come back too), releases it once the interview is
 // completed, and a node that starts while another owns a live interview leaves its timer alone.
+// Meanwhile its pages opened at another node's URL are sent to the owner.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
@@ -46,6 +47,12 @@ describe('interview sessions in cluster mode', () => {
     closers.push(() => proctorOnB.close());
     expect(await request(proctorOnB, 'join', { interviewId: interview.id })).toMatchObject({ ok: true });
     const endedOnB = new Promise((resolve) => proctorOnB.once('interviewEnded', resolve));
+    const pageStatus = async (node: TestService, page: string) => {
+      const response = await fetch(`${node.url}/${page}/${interview.id}`, { redirect: 'manual' });
+      return { status: response.status, location: response.headers.get('location') };
+    };
+    // Nobody owns it before it goes live: any node serves its pages.
+    expect(await pageStatus(b, 'interview')).toEqual({ status: 200, location: null });
     publisher = await publishSynthetic(a, interview.id);
     await waitForStatus(a, interview.id, 'live', 20_000);
 
@@ -53,6 +60,10 @@ describe('interview sessions in cluster mode', () => {
     expect(await b.service.leases!.ownerOf(interview.id)).toBe('node-a');
     expect(await b.service.leases!.acquire(interview.id)).toBeUndefined();
     expect(a.service.sessions.get(interview.id)?.timerArmed).toBe(true);
+    // Live on node A: its pages opened at node B's URL are sent to node A (the browser keeps the #token).
+    expect(await pageStatus(b, 'interview')).toEqual({ status: 307, location: `${a.url}/interview/${interview.id}` });
+    expect(await pageStatus(b, 'proctor')).toEqual({ status: 307, location: `${a.url}/proctor/${interview.id}` });
+    expect(await pageStatus(a, 'interview')).toEqual({ status: 200, location: null });
 
     // Redis restarts mid-interview, its data gone: the owner writes its lease back, the heartbeats return.
     await redis.restart();
@@ -73,6 +84,7 @@ describe('interview sessions in cluster mode', () => {
     // Done on node A: the lease is released at once, not left to lapse.
     await waitFor(async () => (await b.service.leases!.ownerOf(interview.id)) === undefined, { timeoutMs: 2000, what: 'the lease released' });
     expect(a.service.leases!.held).toEqual([]);
+    expect(await pageStatus(b, 'proctor')).toEqual({ status: 200, location: null });
   });
 
   it('leave a live interview to the node that owns it: a node starting meanwhile does not arm its timer, one starting after the owner left does', async () => {
