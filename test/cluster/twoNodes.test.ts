@@ -13,7 +13,9 @@ import { connect, connected, connectRaw, request } from '../signaling/signalingC
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { ServiceProcess, serviceEnv } from '../support/serviceProcess.ts';
-import { waitFor } from '../support/testConfig.ts';
+import { Service } from '../../server/Service.ts';
+import { randomRtcPorts } from '../support/rtcPorts.ts';
+import { freePort, testConfig, waitFor } from '../support/testConfig.ts';
 
 const tokenOf = (url: string): string => new URLSearchParams(new URL(url).hash.slice(1)).get('token')!;
 
@@ -109,5 +111,22 @@ describe('two nodes on one PostgreSQL and one Redis', () => {
       for (const env of envs) fs.rmSync(env.DATA_DIR, { recursive: true, force: true });
       await closeRedisClient(admin);
     }
+  });
+
+  it('refuses to start a node whose Redis cannot be reached, naming REDIS_URL and the address but not the password', async () => {
+    const databaseUrl = await postgres.createDatabase('redis_unreachable');
+    // A port nothing listens on.
+    const port = await freePort();
+    const startedAt = Date.now();
+    const config = await testConfig({ ...randomRtcPorts(), DATABASE_URL: databaseUrl, REDIS_URL: `redis://:s3cret-password@127.0.0.1:${port}`, NODE_ID: 'node-x' });
+    let failure: unknown;
+    try {
+      failure = await Service.create(config).catch((error: unknown) => error);
+    } finally {
+      fs.rmSync(config.dataDir, { recursive: true, force: true });
+    }
+    expect(failure).toBeInstanceOf(Error);
+    expect((failure as Error).message).toBe(`could not reach Redis at 127.0.0.1:${port} (REDIS_URL) within 10 s`);
+    expect(Date.now() - startedAt).toBeLessThan(20_000);
   });
 });
