@@ -27,11 +27,20 @@ export class LeasedOwnership implements SessionOwnership {
    */
   async claim(interviewId: string): Promise<boolean> {
     const deadline = Date.now() + CLAIM_RETRY_MS;
+    // A lease under this NODE_ID but another holder is this node's previous run (killed and
+    // restarted: NodeRegistry refuses a second live process under one id). Nobody renews it: it
+    // lapses within the TTL, and then this run takes it.
+    const previousRunDeadline = Date.now() + this.#leases.ttlMs + CLAIM_RETRY_INTERVAL_MS;
     for (;;) {
       try {
-        const lease = await this.#leases.acquire(interviewId);
-        if (!lease) this.#logger.info({ interviewId, owner: await this.#leases.ownerOf(interviewId).catch(() => undefined) }, 'another node owns the interview');
-        return lease !== undefined;
+        if (await this.#leases.acquire(interviewId)) return true;
+        const owner = await this.#leases.ownerOf(interviewId);
+        if (owner === undefined || (owner === this.#leases.nodeId && Date.now() < previousRunDeadline)) {
+          await delay(CLAIM_RETRY_INTERVAL_MS);
+          continue;
+        }
+        this.#logger.info({ interviewId, owner }, 'another node owns the interview');
+        return false;
       } catch (error) {
         if (Date.now() >= deadline) {
           this.#logger.error({ err: error, interviewId }, 'could not take the interview lease (Redis unreachable); acting as its owner without one');

@@ -3,7 +3,11 @@
 // heartbeats and socket.io's notifications come back too), releases it once the interview is
 // completed, and a node that starts while another owns a live interview leaves its timer alone.
 // Meanwhile its pages opened at another node's URL are sent to the owner.
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { clusterKeys } from '../../server/cluster/clusterKeys.ts';
+import { LEASE_TTL_MS } from '../../server/cluster/InterviewLeases.ts';
+import { closeRedisClient, openRedisClient } from '../../server/cluster/redisClient.ts';
 import { publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
@@ -87,7 +91,7 @@ describe('interview sessions in cluster mode', () => {
     expect(await pageStatus(b, 'proctor')).toEqual({ status: 200, location: null });
   });
 
-  it('leave a live interview to the node that owns it: a node starting meanwhile does not arm its timer, one starting after the owner left does', async () => {
+  it('leave a live interview to the node that owns it: a node starting meanwhile does not arm its timer, one starting after the owner left does (after its own previous run\'s lease lapsed)', async () => {
     const databaseUrl = await postgres.createDatabase('session_resume');
     const a = await startNode(databaseUrl, 'node-a');
     const interview = await a.createInterview({ durationSeconds: 600 });
@@ -107,8 +111,17 @@ describe('interview sessions in cluster mode', () => {
     await a.close();
     nodes.splice(nodes.indexOf(a), 1);
     expect(await b.service.leases!.ownerOf(interview.id)).toBeUndefined();
+    // …although a lease of its own previous run (killed a moment ago, same NODE_ID) is still in Redis:
+    // nobody renews that one, so node-c waits for it to lapse instead of leaving the interview unowned.
+    const admin = await openRedisClient({ url: redis.url, name: 'test', offlineQueue: false, logger: pino({ level: 'silent' }) });
+    closers.push(() => closeRedisClient(admin));
+    await admin.set(clusterKeys.lease(interview.id), 'node-c/previous-run', { expiration: { type: 'PX', value: LEASE_TTL_MS } });
+    const plantedAt = Date.now();
     const c = await startNode(databaseUrl, 'node-c');
-    expect(await c.service.leases!.ownerOf(interview.id)).toBe('node-c');
+    expect(await admin.get(clusterKeys.lease(interview.id))).toBe(c.service.leases!.holder);
+    console.log(`a restarted node took its previous run's lease ${Date.now() - plantedAt} ms after it was last renewed (TTL ${LEASE_TTL_MS} ms)`);
+    expect(Date.now() - plantedAt).toBeGreaterThanOrEqual(LEASE_TTL_MS - 100);
     expect(c.service.sessions.get(interview.id)?.timerArmed).toBe(true);
+    expect(b.service.sessions.get(interview.id)?.timerArmed).toBe(false);
   });
 });
