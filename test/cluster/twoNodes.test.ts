@@ -100,9 +100,20 @@ describe('two nodes on one PostgreSQL and one Redis', () => {
       console.log(`a SIGKILLed node's heartbeat expired ${Date.now() - killedAt} ms after the kill`);
       expect(await admin.exists(clusterKeys.node('node-b'))).toBe(1);
 
-      // Node B stopped gracefully (SIGTERM): it removes itself at once.
+      // Node B stopped gracefully (SIGTERM): within a heartbeat it shows as draining (or is gone),
+      // so no new interview is placed there; it removes itself before it exits.
       for (const socket of sockets.splice(0)) socket.close();
-      expect((await b.terminate()).code).toBe(0);
+      const terminating = b.terminate();
+      const sigtermAt = Date.now();
+      await waitFor(
+        async () => {
+          const value = await admin.get(clusterKeys.node('node-b'));
+          return value === null || (JSON.parse(value) as NodeHeartbeat).draining;
+        },
+        { timeoutMs: 1500, intervalMs: 10, what: 'node-b to drain' },
+      );
+      console.log(`a SIGTERMed node stopped taking placements ${Date.now() - sigtermAt} ms after the signal`);
+      expect((await terminating).code).toBe(0);
       expect(await admin.exists(clusterKeys.node('node-b'))).toBe(0);
       expect(await admin.sMembers(clusterKeys.nodes)).not.toContain('node-b');
     } finally {
