@@ -32,7 +32,17 @@ export function chooseNode(nodes: readonly NodeHeartbeat[]): NodeHeartbeat {
   return chosen!;
 }
 
-/** Picks the node for a new interview among the live nodes of the registry (see `chooseNode`). */
+/**
+ * Picks the node for a new interview among the live nodes of the registry (see `chooseNode`).
+ * Without Redis no node can be chosen: 503 unavailable, which a client retries (Redis reconnects
+ * within about a second).
+ */
 export async function placeNewInterview(registry: { nodes(): Promise<NodeHeartbeat[]> }): Promise<NodeHeartbeat> {
-  return chooseNode(await registry.nodes());
+  let nodes: NodeHeartbeat[];
+  try {
+    nodes = await registry.nodes();
+  } catch (error) {
+    throw new AppError('unavailable', `the cluster's nodes cannot be listed right now (Redis: ${error instanceof Error ? error.message : String(error)}); try again shortly`);
+  }
+  return chooseNode(nodes);
 }

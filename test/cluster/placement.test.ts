@@ -102,6 +102,16 @@ describe('placing a new interview', () => {
     await expect(placeNewInterview(a)).rejects.toThrow(/1 draining/);
   });
 
+  it('answers unavailable (503, retried by clients) while Redis cannot be reached', async () => {
+    let aClient: RedisClient | undefined;
+    const a = await startNode('a', () => loadWith(0), { onClient: (client) => (aClient = client) });
+    expect((await placeNewInterview(a)).nodeId).toBe('a');
+    aClient!.destroy();
+    const refusal = await placeNewInterview(a).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(AppError);
+    expect(refusal).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/^the cluster's nodes cannot be listed right now \(Redis: /) });
+  });
+
   it('breaks near-ties in measured CPU by live sessions, then by node id', () => {
     const node = (nodeId: string, load: NodeLoad): NodeHeartbeat => ({ ...load, nodeId, publicUrl: '', draining: false, startedAt: 0, sentAt: 0, incarnation: nodeId });
     // Two nodes on one machine measure the same CPU within noise: the one with fewer sessions wins.
