@@ -22,7 +22,8 @@ const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', '
 // firefox-esr + xvfb: the Firefox tests (Firefox's screen capture needs an X display; headless
 // Firefox answers getDisplayMedia with NotFoundError). coturn: the TURN relay test.
 // postgresql + redis-server: the cluster tests start their own servers from these binaries.
-const TEST_PACKAGES = ['chromium', 'iptables', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server'];
+// iproute2: ip netns / veth / tc tbf give a candidate a host of its own with a shaped uplink.
+const TEST_PACKAGES = ['chromium', 'iptables', 'iproute2', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server'];
 // Servers whose packages start a system-wide instance (PostgreSQL on 5432, Redis on 6379) under
 // systemd: tests run their own, so one installed here is stopped and not enabled.
 const SERVICES_NOT_WANTED = { postgresql: 'postgresql', 'redis-server': 'redis-server' };

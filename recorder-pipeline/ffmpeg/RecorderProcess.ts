@@ -25,6 +25,9 @@ export interface RecorderProcessOptions {
  *   the flush whole 256 KiB buffers were lost.
  * - no `-live 1`: it never writes a duration, even on a clean exit.
  */
+/** ffmpeg's wait for a missing RTP packet (µs): covers a NACK repair from a candidate ~400 ms away. */
+const MAX_REORDER_DELAY_US = 700_000;
+
 export async function startRecorderProcess(options: RecorderProcessOptions): Promise<FfmpegProcess> {
   const recorder = await FfmpegProcess.start({
     inputs: [
@@ -37,6 +40,10 @@ export async function startRecorderProcess(options: RecorderProcessOptions): Pro
           '-protocol_whitelist', 'file,udp,rtp',
           // A larger socket buffer absorbs key frame bursts while ffmpeg is busy writing.
           '-buffer_size', String(4 * 1024 * 1024),
+          // How long the RTP demuxer waits for a missing packet before it moves on (default 100 ms):
+          // a NACK retransmission takes a round trip to the candidate and back, so a candidate
+          // 100 ms away had frames written with holes (2 undecodable per 20 s at 3 % loss).
+          '-max_delay', String(MAX_REORDER_DELAY_US),
         ],
       },
     ],

@@ -29,6 +29,8 @@ export interface LaunchOptions {
    */
   displaySurface?: 'monitor' | 'browser' | 'window';
   args?: string[];
+  /** Another Chromium binary or a wrapper of it (e.g. one that runs it on a host of its own). */
+  executablePath?: string;
 }
 
 export interface TestBrowser {
@@ -41,7 +43,7 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'interview-ingest-chromium-'));
   const fakeDevice = options.displaySurface && options.displaySurface !== 'monitor' ? `=display-media-type=${options.displaySurface}` : '';
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
+    executablePath: options.executablePath ?? CHROMIUM_PATH,
     headless: true,
     args: [...BASE_ARGS, `--use-fake-device-for-media-stream${fakeDevice}`, ...(options.args ?? [])],
   });
@@ -56,6 +58,8 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export { CHROMIUM_PATH };
 
 /** Builds the client bundles (a no-op when they are up to date). */
 export function buildClient(): void {
