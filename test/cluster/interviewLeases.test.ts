@@ -55,14 +55,20 @@ describe('interview leases', () => {
     const wins = { 'node-a': 0, 'node-b': 0 };
     for (let round = 0; round < 3; round++) {
       const ids = Array.from({ length: 300 }, () => crypto.randomUUID());
-      // Both ask for every lease at once, in a random order per interview, on their own connections.
-      const results = await Promise.all(
-        ids.map(async (id) => {
-          const contenders = Math.random() < 0.5 ? [a, b] : [b, a];
-          const [first, second] = await Promise.all(contenders.map((leases) => leases.acquire(id)));
-          return { id, leases: [first, second].filter((lease): lease is Lease => lease !== undefined) };
-        }),
-      );
+      // Both ask for every lease at once, on their own connections. A client sends what was asked in
+      // one tick as one write, so whichever flushes first wins that whole tick's leases: batches of
+      // ten per tick, the first asker chosen at random, so both get to win.
+      const results: Array<{ id: string; leases: Lease[] }> = [];
+      for (let start = 0; start < ids.length; start += 10) {
+        const batch = await Promise.all(
+          ids.slice(start, start + 10).map(async (id) => {
+            const contenders = Math.random() < 0.5 ? [a, b] : [b, a];
+            const [first, second] = await Promise.all(contenders.map((leases) => leases.acquire(id)));
+            return { id, leases: [first, second].filter((lease): lease is Lease => lease !== undefined) };
+          }),
+        );
+        results.push(...batch);
+      }
       for (const { id, leases } of results) {
         expect(leases).toHaveLength(1);
         const [lease] = leases;
