@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import type { RawEnv } from './schema.ts';
 
@@ -15,6 +16,8 @@ export interface Config {
   publicUrl: string;
   dataDir: string;
   database: DatabaseLocation;
+  /** Cluster mode (REDIS_URL set): this node's name and the Redis the nodes coordinate through. Undefined: one node. */
+  cluster: { redisUrl: string; nodeId: string } | undefined;
   /** Below this much free space on DATA_DIR's file system new interviews are refused. */
   minFreeDiskBytes: number;
   /** Undefined: generated once and kept under dataDir (see server/adminToken.ts). */
@@ -88,6 +91,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     publicUrl,
     dataDir,
     database: env.DATABASE_URL ? { kind: 'postgresql', url: env.DATABASE_URL } : { kind: 'sqlite', file: path.join(dataDir, SQLITE_FILE_NAME) },
+    cluster: env.REDIS_URL ? { redisUrl: env.REDIS_URL, nodeId: env.NODE_ID ?? `${os.hostname()}:${env.PORT}` } : undefined,
     minFreeDiskBytes: env.MIN_FREE_DISK_MB * 1024 * 1024,
     adminToken: env.ADMIN_TOKEN,
     logLevel: env.LOG_LEVEL,

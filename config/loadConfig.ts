@@ -28,8 +28,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'configuration');
-        // Never echo secrets back into logs (a database URL carries its password).
-        const secret = /TOKEN|SECRET|KEY|DATABASE_URL/.test(name);
+        // Never echo secrets back into logs (a database or Redis URL carries its password).
+        const secret = /TOKEN|SECRET|KEY|DATABASE_URL|REDIS_URL/.test(name);
         const got = merged[name] === undefined || secret ? '' : ` (got ${JSON.stringify(merged[name])})`;
         return `${name}: ${issue.message}${got}`;
       }),

@@ -32,6 +32,24 @@ const databaseUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+const REDIS_URL_SHAPE = 'redis://[:password@]host:6379[/db]';
+const redisUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `must be a URL like ${REDIS_URL_SHAPE}` });
+    return;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    ctx.addIssue({ code: 'custom', message: `must be a redis:// or rediss:// URL (${REDIS_URL_SHAPE}); unset it for a single node` });
+  } else if (!url.hostname) {
+    ctx.addIssue({ code: 'custom', message: `must name a host (${REDIS_URL_SHAPE})` });
+  } else if (!/^(\/\d*)?$/.test(url.pathname)) {
+    ctx.addIssue({ code: 'custom', message: `may name only a database number after the host (${REDIS_URL_SHAPE})` });
+  }
+});
+
 /** Environment variable name → validation rule. The README's configuration table mirrors this. */
 export const envSchema = z
   .object({
@@ -41,6 +59,13 @@ export const envSchema = z
     DATA_DIR: z.string().min(1).default('./data'),
     // Unset: the SQLite file in DATA_DIR (one node). Set: PostgreSQL, which several nodes can share.
     DATABASE_URL: databaseUrl.optional(),
+    // Set: cluster mode — nodes register, lease their interviews and share socket.io through Redis.
+    REDIS_URL: redisUrl.optional(),
+    // A node's name in the cluster (default host:port); each node needs its own.
+    NODE_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'must be 1–200 characters of letters, digits, ".", "_", ":" or "-"')
+      .optional(),
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     LOG_LEVEL: logLevel.default('info'),
     ROLE_TOKEN_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(48),
@@ -115,6 +140,10 @@ export const envSchema = z
       if (first === env.RTC_MIN_PORT && env.RTC_MAX_PORT - last < 2 * env.MEDIASOUP_WORKERS) {
         ctx.addIssue({ code: 'custom', path: ['RTC_MAX_PORT'], message: `leaves too few ports after the ${env.MEDIASOUP_WORKERS} single media port(s) at RTC_MIN_PORT` });
       }
+    }
+    // The nodes of a cluster share one database: a SQLite file under one node's DATA_DIR cannot be.
+    if (env.REDIS_URL && !env.DATABASE_URL) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'needs DATABASE_URL: the nodes of a cluster share their state in PostgreSQL' });
     }
     if (env.TURN_URLS && !env.TURN_SECRET) ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
     if (env.ICE_TRANSPORT_POLICY === 'relay' && !env.TURN_URLS) {

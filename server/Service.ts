@@ -1,4 +1,6 @@
+import os from 'node:os';
 import path from 'node:path';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketIoServer } from 'socket.io';
@@ -9,7 +11,15 @@ import { Admission } from './admission/Admission.ts';
 import { newInterviewAdmission } from './admission/admitNewInterview.ts';
 import { MediaSignatures } from './auth/MediaSignatures.ts';
 import { RoleTokens } from './auth/RoleTokens.ts';
-import { loadServiceSecrets } from './auth/ServiceSecrets.ts';
+import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.ts';
+import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
+import { clusterKeys } from './cluster/clusterKeys.ts';
+import { InterviewLeases } from './cluster/InterviewLeases.ts';
+import { interviewOwnerUrl } from './cluster/interviewOwnerUrl.ts';
+import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
+import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
+import { placeNewInterview } from './cluster/placeNewInterview.ts';
+import { closeRedisClient, openRedisClient } from './cluster/redisClient.ts';
 import { Database } from './db/Database.ts';
 import { serviceHealthProbes } from './health/serviceHealth.ts';
 import { registerAdminRoutes } from './http/adminRoutes.ts';
@@ -73,6 +83,10 @@ interface ServiceSurface {
   io: SocketIoServer;
   /** Every HTTP route the service serves. */
   routes: ReadonlyArray<HttpRoute>;
+  /** Cluster mode (REDIS_URL): this node's heartbeat and the nodes it sees; undefined on a single node. */
+  nodes: NodeRegistry | undefined;
+  /** Cluster mode: the interview leases this node holds; undefined on a single node. */
+  leases: InterviewLeases | undefined;
 }
 
 /**
@@ -95,6 +109,8 @@ export class Service implements ServiceSurface {
   readonly http: FastifyInstance;
   readonly io: SocketIoServer;
   readonly routes: ReadonlyArray<HttpRoute>;
+  readonly nodes: NodeRegistry | undefined;
+  readonly leases: InterviewLeases | undefined;
   readonly #steps: ShutdownSteps;
   readonly #draining: { value: boolean };
   #closing: Promise<void> | undefined;
@@ -114,6 +130,8 @@ export class Service implements ServiceSurface {
     this.http = surface.http;
     this.io = surface.io;
     this.routes = surface.routes;
+    this.nodes = surface.nodes;
+    this.leases = surface.leases;
     this.#steps = steps;
     this.#draining = draining;
   }
@@ -121,7 +139,8 @@ export class Service implements ServiceSurface {
   static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
     const logger = options.logger ?? createLogger(config.logLevel);
     makeDataDirPrivate(config.dataDir);
-    const secrets = loadServiceSecrets(config.dataDir, config.adminToken);
+    // One node keeps its keys in DATA_DIR; a cluster's are in the shared database (read once it is open).
+    let secrets: ServiceSecrets | undefined = config.cluster ? undefined : loadServiceSecrets(config.dataDir, config.adminToken);
     const steps = new ShutdownSteps(logger);
     // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
     const draining = { value: false };
@@ -129,6 +148,15 @@ export class Service implements ServiceSurface {
       const { database, appliedMigrations } = await Database.open(config.database, { logger: logger.child({ component: 'database' }) });
       steps.add('database', () => database.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       if (appliedMigrations.length > 0) logger.info({ migrations: appliedMigrations }, 'database migrated');
+      secrets ??= await loadSharedServiceSecrets(database, config.adminToken);
+
+      // Cluster mode: two connections to Redis. Heartbeats and leases fail fast while it is down
+      // (a queued renewal would arrive stale); socket.io's adapter waits for the reconnect instead.
+      const clusterLogger = logger.child({ component: 'cluster' });
+      const redis = config.cluster ? await openRedisClient({ url: config.cluster.redisUrl, name: `${config.cluster.nodeId}/coordination`, offlineQueue: false, logger: clusterLogger }) : undefined;
+      if (redis) steps.add('redis', () => closeRedisClient(redis), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
+      const adapterRedis = config.cluster ? await openRedisClient({ url: config.cluster.redisUrl, name: `${config.cluster.nodeId}/socket.io`, offlineQueue: true, logger: clusterLogger }) : undefined;
+      if (adapterRedis) steps.add('socket.io redis', () => closeRedisClient(adapterRedis), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
       let embeddedS3: EmbeddedS3Server | undefined;
       if (!config.s3.endpoint) {
@@ -164,6 +192,10 @@ export class Service implements ServiceSurface {
       const deletion = new RecordingDeletion({ database, objectStore, recordingsDir: recordingsRoot, retentionDays: config.retentionDays, logger: logger.child({ component: 'retention' }) });
       steps.add('retention', () => deletion.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
+      // Released after the recordings stopped and the rooms closed (later steps close first): another
+      // node may take an interview over at once, and never while this one still records it.
+      const leases = redis && config.cluster ? new InterviewLeases({ redis, nodeId: config.cluster.nodeId, logger: clusterLogger }) : undefined;
+      if (leases) steps.add('leases', () => leases.close({ release: true }), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       const sessions = new SessionRegistry({
         database,
         interviews,
@@ -188,6 +220,7 @@ export class Service implements ServiceSurface {
         progressiveUpload: true,
         journalIntervalMs: config.recordingJournalMs,
         webhooks,
+        ownership: leases && new LeasedOwnership(leases, clusterLogger),
         logger,
       });
       steps.add('rooms', () => sessions.close());
@@ -197,16 +230,29 @@ export class Service implements ServiceSurface {
       steps.add('admission', () => admission.close());
       const disk = new DiskSpace({ path: config.dataDir, minFreeBytes: config.minFreeDiskBytes, logger });
       steps.add('disk', () => disk.close());
+      const cores = os.cpus().length;
+      const nodes =
+        redis && config.cluster
+          ? await NodeRegistry.start({
+              redis,
+              nodeId: config.cluster.nodeId,
+              publicUrl: config.publicUrl,
+              load: () => nodeLoadOf(admission.report(), cores, disk.lastOk !== false),
+              draining: () => draining.value,
+              logger: clusterLogger,
+            })
+          : undefined;
+      if (nodes) steps.add('node registry', () => nodes.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
       const { http, routes } = await createHttpServer(logger);
       const roleTokens = new RoleTokens(secrets.roleTokenKey);
       const mediaSignatures = new MediaSignatures(secrets.mediaUrlKey);
       const playbackUrls = new PlaybackUrls({ objectStore, signatures: mediaSignatures, publicUrl: config.publicUrl, ttlSeconds: config.mediaUrlTtlSeconds, presigned: config.s3.presignedUrls });
-      registerHealthRoutes(http, serviceHealthProbes({ draining: () => draining.value, disk, admission, database, objectStore, workers }));
+      registerHealthRoutes(http, serviceHealthProbes({ draining: () => draining.value, disk, admission, database, objectStore, workers, nodes }));
       // Pages play recordings from this origin too: the public bucket's, or with presigned URLs the
       // object store's own (the pages' Content-Security-Policy must allow it).
       const mediaOrigin = config.s3.publicBaseUrl ? new URL(config.s3.presignedUrls ? objectStore.settings.endpoint : config.s3.publicBaseUrl).origin : undefined;
-      registerPageRoutes(http, { mediaOrigin });
+      registerPageRoutes(http, { mediaOrigin, ownerUrlOf: leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger }) });
       registerAdminRoutes(http, {
         interviews,
         sessions,
@@ -217,7 +263,8 @@ export class Service implements ServiceSurface {
         adminToken: secrets.adminToken,
         publicUrl: config.publicUrl,
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
-        admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, disk, logger }),
+        // In a cluster a new interview goes to the least-loaded node with room (its links lead there).
+        admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, place: nodes && (() => placeNewInterview(nodes)), disk, logger }),
       });
       registerMediaRoutes(http, { objectStore, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
       registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls });
@@ -229,6 +276,9 @@ export class Service implements ServiceSurface {
         maxHttpBufferSize: 64 * 1024,
         connectTimeout: SOCKET_CONNECT_TIMEOUT_MS,
         allowRequest: (request, callback) => callback(null, limits.admitsAddress(request)),
+        // Cluster mode: a notification for an interview reaches its pages on every node. A Redis
+        // stream (not plain pub/sub) so a Redis blip delays notifications instead of dropping them.
+        ...(adapterRedis ? { adapter: createAdapter(adapterRedis, { streamName: clusterKeys.socketIo, channelPrefix: clusterKeys.socketIo }) } : {}),
       });
       // Not awaited: io.close() also closes the HTTP server, and waits for its connections, which
       // the http step (next) drains and then drops.
@@ -278,6 +328,8 @@ export class Service implements ServiceSurface {
         http,
         io,
         routes,
+        nodes,
+        leases,
       };
       return new Service(surface, steps, draining);
     } catch (error) {

@@ -6,11 +6,21 @@ import type { Admission } from './Admission.ts';
 /**
  * Whether a new interview may be created now; throws the AppError to answer otherwise: 503 while
  * the service drains for a restart or is at capacity, 507 when the disk is nearly full.
+ * `place` replaces this node's checks (cluster mode: the node placed to run it, whose PUBLIC_URL
+ * the links use; it throws at_capacity when no node has room, CPU and disk alike).
  */
-export function newInterviewAdmission(options: { draining: () => boolean; admission: Admission; disk: DiskSpace; logger: Logger }): () => Promise<void> {
+export function newInterviewAdmission(options: {
+  draining: () => boolean;
+  admission: Admission;
+  place?: () => Promise<{ publicUrl: string }>;
+  disk: DiskSpace;
+  logger: Logger;
+}): () => Promise<{ publicUrl: string } | void> {
   const { admission, disk, logger } = options;
   return async () => {
     if (options.draining()) throw new AppError('unavailable', 'the service is restarting; try again in a moment');
+    // The placed node's heartbeat already counts its CPU and its disk.
+    if (options.place) return options.place();
     admission.admitOne();
     const space = await disk.check();
     if (!space.ok) {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EntityManager, MikroORM, Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
+import type { AbstractSqlConnection } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import type { DatabaseLocation } from '../../config/Config.ts';
 import { InterviewSchema } from './Interview.ts';
@@ -9,6 +10,9 @@ import { RecordingFileSchema } from './RecordingFile.ts';
 import { WebhookEventSchema } from './WebhookEvent.ts';
 import type { SqlDialect } from './migrations/DialectMigration.ts';
 import { migrationsList } from './migrations/index.ts';
+
+/** The PostgreSQL advisory lock under which one node at a time migrates (any constant of our own). */
+const MIGRATION_LOCK_KEY = 7_236_021_101;
 
 /** How long a health check waits for the database: a hung server must not hang /healthz too. */
 const IS_UP_TIMEOUT_MS = 2000;
@@ -70,7 +74,8 @@ export class Database {
         await orm.em.getConnection().execute('pragma journal_mode = WAL');
         await orm.em.getConnection().execute('pragma synchronous = NORMAL');
       }
-      const applied = await orm.getMigrator().up();
+      const migrate = () => orm.getMigrator().up();
+      const applied = target.kind === 'postgresql' ? await oneNodeAtATime(orm, migrate) : await migrate();
       return { database: new Database(orm, target.kind), appliedMigrations: applied.map((m) => m.name) };
     } catch (error) {
       await orm.close(true);
@@ -110,5 +115,25 @@ export class Database {
     if (this.#closed) return;
     this.#closed = true;
     await this.#orm.close(true);
+  }
+}
+
+/**
+ * Nodes of a cluster started together on a fresh PostgreSQL would each run the migrations, and all
+ * but one fail on the tables another just created. The migrations run under a session advisory
+ * lock held by a connection of its own: the others wait, then find nothing pending.
+ */
+async function oneNodeAtATime<T>(orm: MikroORM, run: () => Promise<T>): Promise<T> {
+  const knex = (orm.em.getConnection() as unknown as AbstractSqlConnection).getKnex();
+  const connection: unknown = await knex.client.acquireConnection();
+  try {
+    await knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK_KEY]).connection(connection);
+    try {
+      return await run();
+    } finally {
+      await knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK_KEY]).connection(connection);
+    }
+  } finally {
+    await knex.client.releaseConnection(connection);
   }
 }

@@ -1,4 +1,5 @@
 import type { Admission } from '../admission/Admission.ts';
+import type { NodeRegistry } from '../cluster/NodeRegistry.ts';
 import type { Database } from '../db/Database.ts';
 import type { HealthProbe } from '../http/healthRoutes.ts';
 import type { WorkerPool } from '../sfu/WorkerPool.ts';
@@ -12,12 +13,15 @@ export interface HealthSources {
   database: Database;
   objectStore: ObjectStore;
   workers: WorkerPool;
+  /** Cluster mode: this node's heartbeat; undefined on a single node (no probe). */
+  nodes?: NodeRegistry | undefined;
 }
 
 /** What /healthz checks, part by part. */
 export function serviceHealthProbes(sources: HealthSources): HealthProbe[] {
-  const { disk, admission, database, objectStore, workers } = sources;
+  const { disk, admission, database, objectStore, workers, nodes } = sources;
   return [
+    ...(nodes ? [{ name: 'cluster', check: () => nodes.health() }] : []),
     { name: 'service', check: () => ({ ok: !sources.draining(), draining: sources.draining() }) },
     { name: 'disk', check: async () => ({ ...(await disk.check()) }) },
     { name: 'admission', check: () => ({ ...admission.report() }) },

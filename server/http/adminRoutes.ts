@@ -42,9 +42,10 @@ export interface AdminRoutesOptions {
   roleTokenTtlSeconds: number;
   /**
    * Whether a new interview may be created now; throws the AppError to answer otherwise (503 while
-   * the service drains for a restart, 507 when the disk is nearly full).
+   * the service drains for a restart or no node has room, 507 when the disk is nearly full). In a
+   * cluster it names the node placed to run it: its links then lead there.
    */
-  admitNewInterview?: () => Promise<void> | void;
+  admitNewInterview?: () => Promise<{ publicUrl: string } | void> | void;
 }
 
 /**
@@ -82,13 +83,14 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
       201: { description: 'Created', schema: createdInterview },
       400: invalid,
       401: unauthorized,
-      503: { description: 'The service is draining for a restart', schema: apiError },
+      503: { description: 'The service is draining for a restart, or at capacity (in a cluster: no node has room)', schema: apiError },
       507: { description: 'The recording disk is nearly full', schema: apiError },
     },
   });
   api.post('/interviews', { schema: create }, async (request, reply) => {
     const body = parse(createInterviewBody, request.body ?? {});
-    await options.admitNewInterview?.();
+    const placed = await options.admitNewInterview?.();
+    const linkBase = placed ? placed.publicUrl : publicUrl;
     const interview = await interviews.create(body);
     const ttl = linkTtl(interview.durationSeconds);
     const candidateToken = roleTokens.issue(interview.id, 'candidate', ttl);
@@ -97,8 +99,8 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
       id: interview.id,
       status: interview.status,
       // The token rides in the fragment, so it never reaches a server log or a Referer header.
-      candidateUrl: `${publicUrl}/interview/${interview.id}#token=${candidateToken}`,
-      proctorUrl: `${publicUrl}/proctor/${interview.id}#token=${proctorToken}`,
+      candidateUrl: `${linkBase}/interview/${interview.id}#token=${candidateToken}`,
+      proctorUrl: `${linkBase}/proctor/${interview.id}#token=${proctorToken}`,
     });
   });
 

@@ -8,6 +8,8 @@ export interface PageRoutesOptions {
   clientDir?: string;
   /** Where recordings are played from when not from this origin (S3_PUBLIC_BASE_URL's origin). */
   mediaOrigin?: string | undefined;
+  /** Cluster mode: the origin of the node that owns a live interview, when it is another node. */
+  ownerUrlOf?: ((interviewId: string) => Promise<string | undefined>) | undefined;
 }
 
 const defaultClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'client');
@@ -35,6 +37,7 @@ function pageHeaders(mediaOrigin: string | undefined): Record<string, string> {
 export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOptions = {}): void {
   const clientDir = options.clientDir ?? defaultClientDir;
   const headers = pageHeaders(options.mediaOrigin);
+  const { ownerUrlOf } = options;
 
   async function sendFile(reply: FastifyReply, file: string): Promise<FastifyReply> {
     let body: Buffer;
@@ -51,17 +54,21 @@ export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOpti
   }
 
   const page = (name: string) => path.join(clientDir, 'pages', `${name}.html`);
-  const withInterviewId = (name: string) => async (request: { params: unknown }, reply: FastifyReply) => {
+  const withInterviewId = (name: string, options: { followOwner?: boolean } = {}) => async (request: { params: unknown; url: string }, reply: FastifyReply) => {
     const { id } = request.params as { id: string };
     if (!uuid.test(id)) return reply.code(404).type('text/plain; charset=utf-8').send('No such interview');
+    // A live interview's pages work through the node that owns it: sent there (the browser keeps
+    // the #token fragment across the redirect, and no token is in the URL this node sees).
+    const ownerUrl = options.followOwner ? await ownerUrlOf?.(id) : undefined;
+    if (ownerUrl) return reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).redirect(`${ownerUrl}${request.url}`, 307);
     return sendFile(reply, page(name));
   };
 
   app.get('/', async (_request, reply) => sendFile(reply, page('index')));
   app.get('/admin', async (_request, reply) => sendFile(reply, page('admin')));
-  app.get('/interview/:id', withInterviewId('candidate'));
+  app.get('/interview/:id', withInterviewId('candidate', { followOwner: true }));
   app.get('/interview/end/:id', withInterviewId('ended'));
-  app.get('/proctor/:id', withInterviewId('proctor'));
+  app.get('/proctor/:id', withInterviewId('proctor', { followOwner: true }));
   app.get('/review/:id', withInterviewId('review'));
   app.get('/assets/:name', async (request, reply) => {
     const { name } = request.params as { name: string };

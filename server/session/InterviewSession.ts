@@ -21,6 +21,7 @@ import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { RecordingGaps } from './RecordingGaps.ts';
 import { SerialQueue } from './SerialQueue.ts';
+import { soleOwnership, type SessionOwnership } from './SessionOwnership.ts';
 import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from './SessionState.ts';
 
 /**
@@ -52,6 +53,8 @@ export interface SessionContext {
   /** Ship the growing segments to the object store this often (RECORDING_JOURNAL_SECONDS); 0: off. */
   journalIntervalMs: number;
   webhooks?: import('../webhooks/WebhookOutbox.ts').WebhookOutbox | undefined;
+  /** Which node acts for an interview (cluster mode: its lease); unset: this one, always. */
+  ownership?: SessionOwnership | undefined;
   logger: Logger;
 }
 
@@ -360,6 +363,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   async #goLive(): Promise<void> {
     if (this.#state !== SessionState.Idle || this.#closed) return;
     try {
+      // Cluster mode: the node going live takes the interview's lease; if another node holds it,
+      // that node runs the clock (moving the pages to it is the handover's work).
+      if (!(await this.#ownership.claim(this.interviewId))) return;
       const interview = await this.#context.interviews.markLive(this.interviewId);
       if (interview.endsAt === null || this.#state !== SessionState.Idle) return;
       this.#moveTo(SessionState.Live);
@@ -375,8 +381,22 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     await this.#loaded;
     const interview = await this.#context.interviews.find(this.interviewId);
     if (!interview) return;
-    if (this.#state === SessionState.Live && interview.endsAt) this.#armTimer(interview.endsAt);
-    else if (this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === InterviewStatus.Failed)) void this.deliver();
+    const timer = this.#state === SessionState.Live && interview.endsAt;
+    const delivery = this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === InterviewStatus.Failed);
+    // Cluster mode: every node resumes every interview at its start; only the one that gets the
+    // lease fires the timer or delivers (one whose owner is up keeps it there).
+    if ((timer || delivery) && !(await this.#ownership.claim(this.interviewId))) return;
+    if (timer && interview.endsAt) this.#armTimer(interview.endsAt);
+    else if (delivery) void this.deliver();
+  }
+
+  get #ownership(): SessionOwnership {
+    return this.#context.ownership ?? soleOwnership;
+  }
+
+  /** Whether this node's end timer is armed (in a cluster only the owner's is: test/cluster). */
+  get timerArmed(): boolean {
+    return this.#endTimer !== undefined;
   }
 
   #armTimer(endsAt: Date): void {
@@ -502,6 +522,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   #moveTo(next: SessionState): void {
     if (!canMove(this.#state, next)) throw new InvalidSessionMoveError(this.#state, next);
     this.#state = next;
+    // Done here (completed or failed): the interview's lease goes at once, not after its TTL.
+    if (next === SessionState.Done) void this.#ownership.release(this.interviewId);
   }
 
   #emitIfUnused(): void {

@@ -54,6 +54,11 @@ export class DiskSpace {
     return report;
   }
 
+  /** The last check's verdict (undefined before the first): what a cluster node reports in its heartbeat. */
+  get lastOk(): boolean | undefined {
+    return this.#lastOk;
+  }
+
   close(): void {
     clearInterval(this.#timer);
   }

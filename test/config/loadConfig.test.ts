@@ -31,6 +31,16 @@ describe('loadConfig', () => {
     expect(config.s3.partSizeBytes).toBe(8 * 1024 * 1024);
     expect(config.candidateDashboardUrl).toBe('http://localhost:3000/');
     expect(config.database).toEqual({ kind: 'sqlite', file: path.resolve('/srv/app', 'data', 'interview-ingest.sqlite') });
+    // One node: no Redis, no cluster.
+    expect(config.cluster).toBeUndefined();
+  });
+
+  it('turns cluster mode on with REDIS_URL, naming the node host:port unless NODE_ID is set', () => {
+    const database = { DATABASE_URL: 'postgres://ingest@db.internal/interviews' };
+    expect(loadConfig({ ...database, REDIS_URL: 'redis://127.0.0.1:6379', PORT: '3100' }, '/').cluster).toEqual({ redisUrl: 'redis://127.0.0.1:6379', nodeId: `${os.hostname()}:3100` });
+    expect(loadConfig({ ...database, REDIS_URL: 'rediss://cache.internal', NODE_ID: 'node-a' }, '/').cluster).toEqual({ redisUrl: 'rediss://cache.internal', nodeId: 'node-a' });
+    // NODE_ID alone does not make a cluster.
+    expect(loadConfig({ NODE_ID: 'node-a' }, '/').cluster).toBeUndefined();
   });
 
   it('documents exactly the variables it reads: the README configuration table names every schema variable', () => {
@@ -61,6 +71,9 @@ describe('loadConfig', () => {
         PUBLIC_URL: 'https://ingest.example.com/',
         DATA_DIR: '/var/lib/ingest',
         DATABASE_URL: 'postgres://ingest:s3cret@db.internal:5432/interviews?schema=ingest',
+        REDIS_URL: 'redis://:r3dis@redis.internal:6379/2',
+        NODE_ID: 'ingest-b.internal:8080',
+        RECORDING_JOURNAL_SECONDS: '2',
         ADMIN_TOKEN: 'a'.repeat(20),
         LOG_LEVEL: 'debug',
         ROLE_TOKEN_TTL_HOURS: '12',
@@ -107,6 +120,8 @@ describe('loadConfig', () => {
       publicUrl: 'https://ingest.example.com',
       dataDir: '/var/lib/ingest',
       database: { kind: 'postgresql', url: 'postgres://ingest:s3cret@db.internal:5432/interviews?schema=ingest' },
+      cluster: { redisUrl: 'redis://:r3dis@redis.internal:6379/2', nodeId: 'ingest-b.internal:8080' },
+      recordingJournalMs: 2000,
       minFreeDiskBytes: 2048 * 1024 * 1024,
       adminToken: 'a'.repeat(20),
       logLevel: 'debug',
@@ -189,6 +204,11 @@ describe('loadConfig', () => {
     ['a database URL without a database name', { DATABASE_URL: 'postgres://u:p@db.internal:5432/' }, 'DATABASE_URL'],
     ['a database URL without a host', { DATABASE_URL: 'postgres:///interviews' }, 'DATABASE_URL'],
     ['a database URL with a parameter the driver would ignore', { DATABASE_URL: 'postgres://u:p@db.internal/interviews?sslmode=require' }, 'DATABASE_URL'],
+    ['a Redis URL that is not a URL', { DATABASE_URL: 'postgres://u@db/i', REDIS_URL: 'cache.internal:6379' }, 'REDIS_URL'],
+    ['a Redis URL of another scheme', { DATABASE_URL: 'postgres://u@db/i', REDIS_URL: 'http://cache.internal:6379' }, 'REDIS_URL'],
+    ['a Redis URL with a path that is not a database number', { DATABASE_URL: 'postgres://u@db/i', REDIS_URL: 'redis://cache.internal/sessions' }, 'REDIS_URL'],
+    ['cluster mode without a shared database', { REDIS_URL: 'redis://cache.internal:6379' }, 'REDIS_URL'],
+    ['a node id with spaces', { NODE_ID: 'node a' }, 'NODE_ID'],
   ])('rejects %s with a message naming the variable', (_what, env, variable) => {
     const problems = problemsOf(env);
     expect(problems.some((line) => line.startsWith(`${variable}:`))).toBe(true);
@@ -201,5 +221,8 @@ describe('loadConfig', () => {
     const [databaseProblem] = problemsOf({ DATABASE_URL: 'mysql://ingest:hunter2-password@db.internal/interviews' });
     expect(databaseProblem).toMatch(/^DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/);
     expect(databaseProblem).not.toContain('hunter2');
+    const [redisProblem] = problemsOf({ DATABASE_URL: 'postgres://u@db/i', REDIS_URL: 'http://:hunter3-password@cache.internal' });
+    expect(redisProblem).toMatch(/^REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/);
+    expect(redisProblem).not.toContain('hunter3');
   });
 });

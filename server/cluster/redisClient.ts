@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import { createClient, type RedisClientType } from 'redis';
+
+export type RedisClient = RedisClientType;
+
+/** How long a start waits for Redis before it gives up (the service does not start without its cluster). */
+const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Reconnect delays grow from 100 ms but never exceed 1 s: after a Redis restart the heartbeats and
+ * leases must be back within about a second, and the lease TTL is only a few seconds.
+ */
+const MAX_RECONNECT_DELAY_MS = 1000;
+
+export interface RedisClientOptions {
+  url: string;
+  /** Names the client in the log (and in Redis's CLIENT LIST). */
+  name: string;
+  logger: Logger;
+  /**
+   * false: a command sent while the connection is down fails at once. Heartbeats and lease renewals
+   * want that — one queued for seconds would arrive stale; the next tick sends a fresh one.
+   * true: commands wait for the reconnect (socket.io's adapter, whose XREAD loop would otherwise spin).
+   */
+  offlineQueue: boolean;
+}
+
+/** Where a Redis URL points, without its password (log lines and errors must not carry it). */
+function redisAddress(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || '6379'}${parsed.pathname.length > 1 ? parsed.pathname : ''}`;
+}
+
+/**
+ * A connected client of the maintained `redis` package. It reconnects by itself for ever (bounded
+ * delay); a lost and regained connection is logged once each way, not on every retry.
+ */
+export async function openRedisClient(options: RedisClientOptions): Promise<RedisClient> {
+  const address = redisAddress(options.url);
+  const logger = options.logger.child({ redis: address, client: options.name });
+  const client: RedisClient = createClient({
+    url: options.url,
+    name: options.name,
+    disableOfflineQueue: !options.offlineQueue,
+    socket: {
+      connectTimeout: 2000,
+      reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
+    },
+  });
+  let down = false;
+  client.on('error', (error: unknown) => {
+    if (down) return;
+    down = true;
+    logger.warn({ err: error }, 'no connection to Redis; reconnecting');
+  });
+  client.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger.info('connected to Redis again');
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`could not reach Redis at ${address} (REDIS_URL) within ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([client.connect(), timedOut]);
+  } catch (error) {
+    client.destroy();
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+  return client;
+}
+
+/** Closes a client: pending commands get a moment, then the connection is cut. Idempotent. */
+export async function closeRedisClient(client: RedisClient): Promise<void> {
+  if (!client.isOpen) return;
+  // close() waits for replies, which never come while Redis is down: bounded, then destroyed.
+  await Promise.race([client.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  if (client.isOpen) client.destroy();
+}
