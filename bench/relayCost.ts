@@ -144,11 +144,6 @@ async function relayRole(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // The packets: the fixtures through ffmpeg's RTP muxer, shaped like Chromium's descriptors.
 
-interface CapturedPacket {
-  track: TrackName;
-  bytes: Buffer;
-}
-
 function capturePath(): string {
   const stamp = fs.readFileSync(path.join(fixturesDir(), 'stamp.json'), 'utf8');
   let hash = 0;

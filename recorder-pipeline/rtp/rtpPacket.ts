@@ -40,20 +40,8 @@ export function setSsrc(packet: Uint8Array, value: number): void {
 }
 
 /**
- * Where the payload starts and ends, skipping CSRCs and a header extension and excluding padding;
- * undefined when the lengths do not fit the datagram.
- */
-export function payloadBounds(packet: Uint8Array): { start: number; end: number } | undefined {
-  const start = payloadStart(packet);
-  if (start < 0) return undefined;
-  const end = payloadEnd(packet);
-  if (start > end) return undefined;
-  return { start, end };
-}
-
-/**
- * payloadBounds' start without an object (the relay asks for every packet): −1 when the packet
- * is not RTP version 2 or its header extension does not fit. Check start ≤ payloadEnd as well.
+ * Where the payload starts, skipping CSRCs and a header extension (the relay asks for every
+ * packet, so no object is made): −1 when the packet is not RTP version 2 or its header extension does not fit. Check start ≤ payloadEnd as well.
  */
 export function payloadStart(packet: Uint8Array): number {
   if (!isRtpVersion2(packet)) return -1;

@@ -42,7 +42,7 @@ export function parseVp9Descriptor(payload: Uint8Array): Vp9Descriptor | undefin
  * runs past `end`. Offsets instead of a subarray and a number instead of an object: the relay
  * checks every video packet.
  */
-export function vp9DescriptorLength(bytes: Uint8Array, start: number, end: number): number {
+function vp9DescriptorLength(bytes: Uint8Array, start: number, end: number): number {
   if (end - start < 1) return -1;
   const first = bytes[start]!;
   const flexible = (first & F) !== 0;

@@ -20,7 +20,7 @@ export interface MediaFixtures {
   audio: string;
 }
 
-const FIXTURE_SECONDS = 12;
+export const FIXTURE_SECONDS = 12;
 export const fixtureSpecs = {
   screen: { codec: 'vp9', width: 1280, height: 720, bitrate: 2_500_000 },
   camera: { codec: 'vp9', width: 640, height: 480, bitrate: 1_500_000 },
@@ -29,7 +29,7 @@ export const fixtureSpecs = {
 
 const VERSION = 'v2';
 
-function fixturesDir(): string {
+export function fixturesDir(): string {
   return path.join(cacheRoot(), 'fixtures', VERSION);
 }
 
