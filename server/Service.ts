@@ -1,6 +1,5 @@
 import os from 'node:os';
 import path from 'node:path';
-import { createAdapter } from '@socket.io/redis-streams-adapter';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketIoServer } from 'socket.io';
@@ -278,7 +277,7 @@ export class Service implements ServiceSurface {
         allowRequest: (request, callback) => callback(null, limits.admitsAddress(request)),
         // Cluster mode: a notification for an interview reaches its pages on every node. A Redis
         // stream (not plain pub/sub) so a Redis blip delays notifications instead of dropping them.
-        ...(adapterRedis ? { adapter: createAdapter(adapterRedis, { streamName: clusterKeys.socketIo, channelPrefix: clusterKeys.socketIo }) } : {}),
+        ...(adapterRedis ? { adapter: (await import('@socket.io/redis-streams-adapter')).createAdapter(adapterRedis, { streamName: clusterKeys.socketIo, channelPrefix: clusterKeys.socketIo }) } : {}),
       });
       // Not awaited: io.close() also closes the HTTP server, and waits for its connections, which
       // the http step (next) drains and then drops.

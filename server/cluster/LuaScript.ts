@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ErrorReply } from 'redis';
 import type { RedisClient } from './redisClient.ts';
 
 /**
@@ -20,7 +19,8 @@ export class LuaScript {
     try {
       return await client.evalSha(this.#sha1, options);
     } catch (error) {
-      if (!(error instanceof ErrorReply && error.message.startsWith('NOSCRIPT'))) throw error;
+      // Matched by message, not by class: `redis` is loaded only in cluster mode (see redisClient.ts).
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
       return client.eval(this.#source, options);
     }
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 
 export type RedisClient = RedisClientType;
 
@@ -37,6 +37,8 @@ function redisAddress(url: string): string {
 export async function openRedisClient(options: RedisClientOptions): Promise<RedisClient> {
   const address = redisAddress(options.url);
   const logger = options.logger.child({ redis: address, client: options.name });
+  // Loaded here, in cluster mode only: a single node's start does not pay for the client.
+  const { createClient } = await import('redis');
   const client: RedisClient = createClient({
     url: options.url,
     name: options.name,

@@ -27,7 +27,9 @@ import { hasCues } from '../support/ffprobe.ts';
 import { ADMIN_TOKEN, ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
 import { tempDir, waitFor } from '../support/testConfig.ts';
 
-const INTERVIEW_SECONDS = 40;
+// Long enough for two restarts with their recording in between on two busy cores (40 s ran out once
+// beside another fault file: the interview ended while the service was restarting).
+const INTERVIEW_SECONDS = 60;
 /** How long the interview records between faults (the sleeps below are this recording time). */
 const RECORD_MS = 7000;
 
