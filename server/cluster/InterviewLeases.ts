@@ -140,7 +140,8 @@ export class InterviewLeases {
   readonly renewIntervalMs: number;
   readonly #redis: RedisClient;
   readonly #logger: Logger;
-  readonly #held = new Map<string, Lease>();
+  /** The leases this node renews (each one's session holds it; no lookup by interview here). */
+  readonly #held = new Set<Lease>();
   readonly #timer: NodeJS.Timeout;
   #renewing: Promise<void> | undefined;
   #closed = false;
@@ -162,16 +163,14 @@ export class InterviewLeases {
   /** Takes the interview's lease if nobody holds it; undefined when another node does. */
   async acquire(interviewId: string): Promise<Lease | undefined> {
     if (this.#closed) throw new Error('the leases are closed');
-    const existing = this.#held.get(interviewId);
-    if (existing?.held) return existing;
+    const existing = [...this.#held].find((lease) => lease.interviewId === interviewId && lease.held);
+    if (existing) return existing;
     const sentAt = Date.now();
     const taken = await this.#redis.set(clusterKeys.lease(interviewId), this.holder, { condition: 'NX', expiration: { type: 'PX', value: this.ttlMs } });
     if (taken !== 'OK') return undefined;
     const lease = new Lease({ interviewId, holder: this.holder, redis: this.#redis, ttlMs: this.ttlMs, sentAt, logger: this.#logger });
-    this.#held.set(interviewId, lease);
-    const forget = () => {
-      if (this.#held.get(interviewId) === lease) this.#held.delete(interviewId);
-    };
+    this.#held.add(lease);
+    const forget = () => this.#held.delete(lease);
     lease.once('lost', forget);
     lease.once('released', forget);
     return lease;
@@ -181,11 +180,6 @@ export class InterviewLeases {
   async ownerOf(interviewId: string): Promise<string | undefined> {
     const holder = await this.#redis.get(clusterKeys.lease(interviewId));
     return holder ? nodeIdOfHolder(holder) : undefined;
-  }
-
-  /** Releases this node's lease of the interview, if it holds one (true when released). */
-  async release(interviewId: string): Promise<boolean> {
-    return (await this.#held.get(interviewId)?.release()) ?? false;
   }
 
   /** The leases this node holds. */

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { SessionOwnership } from '../session/SessionOwnership.ts';
+import type { OwnershipClaim, SessionOwnership } from '../session/SessionOwnership.ts';
 import type { InterviewLeases } from './InterviewLeases.ts';
 
 /** How long a claim retries while Redis cannot be reached (it reconnects within about a second). */
@@ -25,7 +25,7 @@ export class LeasedOwnership implements SessionOwnership {
    * claim is retried for a few seconds; after that the session goes on without a lease (logged):
    * the candidate's media is here, and an interview that never starts its clock is worse.
    */
-  async claim(interviewId: string): Promise<boolean> {
+  async claim(interviewId: string): Promise<OwnershipClaim | undefined> {
     const deadline = Date.now() + CLAIM_RETRY_MS;
     // A lease under this NODE_ID but another holder is this node's previous run (killed and
     // restarted: NodeRegistry refuses a second live process under one id). Nobody renews it: it
@@ -33,27 +33,28 @@ export class LeasedOwnership implements SessionOwnership {
     const previousRunDeadline = Date.now() + this.#leases.ttlMs + CLAIM_RETRY_INTERVAL_MS;
     for (;;) {
       try {
-        if (await this.#leases.acquire(interviewId)) return true;
+        const lease = await this.#leases.acquire(interviewId);
+        if (lease) return { release: () => this.#release(interviewId, () => lease.release()) };
         const owner = await this.#leases.ownerOf(interviewId);
         if (owner === undefined || (owner === this.#leases.nodeId && Date.now() < previousRunDeadline)) {
           await delay(CLAIM_RETRY_INTERVAL_MS);
           continue;
         }
         this.#logger.info({ interviewId, owner }, 'another node owns the interview');
-        return false;
+        return undefined;
       } catch (error) {
         if (Date.now() >= deadline) {
           this.#logger.error({ err: error, interviewId }, 'could not take the interview lease (Redis unreachable); acting as its owner without one');
-          return true;
+          return { release: async () => {} };
         }
         await delay(CLAIM_RETRY_INTERVAL_MS);
       }
     }
   }
 
-  async release(interviewId: string): Promise<void> {
+  async #release(interviewId: string, release: () => Promise<unknown>): Promise<void> {
     try {
-      await this.#leases.release(interviewId);
+      await release();
     } catch (error) {
       this.#logger.warn({ err: error, interviewId }, 'could not release the interview lease; it lapses by itself');
     }

@@ -21,7 +21,7 @@ import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { RecordingGaps } from './RecordingGaps.ts';
 import { SerialQueue } from './SerialQueue.ts';
-import { soleOwnership, type SessionOwnership } from './SessionOwnership.ts';
+import { soleOwnership, type OwnershipClaim, type SessionOwnership } from './SessionOwnership.ts';
 import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from './SessionState.ts';
 
 /**
@@ -111,6 +111,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   #delivering: Promise<void> | undefined;
   #candidate: Replaceable | undefined;
   #proctorSeats = 0;
+  #ownershipClaim: OwnershipClaim | undefined;
   #connections = 0;
   #closed = false;
 
@@ -365,7 +366,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     try {
       // Cluster mode: the node going live takes the interview's lease; if another node holds it,
       // that node runs the clock (moving the pages to it is the handover's work).
-      if (!(await this.#ownership.claim(this.interviewId))) return;
+      if (!(await this.#claimOwnership())) return;
       const interview = await this.#context.interviews.markLive(this.interviewId);
       if (interview.endsAt === null || this.#state !== SessionState.Idle) return;
       this.#moveTo(SessionState.Live);
@@ -385,13 +386,15 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const delivery = this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === InterviewStatus.Failed);
     // Cluster mode: every node resumes every interview at its start; only the one that gets the
     // lease fires the timer or delivers (one whose owner is up keeps it there).
-    if ((timer || delivery) && !(await this.#ownership.claim(this.interviewId))) return;
+    if ((timer || delivery) && !(await this.#claimOwnership())) return;
     if (timer && interview.endsAt) this.#armTimer(interview.endsAt);
     else if (delivery) void this.deliver();
   }
 
-  get #ownership(): SessionOwnership {
-    return this.#context.ownership ?? soleOwnership;
+  /** This node's claim on the interview, taken once and held until the session is done. */
+  async #claimOwnership(): Promise<OwnershipClaim | undefined> {
+    this.#ownershipClaim ??= await (this.#context.ownership ?? soleOwnership).claim(this.interviewId);
+    return this.#ownershipClaim;
   }
 
   /** Whether this node's end timer is armed (in a cluster only the owner's is: test/cluster). */
@@ -523,7 +526,10 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     if (!canMove(this.#state, next)) throw new InvalidSessionMoveError(this.#state, next);
     this.#state = next;
     // Done here (completed or failed): the interview's lease goes at once, not after its TTL.
-    if (next === SessionState.Done) void this.#ownership.release(this.interviewId);
+    if (next === SessionState.Done) {
+      void this.#ownershipClaim?.release();
+      this.#ownershipClaim = undefined;
+    }
   }
 
   #emitIfUnused(): void {

@@ -1,17 +1,22 @@
 /**
  * Which node acts for an interview. On one node, always this one. In a cluster only the holder of
  * the interview's lease fires its timer and delivers its files, so two nodes never both end or
- * upload one interview (server/cluster/LeasedOwnership.ts).
+ * upload one interview (server/cluster/LeasedOwnership.ts). The session holds its claim.
  */
 export interface SessionOwnership {
-  /** Takes the interview for this node: true when this node owns it now, false when another does. */
-  claim(interviewId: string): Promise<boolean>;
-  /** This node is done with the interview (completed or failed here): another may take it at once. */
-  release(interviewId: string): Promise<void>;
+  /** Takes the interview for this node: its claim while this node owns it, undefined when another does. */
+  claim(interviewId: string): Promise<OwnershipClaim | undefined>;
 }
+
+/** This node's hold on one interview, held by its session. */
+export interface OwnershipClaim {
+  /** This node is done with the interview (completed or failed here): another may take it at once. */
+  release(): Promise<void>;
+}
+
+const heldForGood: OwnershipClaim = { release: async () => {} };
 
 /** A single node owns every interview it has. */
 export const soleOwnership: SessionOwnership = {
-  claim: async () => true,
-  release: async () => {},
+  claim: async () => heldForGood,
 };
