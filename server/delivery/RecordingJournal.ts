@@ -94,28 +94,32 @@ export class RecordingJournal {
 
   /** One shipment at a time per file; a failed one is retried at the next tick (the bytes are on disk). */
   #ship(shipper: FileShipper): Promise<void> {
-    shipper.running = shipper.running.then(async () => {
-      const size = await fs.stat(shipper.path).then((stat) => stat.size, () => 0);
-      if (size <= shipper.shipped) return;
-      const length = size - shipper.shipped;
-      const body = Buffer.alloc(length);
-      const handle = await fs.open(shipper.path, 'r');
-      try {
-        await handle.read(body, 0, length, shipper.shipped);
-      } finally {
-        await handle.close();
-      }
-      const key = `${this.#prefix}${path.basename(segmentDir('', shipper.segment))}/${shipper.file}/${String(shipper.shipped).padStart(OFFSET_DIGITS, '0')}`;
-      try {
-        await this.#options.objectStore.client.send(new PutObjectCommand({ Bucket: this.#options.objectStore.bucket, Key: key, Body: body, ContentLength: length }));
-        shipper.shipped = size;
-        journalShipments.inc();
-        journalBytes.inc(length);
-      } catch (error) {
-        this.#options.logger.warn({ err: error, key }, 'could not journal recording bytes; retrying at the next shipment');
-      }
+    shipper.running = shipper.running.then(() => this.#shipOnce(shipper)).catch((error: unknown) => {
+      this.#options.logger.warn({ err: error, file: shipper.path }, 'could not read recording bytes to journal; retrying at the next shipment');
     });
     return shipper.running;
+  }
+
+  async #shipOnce(shipper: FileShipper): Promise<void> {
+    const size = await fs.stat(shipper.path).then((stat) => stat.size, () => 0);
+    if (size <= shipper.shipped) return;
+    const length = size - shipper.shipped;
+    const body = Buffer.alloc(length);
+    const handle = await fs.open(shipper.path, 'r');
+    try {
+      await handle.read(body, 0, length, shipper.shipped);
+    } finally {
+      await handle.close();
+    }
+    const key = `${this.#prefix}${path.basename(segmentDir('', shipper.segment))}/${shipper.file}/${String(shipper.shipped).padStart(OFFSET_DIGITS, '0')}`;
+    try {
+      await this.#options.objectStore.client.send(new PutObjectCommand({ Bucket: this.#options.objectStore.bucket, Key: key, Body: body, ContentLength: length }));
+      shipper.shipped = size;
+      journalShipments.inc();
+      journalBytes.inc(length);
+    } catch (error) {
+      this.#options.logger.warn({ err: error, key }, 'could not journal recording bytes; retrying at the next shipment');
+    }
   }
 
   /**

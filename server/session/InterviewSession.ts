@@ -421,7 +421,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   end(cause: EndCause, review: { score?: number | undefined; notes?: string | undefined } = {}): Promise<Interview> {
     return this.#queue.run(async () => {
       const { interview, endedNow } = await this.#context.interviews.end(this.interviewId, review);
-      if (endedNow) await this.#finish(interview, cause);
+      // The caller has its answer once the end is stored and under way; the rest of #finish runs
+      // next on the queue, before any later event of this interview.
+      if (endedNow) this.#queue.run(this.#finish(interview, cause)).catch((error: unknown) => this.#logger.error({ err: error }, 'finishing the interview failed'));
       return interview;
     });
   }
@@ -435,17 +437,22 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    * 6. an outage that lasted until the end becomes a gap up to completedAt;
    * 7. the files are delivered (`deliver()`, not awaited here): progressive first, then whole-file;
    *    the URLs are stored and the interview completes, or fails with the reason.
+   * Steps 1–4 happen at once; it returns steps 5–7, for the queue.
    */
-  async #finish(interview: Interview, cause: EndCause): Promise<void> {
+  #finish(interview: Interview, cause: EndCause): () => Promise<void> {
     const endedAt = interview.completedAt ?? new Date();
     this.#moveTo(SessionState.Ending);
     clearTimeout(this.#endTimer);
     this.#endTimer = undefined;
     clearTimeout(this.#liveFallback);
-    const recording = this.#recording;
-    const stopping = recording?.stop();
+    const stopping = this.#recording?.stop();
     this.emit('ended', interview, cause);
     this.#room?.close('ended');
+    return () => this.#finished(endedAt, stopping);
+  }
+
+  /** Steps 5–7 of the end, on the queue right after the end was stored. */
+  async #finished(endedAt: Date, stopping: Promise<void> | undefined): Promise<void> {
     try {
       await stopping;
     } catch (error) {
@@ -477,10 +484,14 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    * retry of a failed one, and the resumption after a restart. Concurrent calls share one run.
    */
   deliver(): Promise<void> {
-    this.#delivering ??= this.#deliver().finally(() => {
-      this.#delivering = undefined;
-      this.#emitIfUnused();
-    });
+    // Never rejects: a delivery that could not even record its outcome (the database down) leaves
+    // the interview finalizing, and the next start (or a retry) delivers it again.
+    this.#delivering ??= this.#deliver()
+      .catch((error: unknown) => this.#logger.error({ err: error }, 'delivering the recording failed before its outcome was stored'))
+      .finally(() => {
+        this.#delivering = undefined;
+        this.#emitIfUnused();
+      });
     return this.#delivering;
   }
 
