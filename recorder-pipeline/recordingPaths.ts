@@ -24,9 +24,13 @@ export function finalFileOf(recordingDir: string, file: RecordedFile): string {
   return path.join(recordingDir, `${file}.webm`);
 }
 
-/** One ffmpeg run's folder (see segments.ts). */
+/** One ffmpeg run's folder name, `segment-NNN` (see segments.ts). */
+export function segmentName(index: number): string {
+  return `segment-${String(index).padStart(3, '0')}`;
+}
+
 export function segmentDir(recordingDir: string, index: number): string {
-  return path.join(recordingDir, `segment-${String(index).padStart(3, '0')}`);
+  return path.join(recordingDir, segmentName(index));
 }
 
 export function segmentFile(segmentDirectory: string, file: RecordedFile): string {

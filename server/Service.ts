@@ -4,7 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketIoServer } from 'socket.io';
 import type { Config } from '../config/Config.ts';
-import { finalizeRecording } from '../recorder-pipeline/finalize/finalizeRecording.ts';
 import { recordingDirOf, recordingsRootOf } from '../recorder-pipeline/recordingPaths.ts';
 import { Admission } from './admission/Admission.ts';
 import { newInterviewAdmission } from './admission/admitNewInterview.ts';
@@ -209,10 +208,6 @@ export class Service implements ServiceSurface {
         },
         recordingDirOf: (interviewId) => recordingDirOf(recordingsRoot, interviewId),
         rtcPortRange: { min: config.mediasoup.rtcMinPort, max: config.mediasoup.rtcMaxPort },
-        finalizeRecording: async (directory) => {
-          const finalized = await finalizeRecording(directory, { logger });
-          return { screen: finalized.screenPath, candidate: finalized.candidatePath };
-        },
         partSizeBytes: config.s3.partSizeBytes,
         retryWindowMs: config.s3.uploadRetryWindowMs,
         publicUrl: config.publicUrl,

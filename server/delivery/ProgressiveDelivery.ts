@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { LiveRemux } from '../../recorder-pipeline/progressive/LiveRemux.ts';
 import { ProgressiveUpload, type CompletedUpload, type MultipartState } from '../../recorder-pipeline/progressive/ProgressiveUpload.ts';
 import { listSegments, segmentFile, segmentIndexesSync } from '../../recorder-pipeline/segments.ts';
-import { RECORDING_FILE_KINDS, RecordingFileStatus, type RecordingFile, type RecordingFileKind } from '../db/RecordingFile.ts';
+import { RECORDING_FILE_KINDS, RecordingFileStatus, recordingObjectKey, type RecordingFileKind } from '../db/RecordingFile.ts';
 import { uploadRetries } from '../metrics/counters.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { PROGRESSIVE_DIR, finalFileOf } from '../../recorder-pipeline/recordingPaths.ts';
@@ -131,13 +131,11 @@ export class ProgressiveDelivery extends EventEmitter<ProgressiveDeliveryEvents>
       if (Date.now() > deadline) throw new Error(`${source} did not appear in ${FILE_APPEAR_TIMEOUT_MS} ms`);
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
-    const row = (await this.#options.files.rows()).find((candidate) => candidate.kind === kind)!;
-    if (this.#stopped) return;
     const output = path.join(this.#options.directory, PROGRESSIVE_DIR, `${kind}.webm`);
     const remux = await LiveRemux.start({ source, output, logger: this.#options.logger, pollIntervalMs: pollMs });
     let upload: ProgressiveUpload;
     try {
-      upload = await ProgressiveUpload.begin({ ...this.#uploadSettings(row, output), logger: this.#options.logger.child({ kind }), persist: (state) => this.#options.files.persistMultipart(kind, state) });
+      upload = await ProgressiveUpload.begin({ ...this.#uploadSettings(kind, output), logger: this.#options.logger.child({ kind }), persist: (state) => this.#options.files.persistMultipart(kind, state) });
     } catch (error) {
       await remux.abandon();
       throw error;
@@ -152,10 +150,10 @@ export class ProgressiveDelivery extends EventEmitter<ProgressiveDeliveryEvents>
     this.#options.logger.info({ kind, uploadId: upload.state.uploadId }, 'progressive upload started');
   }
 
-  #uploadSettings(row: RecordingFile, file: string) {
+  #uploadSettings(kind: RecordingFileKind, file: string) {
     return {
       destination: { client: this.#options.objectStore.client, bucket: this.#options.objectStore.bucket, partSizeBytes: this.#options.partSizeBytes },
-      key: row.objectKey,
+      key: recordingObjectKey(this.#options.files.interviewId, kind),
       contentType: 'video/webm',
       file,
       retryWindowMs: this.#options.retryWindowMs,
@@ -227,7 +225,7 @@ export class ProgressiveDelivery extends EventEmitter<ProgressiveDeliveryEvents>
       }
       try {
         const upload = await ProgressiveUpload.begin({
-          ...this.#uploadSettings(row, target),
+          ...this.#uploadSettings(row.kind, target),
           state: { uploadId: row.multipartUploadId, partSizeBytes: row.multipartPartSizeBytes, parts: row.multipartParts },
           logger: this.#options.logger.child({ kind: row.kind }),
           persist: (state) => this.#options.files.persistMultipart(row.kind, state),

@@ -27,7 +27,8 @@ export class RecordingDelivery {
     return this.#live?.map((entry) => ({ ...entry }));
   }
 
-  async deliver(onProgress: DeliveryProgressListener): Promise<void> {
+  /** Delivers what is pending; returns every file's progress at the end (all uploaded). */
+  async deliver(onProgress: DeliveryProgressListener): Promise<FileProgress[]> {
     const rows = await this.#files.rows();
     const live = rows.map((row) => ({ kind: row.kind, status: row.status, sizeBytes: row.sizeBytes, uploadedBytes: row.uploadedBytes }));
     this.#live = live;
@@ -45,6 +46,7 @@ export class RecordingDelivery {
         pending = pending.filter((kind) => !delivered.includes(kind));
       }
       if (pending.length > 0) throw new Error(`${pending.join(' and ')} could not be delivered`);
+      return live.map((entry) => ({ ...entry }));
     } finally {
       this.#live = undefined;
     }

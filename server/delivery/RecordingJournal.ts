@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import { segmentName } from '../../recorder-pipeline/recordingPaths.ts';
 import { listSegments, segmentDir, segmentFile } from '../../recorder-pipeline/segments.ts';
 import { RECORDING_FILE_KINDS, type RecordingFileKind } from '../../shared/vocabulary.ts';
 import { journalBytes, journalShipments } from '../metrics/counters.ts';
@@ -111,7 +112,7 @@ export class RecordingJournal {
     } finally {
       await handle.close();
     }
-    const key = `${this.#prefix}${path.basename(segmentDir('', shipper.segment))}/${shipper.file}/${String(shipper.shipped).padStart(OFFSET_DIGITS, '0')}`;
+    const key = `${this.#prefix}${segmentName(shipper.segment)}/${shipper.file}/${String(shipper.shipped).padStart(OFFSET_DIGITS, '0')}`;
     try {
       await this.#options.objectStore.client.send(new PutObjectCommand({ Bucket: this.#options.objectStore.bucket, Key: key, Body: body, ContentLength: length }));
       shipper.shipped = size;
@@ -147,11 +148,12 @@ export class RecordingJournal {
       const { segment, file } = fileChunks[0]!;
       // The bytes the journal holds without a hole from the start of the file.
       const contiguous: Chunk[] = [];
+      let journaled = 0;
       for (const chunk of fileChunks) {
-        if (chunk.offset !== contiguous.reduce((end, previous) => end + previous.size, 0)) break;
+        if (chunk.offset !== journaled) break;
         contiguous.push(chunk);
+        journaled += chunk.size;
       }
-      const journaled = contiguous.reduce((end, chunk) => end + chunk.size, 0);
       const target = segmentFile(segmentDir(this.#options.directory, segment), file);
       const local = await fs.stat(target).then((stat) => stat.size, () => 0);
       if (onDisk.has(segment) && local >= journaled) continue;

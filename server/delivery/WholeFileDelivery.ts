@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import type { Logger } from 'pino';
-import { NoRecordedMediaError } from '../../recorder-pipeline/finalize/finalizeRecording.ts';
+import { NoRecordedMediaError, finalizeRecording } from '../../recorder-pipeline/finalize/finalizeRecording.ts';
 import { uploadFile } from '../../recorder-pipeline/upload/uploadFile.ts';
 import type { RecordingFile, RecordingFileKind } from '../db/RecordingFile.ts';
 import { uploadParts, uploadRetries } from '../metrics/counters.ts';
@@ -8,14 +8,10 @@ import type { ObjectStore } from '../storage/ObjectStore.ts';
 import type { DeliveryStrategy } from './DeliveryStrategy.ts';
 import type { ProgressListener, RecordingFiles } from './RecordingFiles.ts';
 
-/** Turns a recording directory into the two final, seekable files (recorder-pipeline/finalize). */
-export type FinalizeRecording = (directory: string) => Promise<Record<RecordingFileKind, string>>;
-
 export interface WholeFileDeliveryOptions {
   files: RecordingFiles;
   objectStore: ObjectStore;
   directory: string;
-  finalizeRecording: FinalizeRecording;
   partSizeBytes: number;
   retryWindowMs: number;
   logger: Logger;
@@ -49,7 +45,8 @@ export class WholeFileDelivery implements DeliveryStrategy {
     const startedAt = Date.now();
     let finalPaths: Record<RecordingFileKind, string>;
     try {
-      finalPaths = await this.#options.finalizeRecording(this.#options.directory);
+      const finalized = await finalizeRecording(this.#options.directory, { logger: this.#options.logger });
+      finalPaths = { screen: finalized.screenPath, candidate: finalized.candidatePath };
     } catch (error) {
       if (error instanceof NoRecordedMediaError) throw new NothingRecordedError();
       throw error;

@@ -12,9 +12,10 @@ import { ProgressiveDelivery, type DeliveredFile } from '../delivery/Progressive
 import { RecordingDelivery } from '../delivery/RecordingDelivery.ts';
 import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
 import { RecordingJournal } from '../delivery/RecordingJournal.ts';
-import { NothingRecordedError, WholeFileDelivery, type FinalizeRecording } from '../delivery/WholeFileDelivery.ts';
+import { NothingRecordedError, WholeFileDelivery } from '../delivery/WholeFileDelivery.ts';
 import { AppError } from '../errors.ts';
-import { InterviewStatus, RecordingFileStatus } from '../../shared/vocabulary.ts';
+import { InterviewStatus, type RecordingFileKind } from '../../shared/vocabulary.ts';
+import { recordingObjectKey } from '../db/RecordingFile.ts';
 import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
 import { endToUrls, recordedBytes, recorderRestarts, uploadFailures } from '../metrics/counters.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
@@ -44,7 +45,6 @@ export interface SessionContext {
   recordingDirOf: (interviewId: string) => string;
   /** mediasoup's RTC ports, which the recorder's ffmpeg must not pick. */
   rtcPortRange: PortRange;
-  finalizeRecording: FinalizeRecording;
   partSizeBytes: number;
   retryWindowMs: number;
   publicUrl: string;
@@ -131,7 +131,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     if (context.journalIntervalMs > 0) {
       this.#journal = new RecordingJournal({ objectStore: context.objectStore, interviewId, directory, intervalMs: context.journalIntervalMs, logger: this.#logger.child({ component: 'journal' }) });
     }
-    const wholeFile = new WholeFileDelivery({ ...shared, finalizeRecording: context.finalizeRecording, logger: this.#logger.child({ component: 'finalizer' }) });
+    const wholeFile = new WholeFileDelivery({ ...shared, logger: this.#logger.child({ component: 'finalizer' }) });
     this.#delivery = new RecordingDelivery(this.#files, this.#progressive ? [this.#progressive, wholeFile] : [wholeFile], this.#logger.child({ component: 'finalizer' }));
     this.#loaded = this.#queue.run(async () => {
       const interview = await context.interviews.find(interviewId);
@@ -504,10 +504,11 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     // A node delivering what another one recorded (or this one before its disk was lost).
     await this.#journal?.restore();
     let urls: { screenVideo: string; candidateVideo: string } | undefined;
+    let deliveredBytes = 0;
     try {
-      await this.#delivery.deliver((files) => this.emit('progress', files));
-      const rows = await this.#files.rows();
-      const urlOf = (kind: string) => this.#context.objectStore.publicUrlFor(rows.find((row) => row.kind === kind)!.objectKey, this.#context.publicUrl);
+      const files = await this.#delivery.deliver((progress) => this.emit('progress', progress));
+      deliveredBytes = files.reduce((sum, file) => sum + file.sizeBytes, 0);
+      const urlOf = (kind: RecordingFileKind) => this.#context.objectStore.publicUrlFor(recordingObjectKey(this.interviewId, kind), this.#context.publicUrl);
       urls = { screenVideo: urlOf('screen'), candidateVideo: urlOf('candidate') };
     } catch (error) {
       if (!(error instanceof NothingRecordedError)) {
@@ -524,7 +525,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     }
     const completed = await interviews.complete(this.interviewId, urls);
     if (completed.completedAt) endToUrls.observe((Date.now() - completed.completedAt.getTime()) / 1000);
-    recordedBytes.inc((await this.#files.storedProgress()).reduce((sum, file) => sum + (file.status === RecordingFileStatus.Uploaded ? file.sizeBytes : 0), 0));
+    recordedBytes.inc(deliveredBytes);
     // Local files and the journal go only now: both objects are stored and their sizes verified.
     await fs.rm(this.recordingDir, { recursive: true, force: true });
     await this.#journal?.discard().catch((error: unknown) => log.warn({ err: error }, 'could not delete the recording journal'));

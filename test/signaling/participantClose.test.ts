@@ -1,35 +1,15 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { Database } from '../../server/db/Database.ts';
+import { describe, expect, it, vi } from 'vitest';
 import type { InterviewRoom } from '../../server/sfu/InterviewRoom.ts';
 import { SessionRegistry } from '../../server/session/SessionRegistry.ts';
-import type { WorkerPool } from '../../server/sfu/WorkerPool.ts';
 import { Participant } from '../../server/signaling/Participant.ts';
-import { startTestWorkerPool } from '../support/mediaRouter.ts';
-import { sessionContext } from '../support/sessionContext.ts';
-import { tempDir, waitFor } from '../support/testConfig.ts';
-
-const logger = pino({ level: 'silent' });
+import { useSessionTestbed } from '../support/sessionContext.ts';
+import { waitFor } from '../support/testConfig.ts';
 
 describe('a connection that closes while its join is still looking the interview up', () => {
-  let pool: WorkerPool;
-  let database: Database;
-  const dir = tempDir();
-
-  beforeAll(async () => {
-    pool = await startTestWorkerPool(logger);
-    ({ database } = await Database.open(path.join(dir, 'db.sqlite')));
-  });
-  afterAll(async () => {
-    pool?.close();
-    await database?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const testbed = useSessionTestbed();
 
   it('leaves no member behind, so the room still closes when idle', async () => {
-    const context = sessionContext({ database, workers: pool, logger, directory: dir, idleCloseMs: 200 });
+    const context = testbed.context({ idleCloseMs: 200 });
     const { interviews } = context;
     const interview = await interviews.create({ durationSeconds: 600 });
     const sessions = new SessionRegistry(context);
@@ -46,7 +26,7 @@ describe('a connection that closes while its join is still looking the interview
     const participant = new Participant(
       'socket-1',
       { interviewId: interview.id, role: 'proctor', exp: Math.floor(Date.now() / 1000) + 60 },
-      { session: sessions.open(interview.id), interviews, bitrates: { screen: 2_500_000, camera: 1_500_000 }, candidateDashboardUrl: 'http://localhost/', logger },
+      { session: sessions.open(interview.id), interviews, bitrates: { screen: 2_500_000, camera: 1_500_000 }, candidateDashboardUrl: 'http://localhost/', logger: context.logger },
       () => undefined,
       () => undefined,
     );

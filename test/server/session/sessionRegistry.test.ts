@@ -1,35 +1,15 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Database } from '../../../server/db/Database.ts';
+import { describe, expect, it } from 'vitest';
 import { SessionRegistry } from '../../../server/session/SessionRegistry.ts';
 import { SessionState } from '../../../server/session/SessionState.ts';
 import type { InterviewRoom } from '../../../server/sfu/InterviewRoom.ts';
-import type { WorkerPool } from '../../../server/sfu/WorkerPool.ts';
-import { startTestWorkerPool } from '../../support/mediaRouter.ts';
-import { sessionContext } from '../../support/sessionContext.ts';
-import { tempDir, waitFor } from '../../support/testConfig.ts';
-
-const logger = pino({ level: 'silent' });
+import { useSessionTestbed } from '../../support/sessionContext.ts';
+import { waitFor } from '../../support/testConfig.ts';
 
 describe('interview sessions (real database and mediasoup workers)', () => {
-  let pool: WorkerPool;
-  let database: Database;
-  const dir = tempDir();
-
-  beforeAll(async () => {
-    pool = await startTestWorkerPool(logger);
-    ({ database } = await Database.open(path.join(dir, 'db.sqlite')));
-  });
-  afterAll(async () => {
-    pool?.close();
-    await database?.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const testbed = useSessionTestbed();
 
   it('open one room per interview even when asked concurrently, and reopen it after it closes', async () => {
-    const context = sessionContext({ database, workers: pool, logger, directory: dir });
+    const context = testbed.context();
     const sessions = new SessionRegistry(context);
     const interview = await context.interviews.create({ durationSeconds: 60 });
     const opened: InterviewRoom[] = [];
@@ -50,7 +30,7 @@ describe('interview sessions (real database and mediasoup workers)', () => {
   });
 
   it('end an interview once when asked twice at the same moment, and stop its room', async () => {
-    const context = sessionContext({ database, workers: pool, logger, directory: dir });
+    const context = testbed.context();
     const sessions = new SessionRegistry(context);
     const interview = await context.interviews.create({ durationSeconds: 60 });
     const ended: string[] = [];
@@ -70,7 +50,7 @@ describe('interview sessions (real database and mediasoup workers)', () => {
   });
 
   it('let a session go once nothing of it is in use, and keep proctor seats per interview', async () => {
-    const context = sessionContext({ database, workers: pool, logger, directory: dir });
+    const context = testbed.context();
     const sessions = new SessionRegistry(context);
     const interview = await context.interviews.create({ durationSeconds: 60 });
     const session = sessions.open(interview.id);
