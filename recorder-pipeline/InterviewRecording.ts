@@ -127,16 +127,20 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     await fs.mkdir(options.outputDir, { recursive: true });
     // A directory that already has segments (service restart) gets new ones after them.
     const firstIndex = await nextSegmentIndex(options.outputDir);
+    // Set once the recording exists: the relay asks it for key frames (a video frame was lost).
+    let requestKeyFrame: (track: TrackName) => void = () => {};
     const relay = await RtpRelay.create({
       tracks: trackNames.map((track) => ({ track, clockRate: isVideoTrack(track) ? 90000 : 48000 })),
       logger: options.logger,
       ip,
+      requestKeyFrame: (track) => requestKeyFrame(track),
     });
     const recording = new InterviewRecording(
       { keyframeIntervalMs: DEFAULT_KEYFRAME_INTERVAL_MS, keyFrameWaitMs: DEFAULT_KEYFRAME_WAIT_MS, videoWaitMs: DEFAULT_VIDEO_WAIT_MS, ...options, ip },
       relay,
       firstIndex,
     );
+    requestKeyFrame = (track) => recording.#requestKeyFrame(track);
     relay.on('generation', (info) => recording.emit('generation', info));
     relay.on('stalled', (info) => recording.emit('stalled', info));
     relay.on('outputStarted', (info) => {
@@ -351,14 +355,16 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
   #startKeyframeTimer(): void {
     if (this.#keyframeTimer) return;
     this.#keyframeTimer = setInterval(() => {
-      for (const [track, binding] of this.#bindings) {
-        if (isVideoTrack(track) && !binding.consumer.closed && !binding.consumer.paused) {
-          binding.consumer.requestKeyFrame().catch(() => {
-            // Closing consumer; the next tick has the next generation.
-          });
-        }
-      }
+      for (const track of this.#bindings.keys()) if (isVideoTrack(track)) this.#requestKeyFrame(track);
     }, this.#keyframeIntervalMs);
+  }
+
+  #requestKeyFrame(track: TrackName): void {
+    const consumer = this.#bindings.get(track)?.consumer;
+    if (!consumer || consumer.closed || consumer.paused) return;
+    consumer.requestKeyFrame().catch(() => {
+      // Closing consumer; its next generation starts on a key frame anyway.
+    });
   }
 
   async #stop(): Promise<void> {

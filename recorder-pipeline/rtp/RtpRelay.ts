@@ -7,11 +7,12 @@ import type { Logger } from 'pino';
 import { isVideoTrack, type TrackName } from '../tracks.ts';
 import { encodeSenderReport, senderReports } from './rtcpSenderReport.ts';
 import { isRtpVersion2, looksLikeRtcp, payloadEnd, payloadStart, sequenceNumber, setSequenceNumber, setSsrc, setTimestamp, ssrc, timestamp } from './rtpPacket.ts';
+import { FrameGate, type FrameGateStats, type VideoCodec } from './FrameGate.ts';
 import { StreamContinuity } from './StreamContinuity.ts';
 import { isVp8KeyFrameStart } from './vp8PayloadDescriptor.ts';
 import { isVp9KeyFrameStart, toNonFlexibleVp9InPlace } from './vp9PayloadDescriptor.ts';
 
-export type RelayCodec = 'VP9' | 'VP8' | 'opus';
+export type RelayCodec = VideoCodec | 'opus';
 
 interface RelayTrackOptions {
   track: TrackName;
@@ -32,6 +33,10 @@ export interface RtpRelayOptions {
   logger: Logger;
   /** Loopback by default: mediasoup, the relay and ffmpeg run on one machine. */
   ip?: string;
+  /** Asks the sender of a video track for a key frame (a frame was lost; see FrameGate). */
+  requestKeyFrame?: (track: TrackName) => void;
+  /** The most a video frame with a missing packet waits for its repair (see FrameGate). */
+  repairWaitMs?: number;
 }
 
 export interface RelayEndpoint {
@@ -44,11 +49,16 @@ export interface RelayTrackStats {
   packetsReceived: number;
   packetsForwarded: number;
   bytesForwarded: number;
-  /** Dropped: unknown or retired SSRC, malformed, or held back while ffmpeg was not listening. */
+  /**
+   * Dropped: unknown or retired SSRC, malformed, held back while ffmpeg was not listening, or (video)
+   * part of a frame the frame gate did not let through.
+   */
   packetsDropped: number;
   senderReportsForwarded: number;
   descriptorsRewritten: number;
   generations: number;
+  /** Video tracks: what the frame gate let through, gave up and asked for. */
+  frames?: FrameGateStats;
 }
 
 export type RtpRelayEvents = {
@@ -70,6 +80,12 @@ interface TrackState {
   rtp: dgram.Socket;
   rtcp: dgram.Socket;
   continuity: StreamContinuity;
+  /**
+   * Video only, once its codec is known: whole frames leave in order, numbered from
+   * `nextSequenceNumber` without gaps.
+   */
+  gate: FrameGate | undefined;
+  nextSequenceNumber: number;
   /** Forwarding to the current ffmpeg has begun (on a key frame, or at the wait deadline). */
   started: boolean;
   startedOnKeyFrame: boolean;
@@ -105,6 +121,13 @@ const OPUS_FRAME_SAMPLES = 960;
 /** A nudge goes out only after this long without any packet to ffmpeg, and at most this often. */
 const NUDGE_AFTER_IDLE_MS = 100;
 const MAX_NUDGES = 3;
+/**
+ * The most a video frame with a hole is held for its NACK repair (the gate learns a shorter wait
+ * from the repairs it sees): a few repair rounds at a few hundred ms RTT.
+ */
+const DEFAULT_REPAIR_WAIT_MS = 1000;
+/** After a lost frame, how long the gate waits for a key frame before going on without one. */
+const GATE_KEY_FRAME_WAIT_MS = 3000;
 
 /**
  * UDP between each mediasoup PlainTransport and ffmpeg's RTP/RTCP ports, one socket pair per
@@ -118,6 +141,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   readonly #tracks: Map<TrackName, TrackState>;
   readonly #ip: string;
   readonly #logger: Logger;
+  readonly #requestKeyFrame: (track: TrackName) => void;
+  readonly #repairWaitMs: number;
   #open = false;
   #openedAt = 0;
   #keyFrameWaitMs = 0;
@@ -132,11 +157,13 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   /** When anything (RTP or RTCP) was last sent to ffmpeg. */
   #lastSentMs = 0;
 
-  private constructor(tracks: Map<TrackName, TrackState>, ip: string, logger: Logger) {
+  private constructor(tracks: Map<TrackName, TrackState>, options: RtpRelayOptions & { ip: string }) {
     super();
     this.#tracks = tracks;
-    this.#ip = ip;
-    this.#logger = logger;
+    this.#ip = options.ip;
+    this.#logger = options.logger;
+    this.#requestKeyFrame = options.requestKeyFrame ?? (() => {});
+    this.#repairWaitMs = options.repairWaitMs ?? DEFAULT_REPAIR_WAIT_MS;
     this.#keepalive = setInterval(() => this.#keepAlive(), KEEPALIVE_MS);
     this.#keepalive.unref();
   }
@@ -160,6 +187,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
           rtp,
           rtcp,
           continuity: new StreamContinuity({ clockRate: trackOptions.clockRate, outputSsrc: randomInt(1, 0xffffffff) }),
+          gate: undefined,
+          nextSequenceNumber: randomInt(0, 0x10000),
           started: false,
           startedOnKeyFrame: false,
           lastSenderReport: undefined,
@@ -174,7 +203,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
       for (const state of tracks.values()) closeSockets(state);
       throw error;
     }
-    const relay = new RtpRelay(tracks, ip, options.logger);
+    const relay = new RtpRelay(tracks, { ...options, ip });
     for (const state of tracks.values()) {
       state.rtp.on('message', (message) => relay.#onRtp(state, message));
       state.rtcp.on('message', (message) => relay.#onRtcp(state, message));
@@ -194,6 +223,15 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   route(track: TrackName, route: RelayRoute): void {
     const state = this.#state(track);
     state.route = { ...route };
+    if (route.codec !== 'opus' && !state.gate) {
+      state.gate = new FrameGate({
+        codec: route.codec,
+        maxRepairWaitMs: this.#repairWaitMs,
+        keyFrameWaitMs: GATE_KEY_FRAME_WAIT_MS,
+        forward: (packet, payloadStart) => this.#send(state, packet, payloadStart, Date.now()),
+        requestKeyFrame: () => this.#requestKeyFrame(track),
+      });
+    }
     this.#connectOutput(state, route.targetPort);
   }
 
@@ -234,6 +272,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   beginGeneration(track: TrackName, inputSsrc: number): void {
     const state = this.#state(track);
     state.continuity.beginGeneration(inputSsrc);
+    state.gate?.reset();
     state.lastSenderReport = undefined;
     state.lastArrivalMs = undefined;
     state.stats.generations = state.continuity.generations;
@@ -294,7 +333,10 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
 
   stats(): Record<TrackName, RelayTrackStats> {
     const result = {} as Record<TrackName, RelayTrackStats>;
-    for (const [track, state] of this.#tracks) result[track] = { ...state.stats };
+    for (const [track, state] of this.#tracks) {
+      const gate = state.gate?.stats;
+      result[track] = gate ? { ...state.stats, packetsDropped: state.stats.packetsDropped + gate.packetsDropped, frames: { ...gate } } : { ...state.stats };
+    }
     return result;
   }
 
@@ -303,7 +345,10 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     this.#closed = true;
     this.#open = false;
     clearInterval(this.#keepalive);
-    for (const state of this.#tracks.values()) closeSockets(state);
+    for (const state of this.#tracks.values()) {
+      state.gate?.close();
+      closeSockets(state);
+    }
   }
 
   #state(track: TrackName): TrackState {
@@ -360,21 +405,34 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
       }
       if (message[start + shift] !== firstByte) stats.descriptorsRewritten++;
     }
-    if (!this.#open || (!state.started && !this.#admit(state, route, message.subarray(start + shift, end), arrivalMs, outputTimestamp))) {
-      stats.packetsDropped++;
-      return;
-    }
     const out = shift === 0 && end === message.length ? message : message.subarray(shift, end);
     out[0] = out[0]! & ~0x20; // padding, if any, was left behind
     out[1] = (out[1]! & 0x80) | route.payloadType;
     setSequenceNumber(out, outputSequenceNumber);
     setTimestamp(out, outputTimestamp);
     setSsrc(out, continuity.outputSsrc);
+    // The payload starts where it did: the header moved forward with the descriptor's dropped bytes.
+    if (state.gate) state.gate.push(out, outputSequenceNumber, start, arrivalMs);
+    else this.#send(state, out, start, arrivalMs);
+  }
+
+  /** The last step of every packet: the output gates, then the wire (see openOutput). */
+  #send(state: TrackState, out: Buffer, payloadStart: number, nowMs: number): void {
+    const stats = state.stats;
+    const route = state.route;
+    if (!route || !this.#open || (!state.started && !this.#admit(state, route, out.subarray(payloadStart), nowMs, timestamp(out)))) {
+      stats.packetsDropped++;
+      return;
+    }
+    if (state.gate) {
+      setSequenceNumber(out, state.nextSequenceNumber);
+      state.nextSequenceNumber = (state.nextSequenceNumber + 1) & 0xffff;
+    }
     if (state.output) state.output.send(out);
     else state.rtp.send(out, route.targetPort, this.#ip);
     state.lastForwarded = out;
     // Same instant as far as the keep-alive and nudge (ms, ≥ 100 ms) can tell: no second clock read.
-    this.#lastSentMs = arrivalMs;
+    this.#lastSentMs = nowMs;
     stats.packetsForwarded++;
     stats.bytesForwarded += out.length;
   }

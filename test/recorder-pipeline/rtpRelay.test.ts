@@ -9,10 +9,11 @@ import { testLogger } from '../support/mediaRouter.ts';
 const KEY_FRAME_HEADER = 0b1000_0010;
 const INTER_FRAME_HEADER = 0b1000_0110;
 
-function rtpPacket(options: { payloadType: number; seq: number; ts: number; ssrc: number; payload: number[] }): Buffer {
+/** One RTP packet; with the marker bit unless told otherwise (a video frame in one packet ends with it). */
+function rtpPacket(options: { payloadType: number; seq: number; ts: number; ssrc: number; payload: number[]; marker?: boolean }): Buffer {
   const packet = Buffer.alloc(12 + options.payload.length);
   packet[0] = 0x80;
-  packet[1] = options.payloadType;
+  packet[1] = (options.marker === false ? 0 : 0x80) | options.payloadType;
   packet.writeUInt16BE(options.seq, 2);
   packet.writeUInt32BE(options.ts, 4);
   packet.writeUInt32BE(options.ssrc, 8);

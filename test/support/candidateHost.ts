@@ -49,6 +49,22 @@ export class CandidateHost {
     ip('netns', 'exec', this.name, 'tc', 'qdisc', 'replace', 'dev', `iic${this.name.slice('iicand'.length)}`, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', '16kb', 'latency', '200ms');
   }
 
+  /** This machine's side of the link. */
+  get hostInterface(): string {
+    return this.#hostSide;
+  }
+
+  /** Drops this share of what the candidate sends over UDP (random loss on its uplink). */
+  loseUplink(probability: number): void {
+    execFileSync('ip', ['netns', 'exec', this.name, 'iptables', '-w', '-A', 'OUTPUT', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP'], { stdio: 'pipe' });
+  }
+
+  /** UDP datagrams the loss rule dropped so far. */
+  uplinkLosses(): number {
+    const out = execFileSync('ip', ['netns', 'exec', this.name, 'iptables', '-w', '-L', 'OUTPUT', '-n', '-v', '-x'], { encoding: 'utf8' });
+    return out.split('\n').filter((line) => line.includes('DROP')).reduce((sum, line) => sum + Number(line.trim().split(/\s+/)[0] ?? 0), 0);
+  }
+
   /** Bytes the cap sent and packets it dropped so far (proof the shaping was in the path). */
   uplinkStats(): { sentBytes: number; dropped: number } {
     const out = execFileSync('ip', ['netns', 'exec', this.name, 'tc', '-s', 'qdisc', 'show', 'dev', `iic${this.name.slice('iicand'.length)}`], { encoding: 'utf8' });
@@ -78,3 +94,65 @@ export class CandidateHost {
   }
 }
 
+/**
+ * Delay on the candidate's UDP media path, in user space (this kernel has no netem): datagrams the
+ * candidate sends to the service's media port are redirected (DNAT, on this host's side of the
+ * link) to this relay, which holds each one `oneWayMs` and forwards it from a socket of its own;
+ * the answers come back the same way, so the round trip gains 2 × `oneWayMs`. Conntrack rewrites
+ * the answers' source back to the media port, so the browser sees the address it was given.
+ */
+export class DelayRelay {
+  readonly #host: CandidateHost;
+  readonly #mediaPort: number;
+  readonly #oneWayMs: number;
+  readonly #upstreams = new Map<string, import('node:dgram').Socket>();
+  #listener: import('node:dgram').Socket | undefined;
+  #rule: string[] | undefined;
+  relayed = 0;
+
+  constructor(host: CandidateHost, mediaPort: number, oneWayMs: number) {
+    this.#host = host;
+    this.#mediaPort = mediaPort;
+    this.#oneWayMs = oneWayMs;
+  }
+
+  async start(): Promise<void> {
+    const dgram = await import('node:dgram');
+    const listener = dgram.createSocket('udp4');
+    this.#listener = listener;
+    await new Promise<void>((resolve) => listener.bind(0, this.#host.serviceAddress, resolve));
+    const relayPort = listener.address().port;
+    listener.on('message', (message, from) => {
+      const key = `${from.address}:${from.port}`;
+      let upstream = this.#upstreams.get(key);
+      if (!upstream) {
+        const socket = dgram.createSocket('udp4');
+        upstream = socket;
+        this.#upstreams.set(key, socket);
+        socket.bind(0, this.#host.serviceAddress);
+        // Answers go back to the candidate from the listener (conntrack maps it to the media port).
+        socket.on('message', (answer) => setTimeout(() => listener.send(answer, from.port, from.address), this.#oneWayMs));
+      }
+      this.relayed++;
+      setTimeout(() => upstream.send(message, this.#mediaPort, this.#host.serviceAddress), this.#oneWayMs);
+    });
+    this.#rule = ['-t', 'nat', 'PREROUTING', '-i', this.#host.hostInterface, '-p', 'udp', '-d', this.#host.serviceAddress, '--dport', String(this.#mediaPort), '-j', 'DNAT', '--to-destination', `${this.#host.serviceAddress}:${relayPort}`];
+    execFileSync('iptables', ['-w', ...this.#rule.slice(0, 2), '-I', ...this.#rule.slice(2)], { stdio: 'pipe' });
+  }
+
+  /** Idempotent. */
+  close(): void {
+    if (this.#rule) {
+      try {
+        execFileSync('iptables', ['-w', ...this.#rule.slice(0, 2), '-D', ...this.#rule.slice(2)], { stdio: 'pipe' });
+      } catch {
+        // Already gone.
+      }
+      this.#rule = undefined;
+    }
+    for (const socket of this.#upstreams.values()) socket.close();
+    this.#upstreams.clear();
+    this.#listener?.close();
+    this.#listener = undefined;
+  }
+}

@@ -1,0 +1,111 @@
+// The candidate's uplink loses datagrams at random (iptables statistic, inside the candidate's own
+// network namespace); in one case every datagram of the media path also takes 50 ms each way
+// through a user-space relay (100 ms more round trip; this kernel has no netem). NACK repairs
+// most of what is lost; the recorder's frame gate holds a frame until its repair and drops what
+// cannot be repaired up to the next key frame. The stored files must decode cleanly, with little
+// frozen time and no long audio hole.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_PATH, buildClient, launchBrowser, pressStart, pageErrors, type TestBrowser } from '../support/browser.ts';
+import { CandidateHost, DelayRelay } from '../support/candidateHost.ts';
+import { decodeErrors, hasCues, largestPtsStep, probeFile, probePackets, type ProbedPacket } from '../support/ffprobe.ts';
+import { download, waitForStatus } from '../support/recordedInterview.ts';
+import { freePort } from '../support/testConfig.ts';
+import { startTestService, type TestService } from '../support/testService.ts';
+
+const DURATION_SECONDS = 20;
+
+/** Share of the file's time during which the picture stood still (frames more than 200 ms apart). */
+function frozenShare(video: ProbedPacket[], durationSeconds: number): number {
+  const frozen = video.slice(1).reduce((sum, packet, index) => {
+    const step = packet.ptsTime - video[index]!.ptsTime;
+    return step > 0.2 ? sum + step : sum;
+  }, 0);
+  return frozen / durationSeconds;
+}
+
+interface LossCase {
+  loss: number;
+  /** Added each way on the media path (0: none). */
+  oneWayMs: number;
+  /** Most frozen time allowed, as a share of the file. */
+  frozenMax: number;
+  /** Longest step between audio packets allowed, in seconds. */
+  audioStepMax: number;
+}
+
+// The issue's targets. Before the frame gate, at 3 % with 100 ms RTT 2 frames per file were
+// written undecodable in every run (ffmpeg's RTP demuxer gives a missing packet 100 ms, less than
+// a repair takes), and at 15 % 2–11 per file. Opus is not retransmitted: at 15 % a few packets in
+// a row go missing now and then (3 in a row: 0.3 % of packets), which a player conceals.
+describe.each<LossCase>([
+  { loss: 0.03, oneWayMs: 50, frozenMax: 0.02, audioStepMax: 0.1 },
+  { loss: 0.15, oneWayMs: 0, frozenMax: 0.1, audioStepMax: 0.25 },
+])('a candidate whose uplink loses $loss of its UDP datagrams, $oneWayMs ms more each way', ({ loss, oneWayMs, frozenMax, audioStepMax }) => {
+  let host: CandidateHost;
+  let relay: DelayRelay | undefined;
+  let ts: TestService;
+  let browser: TestBrowser;
+
+  beforeAll(async () => {
+    buildClient();
+    host = CandidateHost.create(100 + ((process.pid + Math.round(loss * 500)) % 150));
+    const port = String(await freePort());
+    ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });
+    if (oneWayMs > 0) {
+      relay = new DelayRelay(host, ts.service.config.mediasoup.webRtcServerPort!, oneWayMs);
+      await relay.start();
+    }
+    host.loseUplink(loss);
+    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=http://${host.serviceAddress}:${port}`] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    relay?.close();
+    await ts?.close();
+    host?.close();
+  });
+
+  it(`is recorded without undecodable frames, frozen at most ${frozenMax * 100} % of the time, with no audio gap over ${audioStepMax * 1000} ms`, async () => {
+    const interview = await ts.createInterview({ durationSeconds: DURATION_SECONDS });
+    const page = await browser.newPage();
+    const errors = pageErrors(page);
+    // What the recorder's frame gate did, read while the recording runs.
+    let frames: Record<string, unknown> = {};
+    const watching = setInterval(() => {
+      void ts.service.sessions
+        .get(interview.id)
+        ?.recording?.stats()
+        .then((stats) => (frames = { screen: stats.relay.screen.frames, camera: stats.relay.camera.frames }))
+        .catch(() => {});
+    }, 500);
+    await pressStart(page, interview.candidateUrl);
+    const done = await waitForStatus(ts, interview.id, 'completed', (DURATION_SECONDS + 90) * 1000).finally(() => clearInterval(watching));
+    const lost = host.uplinkLosses();
+    const label = `${loss * 100} % loss${oneWayMs ? ` + ${2 * oneWayMs} ms RTT` : ''}`;
+    console.log(`${label}: ${lost} datagrams dropped on the uplink${relay ? `, ${relay.relayed} through the relay` : ''}; gaps ${JSON.stringify(done.gaps)}; frame gate ${JSON.stringify(frames)}`);
+    expect(lost).toBeGreaterThan(100);
+    if (relay) expect(relay.relayed).toBeGreaterThan(1000);
+    expect(errors).toEqual([]);
+
+    for (const file of await Promise.all([download(done.screenVideo), download(done.candidateVideo)])) {
+      const probe = await probeFile(file);
+      const video = await probePackets(file, 'v:0');
+      const audio = await probePackets(file, 'a:0');
+      const frozen = frozenShare(video, probe.durationSeconds!);
+      const videoErrors = await decodeErrors(file);
+      const audioErrors = await decodeErrors(file, 'a:0');
+      console.log(
+        `${label} ${path.basename(file)}: ${probe.durationSeconds} s, ${probe.video?.width}×${probe.video?.height}, ${video.length} video packets, frozen ${(100 * frozen).toFixed(1)} % ` +
+          `(longest step ${largestPtsStep(video).toFixed(3)} s), audio longest step ${largestPtsStep(audio).toFixed(3)} s, decode errors ${videoErrors.length} video / ${audioErrors.length} audio`,
+      );
+      expect(Math.abs(probe.durationSeconds! - DURATION_SECONDS)).toBeLessThanOrEqual(1.5);
+      expect(await hasCues(file)).toBe(true);
+      expect(videoErrors).toEqual([]);
+      expect(audioErrors).toEqual([]);
+      expect(frozen).toBeLessThanOrEqual(frozenMax);
+      expect(largestPtsStep(audio)).toBeLessThanOrEqual(audioStepMax);
+    }
+  });
+});
