@@ -96,9 +96,10 @@ describe.each<LossCase>([
       const frozen = frozenShare(video, probe.durationSeconds!);
       const videoErrors = await decodeErrors(file);
       const audioErrors = await decodeErrors(file, 'a:0');
+      const offset = probe.video!.startTime! - probe.audio!.startTime!;
       console.log(
         `${label} ${path.basename(file)}: ${probe.durationSeconds} s, ${probe.video?.width}×${probe.video?.height}, ${video.length} video packets, frozen ${(100 * frozen).toFixed(1)} % ` +
-          `(longest step ${largestPtsStep(video).toFixed(3)} s), audio longest step ${largestPtsStep(audio).toFixed(3)} s, decode errors ${videoErrors.length} video / ${audioErrors.length} audio`,
+          `(longest step ${largestPtsStep(video).toFixed(3)} s), audio longest step ${largestPtsStep(audio).toFixed(3)} s, A/V start offset ${(offset * 1000).toFixed(0)} ms, decode errors ${videoErrors.length} video / ${audioErrors.length} audio`,
       );
       expect(Math.abs(probe.durationSeconds! - DURATION_SECONDS)).toBeLessThanOrEqual(1.5);
       expect(await hasCues(file)).toBe(true);
@@ -106,6 +107,7 @@ describe.each<LossCase>([
       expect(audioErrors).toEqual([]);
       expect(frozen).toBeLessThanOrEqual(frozenMax);
       expect(largestPtsStep(audio)).toBeLessThanOrEqual(audioStepMax);
+      expect(Math.abs(offset)).toBeLessThanOrEqual(0.1);
     }
   });
 });
