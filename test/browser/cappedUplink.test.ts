@@ -38,7 +38,7 @@ describe('a candidate whose uplink is capped', () => {
   beforeAll(async () => {
     buildClient();
     // A /24 of its own per run (parallel files and a second checkout do not share one).
-    host = CandidateHost.create(100 + (process.pid % 150));
+    host = CandidateHost.create();
     // The candidate's page comes from this machine's address on the candidate's link.
     port = String(await freePort());
     ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });

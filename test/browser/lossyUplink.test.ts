@@ -49,7 +49,7 @@ describe.each<LossCase>([
 
   beforeAll(async () => {
     buildClient();
-    host = CandidateHost.create(100 + ((process.pid + Math.round(loss * 500)) % 150));
+    host = CandidateHost.create();
     const port = String(await freePort());
     ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });
     if (oneWayMs > 0) {

@@ -24,12 +24,28 @@ export class CandidateHost {
     this.candidateAddress = `10.231.${id}.2`;
   }
 
-  /** A new namespace on its own /24 (`id` 1–250 keeps parallel files apart). */
-  static create(id: number): CandidateHost {
+  /**
+   * A new namespace on its own /24, on the first free id from a random start (ids 1–250; a
+   * namespace name taken by a parallel file or a second checkout fails `ip netns add`).
+   */
+  static create(): CandidateHost {
+    const first = 1 + Math.floor(Math.random() * 250);
+    for (let attempt = 0; attempt < 250; attempt++) {
+      const id = 1 + ((first + attempt) % 250);
+      try {
+        ip('netns', 'add', `iicand${id}`);
+      } catch {
+        continue;
+      }
+      return CandidateHost.#setUp(id);
+    }
+    throw new Error('no free candidate host id (iicand1–250 all exist)');
+  }
+
+  static #setUp(id: number): CandidateHost {
     const host = new CandidateHost(id);
     const inside = `iic${id}`;
     try {
-      ip('netns', 'add', host.name);
       ip('link', 'add', host.#hostSide, 'type', 'veth', 'peer', 'name', inside);
       ip('link', 'set', inside, 'netns', host.name);
       ip('addr', 'add', `${host.serviceAddress}/24`, 'dev', host.#hostSide);
@@ -57,6 +73,13 @@ export class CandidateHost {
   /** Drops this share of what the candidate sends over UDP (random loss on its uplink). */
   loseUplink(probability: number): void {
     execFileSync('ip', ['netns', 'exec', this.name, 'iptables', '-w', '-A', 'OUTPUT', '-p', 'udp', '-m', 'statistic', '--mode', 'random', '--probability', String(probability), '-j', 'DROP'], { stdio: 'pipe' });
+  }
+
+  /** Drops everything the candidate sends over UDP until the returned function is called. */
+  blackOutUplink(): () => void {
+    const rule = ['OUTPUT', '-p', 'udp', '-j', 'DROP'];
+    execFileSync('ip', ['netns', 'exec', this.name, 'iptables', '-w', '-I', ...rule], { stdio: 'pipe' });
+    return () => execFileSync('ip', ['netns', 'exec', this.name, 'iptables', '-w', '-D', ...rule], { stdio: 'pipe' });
   }
 
   /** UDP datagrams the loss rule dropped so far. */

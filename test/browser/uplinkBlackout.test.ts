@@ -1,0 +1,72 @@
+// The candidate's uplink goes black for 5 s mid-interview (every UDP datagram it sends dropped by
+// iptables on a host of its own; its signalling over TCP and its downlink stay up). The same two
+// files go on once media is back, and the blackout is a gap of about its length, with its cause.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM_PATH, buildClient, launchBrowser, pressStart, pageErrors, type TestBrowser } from '../support/browser.ts';
+import { CandidateHost } from '../support/candidateHost.ts';
+import { decodeErrors, hasCues, probeFile } from '../support/ffprobe.ts';
+import { download, waitForStatus } from '../support/recordedInterview.ts';
+import { freePort, waitFor } from '../support/testConfig.ts';
+import { startTestService, type TestService } from '../support/testService.ts';
+
+const DURATION_SECONDS = 25;
+const BLACKOUT_MS = 5000;
+
+describe('a candidate whose uplink goes black for 5 s', () => {
+  let host: CandidateHost;
+  let ts: TestService;
+  let browser: TestBrowser;
+
+  beforeAll(async () => {
+    buildClient();
+    host = CandidateHost.create();
+    const port = String(await freePort());
+    ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });
+    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=http://${host.serviceAddress}:${port}`] });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await ts?.close();
+    host?.close();
+  });
+
+  it('keeps the same two files and records the blackout as a gap of its length', async () => {
+    const interview = await ts.createInterview({ durationSeconds: DURATION_SECONDS });
+    const page = await browser.newPage();
+    const errors = pageErrors(page);
+    await pressStart(page, interview.candidateUrl);
+    const live = await waitForStatus(ts, interview.id, 'live', 20_000);
+    // Well into the interview: the recording is running in its first segment.
+    await waitFor(() => Date.now() - Date.parse(live.startedAt!) > 8000, { timeoutMs: 20_000, intervalMs: 100, what: '8 s of recording' });
+    const restore = host.blackOutUplink();
+    const blackedOutAt = Date.now();
+    await waitFor(() => Date.now() - blackedOutAt >= BLACKOUT_MS, { timeoutMs: BLACKOUT_MS + 2000, intervalMs: 20, what: 'the blackout' });
+    restore();
+    const restoredAt = Date.now();
+
+    const done = await waitForStatus(ts, interview.id, 'completed', (DURATION_SECONDS + 90) * 1000);
+    console.log(`blackout of ${restoredAt - blackedOutAt} ms: gaps ${JSON.stringify(done.gaps)}`);
+    expect(errors).toEqual([]);
+    expect(done.gaps).toHaveLength(1);
+    const gap = done.gaps[0]!;
+    expect(gap.end).not.toBeNull();
+    const gapMs = Date.parse(gap.end!) - Date.parse(gap.start);
+    expect(gap.cause).toBe('candidate connection lost');
+    // The gap starts when the packets stopped and ends when they are back (a key frame away).
+    expect(Math.abs(Date.parse(gap.start) - blackedOutAt)).toBeLessThanOrEqual(1000);
+    expect(gapMs).toBeGreaterThanOrEqual(BLACKOUT_MS - 1000);
+    expect(gapMs).toBeLessThanOrEqual(BLACKOUT_MS + 2500);
+
+    for (const file of await Promise.all([download(done.screenVideo), download(done.candidateVideo)])) {
+      const probe = await probeFile(file);
+      const videoErrors = await decodeErrors(file);
+      console.log(`blackout ${path.basename(file)}: ${probe.durationSeconds} s for a ${DURATION_SECONDS} s interview with a ${gapMs} ms gap; ${videoErrors.length} decode errors`);
+      // Both stretches are in the file, the gap's time kept in its timeline.
+      expect(Math.abs(probe.durationSeconds! - DURATION_SECONDS)).toBeLessThanOrEqual(1.5);
+      expect(await hasCues(file)).toBe(true);
+      expect(videoErrors).toEqual([]);
+    }
+  });
+});
