@@ -116,6 +116,11 @@ export interface JoinResult {
   endUrl: string;
   /** TURN servers (empty without TURN_URLS) and whether media may only go through them. */
   ice: { servers: IceServerInfo[]; transportPolicy: 'all' | 'relay' };
+  /**
+   * Cluster mode: the PUBLIC_URLs of the cluster's live nodes, where the page looks for its
+   * interview's new owner when its node goes away (empty on a single node).
+   */
+  nodeUrls: string[];
   /** Candidate only: how to publish, and where to go when the candidate refuses permissions. */
   publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
 }
@@ -193,6 +198,12 @@ export type ClientToServerEvents = {
 /** Carried by connect_error when the handshake is refused. */
 export interface HandshakeErrorData {
   code: ErrorCode;
+  /**
+   * Cluster mode, with code `unavailable`: the interview is owned by the node at this URL, where
+   * the page connects instead. Without it, an `unavailable` refusal of a live interview means its
+   * owner is gone and another node is taking it over: ask again in a moment.
+   */
+  ownerUrl?: string;
 }
 
 export function endUrlOf(interviewId: string): string {
