@@ -14,6 +14,7 @@ import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
 import { interviewOwnerUrl, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
+import { handOverInterviews } from './cluster/handOverInterviews.ts';
 import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
 import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
 import { OrphanTakeover } from './cluster/OrphanTakeover.ts';
@@ -308,6 +309,9 @@ export class Service implements ServiceSurface {
         adminToken: secrets.adminToken,
         metricsToken: config.metricsToken,
       });
+      // Cluster mode, right after the recordings stopped: the live interviews go to other nodes and
+      // their pages follow, while this node still answers them.
+      if (leases && nodes) steps.add('handover', () => handOverInterviews({ leases, nodes, moved: (id, url) => signaling.interviewMoved(id, url), logger: clusterLogger }));
       // First to close: recordings stop gracefully while everything else still runs, and are waited
       // for; their segments stay on disk for the next start.
       steps.add('recordings', () => sessions.stopRecordings());

@@ -181,6 +181,11 @@ export interface Notifications {
   consumerScore: { consumerId: string; track: TrackName; score: number; producerScore: number };
   /** The media server behind this interview went away: set up transports again (reconnect). */
   mediaReset: { reason: 'workerDied' };
+  /**
+   * Cluster mode: this node is shutting down and the node at ownerUrl owns the interview now:
+   * reconnect there (and publish or watch again) at once.
+   */
+  interviewMoved: { ownerUrl: string };
   /** Another tab of the candidate took over; this one stops publishing. */
   sessionReplaced: Record<string, never>;
   /** The link's role token expired: the server disconnects this connection right after. */

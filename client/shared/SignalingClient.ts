@@ -57,6 +57,12 @@ export class SignalingClient {
     // older one would only tear it down.
     this.socket.on('connect', () => this.#cancelRestart());
     this.socket.on('connect_error', (error) => this.#onConnectError(error as Error & { data?: Partial<HandshakeErrorData> }));
+    // This node hands the interview over before it shuts down: follow it now, not after the close.
+    this.on('interviewMoved', ({ ownerUrl }) => {
+      if (this.#closed) return;
+      this.#moveTo(ownerUrl);
+      this.socket.disconnect().connect();
+    });
   }
 
   /** The origin the socket connects to now (the end page and the like live there too). */

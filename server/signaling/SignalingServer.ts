@@ -289,6 +289,13 @@ export class SignalingServer {
     (this.#namespace.to(channelOf(interviewId)).emit as (name: N, payload: Notifications[N]) => void)(name, payload);
   }
 
+  /** Cluster mode: the interview's pages are told to reconnect to its new owner (this node is leaving). */
+  interviewMoved(interviewId: string, ownerUrl: string): void {
+    if (this.#closed) return;
+    // Only this node's pages: the others are not leaving.
+    this.#namespace.local.to(channelOf(interviewId)).emit('interviewMoved', { ownerUrl });
+  }
+
   /** Open signalling connections by role (metrics). */
   connectionsByRole(): { candidate: number; proctor: number } {
     const counts = { candidate: 0, proctor: 0 };
