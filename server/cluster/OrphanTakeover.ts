@@ -6,7 +6,7 @@ import type { NodeHeartbeat } from './NodeRegistry.ts';
 import type { RedisClient } from './redisClient.ts';
 
 /** How often a node looks for live interviews nobody owns (a dead owner's lease lapses ≤ 3 s after its death). */
-export const ORPHAN_SCAN_INTERVAL_MS = 500;
+const ORPHAN_SCAN_INTERVAL_MS = 500;
 /**
  * A node the orphan is not assigned to claims it after it has stayed unowned this long: the node
  * it is assigned to may be dying too, or slow. Long enough for the assigned node's next scans.
