@@ -32,6 +32,11 @@ export async function handOverInterviews(options: HandoverOptions): Promise<void
   await nodes.beatNow();
   await leases.close({ release: true });
   if (interviewIds.length === 0) return;
+  // Nobody to take them (the last node of the cluster stops): they stay live for the next start.
+  if (!(await anotherNodeIsOpen(nodes))) {
+    logger.info({ interviews: interviewIds.length }, 'shutting down with no other node up: the live interviews wait for the next start');
+    return;
+  }
   const releasedAt = Date.now();
   logger.info({ interviews: interviewIds.length }, 'shutting down: released the live interviews for other nodes to take');
   const waiting = new Set(interviewIds);
@@ -54,4 +59,13 @@ export async function handOverInterviews(options: HandoverOptions): Promise<void
     if (waiting.size > 0) await delay(HANDOVER_POLL_MS);
   }
   if (waiting.size > 0) logger.warn({ interviewIds: [...waiting] }, 'no other node took these interviews over in time; leaving them to be taken later');
+}
+
+/** Whether a node other than this one is up and not draining (Redis down: assume none, do not wait). */
+async function anotherNodeIsOpen(nodes: NodeRegistry): Promise<boolean> {
+  try {
+    return (await nodes.nodes()).some((node) => node.nodeId !== nodes.nodeId && !node.draining);
+  } catch {
+    return false;
+  }
 }
