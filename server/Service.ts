@@ -13,9 +13,11 @@ import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.t
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
-import { interviewOwnerUrl } from './cluster/interviewOwnerUrl.ts';
+import { interviewOwnerUrl, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
+import { handOverInterviews } from './cluster/handOverInterviews.ts';
 import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
 import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
+import { OrphanTakeover } from './cluster/OrphanTakeover.ts';
 import { placeNewInterview } from './cluster/placeNewInterview.ts';
 import { closeRedisClient, openRedisClient } from './cluster/redisClient.ts';
 import { Database } from './db/Database.ts';
@@ -28,6 +30,7 @@ import { registerMetricsRoutes } from './http/metricsRoutes.ts';
 import { registerPageRoutes } from './http/pageRoutes.ts';
 import { registerRecordingRoutes } from './http/recordingRoutes.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
+import { InterviewStatus } from './db/InterviewStatus.ts';
 import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
 import { createLogger } from './logging.ts';
 import { createServiceGauges } from './health/serviceGauges.ts';
@@ -246,7 +249,9 @@ export class Service implements ServiceSurface {
       // Pages play recordings from this origin too: the public bucket's, or with presigned URLs the
       // object store's own (the pages' Content-Security-Policy must allow it).
       const mediaOrigin = config.s3.publicBaseUrl ? new URL(config.s3.presignedUrls ? objectStore.settings.endpoint : config.s3.publicBaseUrl).origin : undefined;
-      registerPageRoutes(http, { mediaOrigin, ownerUrlOf: leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger }) });
+      // Cluster mode: the live nodes' URLs, where the pages look for their interview's new owner.
+      const nodeUrls = nodes && (async () => (await nodes.nodes()).filter((node) => !node.draining).map((node) => node.publicUrl));
+      registerPageRoutes(http, { mediaOrigin, ownerUrlOf: leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger }), clusterOrigins: nodeUrls });
       registerAdminRoutes(http, {
         interviews,
         sessions,
@@ -270,6 +275,9 @@ export class Service implements ServiceSurface {
         maxHttpBufferSize: 64 * 1024,
         connectTimeout: SOCKET_CONNECT_TIMEOUT_MS,
         allowRequest: (request, callback) => callback(null, limits.admitsAddress(request)),
+        // Cluster mode: a page loaded from one node may follow its interview to another (its role
+        // token travels in the handshake, never in a cookie, so no origin gains anything by it).
+        ...(config.cluster ? { cors: { origin: true, credentials: false } } : {}),
         // Cluster mode: a notification for an interview reaches its pages on every node. A Redis
         // stream (not plain pub/sub) so a Redis blip delays notifications instead of dropping them.
         ...(adapterRedis ? { adapter: (await import('@socket.io/redis-streams-adapter')).createAdapter(adapterRedis, { streamName: clusterKeys.socketIo, channelPrefix: clusterKeys.socketIo }) } : {}),
@@ -288,6 +296,11 @@ export class Service implements ServiceSurface {
         iceTransportPolicy: config.iceTransportPolicy,
         limits,
         admitOne: () => admission.admitOne(),
+        routeOf:
+          leases &&
+          nodes &&
+          signalingRouteOf({ leases, nodes, isLive: async (id) => (await interviews.find(id))?.status === InterviewStatus.Live, logger: clusterLogger }),
+        nodeUrls,
         logger,
       });
       steps.add('signaling', () => signaling.close());
@@ -296,6 +309,9 @@ export class Service implements ServiceSurface {
         adminToken: secrets.adminToken,
         metricsToken: config.metricsToken,
       });
+      // Cluster mode, right after the recordings stopped: the live interviews go to other nodes and
+      // their pages follow, while this node still answers them.
+      if (leases && nodes) steps.add('handover', () => handOverInterviews({ leases, nodes, moved: (id, url) => signaling.interviewMoved(id, url), logger: clusterLogger }));
       // First to close: recordings stop gracefully while everything else still runs, and are waited
       // for; their segments stay on disk for the next start.
       steps.add('recordings', () => sessions.stopRecordings());
@@ -304,6 +320,20 @@ export class Service implements ServiceSurface {
       // Work left by a previous run: interviews still live get their timers back (one whose
       // endsAt passed while the service was down ends now); unfinished deliveries resume.
       await sessions.resumeAll();
+      // Cluster mode: from now on this node also takes over live interviews whose owner died. Stopped
+      // first on shutdown (this node is leaving, not taking more).
+      if (redis && leases && nodes) {
+        const takeover = new OrphanTakeover({
+          redis,
+          leases,
+          nodes,
+          liveInterviews: async () => (await interviews.list({ status: InterviewStatus.Live })).map((interview) => interview.id),
+          takeOver: (interviewId) => sessions.open(interviewId).resume(),
+          draining: () => draining.value,
+          logger: clusterLogger,
+        });
+        steps.add('orphan takeover', () => takeover.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
+      }
       webhooks.start();
       deletion.start();
       void disk.check().catch((error: unknown) => logger.error({ err: error, path: config.dataDir }, 'could not measure the free disk space'));

@@ -116,6 +116,11 @@ export interface JoinResult {
   endUrl: string;
   /** TURN servers (empty without TURN_URLS) and whether media may only go through them. */
   ice: { servers: IceServerInfo[]; transportPolicy: 'all' | 'relay' };
+  /**
+   * Cluster mode: the PUBLIC_URLs of the cluster's live nodes, where the page looks for its
+   * interview's new owner when its node goes away (empty on a single node).
+   */
+  nodeUrls: string[];
   /** Candidate only: how to publish, and where to go when the candidate refuses permissions. */
   publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
 }
@@ -176,6 +181,11 @@ export interface Notifications {
   consumerScore: { consumerId: string; track: TrackName; score: number; producerScore: number };
   /** The media server behind this interview went away: set up transports again (reconnect). */
   mediaReset: { reason: 'workerDied' };
+  /**
+   * Cluster mode: this node is shutting down and the node at ownerUrl owns the interview now:
+   * reconnect there (and publish or watch again) at once.
+   */
+  interviewMoved: { ownerUrl: string };
   /** Another tab of the candidate took over; this one stops publishing. */
   sessionReplaced: Record<string, never>;
   /** The link's role token expired: the server disconnects this connection right after. */
@@ -193,6 +203,12 @@ export type ClientToServerEvents = {
 /** Carried by connect_error when the handshake is refused. */
 export interface HandshakeErrorData {
   code: ErrorCode;
+  /**
+   * Cluster mode, with code `unavailable`: the interview is owned by the node at this URL, where
+   * the page connects instead. Without it, an `unavailable` refusal of a live interview means its
+   * owner is gone and another node is taking it over: ask again in a moment.
+   */
+  ownerUrl?: string;
 }
 
 export function endUrlOf(interviewId: string): string {

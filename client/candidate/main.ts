@@ -110,6 +110,7 @@ async function startSession(): Promise<void> {
     const joined = await signaling.request('join', { interviewId });
     if (mine !== session) return;
     join = joined;
+    signaling.knowNodes(joined.nodeUrls);
     live = joined.interview.status === 'live';
     clock.sync(joined.now, joined.interview.endsAt);
     const created = await Publisher.create(signaling, joined, (state) => {
@@ -255,8 +256,9 @@ signaling.on('interviewEnded', ({ endUrl }) => {
   stopEverything();
   signaling.close();
   // The end page shows this interview's upload progress: it needs the same role token, which
-  // stays in the fragment (never sent to a server in a URL).
-  location.assign(`${endUrl}${location.hash}`);
+  // stays in the fragment (never sent to a server in a URL). It is served by the node signalling
+  // answered from: in a cluster the page's own node may be gone.
+  location.assign(`${new URL(endUrl, signaling.origin).href}${location.hash}`);
 });
 signaling.on('mediaReset', () => {
   announce('The connection to the media server was reset; reconnecting…');

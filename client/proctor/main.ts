@@ -114,6 +114,7 @@ async function startSession(): Promise<void> {
     const joined = await signaling.request('join', { interviewId });
     if (mine !== session) return;
     join = joined;
+    signaling.knowNodes(joined.nodeUrls);
     status = joined.interview.status;
     clock.sync(joined.now, joined.interview.endsAt);
     const name = joined.interview.candidateName;

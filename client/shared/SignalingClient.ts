@@ -9,8 +9,10 @@ import {
   type RequestName,
   type RequestPayload,
   type RequestResults,
+  type HandshakeErrorData,
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
+import { NodeOrigins } from './NodeOrigins.ts';
 
 export class RequestError extends Error {
   constructor(
@@ -23,6 +25,8 @@ export class RequestError extends Error {
 }
 
 const RESTART_DELAY_MS = 2000;
+/** A live interview whose node is gone is taken over within seconds: ask again this often meanwhile. */
+const TAKEOVER_RETRY_MS = 500;
 
 /** Errors worth retrying: the server or its media workers were momentarily unavailable. */
 export function isTransient(error: unknown): boolean {
@@ -32,8 +36,11 @@ export function isTransient(error: unknown): boolean {
 /** The page's signalling connection: typed requests (promise per ack) and notifications. */
 export class SignalingClient {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+  /** Which node the socket connects to: this page's origin, or the node that owns the interview now. */
+  readonly #origins = new NodeOrigins(location.origin);
   #closed = false;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(token: string) {
     // Same origin; the role token travels in the handshake body, never in a URL.
@@ -49,6 +56,55 @@ export class SignalingClient {
     // A fresh session came up meanwhile (e.g. after a media reset): a restart asked for by an
     // older one would only tear it down.
     this.socket.on('connect', () => this.#cancelRestart());
+    this.socket.on('connect_error', (error) => this.#onConnectError(error as Error & { data?: Partial<HandshakeErrorData> }));
+    // This node hands the interview over before it shuts down: follow it now, not after the close.
+    this.on('interviewMoved', ({ ownerUrl }) => {
+      if (this.#closed) return;
+      this.#moveTo(ownerUrl);
+      this.socket.disconnect().connect();
+    });
+  }
+
+  /** The origin the socket connects to now (the end page and the like live there too). */
+  get origin(): string {
+    return this.#origins.current;
+  }
+
+  /** Cluster mode: the live nodes a join named, where the interview is looked for if this node goes. */
+  knowNodes(urls: readonly string[]): void {
+    this.#origins.know(urls);
+  }
+
+  /**
+   * Cluster mode. A node that does not own the interview refuses the handshake and names the owner:
+   * go there at once. One whose interview is being taken over (its owner died) says to ask again
+   * soon. A node that cannot be reached at all may be the dead one: the next attempt goes to the
+   * next known node, which answers for the owner. On a single node there is no other origin, and
+   * socket.io's own reconnection goes on as before.
+   */
+  #onConnectError(error: Error & { data?: Partial<HandshakeErrorData> }): void {
+    if (this.#closed) return;
+    const { code, ownerUrl } = error.data ?? {};
+    if (code === 'unavailable') {
+      // Refused by a middleware: socket.io does not retry by itself.
+      if (ownerUrl) this.#moveTo(ownerUrl);
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => {
+        if (!this.#closed && !this.socket.connected) this.socket.connect();
+      }, ownerUrl ? 0 : TAKEOVER_RETRY_MS);
+    } else if (code === undefined) {
+      // The transport failed: socket.io retries by itself, against the origin set here.
+      const next = this.#origins.next();
+      if (next !== undefined) this.#moveTo(next);
+    }
+  }
+
+  #moveTo(origin: string): void {
+    if (!this.#origins.moveTo(origin)) return;
+    // The manager opens every (re)connection to its uri: the next one goes to the new origin. It is
+    // not part of socket.io-client's typed surface, but a manager per origin would mean a socket
+    // per origin, and every page's listeners moved from one to the next.
+    (this.socket.io as unknown as { uri: string }).uri = this.#origins.current;
   }
 
   request<N extends RequestName>(name: N, payload: RequestPayload<N>, timeoutMs = 15_000): Promise<RequestResults[N]> {
@@ -94,6 +150,7 @@ export class SignalingClient {
   close(): void {
     this.#closed = true;
     this.#cancelRestart();
+    clearTimeout(this.#retryTimer);
     this.socket.disconnect();
   }
 }

@@ -182,6 +182,13 @@ export class InterviewLeases {
     return holder ? nodeIdOfHolder(holder) : undefined;
   }
 
+  /** Who owns each interview now (undefined: nobody), in the order asked; one round trip. */
+  async ownersOf(interviewIds: readonly string[]): Promise<Array<string | undefined>> {
+    if (interviewIds.length === 0) return [];
+    const holders = await this.#redis.mGet(interviewIds.map((id) => clusterKeys.lease(id)));
+    return holders.map((holder) => (typeof holder === 'string' ? nodeIdOfHolder(holder) : undefined));
+  }
+
   /** The leases this node holds. */
   get held(): Lease[] {
     return [...this.#held.values()];

@@ -189,6 +189,12 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     return live;
   }
 
+  /** Sends a heartbeat now, not at the next tick (a node that begins draining says so at once). */
+  async beatNow(): Promise<void> {
+    await this.#beating;
+    await this.#tick();
+  }
+
   /** One tick's beat; a failure is logged once, and its end once the beats get through again. */
   async #tick(): Promise<void> {
     if (this.#closed) return;

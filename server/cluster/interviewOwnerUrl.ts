@@ -20,3 +20,34 @@ export function interviewOwnerUrl(options: { leases: InterviewLeases; nodes: Nod
     }
   };
 }
+
+/** Where a page's signalling connection for an interview goes (see `signalingRouteOf`). */
+export type SignalingRoute = { to: 'here' } | { to: 'owner'; url: string } | { to: 'nobody yet' };
+
+/**
+ * Where an interview's signalling belongs, asked when a page connects: here when this node owns
+ * it; the owner's PUBLIC_URL when another live node does; `nobody yet` when it is live but its
+ * owner is gone (dead, its lease lapsing or lapsed) — a node takes it over within seconds and the
+ * page asks again. An interview that is not live yet, or a Redis that cannot tell, is served here,
+ * as on a single node: media recorded where no lease says otherwise beats media refused.
+ */
+export function signalingRouteOf(options: {
+  leases: InterviewLeases;
+  nodes: NodeRegistry;
+  isLive: (interviewId: string) => Promise<boolean>;
+  logger: Logger;
+}): (interviewId: string) => Promise<SignalingRoute> {
+  const { leases, nodes, isLive, logger } = options;
+  return async (interviewId) => {
+    try {
+      const owner = await leases.ownerOf(interviewId);
+      if (owner === leases.nodeId) return { to: 'here' };
+      const url = owner === undefined ? undefined : (await nodes.node(owner))?.publicUrl;
+      if (url) return { to: 'owner', url };
+      return (await isLive(interviewId)) ? { to: 'nobody yet' } : { to: 'here' };
+    } catch (error) {
+      logger.warn({ err: error, interviewId }, "could not look up the interview's owner; serving its signalling here");
+      return { to: 'here' };
+    }
+  };
+}

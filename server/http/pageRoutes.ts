@@ -10,6 +10,11 @@ export interface PageRoutesOptions {
   mediaOrigin?: string | undefined;
   /** Cluster mode: the origin of the node that owns a live interview, when it is another node. */
   ownerUrlOf?: ((interviewId: string) => Promise<string | undefined>) | undefined;
+  /**
+   * Cluster mode: the origins of the other nodes, which the pages may connect to (their signalling
+   * follows the interview to a new owner when their node goes away).
+   */
+  clusterOrigins?: (() => Promise<string[]>) | undefined;
 }
 
 const defaultClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'client');
@@ -24,22 +29,39 @@ const contentTypes: Record<string, string> = {
 
 // Pages carry role tokens in the fragment: no Referer may leak the page, nothing may frame it,
 // and scripts come only from this origin.
-function pageHeaders(mediaOrigin: string | undefined): Record<string, string> {
+function pageHeaders(mediaOrigin: string | undefined, clusterOrigins: readonly string[] = []): Record<string, string> {
+  // Each node's origin as HTTP (socket.io's polling) and as WebSocket: not every browser lets an
+  // http: source cover ws:.
+  const connect = clusterOrigins.flatMap((origin) => [origin, origin.replace(/^http/, 'ws')]);
   return {
     'cache-control': 'no-cache',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
-    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:${mediaOrigin ? ` ${mediaOrigin}` : ''}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:${mediaOrigin ? ` ${mediaOrigin}` : ''}; connect-src 'self'${connect.map((origin) => ` ${origin}`).join('')}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
   };
+}
+
+/** Node origins safe to put in a header (a URL's origin has no spaces, quotes or semicolons). */
+function originsOf(urls: readonly string[]): string[] {
+  const origins = new Set<string>();
+  for (const url of urls) {
+    try {
+      const { origin, protocol } = new URL(url);
+      if (protocol === 'http:' || protocol === 'https:') origins.add(origin);
+    } catch {
+      // Not a URL: left out.
+    }
+  }
+  return [...origins];
 }
 
 /** The candidate, proctor, admin and end pages, and the client bundles they load. */
 export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOptions = {}): void {
   const clientDir = options.clientDir ?? defaultClientDir;
   const headers = pageHeaders(options.mediaOrigin);
-  const { ownerUrlOf } = options;
+  const { ownerUrlOf, clusterOrigins } = options;
 
-  async function sendFile(reply: FastifyReply, file: string): Promise<FastifyReply> {
+  async function sendFile(reply: FastifyReply, file: string, pageHeaderSet = headers): Promise<FastifyReply> {
     let body: Buffer;
     try {
       body = await fs.readFile(file);
@@ -50,7 +72,18 @@ export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOpti
         .type('text/plain; charset=utf-8')
         .send(built ? 'The client is not built: run node scripts/build-client.mjs' : 'Not found');
     }
-    return reply.headers(headers).type(contentTypes[path.extname(file)] ?? 'application/octet-stream').send(body);
+    return reply.headers(pageHeaderSet).type(contentTypes[path.extname(file)] ?? 'application/octet-stream').send(body);
+  }
+
+  /** The live pages' headers: in a cluster they may also connect to the other nodes. */
+  async function clusterHeaders(): Promise<Record<string, string>> {
+    if (!clusterOrigins) return headers;
+    try {
+      return pageHeaders(options.mediaOrigin, originsOf(await clusterOrigins()));
+    } catch {
+      // Redis cannot list the nodes now: the page works with this node alone.
+      return headers;
+    }
   }
 
   const page = (name: string) => path.join(clientDir, 'pages', `${name}.html`);
@@ -61,7 +94,7 @@ export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOpti
     // the #token fragment across the redirect, and no token is in the URL this node sees).
     const ownerUrl = options.followOwner ? await ownerUrlOf?.(id) : undefined;
     if (ownerUrl) return reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).redirect(`${ownerUrl}${request.url}`, 307);
-    return sendFile(reply, page(name));
+    return sendFile(reply, page(name), options.followOwner ? await clusterHeaders() : headers);
   };
 
   app.get('/', async (_request, reply) => sendFile(reply, page('index')));

@@ -377,11 +377,17 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     }
   }
 
-  /** After a service start: a live interview gets its timer back; an unfinished delivery resumes. */
+  /**
+   * After a service start, or when this node takes over an interview whose owner died: a live
+   * interview gets its timer back; an unfinished delivery resumes.
+   */
   async resume(): Promise<void> {
     await this.#loaded;
     const interview = await this.#context.interviews.find(this.interviewId);
     if (!interview) return;
+    // A session made here while the interview was still waiting (a proctor's page) and then went
+    // live on another node: it is live here too now, which this node is taking over.
+    if (this.#state === SessionState.Idle && interview.status === InterviewStatus.Live) this.#moveTo(SessionState.Live);
     const timer = this.#state === SessionState.Live && interview.endsAt;
     const delivery = this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === InterviewStatus.Failed);
     // Cluster mode: every node resumes every interview at its start; only the one that gets the

@@ -32,6 +32,8 @@ export interface ParticipantContext {
   logger: Logger;
   /** Throws at_capacity when the service cannot take one more interview's media now. */
   admitOne?: () => void;
+  /** Cluster mode: the live nodes' PUBLIC_URLs (where the page looks for its interview if this node goes). */
+  nodeUrls?: (() => Promise<string[]>) | undefined;
 }
 
 type Handlers = { [N in RequestName]: (request: ParsedRequest<N>) => Promise<RequestResults[N]> };
@@ -86,6 +88,16 @@ export class Participant {
     return (this.#handlers[name] as (request: ParsedRequest<N>) => Promise<RequestResults[N]>)(request);
   }
 
+  /** The cluster's node URLs, or none (a single node, or Redis cannot tell now: the join goes on). */
+  async #nodeUrls(): Promise<string[]> {
+    try {
+      return (await this.#context.nodeUrls?.()) ?? [];
+    } catch (error) {
+      this.#context.logger.warn({ err: error }, "could not list the cluster's nodes for a page");
+      return [];
+    }
+  }
+
   readonly #handlers: Handlers = {
     join: async ({ interviewId }) => {
       if (this.#joined) throw new AppError('conflict', 'already joined');
@@ -114,9 +126,11 @@ export class Participant {
         endsAt: interview.endsAt?.toISOString() ?? null,
         screenSource: interview.screenSource,
       };
+      const nodeUrls = await this.#nodeUrls();
       return {
         role: this.claims.role,
         interview: info,
+        nodeUrls,
         now: Date.now(),
         routerRtpCapabilities: room.rtpCapabilities as RequestResults['join']['routerRtpCapabilities'],
         tracks: room.tracks,

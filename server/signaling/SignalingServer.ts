@@ -5,6 +5,7 @@ import { AppError, invalidInput } from '../errors.ts';
 import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
 import type { SessionRegistry } from '../session/SessionRegistry.ts';
+import type { SignalingRoute } from '../cluster/interviewOwnerUrl.ts';
 import type { ConnectionLimits } from './ConnectionLimits.ts';
 import { Participant } from './Participant.ts';
 import {
@@ -36,6 +37,10 @@ export interface SignalingServerOptions {
   limits: ConnectionLimits;
   /** Throws at_capacity when one more interview would overload the service. */
   admitOne?: () => void;
+  /** Cluster mode: where an interview's signalling belongs; unset: always here. */
+  routeOf?: ((interviewId: string) => Promise<SignalingRoute>) | undefined;
+  /** Cluster mode: the live nodes' PUBLIC_URLs, handed to the pages at join. */
+  nodeUrls?: (() => Promise<string[]>) | undefined;
   logger: Logger;
 }
 
@@ -62,8 +67,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * refused client holds nothing (a well-behaved client closes it itself; the connectTimeout is
  * the backstop for one that does not).
  */
-function refuse(socket: Socket, next: (error?: Error) => void, code: HandshakeErrorData['code'], message: string): void {
-  next(Object.assign(new Error(message), { data: { code } satisfies HandshakeErrorData }));
+function refuse(socket: Socket, next: (error?: Error) => void, code: HandshakeErrorData['code'], message: string, ownerUrl?: string): void {
+  next(Object.assign(new Error(message), { data: (ownerUrl ? { code, ownerUrl } : { code }) satisfies HandshakeErrorData }));
   // After the error packet is on its way (socket.io sends it on the next tick).
   setImmediate(() => {
     const joined = (socket.client as unknown as { nsps?: Map<string, unknown> }).nsps;
@@ -102,21 +107,43 @@ export class SignalingServer {
       } catch (error) {
         return refuse(socket, next, 'unauthorized', error instanceof TokenError ? error.message : 'role token refused');
       }
-      if (claims.role === 'proctor') {
-        const release = options.sessions.open(claims.interviewId).holdProctorSeat(options.limits.settings.proctorsPerInterview);
-        if (!release) {
-          const max = options.limits.settings.proctorsPerInterview;
-          return refuse(socket, next, 'limit_reached', `this interview already has ${max} proctor connections open (the most it takes); close one and try again`);
-        }
-        socket.data.releaseSeat = release;
-        // Released when the connection goes, also if it goes before the namespace connect completes.
-        socket.conn.once('close', release);
-      }
-      socket.data.claims = claims;
-      next();
+      void this.#route(claims.interviewId).then((route) => {
+        if (route.to === 'owner') return refuse(socket, next, 'unavailable', 'this interview is served by another node', route.url);
+        if (route.to === 'nobody yet') return refuse(socket, next, 'unavailable', "this interview's node is gone; another one is taking it over: try again in a moment");
+        this.#admit(socket, claims, next);
+      }, () => this.#admit(socket, claims, next));
     });
     this.#namespace.on('connection', (socket) => this.#onConnection(socket));
+    this.#watchSessions();
+  }
 
+  /** Cluster mode: an interview's pages signal with the node that owns it (a page that reached another is told where). */
+  async #route(interviewId: string): Promise<SignalingRoute> {
+    return (await this.#options.routeOf?.(interviewId)) ?? { to: 'here' };
+  }
+
+  /** The handshake is accepted: a proctor takes a seat, and the claims go with the socket. */
+  #admit(socket: SignalingSocket, claims: RoleClaims, next: (error?: Error) => void): void {
+    const options = this.#options;
+    // The page may have gone while its owner was looked up: a seat taken now would never be given back.
+    if (socket.conn.readyState !== 'open') return next(new Error('the connection closed during the handshake'));
+    if (claims.role === 'proctor') {
+      const release = options.sessions.open(claims.interviewId).holdProctorSeat(options.limits.settings.proctorsPerInterview);
+      if (!release) {
+        const max = options.limits.settings.proctorsPerInterview;
+        return refuse(socket, next, 'limit_reached', `this interview already has ${max} proctor connections open (the most it takes); close one and try again`);
+      }
+      socket.data.releaseSeat = release;
+      // Released when the connection goes, also if it goes before the namespace connect completes.
+      socket.conn.once('close', release);
+    }
+    socket.data.claims = claims;
+    next();
+  }
+
+  /** Lifecycle and room events of every session reach the interview's pages. */
+  #watchSessions(): void {
+    const options = this.#options;
     const onLive = (interview: { id: string; startedAt: Date | null; endsAt: Date | null }): void => {
       if (!interview.startedAt || !interview.endsAt) return;
       this.#notifyInterview(interview.id, 'interviewLive', { startedAt: interview.startedAt.toISOString(), endsAt: interview.endsAt.toISOString(), now: Date.now() });
@@ -152,6 +179,7 @@ export class SignalingServer {
         iceTransportPolicy: this.#options.iceTransportPolicy,
         logger: this.#logger,
         ...(this.#options.admitOne ? { admitOne: this.#options.admitOne } : {}),
+        nodeUrls: this.#options.nodeUrls,
       },
       notify,
       () => {
@@ -259,6 +287,13 @@ export class SignalingServer {
   #notifyInterview<N extends NotificationName>(interviewId: string, name: N, payload: Notifications[N]): void {
     if (this.#closed) return;
     (this.#namespace.to(channelOf(interviewId)).emit as (name: N, payload: Notifications[N]) => void)(name, payload);
+  }
+
+  /** Cluster mode: the interview's pages are told to reconnect to its new owner (this node is leaving). */
+  interviewMoved(interviewId: string, ownerUrl: string): void {
+    if (this.#closed) return;
+    // Only this node's pages: the others are not leaving.
+    this.#namespace.local.to(channelOf(interviewId)).emit('interviewMoved', { ownerUrl });
   }
 
   /** Open signalling connections by role (metrics). */
