@@ -54,6 +54,8 @@ const SHUTDOWN_STEP_LIMIT_MS = 3000;
 const HTTP_DRAIN_MS = 1000;
 /** How long a socket.io client may stay connected without joining a namespace (a refused one included). */
 const SOCKET_CONNECT_TIMEOUT_MS = 5000;
+/** The finalization claims' holder on a single node: the only node, so its next run takes its claims back at once. */
+const SINGLE_NODE_ID = 'single-node';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -215,6 +217,7 @@ export class Service implements ServiceSurface {
         journalIntervalMs: config.recordingJournalMs,
         webhooks,
         ownership: leases && new LeasedOwnership(leases, clusterLogger),
+        nodeId: config.cluster?.nodeId ?? SINGLE_NODE_ID,
         logger,
       });
       steps.add('rooms', () => sessions.close());
