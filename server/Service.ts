@@ -31,6 +31,7 @@ import { InterviewService } from './lifecycle/InterviewService.ts';
 import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
 import { createLogger } from './logging.ts';
 import { createServiceGauges } from './health/serviceGauges.ts';
+import { FinalizationTakeover } from './session/FinalizationTakeover.ts';
 import { SessionRegistry } from './session/SessionRegistry.ts';
 import { InterviewRoom } from './sfu/InterviewRoom.ts';
 import { roomTransportSettings } from './sfu/transportOptions.ts';
@@ -221,6 +222,9 @@ export class Service implements ServiceSurface {
         logger,
       });
       steps.add('rooms', () => sessions.close());
+      // Cluster mode with the journal: a finalizing node that died is taken over (its claim ran out).
+      const takeover = leases && config.recordingJournalMs > 0 ? new FinalizationTakeover({ interviews, sessions, logger: clusterLogger }) : undefined;
+      if (takeover) steps.add('finalization takeover', () => takeover.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
       // An interview with media in its room costs CPU (reserved until it ends).
       const admission = new Admission(config.admission, () => sessions.withMedia);
@@ -249,7 +253,8 @@ export class Service implements ServiceSurface {
       // Pages play recordings from this origin too: the public bucket's, or with presigned URLs the
       // object store's own (the pages' Content-Security-Policy must allow it).
       const mediaOrigin = config.s3.publicBaseUrl ? new URL(config.s3.presignedUrls ? objectStore.settings.endpoint : config.s3.publicBaseUrl).origin : undefined;
-      registerPageRoutes(http, { mediaOrigin, ownerUrlOf: leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger }) });
+      const ownerUrlOf = leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger });
+      registerPageRoutes(http, { mediaOrigin, ownerUrlOf });
       registerAdminRoutes(http, {
         interviews,
         sessions,
@@ -262,6 +267,7 @@ export class Service implements ServiceSurface {
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
         // In a cluster a new interview goes to the least-loaded node with room (its links lead there).
         admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, place: nodes && (() => placeNewInterview(nodes)), disk, logger }),
+        forwardToOwner: ownerUrlOf && config.cluster && { ownerUrlOf, nodeId: config.cluster.nodeId, logger: clusterLogger },
       });
       registerMediaRoutes(http, { objectStore, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
       registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls });

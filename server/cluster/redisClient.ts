@@ -10,6 +10,20 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * leases must be back within about a second, and the lease TTL is only a few seconds.
  */
 const MAX_RECONNECT_DELAY_MS = 1000;
+/**
+ * How long a coordination command (heartbeat, lease, owner look-up) waits for its reply. A Redis
+ * that accepts the connection but does not answer (stopped, overloaded, a network partition that
+ * drops packets) must not hold the caller up: an admin request looking up the owner, or the end of
+ * an interview. `redis` 6's default is 5 s; lease renewals run every second and the lease lives
+ * 3 s, so a reply later than 1 s is stale anyway.
+ */
+const COMMAND_TIMEOUT_MS = 1000;
+/**
+ * socket.io's adapter blocks in XREAD for 5 s at a time on purpose (its `blockTimeInMs`): its
+ * client's commands may take longer than that. `redis` 6's default 5 s would cut every idle XREAD
+ * at the moment Redis answers it.
+ */
+const BLOCKING_COMMAND_TIMEOUT_MS = 10_000;
 
 export interface RedisClientOptions {
   url: string;
@@ -20,6 +34,7 @@ export interface RedisClientOptions {
    * false: a command sent while the connection is down fails at once. Heartbeats and lease renewals
    * want that — one queued for seconds would arrive stale; the next tick sends a fresh one.
    * true: commands wait for the reconnect (socket.io's adapter, whose XREAD loop would otherwise spin).
+   * Each has its command timeout: short for the fail-fast one, past the adapter's XREAD block for the other.
    */
   offlineQueue: boolean;
 }
@@ -43,6 +58,7 @@ export async function openRedisClient(options: RedisClientOptions): Promise<Redi
     url: options.url,
     name: options.name,
     disableOfflineQueue: !options.offlineQueue,
+    commandOptions: { timeout: options.offlineQueue ? BLOCKING_COMMAND_TIMEOUT_MS : COMMAND_TIMEOUT_MS },
     socket: {
       connectTimeout: 2000,
       reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS),

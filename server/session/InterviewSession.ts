@@ -493,6 +493,21 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   }
 
   /**
+   * Cluster mode: another node ended the interview and stopped finalizing it (it died). A session
+   * here that still thinks it live (a proctor's, on a node that did not record) stops first.
+   */
+  async takeOverDelivery(): Promise<void> {
+    await this.#loaded;
+    const interview = await this.#context.interviews.find(this.interviewId);
+    if (!interview || interview.status !== InterviewStatus.Finalizing || this.#closed) return;
+    if (this.#state === SessionState.Idle || this.#state === SessionState.Live) {
+      await this.#queue.run(this.#finish(interview, 'timer'));
+      return;
+    }
+    if (this.#state !== SessionState.Ending) await this.deliver();
+  }
+
+  /**
    * Delivers the recording and completes the interview (or fails it with the reason). Also the
    * retry of a failed one, and the resumption after a restart. Concurrent calls share one run.
    */
