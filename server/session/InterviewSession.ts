@@ -435,7 +435,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       if (endedElsewhere) this.#logger.warn('another node ended the interview first; stopping here too');
       // The caller has its answer once the end is stored and under way; the rest of #finish runs
       // next on the queue, before any later event of this interview.
-      if (endedNow || endedElsewhere) this.#queue.run(this.#finish(interview, cause)).catch((error: unknown) => this.#logger.error({ err: error }, 'finishing the interview failed'));
+      if (endedNow || endedElsewhere) this.#queue.run(this.#finish(interview, cause, endedNow)).catch((error: unknown) => this.#logger.error({ err: error }, 'finishing the interview failed'));
       return interview;
     });
   }
@@ -451,7 +451,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    *    the URLs are stored and the interview completes, or fails with the reason.
    * Steps 1–4 happen at once; it returns steps 5–7, for the queue.
    */
-  #finish(interview: Interview, cause: EndCause): () => Promise<void> {
+  #finish(interview: Interview, cause: EndCause, endedHere = true): () => Promise<void> {
     const endedAt = interview.completedAt ?? new Date();
     this.#moveTo(SessionState.Ending);
     clearTimeout(this.#endTimer);
@@ -460,7 +460,18 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const stopping = this.#recording?.stop();
     this.emit('ended', interview, cause);
     this.#room?.close('ended');
-    return () => this.#finished(endedAt, stopping);
+    return endedHere ? () => this.#finished(endedAt, stopping) : () => this.#stoppedAfterEndElsewhere(stopping);
+  }
+
+  /**
+   * Another node stored the end (and holds the finalization claim): what this node recorded is
+   * flushed to the journal, where the finalizer reads it; the gaps are that node's to close. The
+   * delivery here only runs if that node's claim runs out.
+   */
+  async #stoppedAfterEndElsewhere(stopping: Promise<void> | undefined): Promise<void> {
+    await stopping?.catch((error: unknown) => this.#logger.error({ err: error }, 'stopping the recording failed'));
+    await this.#journal?.flush();
+    if (!this.#closed) void this.deliver();
   }
 
   /** Steps 5–7 of the end, on the queue right after the end was stored. */
@@ -501,7 +512,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const interview = await this.#context.interviews.find(this.interviewId);
     if (!interview || interview.status !== InterviewStatus.Finalizing || this.#closed) return;
     if (this.#state === SessionState.Idle || this.#state === SessionState.Live) {
-      await this.#queue.run(this.#finish(interview, 'timer'));
+      await this.#queue.run(this.#finish(interview, 'timer', false));
       return;
     }
     if (this.#state !== SessionState.Ending) await this.deliver();
