@@ -13,7 +13,7 @@ import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.t
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
-import { interviewOwnerUrl } from './cluster/interviewOwnerUrl.ts';
+import { interviewOwnerLookup, interviewOwnerUrl } from './cluster/interviewOwnerUrl.ts';
 import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
 import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
 import { placeNewInterview } from './cluster/placeNewInterview.ts';
@@ -267,7 +267,14 @@ export class Service implements ServiceSurface {
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
         // In a cluster a new interview goes to the least-loaded node with room (its links lead there).
         admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, place: nodes && (() => placeNewInterview(nodes)), disk, logger }),
-        forwardToOwner: ownerUrlOf && config.cluster && { ownerUrlOf, nodeId: config.cluster.nodeId, logger: clusterLogger },
+        forwardToOwner: leases &&
+          nodes &&
+          config.cluster && {
+            ownerUrlOf: interviewOwnerLookup({ leases, nodes }),
+            recordsHere: (interviewId) => sessions.get(interviewId)?.recording !== undefined,
+            nodeId: config.cluster.nodeId,
+            logger: clusterLogger,
+          },
       });
       registerMediaRoutes(http, { objectStore, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
       registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls });

@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { AppError } from '../errors.ts';
 
 /**
  * Marks an admin request one node forwarded to the interview's owner: the receiver acts on it
@@ -12,8 +13,10 @@ export const FORWARDED_HEADER = 'x-interview-ingest-forwarded-by';
 const FORWARD_TIMEOUT_MS = 10_000;
 
 export interface OwnerForwarding {
-  /** The owner's PUBLIC_URL when another live node owns the interview; undefined: act here. */
+  /** The owner's PUBLIC_URL when another live node owns the interview; undefined: act here. Throws when Redis cannot tell. */
   ownerUrlOf: (interviewId: string) => Promise<string | undefined>;
+  /** Whether this node records the interview now: it acts even when Redis cannot say who owns it. */
+  recordsHere: (interviewId: string) => boolean;
   nodeId: string;
   logger: Logger;
 }
@@ -23,11 +26,20 @@ export interface OwnerForwarding {
  * own admin token (the cluster shares one, in the database), and relays the owner's answer. True
  * when the answer was sent; false when this node should act itself: no other owner, the request was
  * forwarded to it already, or the owner could not be reached (it died since its last heartbeat, and
- * the database's compare-and-set keeps two nodes from ending one interview twice).
+ * the database's compare-and-set keeps two nodes from ending one interview twice). When Redis cannot
+ * say who owns it, only a node that records the interview acts; any other answers 503 (retry):
+ * its session would store the end while the recording elsewhere went on.
  */
 export async function forwardToOwner(request: FastifyRequest, reply: FastifyReply, interviewId: string, forwarding: OwnerForwarding | undefined): Promise<boolean> {
   if (!forwarding || request.headers[FORWARDED_HEADER] !== undefined) return false;
-  const ownerUrl = await forwarding.ownerUrlOf(interviewId);
+  let ownerUrl: string | undefined;
+  try {
+    ownerUrl = await forwarding.ownerUrlOf(interviewId);
+  } catch (error) {
+    if (forwarding.recordsHere(interviewId)) return false;
+    forwarding.logger.warn({ err: error, interviewId }, "could not look up the interview's owner (Redis)");
+    throw new AppError('unavailable', "the cluster cannot tell which node runs this interview right now (Redis unreachable); try again shortly");
+  }
   if (!ownerUrl) return false;
   const hasBody = request.body !== undefined && request.body !== null;
   try {
