@@ -94,7 +94,7 @@ export async function openRedisClient(options: RedisClientOptions): Promise<Redi
 }
 
 /** A command that got no reply within its deadline (Redis hung or unreachable without a reset). */
-export class RedisReplyTimeoutError extends Error {
+class RedisReplyTimeoutError extends Error {
   constructor(command: string, address: string, ms: number) {
     super(`Redis at ${address} did not answer ${command} within ${ms} ms`);
     this.name = 'RedisReplyTimeoutError';

@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts';
  * itself, whatever it believes about ownership, so a request never travels a second hop (two nodes
  * that briefly disagree about the owner cannot bounce it between them).
  */
-export const FORWARDED_HEADER = 'x-interview-ingest-forwarded-by';
+const FORWARDED_HEADER = 'x-interview-ingest-forwarded-by';
 
 /** How long the owner may take to answer before this node acts itself (an end answers once stored). */
 const FORWARD_TIMEOUT_MS = 10_000;
