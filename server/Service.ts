@@ -13,7 +13,7 @@ import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.t
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
-import { interviewOwnerUrl, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
+import { interviewOwnerLookup, interviewOwnerUrl, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
 import { handOverInterviews } from './cluster/handOverInterviews.ts';
 import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
 import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
@@ -34,6 +34,7 @@ import { InterviewStatus } from './db/InterviewStatus.ts';
 import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
 import { createLogger } from './logging.ts';
 import { createServiceGauges } from './health/serviceGauges.ts';
+import { FinalizationTakeover } from './session/FinalizationTakeover.ts';
 import { SessionRegistry } from './session/SessionRegistry.ts';
 import { InterviewRoom } from './sfu/InterviewRoom.ts';
 import { roomTransportSettings } from './sfu/transportOptions.ts';
@@ -57,6 +58,8 @@ const SHUTDOWN_STEP_LIMIT_MS = 3000;
 const HTTP_DRAIN_MS = 1000;
 /** How long a socket.io client may stay connected without joining a namespace (a refused one included). */
 const SOCKET_CONNECT_TIMEOUT_MS = 5000;
+/** The finalization claims' holder on a single node: the only node, so its next run takes its claims back at once. */
+const SINGLE_NODE_ID = 'single-node';
 
 export interface ServiceOptions {
   logger?: Logger;
@@ -218,9 +221,13 @@ export class Service implements ServiceSurface {
         journalIntervalMs: config.recordingJournalMs,
         webhooks,
         ownership: leases && new LeasedOwnership(leases, clusterLogger),
+        nodeId: config.cluster?.nodeId ?? SINGLE_NODE_ID,
         logger,
       });
       steps.add('rooms', () => sessions.close());
+      // Cluster mode with the journal: a finalizing node that died is taken over (its claim ran out).
+      const takeover = leases && config.recordingJournalMs > 0 ? new FinalizationTakeover({ interviews, sessions, logger: clusterLogger }) : undefined;
+      if (takeover) steps.add('finalization takeover', () => takeover.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
       // An interview with media in its room costs CPU (reserved until it ends).
       const admission = new Admission(config.admission, () => sessions.withMedia);
@@ -251,7 +258,8 @@ export class Service implements ServiceSurface {
       const mediaOrigin = config.s3.publicBaseUrl ? new URL(config.s3.presignedUrls ? objectStore.settings.endpoint : config.s3.publicBaseUrl).origin : undefined;
       // Cluster mode: the live nodes' URLs, where the pages look for their interview's new owner.
       const nodeUrls = nodes && (async () => (await nodes.nodes()).filter((node) => !node.draining).map((node) => node.publicUrl));
-      registerPageRoutes(http, { mediaOrigin, ownerUrlOf: leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger }), clusterOrigins: nodeUrls });
+      const ownerUrlOf = leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger });
+      registerPageRoutes(http, { mediaOrigin, ownerUrlOf, clusterOrigins: nodeUrls });
       registerAdminRoutes(http, {
         interviews,
         sessions,
@@ -264,6 +272,14 @@ export class Service implements ServiceSurface {
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
         // In a cluster a new interview goes to the least-loaded node with room (its links lead there).
         admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, place: nodes && (() => placeNewInterview(nodes)), disk, logger }),
+        forwardToOwner: leases &&
+          nodes &&
+          config.cluster && {
+            ownerUrlOf: interviewOwnerLookup({ leases, nodes }),
+            recordsHere: (interviewId) => sessions.get(interviewId)?.recording !== undefined,
+            nodeId: config.cluster.nodeId,
+            logger: clusterLogger,
+          },
       });
       registerMediaRoutes(http, { objectStore, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
       registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls });

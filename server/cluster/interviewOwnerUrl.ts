@@ -8,12 +8,11 @@ import type { NodeRegistry } from './NodeRegistry.ts';
  * owner died), or Redis cannot tell — the page is then served here, as on a single node.
  */
 export function interviewOwnerUrl(options: { leases: InterviewLeases; nodes: NodeRegistry; logger: Logger }): (interviewId: string) => Promise<string | undefined> {
-  const { leases, nodes, logger } = options;
+  const { logger } = options;
+  const lookUp = interviewOwnerLookup(options);
   return async (interviewId) => {
     try {
-      const owner = await leases.ownerOf(interviewId);
-      if (!owner || owner === leases.nodeId) return undefined;
-      return (await nodes.node(owner))?.publicUrl;
+      return await lookUp(interviewId);
     } catch (error) {
       logger.warn({ err: error, interviewId }, "could not look up the interview's owner; serving the page here");
       return undefined;
@@ -49,5 +48,15 @@ export function signalingRouteOf(options: {
       logger.warn({ err: error, interviewId }, "could not look up the interview's owner; serving its signalling here");
       return { to: 'here' };
     }
+  };
+}
+
+/** As `interviewOwnerUrl`, but a Redis that cannot tell throws (the admin API must not guess: an end acted on by the wrong node stops nothing). */
+export function interviewOwnerLookup(options: { leases: InterviewLeases; nodes: NodeRegistry }): (interviewId: string) => Promise<string | undefined> {
+  const { leases, nodes } = options;
+  return async (interviewId) => {
+    const owner = await leases.ownerOf(interviewId);
+    if (!owner || owner === leases.nodeId) return undefined;
+    return (await nodes.node(owner))?.publicUrl;
   };
 }

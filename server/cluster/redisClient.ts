@@ -10,6 +10,23 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * leases must be back within about a second, and the lease TTL is only a few seconds.
  */
 const MAX_RECONNECT_DELAY_MS = 1000;
+/**
+ * How long a coordination command (heartbeat, lease, owner look-up) waits for its reply. A Redis
+ * that accepts the connection but does not answer (stopped, overloaded, a network partition that
+ * drops packets) must not hold the caller up: an admin request looking up the owner, or the end of
+ * an interview. Lease renewals run every second and the lease lives 3 s, so a reply later than
+ * 1 s is stale anyway. `redis` 6's own command timeout (default 5 s) only counts while a command
+ * waits to be written: once it is on the wire it waits for ever (measured: an admin request took
+ * 54 s against a SIGSTOPped Redis). So the fail-fast client's every call is also raced against
+ * this deadline (`withReplyDeadline`).
+ */
+const COMMAND_TIMEOUT_MS = 1000;
+/**
+ * socket.io's adapter blocks in XREAD for 5 s at a time on purpose (its `blockTimeInMs`): its
+ * client's commands may take longer than that. `redis` 6's default 5 s would cut every idle XREAD
+ * at the moment Redis answers it.
+ */
+const BLOCKING_COMMAND_TIMEOUT_MS = 10_000;
 
 export interface RedisClientOptions {
   url: string;
@@ -20,6 +37,7 @@ export interface RedisClientOptions {
    * false: a command sent while the connection is down fails at once. Heartbeats and lease renewals
    * want that — one queued for seconds would arrive stale; the next tick sends a fresh one.
    * true: commands wait for the reconnect (socket.io's adapter, whose XREAD loop would otherwise spin).
+   * Each has its command timeout: short for the fail-fast one, past the adapter's XREAD block for the other.
    */
   offlineQueue: boolean;
 }
@@ -43,6 +61,7 @@ export async function openRedisClient(options: RedisClientOptions): Promise<Redi
     url: options.url,
     name: options.name,
     disableOfflineQueue: !options.offlineQueue,
+    commandOptions: { timeout: options.offlineQueue ? BLOCKING_COMMAND_TIMEOUT_MS : COMMAND_TIMEOUT_MS },
     socket: {
       connectTimeout: 2000,
       reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, MAX_RECONNECT_DELAY_MS),
@@ -71,7 +90,39 @@ export async function openRedisClient(options: RedisClientOptions): Promise<Redi
   } finally {
     clearTimeout(timer);
   }
-  return client;
+  return options.offlineQueue ? client : withReplyDeadline(client, COMMAND_TIMEOUT_MS, address);
+}
+
+/** A command that got no reply within its deadline (Redis hung or unreachable without a reset). */
+class RedisReplyTimeoutError extends Error {
+  constructor(command: string, address: string, ms: number) {
+    super(`Redis at ${address} did not answer ${command} within ${ms} ms`);
+    this.name = 'RedisReplyTimeoutError';
+  }
+}
+
+/**
+ * The client, with every call that returns a promise rejected after `ms` without a reply. The
+ * command itself stays queued in the client: a late reply is matched to it and dropped, and a
+ * reconnect fails whatever is left. Properties are read from the client itself (its private
+ * fields do not work through a proxy receiver).
+ */
+function withReplyDeadline(client: RedisClient, ms: number, address: string): RedisClient {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = (value as (...callArgs: unknown[]) => unknown).apply(target, args);
+        if (!(result instanceof Promise)) return result;
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new RedisReplyTimeoutError(String(property), address, ms)), ms);
+        });
+        return Promise.race([result, deadline]).finally(() => clearTimeout(timer));
+      };
+    },
+  });
 }
 
 /** Closes a client: pending commands get a moment, then the connection is cut. Idempotent. */

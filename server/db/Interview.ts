@@ -29,6 +29,10 @@ export class Interview {
   recordingsDeletedAt: Date | null = null;
   /** What the candidate's page could tell about the shared screen (latest share); null before one. */
   screenSource: ScreenSource | null = null;
+  /** The NODE_ID that finalizes the ended interview (its claim), null when nobody does. */
+  finalizingNode: string | null = null;
+  /** Until when that claim holds unless renewed: past it another node may take the delivery up. */
+  claimExpiresAt: Date | null = null;
 
   constructor(durationSeconds: number, candidateName: string | null) {
     this.durationSeconds = durationSeconds;
@@ -61,5 +65,7 @@ export const InterviewSchema = new EntitySchema<Interview>({
     gaps: { type: 'json', default: '[]' },
     recordingsDeletedAt: { type: 'datetime', nullable: true },
     screenSource: { type: 'json', nullable: true },
+    finalizingNode: { type: 'string', nullable: true },
+    claimExpiresAt: { type: 'datetime', nullable: true },
   },
 });

@@ -12,6 +12,11 @@ const allowedTransitions: Record<InterviewStatus, readonly InterviewStatus[]> = 
   [InterviewStatus.Completed]: [],
 };
 
+/** The statuses from which an interview may move to `to` (compare-and-set updates name them in their WHERE). */
+export function statusesMovingTo(to: InterviewStatus): InterviewStatus[] {
+  return (Object.keys(allowedTransitions) as InterviewStatus[]).filter((from) => allowedTransitions[from].includes(to));
+}
+
 export function canTransition(from: InterviewStatus, to: InterviewStatus): boolean {
   return allowedTransitions[from].includes(to);
 }

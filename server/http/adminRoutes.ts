@@ -8,6 +8,7 @@ import type { RecordingDeletion } from '../lifecycle/RecordingDeletion.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
+import { forwardToOwner, type OwnerForwarding } from './forwardToOwner.ts';
 import { requireAdmin } from './requestAuth.ts';
 import {
   apiError,
@@ -46,6 +47,8 @@ export interface AdminRoutesOptions {
    * cluster it names the node placed to run it: its links then lead there.
    */
   admitNewInterview?: () => Promise<{ publicUrl: string } | void> | void;
+  /** Cluster mode: an action on an interview (end, retry) is sent to the node that owns it, whose session acts. */
+  forwardToOwner?: OwnerForwarding | undefined;
 }
 
 /**
@@ -138,10 +141,12 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     body: endInterviewBody,
     responses: { 200: { description: 'The interview', schema: interviewView }, 400: invalid, 401: unauthorized, 404: notFound },
   });
-  api.post('/interviews/:id/end', { schema: end }, async (request) => {
+  api.post('/interviews/:id/end', { schema: end }, async (request, reply) => {
     const { id } = parse(interviewIdParams, request.params);
     const review = parse(endInterviewBody, request.body ?? undefined);
     await interviews.get(id);
+    // The owner's session holds the recording: it stops it and delivers (this node's would not).
+    if (await forwardToOwner(request, reply, id, options.forwardToOwner)) return reply;
     return toView(await options.sessions.open(id).end('admin', review ?? {}));
   });
 
@@ -216,6 +221,7 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   api.post('/interviews/:id/retry-upload', { schema: retry }, async (request, reply) => {
     const { id } = parse(interviewIdParams, request.params);
     await interviews.get(id);
+    if (await forwardToOwner(request, reply, id, options.forwardToOwner)) return reply;
     const interview = await options.sessions.open(id).retry();
     return reply.code(202).send({ id, status: interview.status });
   });

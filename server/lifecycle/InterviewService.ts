@@ -6,7 +6,7 @@ export type { InterviewView } from '../../shared/vocabulary.ts';
 import type { ScreenSource } from '../../shared/protocol.ts';
 import { AppError } from '../errors.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
-import { InterviewStatus, canTransition } from '../db/InterviewStatus.ts';
+import { InterviewStatus, statusesMovingTo } from '../db/InterviewStatus.ts';
 
 export type EndCause = 'timer' | 'proctor' | 'admin';
 
@@ -104,60 +104,104 @@ export class InterviewService {
 
 
   /**
-   * Stores the end: completedAt is set and it moves to finalizing (`endedNow`). Ending one that
-   * has already ended changes nothing but a given score or notes.
+   * Stores the end: completedAt is set and it moves to finalizing (`endedNow`), claimed for
+   * finalization by `claim.node`. A compare-and-set on the status: of two nodes ending one
+   * interview at once only one sees `endedNow` (the other's update matches no row). Ending one
+   * that has already ended changes nothing but a given score or notes.
    */
-  async end(id: string, review: { score?: number | undefined; notes?: string | undefined } = {}, now = new Date()): Promise<{ interview: Interview; endedNow: boolean }> {
+  async end(id: string, review: { score?: number | undefined; notes?: string | undefined }, claim: FinalizationClaimTerms, now = new Date()): Promise<{ interview: Interview; endedNow: boolean }> {
     const em = this.database.em();
+    // A failed interview has ended too: it moves to finalizing only through a retry.
+    const endable = statusesMovingTo(InterviewStatus.Finalizing).filter((status) => status !== InterviewStatus.Failed);
+    const endedNow =
+      (await em.nativeUpdate(
+        Interview,
+        { id, status: { $in: endable } },
+        { status: InterviewStatus.Finalizing, completedAt: now, finalizingNode: claim.node, claimExpiresAt: new Date(now.getTime() + claim.ttlMs) },
+      )) === 1;
     const interview = await em.findOne(Interview, { id });
     if (!interview) throw new AppError('not_found', `no interview with id ${id}`);
     if (review.score !== undefined) interview.score = review.score;
     if (review.notes !== undefined) interview.notes = review.notes;
-    const endsNow = canTransition(interview.status, InterviewStatus.Finalizing) && interview.status !== InterviewStatus.Failed;
-    if (endsNow) {
-      interview.moveTo(InterviewStatus.Finalizing);
-      interview.completedAt = now;
-    }
     await em.flush();
-    return { interview, endedNow: endsNow };
+    return { interview, endedNow };
   }
 
-  /** Delivery (re)starts: a failed interview goes back to finalizing. False: nothing to finalize. */
-  async beginFinalizing(id: string): Promise<boolean> {
-    const em = this.database.em();
-    const interview = await em.findOneOrFail(Interview, { id });
-    if (interview.status === InterviewStatus.Failed) interview.moveTo(InterviewStatus.Finalizing);
-    if (interview.status !== InterviewStatus.Finalizing) return false;
-    await em.flush();
-    return true;
+  /** A failed interview goes back to finalizing (retry-upload, or a start); false: it had not failed. */
+  async reopenFailed(id: string): Promise<boolean> {
+    const moved = await this.database
+      .em()
+      .nativeUpdate(Interview, { id, status: InterviewStatus.Failed }, { status: InterviewStatus.Finalizing, finalizingNode: null, claimExpiresAt: null });
+    return moved === 1;
   }
 
-  /** Delivered (or nothing was recorded: no URLs): the interview is completed. */
-  async complete(id: string, urls: { screenVideo: string; candidateVideo: string } | undefined): Promise<Interview> {
-    const em = this.database.em();
-    const interview = await em.findOneOrFail(Interview, { id });
-    if (urls) Object.assign(interview, urls);
-    interview.failureReason = null;
-    interview.moveTo(InterviewStatus.Completed);
-    this.#webhooks?.record(em, 'interview.completed', id, {
-      completedAt: interview.completedAt?.toISOString() ?? null,
-      screenVideo: interview.screenVideo,
-      candidateVideo: interview.candidateVideo,
+  /**
+   * Claims the finalization of an ended interview for `claim.node`: taken when nobody holds it,
+   * this node already does (its previous run: NODE_IDs are unique among live nodes), or the
+   * holder's claim expired (it died). False: not finalizing, or another live node finalizes it.
+   */
+  async claimFinalization(id: string, claim: FinalizationClaimTerms, now = new Date()): Promise<boolean> {
+    const claimed = await this.database.em().nativeUpdate(
+      Interview,
+      { id, status: InterviewStatus.Finalizing, $or: [{ finalizingNode: null }, { finalizingNode: claim.node }, { claimExpiresAt: { $lt: now } }] },
+      { finalizingNode: claim.node, claimExpiresAt: new Date(now.getTime() + claim.ttlMs) },
+    );
+    return claimed === 1;
+  }
+
+  /** Extends this node's claim; false when it is no longer this node's (it expired and was taken). */
+  async renewFinalizationClaim(id: string, claim: FinalizationClaimTerms, now = new Date()): Promise<boolean> {
+    const renewed = await this.database
+      .em()
+      .nativeUpdate(Interview, { id, status: InterviewStatus.Finalizing, finalizingNode: claim.node }, { claimExpiresAt: new Date(now.getTime() + claim.ttlMs) });
+    return renewed === 1;
+  }
+
+  /** Ended interviews nobody finalizes: unclaimed, or their finalizer's claim expired (it died). */
+  async abandonedFinalizations(now = new Date()): Promise<Interview[]> {
+    return this.database.em().find(Interview, { status: InterviewStatus.Finalizing, $or: [{ finalizingNode: null }, { claimExpiresAt: { $lt: now } }] }, { orderBy: { completedAt: 'asc' } });
+  }
+
+  /**
+   * Delivered (or nothing was recorded: no URLs): the interview is completed, with its webhook
+   * event in the same transaction — if `node` still holds the finalization claim. Undefined: it
+   * does not (its claim expired and another node took the delivery over), and nothing changed.
+   */
+  async complete(id: string, urls: { screenVideo: string; candidateVideo: string } | undefined, node: string): Promise<Interview | undefined> {
+    return this.#settle(id, node, InterviewStatus.Completed, { ...(urls ?? {}), failureReason: null }, (interview) => ({
+      type: 'interview.completed',
+      payload: { completedAt: interview.completedAt?.toISOString() ?? null, screenVideo: interview.screenVideo, candidateVideo: interview.candidateVideo },
+    }));
+  }
+
+  /** Delivery failed: kept with the reason, to be retried (retry-upload, or the next start); undefined as for `complete`. */
+  async fail(id: string, reason: string, node: string): Promise<Interview | undefined> {
+    return this.#settle(id, node, InterviewStatus.Failed, { failureReason: reason }, () => ({ type: 'interview.failed', payload: { reason } }));
+  }
+
+  /** The finalization's outcome, stored by a compare-and-set on the claim, with its webhook event. */
+  async #settle(
+    id: string,
+    node: string,
+    status: typeof InterviewStatus.Completed | typeof InterviewStatus.Failed,
+    changes: Partial<Pick<Interview, 'screenVideo' | 'candidateVideo' | 'failureReason'>>,
+    event: (interview: Interview) => { type: 'interview.completed' | 'interview.failed'; payload: Record<string, unknown> },
+  ): Promise<Interview | undefined> {
+    const settled = await this.database.em().transactional(async (em) => {
+      const moved = await em.nativeUpdate(Interview, { id, status: InterviewStatus.Finalizing, finalizingNode: node }, { ...changes, status, finalizingNode: null, claimExpiresAt: null });
+      if (moved !== 1) return undefined;
+      const interview = await em.findOneOrFail(Interview, { id }, { refresh: true });
+      const { type, payload } = event(interview);
+      this.#webhooks?.record(em, type, id, payload);
+      return interview;
     });
-    await em.flush();
-    this.#webhooks?.poke();
-    return interview;
+    if (settled) this.#webhooks?.poke();
+    return settled;
   }
+}
 
-  /** Delivery failed: kept with the reason, to be retried (retry-upload, or the next start). */
-  async fail(id: string, reason: string): Promise<Interview> {
-    const em = this.database.em();
-    const interview = await em.findOneOrFail(Interview, { id });
-    interview.failureReason = reason;
-    interview.moveTo(InterviewStatus.Failed);
-    this.#webhooks?.record(em, 'interview.failed', id, { reason });
-    await em.flush();
-    this.#webhooks?.poke();
-    return interview;
-  }
+/** Which node claims an interview's finalization, and for how long unless renewed. */
+export interface FinalizationClaimTerms {
+  node: string;
+  ttlMs: number;
 }

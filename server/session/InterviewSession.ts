@@ -21,6 +21,7 @@ import { endToUrls, recordedBytes, recorderRestarts, uploadFailures } from '../m
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { RecordingGaps } from './RecordingGaps.ts';
+import { FINALIZATION_CLAIM_TTL_MS, FinalizationClaim } from './FinalizationClaim.ts';
 import { SerialQueue } from './SerialQueue.ts';
 import { soleOwnership, type OwnershipClaim, type SessionOwnership } from './SessionOwnership.ts';
 import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from './SessionState.ts';
@@ -55,6 +56,10 @@ export interface SessionContext {
   webhooks?: import('../webhooks/WebhookOutbox.ts').WebhookOutbox | undefined;
   /** Which node acts for an interview (cluster mode: its lease); unset: this one, always. */
   ownership?: SessionOwnership | undefined;
+  /** The name this node claims finalizations under in the database (NODE_ID; one fixed name on a single node). */
+  nodeId: string;
+  /** How long a finalization claim holds without renewal (FINALIZATION_CLAIM_TTL_MS unless a test shortens it). */
+  finalizationClaimMs?: number | undefined;
   logger: Logger;
 }
 
@@ -112,6 +117,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   #candidate: Replaceable | undefined;
   #proctorSeats = 0;
   #ownershipClaim: OwnershipClaim | undefined;
+  /** This node's claim on the interview's finalization, from its end (or takeover) until its outcome is stored. */
+  #finalizationClaim: FinalizationClaim | undefined;
   #connections = 0;
   #closed = false;
 
@@ -426,10 +433,15 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    */
   end(cause: EndCause, review: { score?: number | undefined; notes?: string | undefined } = {}): Promise<Interview> {
     return this.#queue.run(async () => {
-      const { interview, endedNow } = await this.#context.interviews.end(this.interviewId, review);
+      const { interview, endedNow } = await this.#context.interviews.end(this.interviewId, review, this.#claimTerms());
+      if (endedNow) this.#holdFinalizationClaim(FinalizationClaim.takenWithEnd(this.#context.interviews, this.interviewId, this.#claimTerms(), this.#logger));
+      // Another node stored the end first (cluster mode, when two nodes end one interview at once):
+      // what runs here stops all the same; the delivery goes to whichever node holds the claim.
+      const endedElsewhere = !endedNow && (this.#state === SessionState.Idle || this.#state === SessionState.Live) && interview.status === InterviewStatus.Finalizing;
+      if (endedElsewhere) this.#logger.warn('another node ended the interview first; stopping here too');
       // The caller has its answer once the end is stored and under way; the rest of #finish runs
       // next on the queue, before any later event of this interview.
-      if (endedNow) this.#queue.run(this.#finish(interview, cause)).catch((error: unknown) => this.#logger.error({ err: error }, 'finishing the interview failed'));
+      if (endedNow || endedElsewhere) this.#queue.run(this.#finish(interview, cause, endedNow)).catch((error: unknown) => this.#logger.error({ err: error }, 'finishing the interview failed'));
       return interview;
     });
   }
@@ -445,7 +457,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    *    the URLs are stored and the interview completes, or fails with the reason.
    * Steps 1–4 happen at once; it returns steps 5–7, for the queue.
    */
-  #finish(interview: Interview, cause: EndCause): () => Promise<void> {
+  #finish(interview: Interview, cause: EndCause, endedHere = true): () => Promise<void> {
     const endedAt = interview.completedAt ?? new Date();
     this.#moveTo(SessionState.Ending);
     clearTimeout(this.#endTimer);
@@ -454,7 +466,18 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const stopping = this.#recording?.stop();
     this.emit('ended', interview, cause);
     this.#room?.close('ended');
-    return () => this.#finished(endedAt, stopping);
+    return endedHere ? () => this.#finished(endedAt, stopping) : () => this.#stoppedAfterEndElsewhere(stopping);
+  }
+
+  /**
+   * Another node stored the end (and holds the finalization claim): what this node recorded is
+   * flushed to the journal, where the finalizer reads it; the gaps are that node's to close. The
+   * delivery here only runs if that node's claim runs out.
+   */
+  async #stoppedAfterEndElsewhere(stopping: Promise<void> | undefined): Promise<void> {
+    await stopping?.catch((error: unknown) => this.#logger.error({ err: error }, 'stopping the recording failed'));
+    await this.#journal?.flush();
+    if (!this.#closed) void this.deliver();
   }
 
   /** Steps 5–7 of the end, on the queue right after the end was stored. */
@@ -479,10 +502,26 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   async retry(): Promise<Interview> {
     await this.#loaded;
     const interview = await this.#context.interviews.get(this.interviewId);
-    if (interview.status !== InterviewStatus.Failed) throw new AppError('conflict', `only a failed interview can be retried; this one is ${interview.status}`);
-    await this.#context.interviews.beginFinalizing(this.interviewId);
+    if (interview.status !== InterviewStatus.Failed || !(await this.#context.interviews.reopenFailed(this.interviewId))) {
+      throw new AppError('conflict', `only a failed interview can be retried; this one is ${interview.status === InterviewStatus.Failed ? 'being retried already' : interview.status}`);
+    }
     void this.deliver();
     return this.#context.interviews.get(this.interviewId);
+  }
+
+  /**
+   * Cluster mode: another node ended the interview and stopped finalizing it (it died). A session
+   * here that still thinks it live (a proctor's, on a node that did not record) stops first.
+   */
+  async takeOverDelivery(): Promise<void> {
+    await this.#loaded;
+    const interview = await this.#context.interviews.find(this.interviewId);
+    if (!interview || interview.status !== InterviewStatus.Finalizing || this.#closed) return;
+    if (this.#state === SessionState.Idle || this.#state === SessionState.Live) {
+      await this.#queue.run(this.#finish(interview, 'timer', false));
+      return;
+    }
+    if (this.#state !== SessionState.Ending) await this.deliver();
   }
 
   /**
@@ -503,10 +542,28 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
 
   async #deliver(): Promise<void> {
     const interviews = this.#context.interviews;
-    const started = await interviews.beginFinalizing(this.interviewId);
-    if (!started) return;
-    if (this.#state !== SessionState.Finalizing) this.#moveTo(SessionState.Finalizing);
     const log = this.#logger.child({ component: 'finalizer' });
+    // A failed interview (a start resuming it) goes back to finalizing first.
+    await interviews.reopenFailed(this.interviewId);
+    // The claim the end took, or one taken now: nobody else's, or its holder's ran out (it died).
+    const claim = this.#finalizationClaim ?? (await FinalizationClaim.take(interviews, this.interviewId, this.#claimTerms(), this.#logger));
+    if (!claim) {
+      log.info('not finalizing here: the interview is not ended, or another node finalizes it');
+      return;
+    }
+    this.#holdFinalizationClaim(claim);
+    try {
+      await this.#deliverClaimed(claim, log);
+    } finally {
+      claim.release();
+      if (this.#finalizationClaim === claim) this.#finalizationClaim = undefined;
+    }
+  }
+
+  /** The delivery itself, under this node's finalization claim. */
+  async #deliverClaimed(claim: FinalizationClaim, log: Logger): Promise<void> {
+    const interviews = this.#context.interviews;
+    if (this.#state !== SessionState.Finalizing) this.#moveTo(SessionState.Finalizing);
     // A node delivering what another one recorded (or this one before its disk was lost).
     await this.#journal?.restore();
     let urls: { screenVideo: string; candidateVideo: string } | undefined;
@@ -520,16 +577,22 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       if (!(error instanceof NothingRecordedError)) {
         const reason = error instanceof Error ? error.message : String(error);
         log.error({ err: error }, 'finalizing the interview failed');
-        const failed = await interviews.fail(this.interviewId, reason);
-        uploadFailures.inc();
+        const failed = await interviews.fail(this.interviewId, reason, claim.node);
         this.#moveTo(SessionState.Done);
+        if (!failed) return log.warn('the finalization claim ran out and another node took the delivery over; its outcome is stored there');
+        uploadFailures.inc();
         this.emit('failed', failed);
         return;
       }
       // Ended before any media reached a file: nothing to deliver, and nothing to retry.
       log.warn('interview ended without any recorded media');
     }
-    const completed = await interviews.complete(this.interviewId, urls);
+    const completed = await interviews.complete(this.interviewId, urls, claim.node);
+    if (!completed) {
+      this.#moveTo(SessionState.Done);
+      log.warn('the finalization claim ran out and another node took the delivery over; its outcome is stored there');
+      return;
+    }
     if (completed.completedAt) endToUrls.observe((Date.now() - completed.completedAt.getTime()) / 1000);
     recordedBytes.inc(deliveredBytes);
     // Local files and the journal go only now: both objects are stored and their sizes verified.
@@ -538,6 +601,15 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     log.info('interview completed');
     this.#moveTo(SessionState.Done);
     this.emit('completed', completed);
+  }
+
+  #claimTerms(): { node: string; ttlMs: number } {
+    return { node: this.#context.nodeId, ttlMs: this.#context.finalizationClaimMs ?? FINALIZATION_CLAIM_TTL_MS };
+  }
+
+  #holdFinalizationClaim(claim: FinalizationClaim): void {
+    if (this.#finalizationClaim !== claim) this.#finalizationClaim?.release();
+    this.#finalizationClaim = claim;
   }
 
   #moveTo(next: SessionState): void {
@@ -577,6 +649,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   /** Shutdown, last step: the room closes. Idempotent. */
   close(): void {
     this.#closed = true;
+    // Not renewed past this process: another node may take the delivery up once it runs out.
+    this.#finalizationClaim?.release();
     clearTimeout(this.#endTimer);
     this.#endTimer = undefined;
     this.#room?.close('shutdown');

@@ -16,6 +16,12 @@ export interface RedisServer {
   url: string;
   /** Stops the server and starts it again on the same port (its data is gone: nothing is saved). */
   restart: () => Promise<void>;
+  /**
+   * SIGSTOP: the server keeps its connections but answers nothing (a hung or partitioned Redis,
+   * where a client without a command timeout would wait for ever). `thaw()` resumes it (SIGCONT).
+   */
+  freeze: () => void;
+  thaw: () => void;
   /** Stops the server and removes its directory. Idempotent. */
   stop: () => Promise<void>;
   /** The server's output lines, for a failing test's message. */
@@ -100,8 +106,17 @@ export async function startRedis(options: { startTimeoutMs?: number } = {}): Pro
       await halt();
       await launch();
     },
+    freeze() {
+      if (!running() || !child?.pid) throw new Error('redis-server is not running');
+      process.kill(child.pid, 'SIGSTOP');
+    },
+    thaw() {
+      if (child?.pid && running()) process.kill(child.pid, 'SIGCONT');
+    },
     async stop() {
       if (stopped) return;
+      // A frozen server does not act on SIGTERM until it runs again.
+      server.thaw();
       stopped = true;
       await halt();
       process.removeListener('exit', onExit);

@@ -32,6 +32,7 @@ function sessionContext(options: { database: Database; workers: WorkerPool; logg
     publicUrl: 'http://127.0.0.1',
     progressiveUpload: false,
     journalIntervalMs: 0,
+    nodeId: 'session-testbed',
     logger: options.logger,
   };
 }

@@ -22,6 +22,23 @@ const INTERVIEW_ID = '0b5e6a52-3c1f-4d2e-9a47-6f1d2c3b4a5e';
 const schemaOf = (database: Database) =>
   database.em().getConnection().execute("select type, name, tbl_name, sql from sqlite_master where name not like 'sqlite_%' order by type, name");
 
+/** What migrations after the fixture added (for cluster mode), appended to the interviews table by `alter table`. */
+const CLAIM_COLUMNS = ', `finalizing_node` text null, `claim_expires_at` datetime null)';
+
+/**
+ * The schema without what came after the fixture was written: service_secrets (shared keys in
+ * cluster mode; one node leaves it empty) and the finalization claim's two columns. Each must be
+ * there, and the rest must be exactly the old schema.
+ */
+function withoutLaterAdditions(schema: Array<{ type: string; tbl_name: string; sql?: string }>): unknown[] {
+  expect(schema.filter((entry) => entry.tbl_name === 'service_secrets').map((entry) => entry.type)).toContain('table');
+  const interviews = schema.find((entry) => entry.type === 'table' && entry.tbl_name === 'interviews');
+  expect(interviews?.sql?.endsWith(CLAIM_COLUMNS)).toBe(true);
+  return schema
+    .filter((entry) => entry.tbl_name !== 'service_secrets')
+    .map((entry) => (entry === interviews ? { ...entry, sql: `${entry.sql!.slice(0, -CLAIM_COLUMNS.length)})` } : entry));
+}
+
 describe('an existing SQLite database', () => {
   const opened: Database[] = [];
   afterEach(async () => {
@@ -36,14 +53,12 @@ describe('an existing SQLite database', () => {
     return { ...result, file };
   }
 
-  it('gets only the migrations it had not run, and then the very schema the old code built (plus the cluster-mode secrets table added since)', async () => {
+  it('gets only the migrations it had not run, and then the very schema the old code built (plus the cluster-mode additions since)', async () => {
     const { database, appliedMigrations } = await openCopy();
-    expect(appliedMigrations).toEqual(['Migration20261201020000ScreenSource', 'Migration20261201030000ServiceSecrets']);
+    expect(appliedMigrations).toEqual(['Migration20261201020000ScreenSource', 'Migration20261201030000ServiceSecrets', 'Migration20261210010000FinalizationClaim']);
     expect(await database.pendingMigrations()).toEqual([]);
-    const schema = (await schemaOf(database)) as Array<{ type: string; tbl_name: string }>;
-    // service_secrets came after the fixture was written (shared keys in cluster mode); one node leaves it empty.
-    expect(schema.filter((entry) => entry.tbl_name !== 'service_secrets')).toEqual(schemaBefore);
-    expect(schema.filter((entry) => entry.tbl_name === 'service_secrets').map((entry) => entry.type)).toContain('table');
+    const schema = (await schemaOf(database)) as Array<{ type: string; tbl_name: string; sql?: string }>;
+    expect(withoutLaterAdditions(schema)).toEqual(schemaBefore);
     const recorded = await database.em().getConnection().execute('select name from mikro_orm_migrations order by id');
     expect(recorded.map((row: { name: string }) => row.name)).toEqual(migrationNames);
   });
@@ -90,7 +105,7 @@ describe('an existing SQLite database', () => {
   it('is what a fresh database is built into, too', async () => {
     const { database } = await Database.open(path.join(tempDir(), 'fresh.sqlite'));
     opened.push(database);
-    const schema = (await schemaOf(database)) as Array<{ tbl_name: string }>;
-    expect(schema.filter((entry) => entry.tbl_name !== 'service_secrets')).toEqual(schemaBefore);
+    const schema = (await schemaOf(database)) as Array<{ type: string; tbl_name: string; sql?: string }>;
+    expect(withoutLaterAdditions(schema)).toEqual(schemaBefore);
   });
 });
