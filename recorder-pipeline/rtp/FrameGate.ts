@@ -26,7 +26,7 @@
  * typed arrays: no object per packet.
  */
 import { isVp8KeyFrameStart } from './vp8PayloadDescriptor.ts';
-import { isVp9KeyFrameStart } from './vp9PayloadDescriptor.ts';
+import { isVp9KeyFrameStartAt } from './vp9PayloadDescriptor.ts';
 
 export type VideoCodec = 'VP9' | 'VP8';
 
@@ -41,8 +41,8 @@ export interface FrameGateOptions {
    * next frame start anyway: a sender that ignores key frame requests must not freeze the file.
    */
   keyFrameWaitMs: number;
-  /** Each packet let through, in order: the datagram and where its payload starts. */
-  forward: (packet: Buffer, payloadStart: number) => void;
+  /** Each packet let through, in order: the datagram, where its payload starts, and now. */
+  forward: (packet: Buffer, payloadStart: number, nowMs: number) => void;
   requestKeyFrame: () => void;
   /** How often a key frame is asked for again while none has come. */
   keyFrameRequestIntervalMs?: number;
@@ -95,6 +95,12 @@ export class FrameGate {
   readonly #payloadStarts = new Uint16Array(CAPACITY);
   /** The oldest sequence number not yet forwarded or dropped; −1 until the first frame start. */
   #next = -1;
+  /**
+   * How far the head frame has been checked: every sequence number from #next up to (not
+   * including) this one is held, none of them ends a frame and none but #next starts one. It
+   * keeps the completeness check at one step per packet instead of a rescan of the frame.
+   */
+  #scanFrom = -1;
   /** Packets held (present slots). */
   #held = 0;
   /** The newest sequence number held, meaningful while #held > 0. */
@@ -128,6 +134,7 @@ export class FrameGate {
         return;
       }
       this.#next = sequenceNumber;
+      this.#scanFrom = sequenceNumber;
     }
     const ahead = (sequenceNumber - this.#next + SEQ_MOD) % SEQ_MOD;
     if (ahead >= SEQ_MOD / 2) {
@@ -158,6 +165,7 @@ export class FrameGate {
   reset(): void {
     while (this.#held > 0) this.#drop(this.#next);
     this.#next = -1;
+    this.#scanFrom = -1;
     this.#waitingSince = -1;
     this.#needKeyFrame = false;
     this.#clearTimer();
@@ -202,27 +210,30 @@ export class FrameGate {
 
   /** The head frame's last sequence number when all of it is here, else −1. */
   #completeFrameEnd(): number {
-    let sequenceNumber = this.#next;
-    for (let count = 0; count < this.#held; count++) {
+    for (let sequenceNumber = this.#scanFrom; ; sequenceNumber = (sequenceNumber + 1) % SEQ_MOD) {
       const slot = sequenceNumber & MASK;
-      if (this.#sequenceNumbers[slot] !== sequenceNumber) return -1;
-      if (count > 0 && this.#flags[slot]! & START) return (sequenceNumber - 1 + SEQ_MOD) % SEQ_MOD;
-      if (this.#flags[slot]! & END) return sequenceNumber;
-      sequenceNumber = (sequenceNumber + 1) % SEQ_MOD;
+      if (this.#sequenceNumbers[slot] !== sequenceNumber) {
+        this.#scanFrom = sequenceNumber;
+        return -1;
+      }
+      const flags = this.#flags[slot]!;
+      if (sequenceNumber !== this.#next && flags & START) {
+        this.#scanFrom = sequenceNumber;
+        return (sequenceNumber - 1 + SEQ_MOD) % SEQ_MOD;
+      }
+      if (flags & END) {
+        this.#scanFrom = sequenceNumber;
+        return sequenceNumber;
+      }
     }
-    // Every held packet belongs to the head frame and its end has not come yet.
-    const after = sequenceNumber & MASK;
-    return this.#sequenceNumbers[after] === sequenceNumber && this.#flags[after]! & START ? (sequenceNumber - 1 + SEQ_MOD) % SEQ_MOD : -1;
   }
 
-  /** A packet newer than a missing one is held: the hole is a loss (or reordering), not transit. */
+  /**
+   * A packet newer than the head frame's first missing one (#scanFrom, after #completeFrameEnd
+   * found none complete) is held: the hole is a loss (or reordering), not packets in transit.
+   */
   #holeIsKnown(): boolean {
-    let sequenceNumber = this.#next;
-    while (sequenceNumber !== this.#newest) {
-      if (this.#sequenceNumbers[sequenceNumber & MASK] !== sequenceNumber) return true;
-      sequenceNumber = (sequenceNumber + 1) % SEQ_MOD;
-    }
-    return false;
+    return isNewer(this.#newest, this.#scanFrom);
   }
 
   #emitFrame(end: number, nowMs: number): void {
@@ -244,7 +255,7 @@ export class FrameGate {
       const packet = this.#packets[slot]!;
       const payloadStart = this.#payloadStarts[slot]!;
       this.#forget(sequenceNumber);
-      this.#options.forward(packet, payloadStart);
+      this.#options.forward(packet, payloadStart, nowMs);
       if (sequenceNumber === end) return;
     }
   }
@@ -298,6 +309,7 @@ export class FrameGate {
   /** Moves the head past missing sequence numbers (while anything newer is held). */
   #skipMissing(): void {
     while (this.#held > 0 && this.#sequenceNumbers[this.#next & MASK] !== this.#next) this.#next = (this.#next + 1) % SEQ_MOD;
+    this.#scanFrom = this.#next;
   }
 
   #dropThrough(end: number): void {
@@ -317,6 +329,8 @@ export class FrameGate {
   #forget(sequenceNumber: number): boolean {
     const slot = sequenceNumber & MASK;
     this.#next = (sequenceNumber + 1) % SEQ_MOD;
+    // The head moved on: the next frame is checked from its start.
+    this.#scanFrom = this.#next;
     if (this.#sequenceNumbers[slot] !== sequenceNumber) return false;
     this.#packets[slot] = undefined;
     this.#sequenceNumbers[slot] = -1;
@@ -347,7 +361,7 @@ function frameFlags(codec: VideoCodec, packet: Buffer, payloadStart: number): nu
     // Descriptor byte 0: I P L F B E V Z (B: start of frame, E: end of frame).
     const start = (first & 0x08) !== 0;
     let flags = (start ? START : 0) | (marker || (first & 0x04) !== 0 ? END : 0);
-    if (start && isVp9KeyFrameStart(packet.subarray(payloadStart))) flags |= KEY;
+    if (start && isVp9KeyFrameStartAt(packet, payloadStart, packet.length)) flags |= KEY;
     return flags;
   }
   // VP8: S bit with partition 0 starts a frame; the marker bit ends it.

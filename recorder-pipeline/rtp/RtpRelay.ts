@@ -228,7 +228,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
         codec: route.codec,
         maxRepairWaitMs: this.#repairWaitMs,
         keyFrameWaitMs: GATE_KEY_FRAME_WAIT_MS,
-        forward: (packet, payloadStart) => this.#send(state, packet, payloadStart, Date.now()),
+        forward: (packet, payloadStart, nowMs) => this.#send(state, packet, payloadStart, nowMs),
         requestKeyFrame: () => this.#requestKeyFrame(track),
       });
     }

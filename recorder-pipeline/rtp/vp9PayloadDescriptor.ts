@@ -127,11 +127,16 @@ export function toNonFlexibleVp9InPlace(packet: Uint8Array, payloadStart: number
  * frame_type; VP9 bitstream spec §6.2).
  */
 export function isVp9KeyFrameStart(payload: Uint8Array): boolean {
-  const length = vp9DescriptorLength(payload, 0, payload.length);
+  return isVp9KeyFrameStartAt(payload, 0, payload.length);
+}
+
+/** isVp9KeyFrameStart on bytes[start..end) (a datagram's payload), without a subarray per packet. */
+export function isVp9KeyFrameStartAt(bytes: Uint8Array, start: number, end: number): boolean {
+  const length = vp9DescriptorLength(bytes, start, end);
   if (length < 0) return false;
-  const first = payload[0]!;
+  const first = bytes[start]!;
   if (!(first & B) || first & P) return false;
-  const header = payload[length];
+  const header = start + length < end ? bytes[start + length] : undefined;
   if (header === undefined || header >> 6 !== 0b10) return false;
   const profile = ((header >> 5) & 1) | (((header >> 4) & 1) << 1);
   const bit = profile === 3 ? 2 : 3; // profile 3 has a reserved bit first
