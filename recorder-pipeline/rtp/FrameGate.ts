@@ -18,13 +18,15 @@
  * repaired by then was never repaired at all (0 late arrivals in 20 s at 15 % loss). So the wait
  * is 2.5 × the longest recent repair (between the two bounds), and once a hole has lasted
  * longer than recent repairs a key frame is asked for already: it is on its way when the frame is
- * given up, and the picture freezes for a round trip less. What leaves is numbered without gaps, so ffmpeg
+ * given up, and the picture freezes for a round trip less; once that key frame is held whole
+ * behind the hole, the gate skips to it instead of waiting on. What leaves is numbered without gaps, so ffmpeg
  * never waits for a packet; timestamps are untouched, so the file's timeline keeps the dropped
  * frames' time as a freeze.
  *
  * Per packet it stores a reference to the datagram node already allocated and a few numbers in
  * typed arrays: no object per packet.
  */
+import { timestamp } from './rtpPacket.ts';
 import { isVp8KeyFrameStart } from './vp8PayloadDescriptor.ts';
 import { isVp9KeyFrameStartAt } from './vp9PayloadDescriptor.ts';
 
@@ -41,8 +43,11 @@ export interface FrameGateOptions {
    * next frame start anyway: a sender that ignores key frame requests must not freeze the file.
    */
   keyFrameWaitMs: number;
-  /** Each packet let through, in order: the datagram, where its payload starts, and now. */
-  forward: (packet: Buffer, payloadStart: number, nowMs: number) => void;
+  /**
+   * Each packet let through, in order: the datagram, where its payload starts, and when it
+   * arrived (a frame held for a repair leaves later than its packets came).
+   */
+  forward: (packet: Buffer, payloadStart: number, arrivalMs: number) => void;
   requestKeyFrame: () => void;
   /** How often a key frame is asked for again while none has come. */
   keyFrameRequestIntervalMs?: number;
@@ -52,6 +57,8 @@ export interface FrameGateStats {
   framesForwarded: number;
   /** Frames with a packet that never came (or came after its frame was given up). */
   framesGivenUp: number;
+  /** Of those, given up early because a whole key frame was waiting behind the hole. */
+  keyFrameSkips: number;
   /** Whole frames dropped because they depend on a given-up one (waiting for a key frame). */
   framesDroppedUntilKeyFrame: number;
   keyFrameRequests: number;
@@ -65,6 +72,12 @@ export interface FrameGateStats {
   repairWaitMs: number;
   /** Packets not forwarded: of given-up or dropped frames, or before the first frame start. */
   packetsDropped: number;
+  /**
+   * Frozen time (frames more than 200 ms apart, by RTP timestamp) in what arrived and in what was
+   * forwarded, in ms: the difference is the freeze the gate added, the rest the sender's own.
+   */
+  arrivedFrozenMs: number;
+  forwardedFrozenMs: number;
 }
 
 /** Slots for packets held at once (a power of two); ≈ 5 s of a 2 Mbit/s screen. */
@@ -74,13 +87,22 @@ const SEQ_MOD = 0x10000;
 
 /** The wait before giving a frame up, as a multiple of recent repair times. */
 const REPAIR_WAIT_FACTOR = 2.5;
-/** A key frame is asked for once a hole lasts this multiple of recent repair times. */
+/**
+ * A key frame is asked for once a hole lasts this multiple of the 90th percentile of recent
+ * repairs: most repairs come in the first NACK round (40–45 ms on loopback at 15 % loss), a few
+ * in the second (150–200 ms), and the rest never.
+ */
 const EARLY_KEY_FRAME_FACTOR = 1.25;
+/** Repairs the percentile is taken over. */
+const RECENT_REPAIRS = 32;
 /** How much of a repair time is kept per later repair (the estimate's decay). */
 const REPAIR_ESTIMATE_DECAY = 0.95;
 const DEFAULT_MIN_REPAIR_WAIT_MS = 100;
 /** The wait before any repair was seen: repairs up to a 300–400 ms round trip come within it. */
 const INITIAL_REPAIR_WAIT_MS = 500;
+
+/** A step between frames longer than this is a freeze (the issue's measure). */
+const FROZEN_STEP_TICKS = 0.2 * 90_000;
 
 const START = 1;
 const END = 2;
@@ -93,6 +115,7 @@ export class FrameGate {
   readonly #sequenceNumbers = new Int32Array(CAPACITY).fill(-1);
   readonly #flags = new Uint8Array(CAPACITY);
   readonly #payloadStarts = new Uint16Array(CAPACITY);
+  readonly #arrivals = new Float64Array(CAPACITY);
   /** The oldest sequence number not yet forwarded or dropped; −1 until the first frame start. */
   #next = -1;
   /**
@@ -101,6 +124,8 @@ export class FrameGate {
    * keeps the completeness check at one step per packet instead of a rescan of the frame.
    */
   #scanFrom = -1;
+  /** The newest key frame start held (−1: none). */
+  #keyFrameStart = -1;
   /** Packets held (present slots). */
   #held = 0;
   /** The newest sequence number held, meaningful while #held > 0. */
@@ -111,22 +136,37 @@ export class FrameGate {
   #needKeyFrameSince = 0;
   #lastKeyFrameRequest = -Infinity;
   #timer: NodeJS.Timeout | undefined;
+  /** RTP timestamps of the latest frame start that arrived and that was forwarded (−1: none yet). */
+  #lastArrivedTimestamp = -1;
+  #lastForwardedTimestamp = -1;
   /** A decaying maximum of recent repair times, in ms. */
   #repairEstimateMs: number;
+  /** The latest repair times (a ring), for the early key frame request's percentile. */
+  readonly #recentRepairs: number[] = [];
+  #recentRepairsNext = 0;
+  #earlyAskMs: number;
   /** A key frame was asked for during the current wait. */
   #askedEarly = false;
-  readonly stats: FrameGateStats = { framesForwarded: 0, framesGivenUp: 0, framesDroppedUntilKeyFrame: 0, keyFrameRequests: 0, latePackets: 0, longestHoldMs: 0, longestRepairMs: 0, repairWaitMs: 0, packetsDropped: 0 };
+  readonly stats: FrameGateStats = { framesForwarded: 0, framesGivenUp: 0, keyFrameSkips: 0, framesDroppedUntilKeyFrame: 0, keyFrameRequests: 0, latePackets: 0, longestHoldMs: 0, longestRepairMs: 0, repairWaitMs: 0, packetsDropped: 0, arrivedFrozenMs: 0, forwardedFrozenMs: 0 };
 
   constructor(options: FrameGateOptions) {
     this.#options = options;
     this.#requestIntervalMs = options.keyFrameRequestIntervalMs ?? 300;
     this.#repairEstimateMs = Math.min(options.maxRepairWaitMs, INITIAL_REPAIR_WAIT_MS) / REPAIR_WAIT_FACTOR;
+    this.#earlyAskMs = EARLY_KEY_FRAME_FACTOR * this.#repairEstimateMs;
     this.stats.repairWaitMs = this.#repairWaitMs();
   }
 
   /** One packet, its (continuous) sequence number and where its payload starts in it. */
   push(packet: Buffer, sequenceNumber: number, payloadStart: number, nowMs: number): void {
     const flags = frameFlags(this.#options.codec, packet, payloadStart);
+    if (flags & START) {
+      const frozenTicks = frozenTicksSince(this.#lastArrivedTimestamp, timestamp(packet));
+      if (frozenTicks >= 0) {
+        this.#lastArrivedTimestamp = timestamp(packet);
+        this.stats.arrivedFrozenMs += frozenTicks / 90;
+      }
+    }
     if (this.#next < 0) {
       // Join the stream at a frame start; what comes before it is the tail of a frame never seen.
       if (!(flags & START)) {
@@ -151,8 +191,10 @@ export class FrameGate {
     }
     this.#packets[slot] = packet;
     this.#sequenceNumbers[slot] = sequenceNumber;
+    if (flags & KEY && (this.#keyFrameStart < 0 || isNewer(sequenceNumber, this.#keyFrameStart))) this.#keyFrameStart = sequenceNumber;
     this.#flags[slot] = flags;
     this.#payloadStarts[slot] = payloadStart;
+    this.#arrivals[slot] = nowMs;
     if (this.#held === 0 || isNewer(sequenceNumber, this.#newest)) this.#newest = sequenceNumber;
     this.#held++;
     this.#release(nowMs);
@@ -166,6 +208,9 @@ export class FrameGate {
     while (this.#held > 0) this.#drop(this.#next);
     this.#next = -1;
     this.#scanFrom = -1;
+    this.#keyFrameStart = -1;
+    this.#lastArrivedTimestamp = -1;
+    this.#lastForwardedTimestamp = -1;
     this.#waitingSince = -1;
     this.#needKeyFrame = false;
     this.#clearTimer();
@@ -195,8 +240,14 @@ export class FrameGate {
       }
       const waitedMs = nowMs - this.#waitingSince;
       const waitMs = this.#repairWaitMs();
+      const askAtMs = Math.min(this.#earlyAskMs, waitMs);
+      if (waitedMs >= askAtMs && this.#wholeKeyFrameAhead()) {
+        // The repair is overdue and a whole key frame waits behind the hole: nothing before it is
+        // worth more waiting (without the repair it could not be decoded anyway).
+        this.#skipToKeyFrame(nowMs);
+        continue;
+      }
       if (waitedMs < waitMs) {
-        const askAtMs = EARLY_KEY_FRAME_FACTOR * this.#repairEstimateMs;
         if (!this.#askedEarly && waitedMs >= askAtMs) {
           this.#askedEarly = true;
           this.#requestKeyFrame(nowMs);
@@ -206,6 +257,27 @@ export class FrameGate {
       }
       this.#giveUpHeadFrame(nowMs);
     }
+  }
+
+  /** A key frame newer than the hole is held whole. */
+  #wholeKeyFrameAhead(): boolean {
+    const start = this.#keyFrameStart;
+    if (start < 0 || !isNewer(start, this.#scanFrom)) return false;
+    for (let sequenceNumber = start; ; sequenceNumber = (sequenceNumber + 1) % SEQ_MOD) {
+      const slot = sequenceNumber & MASK;
+      if (this.#sequenceNumbers[slot] !== sequenceNumber) return false;
+      const flags = this.#flags[slot]!;
+      if ((sequenceNumber !== start && flags & START) || flags & END) return true;
+    }
+  }
+
+  #skipToKeyFrame(nowMs: number): void {
+    this.stats.framesGivenUp++;
+    this.stats.keyFrameSkips++;
+    this.stats.longestHoldMs = Math.max(this.stats.longestHoldMs, nowMs - this.#waitingSince);
+    this.#waitingSince = -1;
+    const start = this.#keyFrameStart;
+    while (this.#next !== start) this.#drop(this.#next);
   }
 
   /** The head frame's last sequence number when all of it is here, else −1. */
@@ -249,13 +321,20 @@ export class FrameGate {
     }
     this.#needKeyFrame = false;
     this.stats.framesForwarded++;
+    const frameTimestamp = timestamp(this.#packets[head]!);
+    const frozenTicks = frozenTicksSince(this.#lastForwardedTimestamp, frameTimestamp);
+    if (frozenTicks >= 0) {
+      this.#lastForwardedTimestamp = frameTimestamp;
+      this.stats.forwardedFrozenMs += frozenTicks / 90;
+    }
     for (;;) {
       const sequenceNumber = this.#next;
       const slot = sequenceNumber & MASK;
       const packet = this.#packets[slot]!;
       const payloadStart = this.#payloadStarts[slot]!;
+      const arrivalMs = this.#arrivals[slot]!;
       this.#forget(sequenceNumber);
-      this.#options.forward(packet, payloadStart, nowMs);
+      this.#options.forward(packet, payloadStart, arrivalMs);
       if (sequenceNumber === end) return;
     }
   }
@@ -264,6 +343,10 @@ export class FrameGate {
     this.stats.longestHoldMs = Math.max(this.stats.longestHoldMs, heldMs);
     this.stats.longestRepairMs = Math.max(this.stats.longestRepairMs, heldMs);
     this.#repairEstimateMs = Math.max(heldMs, this.#repairEstimateMs * REPAIR_ESTIMATE_DECAY);
+    this.#recentRepairs[this.#recentRepairsNext] = heldMs;
+    this.#recentRepairsNext = (this.#recentRepairsNext + 1) % RECENT_REPAIRS;
+    const sorted = [...this.#recentRepairs].sort((a, b) => a - b);
+    this.#earlyAskMs = EARLY_KEY_FRAME_FACTOR * sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))]!;
     this.stats.repairWaitMs = this.#repairWaitMs();
   }
 
@@ -331,6 +414,7 @@ export class FrameGate {
     this.#next = (sequenceNumber + 1) % SEQ_MOD;
     // The head moved on: the next frame is checked from its start.
     this.#scanFrom = this.#next;
+    if (sequenceNumber === this.#keyFrameStart) this.#keyFrameStart = -1;
     if (this.#sequenceNumbers[slot] !== sequenceNumber) return false;
     this.#packets[slot] = undefined;
     this.#sequenceNumbers[slot] = -1;
@@ -369,6 +453,17 @@ function frameFlags(codec: VideoCodec, packet: Buffer, payloadStart: number): nu
   let flags = (start ? START : 0) | (marker ? END : 0);
   if (start && isVp8KeyFrameStart(packet.subarray(payloadStart))) flags |= KEY;
   return flags;
+}
+
+/**
+ * For a frame at `next` after one at `last` (RTP timestamps, 90 kHz): the ticks of the step
+ * counted as frozen (0 when ≤ 200 ms, or for the first frame); −1 when `next` is not newer.
+ */
+function frozenTicksSince(last: number, next: number): number {
+  if (last < 0) return 0;
+  const step = (next - last + 0x100000000) % 0x100000000;
+  if (step === 0 || step >= 0x80000000) return -1;
+  return step > FROZEN_STEP_TICKS ? step : 0;
 }
 
 function isNewer(candidate: number, reference: number): boolean {

@@ -89,6 +89,14 @@ interface TrackState {
   /** Forwarding to the current ffmpeg has begun (on a key frame, or at the wait deadline). */
   started: boolean;
   startedOnKeyFrame: boolean;
+  /** When the first packet forwarded to the current ffmpeg arrived. */
+  startedAtMs: number;
+  /**
+   * Audio that arrived while the video had not started yet (see #send), oldest first: a video
+   * frame held for a repair starts the video late, and the audio from its arrival on still belongs
+   * in the file.
+   */
+  backlog: Array<{ packet: Buffer; payloadStart: number; arrivalMs: number }>;
   /** The current generation's latest Sender Report, already rewritten for ffmpeg. */
   lastSenderReport: Uint8Array | undefined;
   /** Arrival of the current generation's latest packet (undefined until its first). */
@@ -121,6 +129,8 @@ const OPUS_FRAME_SAMPLES = 960;
 /** A nudge goes out only after this long without any packet to ffmpeg, and at most this often. */
 const NUDGE_AFTER_IDLE_MS = 100;
 const MAX_NUDGES = 3;
+/** Audio kept while the video has not started (2 s of 20 ms Opus frames); older is dropped. */
+const AUDIO_BACKLOG_PACKETS = 100;
 /**
  * The most a video frame with a hole is held for its NACK repair (the gate learns a shorter wait
  * from the repairs it sees): a few repair rounds at a few hundred ms RTT.
@@ -191,6 +201,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
           nextSequenceNumber: randomInt(0, 0x10000),
           started: false,
           startedOnKeyFrame: false,
+          startedAtMs: 0,
+          backlog: [],
           lastSenderReport: undefined,
           lastArrivalMs: undefined,
           lastForwarded: undefined,
@@ -228,7 +240,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
         codec: route.codec,
         maxRepairWaitMs: this.#repairWaitMs,
         keyFrameWaitMs: GATE_KEY_FRAME_WAIT_MS,
-        forward: (packet, payloadStart, nowMs) => this.#send(state, packet, payloadStart, nowMs),
+        forward: (packet, payloadStart, arrivalMs) => this.#send(state, packet, payloadStart, arrivalMs),
         requestKeyFrame: () => this.#requestKeyFrame(track),
       });
     }
@@ -323,6 +335,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     for (const state of this.#tracks.values()) {
       state.started = false;
       state.startedOnKeyFrame = false;
+      state.backlog = [];
       state.lastForwarded = undefined;
       // ffmpeg times a stream by its own first packet until that stream's first SR arrives, then
       // by the SR's wall clock. A fresh ffmpeg that has every stream's SR before any packet times
@@ -416,14 +429,30 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     else this.#send(state, out, start, arrivalMs);
   }
 
-  /** The last step of every packet: the output gates, then the wire (see openOutput). */
-  #send(state: TrackState, out: Buffer, payloadStart: number, nowMs: number): void {
+  /**
+   * The last step of every packet: the output gates, then the wire (see openOutput). `arrivalMs`
+   * is when the packet came, which for video held by the frame gate is earlier than now.
+   */
+  #send(state: TrackState, out: Buffer, payloadStart: number, arrivalMs: number): void {
     const stats = state.stats;
     const route = state.route;
-    if (!route || !this.#open || (!state.started && !this.#admit(state, route, out.subarray(payloadStart), nowMs, timestamp(out)))) {
+    if (!route || !this.#open) {
       stats.packetsDropped++;
       return;
     }
+    if (!state.started && !this.#admit(state, route, out.subarray(payloadStart), arrivalMs, timestamp(out))) {
+      if (state.gate) {
+        stats.packetsDropped++;
+        return;
+      }
+      state.backlog.push({ packet: out, payloadStart, arrivalMs });
+      if (state.backlog.length > AUDIO_BACKLOG_PACKETS) {
+        state.backlog.shift();
+        stats.packetsDropped++;
+      }
+      return;
+    }
+    const nowMs = arrivalMs;
     if (state.gate) {
       setSequenceNumber(out, state.nextSequenceNumber);
       state.nextSequenceNumber = (state.nextSequenceNumber + 1) & 0xffff;
@@ -449,15 +478,40 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     } else {
       const videoStarted = [...this.#tracks.values()].every((other) => !isVideoTrack(other.options.track) || other.started);
       if (!videoStarted && waitedMs < this.#videoWaitMs) return false;
+      // Starting alone (no video within the wait): what was held is older than this packet.
+      state.stats.packetsDropped += state.backlog.length;
+      state.backlog = [];
     }
     state.started = true;
+    state.startedAtMs = nowMs;
     this.#primeSenderReport(state, route, nowMs, outputTimestamp);
     if (!this.#outputStarted && [...this.#tracks.values()].every((other) => other.started)) {
       this.#outputStarted = true;
       const keyFramesOnly = [...this.#tracks.values()].every((other) => !isVideoTrack(other.options.track) || other.startedOnKeyFrame);
       this.emit('outputStarted', { keyFramesOnly, waitedMs: nowMs - this.#openedAt });
     }
+    if (isVideoTrack(state.options.track)) this.#releaseAudioBacklog();
     return true;
+  }
+
+  /**
+   * Once every video track has started, the audio held meanwhile goes out from the first packet
+   * that arrived with or after the latest video start, so the file's audio and video begin
+   * together; what came before is dropped.
+   */
+  #releaseAudioBacklog(): void {
+    const videos = [...this.#tracks.values()].filter((other) => isVideoTrack(other.options.track));
+    if (!videos.every((video) => video.started)) return;
+    const videoStartMs = Math.max(...videos.map((video) => video.startedAtMs));
+    for (const state of this.#tracks.values()) {
+      if (state.gate || state.backlog.length === 0) continue;
+      const backlog = state.backlog;
+      state.backlog = [];
+      for (const entry of backlog) {
+        if (entry.arrivalMs < videoStartMs) state.stats.packetsDropped++;
+        else this.#send(state, entry.packet, entry.payloadStart, entry.arrivalMs);
+      }
+    }
   }
 
   /**

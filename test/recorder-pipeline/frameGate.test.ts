@@ -101,6 +101,22 @@ describe('the frame gate in front of ffmpeg', () => {
     expect(gate.stats.framesGivenUp).toBe(1);
   });
 
+  it('skips to a whole key frame held behind a hole once its repair is overdue', () => {
+    // A 1 s wait: the key frame is asked for (and may be skipped to) after 1.25 × 400 ms.
+    const { gate, forwarded, push } = setUp({ repairWaitMs: 1000 });
+    push(frame(0, 1, true), 0);
+    const [first, , last] = frame(1, 3);
+    push([first!, last!], 10);
+    push(frame(4, 1), 20);
+    push(frame(5, 2, true), 30);
+    push(frame(7, 1), 100);
+    // Not overdue yet: the repair may still come.
+    expect(forwarded).toEqual([0]);
+    push(frame(8, 1), 520);
+    expect(forwarded).toEqual([0, 5, 6, 7, 8]);
+    expect(gate.stats).toMatchObject({ framesGivenUp: 1, keyFrameSkips: 1 });
+  });
+
   it('goes on without a key frame when the sender sends none within the wait', () => {
     const { gate, forwarded, push } = setUp({ repairWaitMs: 0, keyFrameWaitMs: 1000 });
     push(frame(0, 1, true), 0);

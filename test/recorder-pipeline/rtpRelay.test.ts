@@ -75,8 +75,9 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     relay.openOutput({ keyFrameWaitMs: 10_000, videoWaitMs: 10_000 });
     send('audio', rtpPacket({ payloadType: 100, seq: 1, ts: 960, ssrc: 2000, payload: [0xfc, 0x01] }));
     send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x0c, INTER_FRAME_HEADER, 0x00] }));
-    // Held back: audio before any video, video before a key frame.
-    await waitFor(() => relay.stats().audio.packetsDropped === 1 && relay.stats().camera.packetsDropped === 1, { what: 'the held packets' });
+    // Held back: audio before any video, video before a key frame (dropped: no key frame).
+    await waitFor(() => relay.stats().camera.packetsDropped === 1, { what: 'the held packets' });
+    expect(relay.stats().audio.packetsForwarded).toBe(0);
     const started = new Promise((resolve) => relay.once('outputStarted', resolve));
     // Flexible-mode key frame (as Chromium sends for cameras): I=1 P=0 L=1 F=1 B=1 E=1, picture ID, layer index.
     send('camera', rtpPacket({ payloadType: 101, seq: 2, ts: 6000, ssrc: 1000, payload: [0xbc, 0x05, 0x00, KEY_FRAME_HEADER, 0x49] }));
@@ -84,6 +85,8 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     send('audio', rtpPacket({ payloadType: 100, seq: 2, ts: 1920, ssrc: 2000, payload: [0xfc, 0x02] }));
     await waitFor(() => audio.received.length === 1, { what: 'audio after the video started' });
     expect(await started).toEqual({ keyFramesOnly: true, waitedMs: expect.any(Number) });
+    // The audio that came before the video's start is dropped, not sent late.
+    expect(relay.stats().audio.packetsDropped).toBe(1);
 
     const keyFrame = video.received[0]!;
     expect(keyFrame[1]! & 0x7f).toBe(98);
@@ -91,6 +94,24 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     expect([...keyFrame.subarray(12)]).toEqual([0x8c, 0x05, KEY_FRAME_HEADER, 0x49]);
     expect(audio.received[0]![1]! & 0x7f).toBe(111);
     expect([...audio.received[0]!.subarray(12)]).toEqual([0xfc, 0x02]);
+  });
+
+  it('keeps the audio that arrived while the first video frame was still coming in', async () => {
+    const { relay, video, audio, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.beginGeneration('audio', 2000);
+    relay.openOutput({ keyFrameWaitMs: 10_000, videoWaitMs: 10_000 });
+    // A key frame in two packets, the audio between them: the frame leaves with its second packet
+    // (or, with a hole, after its repair), but the audio came after the frame began.
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x08, KEY_FRAME_HEADER, 0x00], marker: false }));
+    await waitFor(() => relay.stats().camera.packetsReceived === 1, { what: 'the first half of the key frame' });
+    send('audio', rtpPacket({ payloadType: 100, seq: 1, ts: 960, ssrc: 2000, payload: [0xfc, 0x01] }));
+    await waitFor(() => relay.stats().audio.packetsReceived === 1, { what: 'the audio' });
+    expect(audio.received).toHaveLength(0);
+    send('camera', rtpPacket({ payloadType: 101, seq: 2, ts: 3000, ssrc: 1000, payload: [0x04, 0x11] }));
+    await waitFor(() => video.received.length === 2 && audio.received.length === 1, { what: 'the key frame and the audio' });
+    expect([...audio.received[0]!.subarray(12)]).toEqual([0xfc, 0x01]);
+    expect(relay.stats().audio.packetsDropped).toBe(0);
   });
 
   it('presents a re-published producer as the same stream, with the pause in its timestamps', async () => {
@@ -254,10 +275,13 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     relay.openOutput({ keyFrameWaitMs: 50, videoWaitMs: 1000 });
     const openedAt = Date.now();
     send('audio', rtpPacket({ payloadType: 100, seq: 1, ts: 960, ssrc: 2000, payload: [0xfc, 0x01] }));
-    await waitFor(() => relay.stats().audio.packetsDropped === 1, { what: 'the held audio packet' });
+    await waitFor(() => relay.stats().audio.packetsReceived === 1, { what: 'the held audio packet' });
+    expect(relay.stats().audio.packetsForwarded).toBe(0);
     await waitFor(() => Date.now() - openedAt > 1000, { intervalMs: 10, what: 'the video wait' });
     send('audio', rtpPacket({ payloadType: 100, seq: 2, ts: 1920, ssrc: 2000, payload: [0xfc, 0x02] }));
     await waitFor(() => audio.received.length === 1, { what: 'audio without video' });
     expect([...audio.received[0]!.subarray(12)]).toEqual([0xfc, 0x02]);
+    // The held packet is older than the start: dropped.
+    expect(relay.stats().audio.packetsDropped).toBe(1);
   });
 });
