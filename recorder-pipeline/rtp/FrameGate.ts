@@ -15,13 +15,13 @@
  *
  * How long is "in time" is learnt from the repairs themselves. Measured with random uplink loss:
  * repairs arrive within 40–160 ms on loopback and 140–160 ms with 100 ms RTT, and a packet not
- * repaired by then was never repaired at all (0 late arrivals in 20 s at 15 % loss). So the wait
- * is 2.5 × the longest recent repair (between the two bounds), and once a hole has lasted
- * longer than recent repairs a key frame is asked for already: it is on its way when the frame is
- * given up, and the picture freezes for a round trip less; once that key frame is held whole
- * behind the hole, the gate skips to it instead of waiting on. What leaves is numbered without gaps, so ffmpeg
- * never waits for a packet; timestamps are untouched, so the file's timeline keeps the dropped
- * frames' time as a freeze.
+ * repaired by then was never repaired at all (0 late arrivals in 20 s at 15 % loss). So:
+ * - the wait is 2.5 × the longest recent repair (between the two bounds);
+ * - once a hole outlasts 1.25 × the 90th percentile of recent repairs, a key frame is asked for
+ *   already, so it is on its way before the frame is given up;
+ * - once that key frame is held whole behind the hole, the gate skips to it instead of waiting on.
+ * What leaves is numbered without gaps, so ffmpeg never waits for a packet. Timestamps are
+ * untouched, so the file's timeline keeps the dropped frames' time as a freeze.
  *
  * Per packet it stores a reference to the datagram node already allocated and a few numbers in
  * typed arrays: no object per packet.
