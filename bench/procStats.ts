@@ -148,14 +148,19 @@ function socketInodes(pid: number): number[] {
   }
 }
 
+/** The UDP socket inodes `pids` hold: what socketDrops() reads, worth keeping when asked often. */
+export function socketInodeSet(pids: number[]): Set<number> {
+  return new Set(pids.flatMap(socketInodes));
+}
+
 /**
  * Datagrams the kernel dropped because a UDP socket's receive buffer was full, summed over the
  * sockets of `pids` (the drops column of /proc/net/udp). Unlike the machine-wide RcvbufErrors
  * counter this leaves out sockets nobody reads on purpose (ffmpeg's RTP output never reads the
  * RTCP the SFU sends back to the load generator).
  */
-export function socketDrops(pids: number[]): number {
-  const inodes = new Set(pids.flatMap(socketInodes));
+export function socketDrops(pids: number[] | Set<number>): number {
+  const inodes = pids instanceof Set ? pids : socketInodeSet(pids);
   let drops = 0;
   for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
     let text = '';
