@@ -74,6 +74,7 @@ export interface ProfileEntry {
   /** file:line, shortened to the project (or node:/native). */
   location: string;
   selfMs: number;
+  /** Of the main thread's busy time (idle left out). */
   selfPercent: number;
 }
 

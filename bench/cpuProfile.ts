@@ -46,7 +46,7 @@ export class CpuProfile {
 }
 
 /** Self time per function (summed over its call sites), largest first; percentages of busy time. */
-export function topSelfTime(profile: Profile, top: number): ProfileEntry[] {
+function topSelfTime(profile: Profile, top: number): ProfileEntry[] {
   const byNode = new Map<number, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];

@@ -37,7 +37,7 @@ import { hasCues, probeFile } from '../test/support/ffprobe.ts';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { SyntheticPublisher } from '../test/support/syntheticPublisher.ts';
 import { freePort, tempDir } from '../test/support/testConfig.ts';
-import type { BenchEnvironment, FloorKind, LongResult, Spread, StepResult } from './benchTypes.ts';
+import type { BenchEnvironment, EndTimings, FloorKind, LongResult, Spread, StepResult } from './benchTypes.ts';
 import { CpuProfile } from './cpuProfile.ts';
 import { measureFloor } from './floors.ts';
 import { runLongRecordings } from './longRecording.ts';
@@ -340,7 +340,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const latencies = completedIds.map((id) => done.get(id)!.at - endedAt.get(id)!);
   const storeMs = completedIds.map((id) => storeTimer.busyMs(id, endedAt.get(id)!, done.get(id)!.at));
   const firstEnd = Math.min(...endedAt.values());
-  const end: StepResult['end'] = {
+  const end: EndTimings = {
     allStoppedMs: stoppedAt.size === recordings.size && stoppedAt.size > 0 ? Math.max(...stoppedAt.values()) - firstEnd : Number.NaN,
     stopMs: spread([...stoppedAt].map(([id, at]) => at - endedAt.get(id)!)),
     objectStoreMs: spread(storeMs),
