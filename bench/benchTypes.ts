@@ -14,6 +14,8 @@ export interface StepResult {
   interviews: number;
   seconds: number;
   machineBusyCores: number;
+  /** Busy cores no measured group accounts for: other work on a shared machine. */
+  otherCores: number;
   cores: number;
   cpu: Record<string, { cores: number; rssMB: number; pssMB: number }>;
   perInterview: { serviceCores: number; mediasoupCores: number; recorderCores: number; remuxCores: number; totalPipelineCores: number; pipelineRssMB: number; pipelinePssMB: number };
@@ -61,6 +63,7 @@ export interface FloorResult {
   interviews: number;
   seconds: number;
   machineBusyCores: number;
+  otherCores?: number;
   cpu: Record<string, { cores: number; rssMB: number; pssMB: number }>;
   /** receiverCores: the UDP sink process ('sfu') or the bare ffmpegs ('ffmpeg'). */
   perInterview: { mediasoupCores: number; receiverCores: number; floorCores: number };

@@ -177,3 +177,35 @@ export function socketDrops(pids: number[] | Set<number>): number {
   }
   return drops;
 }
+
+/**
+ * The busiest processes of the machine over `ms`: on a machine shared with other work, what was
+ * running beside the bench (its cores are not ours, but they slow ours).
+ */
+export async function busiestProcesses(ms: number, top = 6): Promise<Array<{ pid: number; command: string; cores: number }>> {
+  const read = () => {
+    const cpu = new Map<number, number>();
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const sample = sampleProcess(Number(entry));
+      if (sample) cpu.set(Number(entry), sample.cpuSeconds);
+    }
+    return cpu;
+  };
+  const before = read();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = read();
+  const command = (pid: number) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim().slice(0, 120);
+    } catch {
+      return '?';
+    }
+  };
+  return [...after]
+    .map(([pid, cpu]) => ({ pid, cores: (cpu - (before.get(pid) ?? cpu)) / (ms / 1000) }))
+    .filter((entry) => entry.cores > 0.01)
+    .sort((a, b) => b.cores - a.cores)
+    .slice(0, top)
+    .map((entry) => ({ pid: entry.pid, command: command(entry.pid), cores: round(entry.cores, 3) }));
+}

@@ -42,7 +42,7 @@ import { CpuProfile } from './cpuProfile.ts';
 import { measureFloor } from './floors.ts';
 import { runLongRecordings } from './longRecording.ts';
 import { ObjectStoreTimer } from './objectStoreTimer.ts';
-import { CpuMeter, machineCpu, percentile, round, socketDrops, udpCounters } from './procStats.ts';
+import { busiestProcesses, CpuMeter, machineCpu, percentile, round, socketDrops, udpCounters } from './procStats.ts';
 import { startProgressLine } from './progressLine.ts';
 import { writeReport } from './report.ts';
 
@@ -250,6 +250,11 @@ async function runStep(env: BenchEnvironment, n: number, options: Options, label
   }
 }
 
+/** The machine's busy cores that none of the measured groups account for: others' work on a shared machine. */
+function otherCores(usage: { machineBusyCores: number; groups: Record<string, { cores: number }> }): number {
+  return round(usage.machineBusyCores - Object.values(usage.groups).reduce((sum, group) => sum + group.cores, 0), 3);
+}
+
 function spread(values: number[]): Spread {
   return { p50: percentile(values, 50), p95: percentile(values, 95), max: values.length === 0 ? Number.NaN : Math.max(...values) };
 }
@@ -382,6 +387,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
     interviews: n,
     seconds: usage.seconds,
     machineBusyCores: usage.machineBusyCores,
+    otherCores: otherCores(usage),
     cores,
     cpu: g,
     perInterview: {
@@ -406,7 +412,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
     ...(profile ? { profile } : {}),
     verdict,
   };
-  log(`machine ${result.machineBusyCores}/${cores} cores, pipeline ${result.perInterview.totalPipelineCores} cores/interview, loss ${(worst * 100).toFixed(4)}%, broken ${broken.length}, verdict ${verdict}`);
+  log(`machine ${result.machineBusyCores}/${cores} cores (others ${result.otherCores}), pipeline ${result.perInterview.totalPipelineCores} cores/interview, loss ${(worst * 100).toFixed(4)}%, broken ${broken.length}, verdict ${verdict}`);
   return result;
 }
 
@@ -420,8 +426,9 @@ async function addFloors(env: BenchEnvironment, result: StepResult, options: Opt
     const floor = await measureFloor(env, kind, n, options.stepSeconds);
     result.floors[kind] = floor;
     result.ratioToFloor[kind] = round(result.perInterview.totalPipelineCores / Math.max(1e-6, floor.perInterview.floorCores), 2);
+    floor.otherCores = otherCores({ machineBusyCores: floor.machineBusyCores, groups: floor.cpu });
     console.log(
-      `[N=${n}] floor '${kind}': ${floor.perInterview.floorCores} cores/interview (workers ${floor.perInterview.mediasoupCores}, receiver ${floor.perInterview.receiverCores}), machine ${floor.machineBusyCores} cores; ours ${result.perInterview.totalPipelineCores} = ${result.ratioToFloor[kind]} × this floor; received ${JSON.stringify(floor.received)}`,
+      `[N=${n}] floor '${kind}': ${floor.perInterview.floorCores} cores/interview (workers ${floor.perInterview.mediasoupCores}, receiver ${floor.perInterview.receiverCores}), machine ${floor.machineBusyCores} cores (others ${floor.otherCores}); ours ${result.perInterview.totalPipelineCores} = ${result.ratioToFloor[kind]} × this floor; received ${JSON.stringify(floor.received)}`,
     );
   }
 }
@@ -435,16 +442,16 @@ async function main(): Promise<void> {
   const env = await startEnvironment(path.join(options.out, `service-${stamp}.log`));
   // What else the machine is doing (other test runs): busy cores over 5 s before any load.
   const idleStart = machineCpu();
-  await delay(5000);
+  const backgroundProcesses = await busiestProcesses(5000);
   const idleEnd = machineCpu();
   const backgroundBusyCores = round((idleEnd.busy - idleStart.busy) / 100 / 5, 3);
-  console.log(`background load before the bench: ${backgroundBusyCores} cores busy`);
+  console.log(`background load before the bench: ${backgroundBusyCores} cores busy; busiest: ${backgroundProcesses.map((entry) => `${entry.cores} ${entry.command.slice(0, 60)}`).join(' | ')}`);
   const steps: StepResult[] = [];
   let burst: StepResult | undefined;
   let longResults: LongResult[] = [];
   const resultsFile = path.join(options.out, `bench-${stamp}.json`);
   const save = () => {
-    const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version, backgroundBusyCores };
+    const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version, backgroundBusyCores, backgroundProcesses };
     const results = { startedAt: startedAt.toISOString(), options, machine, steps, ...(burst ? { burst } : {}), long: longResults };
     fs.writeFileSync(resultsFile, JSON.stringify(results, null, 2));
     fs.writeFileSync(path.join(options.out, 'latest.json'), JSON.stringify(results, null, 2));
@@ -463,6 +470,8 @@ async function main(): Promise<void> {
     }
     if (options.burst) {
       burst = await runStep(env, options.burst, options, 'burst N');
+      save();
+      if (options.floors) await addFloors(env, burst, options);
       save();
     }
     if (!options.skipLong) {
