@@ -49,6 +49,10 @@ export interface EndTimings {
   objectStoreMs: Spread;
   /** Per interview: end → URLs minus the object store's time (stop, remux tail, database, our waits). */
   oursMs: Spread;
+  /** Per interview: its recording stopped → both files stored (remux tails, parts left, Complete). */
+  stoppedToFilesMs: Spread;
+  /** Per interview: both files stored → URLs stored (the database's complete, local clean-up). */
+  filesToUrlsMs: Spread;
   /** Per file: finishing the live remux (its tail) after the stop. */
   remuxTailMs: Spread;
   /** Per file: the parts left for the end, and CompleteMultipartUpload + HeadObject. */

@@ -321,7 +321,11 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
 
   // End every interview at once and time each end → URLs.
   const delivered: Array<{ remuxMs?: number | undefined; upload: { bytesAtEnd: number; partsMs: number; completeMs: number } }> = [];
-  const onDelivered = (_id: string, file: (typeof delivered)[number]) => delivered.push(file);
+  const lastDeliveredAt = new Map<string, number>();
+  const onDelivered = (id: string, file: (typeof delivered)[number]) => {
+    delivered.push(file);
+    lastDeliveredAt.set(id, Date.now());
+  };
   service.sessions.on('delivered', onDelivered);
   const completion = completions(service);
   const storeTimer = ObjectStoreTimer.attach(service.objectStore.client);
@@ -350,6 +354,8 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
     stopMs: spread([...stoppedAt].map(([id, at]) => at - endedAt.get(id)!)),
     objectStoreMs: spread(storeMs),
     oursMs: spread(completedIds.map((_, index) => latencies[index]! - storeMs[index]!)),
+    stoppedToFilesMs: spread(completedIds.filter((id) => stoppedAt.has(id) && lastDeliveredAt.has(id)).map((id) => lastDeliveredAt.get(id)! - stoppedAt.get(id)!)),
+    filesToUrlsMs: spread(completedIds.filter((id) => lastDeliveredAt.has(id)).map((id) => done.get(id)!.at - lastDeliveredAt.get(id)!)),
     remuxTailMs: spread(delivered.map((file) => file.remuxMs).filter((ms): ms is number => ms !== undefined)),
     partsMs: spread(delivered.map((file) => file.upload.partsMs)),
     completeMs: spread(delivered.map((file) => file.upload.completeMs)),
