@@ -21,7 +21,8 @@ export interface StepResult {
   perInterview: { serviceCores: number; mediasoupCores: number; recorderCores: number; remuxCores: number; totalPipelineCores: number; pipelineRssMB: number; pipelinePssMB: number };
   loss: { ingest: number; udpDrops: number; audioToFile: number; videoToFile: number; worst: number; producerPackets: number; udpDatagrams: number; udpRcvbufErrors: number; pipelineSocketDrops: number; audioFramesMissing: number; videoFramesMissing: number };
   files: { checked: number; broken: number; problems: string[]; holes: string[] };
-  endToUrlsMs: { p50: number; p95: number; max: number; failed: number };
+  /** failed: no URLs (in 300 s); endRequestsFailed: of those, the end request itself answered an error. */
+  endToUrlsMs: { p50: number; p95: number; max: number; failed: number; endRequestsFailed?: number };
   progressive: { deliveredFiles: number; fallbackFiles: number; bytesAtEndMB: { p50: number; max: number } };
   /** Every interview of the step ended at the same instant: where the time to the URLs went. */
   end: EndTimings;

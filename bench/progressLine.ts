@@ -24,41 +24,35 @@ export function startProgressLine(sources: ProgressSources, log: (line: string) 
   let ticks = 0;
   let dropsBefore = 0;
   let machineBefore = machineCpu();
-  let running = false;
+  // Synchronous throughout (/proc and the relays' counters): a saturated end phase queues on the
+  // libuv pool (file reads, stats, SQLite), and the line must not wait behind it.
   const timer = setInterval(() => {
-    // A slow tick (a saturated machine) is skipped rather than queued behind itself.
-    if (running) return;
-    running = true;
-    void (async () => {
-      const machine = machineCpu();
-      const busyCores = (machine.busy - machineBefore.busy) / TICKS_PER_SECOND / ((machine.total - machineBefore.total) / TICKS_PER_SECOND / sources.cores);
-      machineBefore = machine;
-      const recordings = sources.recordings();
-      const up = recordings.filter((recording) => recording.ffmpegPid !== undefined).length;
-      let forwarded = 0;
-      let givenUp = 0;
-      for (const recording of recordings) {
-        for (const track of Object.values((await recording.stats()).relay)) {
-          forwarded += track.frames?.framesForwarded ?? 0;
-          givenUp += (track.frames?.framesGivenUp ?? 0) + (track.frames?.framesDroppedUntilKeyFrame ?? 0);
-        }
+    const machine = machineCpu();
+    const busyCores = (machine.busy - machineBefore.busy) / TICKS_PER_SECOND / ((machine.total - machineBefore.total) / TICKS_PER_SECOND / sources.cores);
+    machineBefore = machine;
+    const recordings = sources.recordings();
+    const up = recordings.filter((recording) => recording.ffmpegPid !== undefined).length;
+    let forwarded = 0;
+    let givenUp = 0;
+    for (const recording of recordings) {
+      for (const track of Object.values(recording.relayStats)) {
+        forwarded += track.frames?.framesForwarded ?? 0;
+        givenUp += (track.frames?.framesGivenUp ?? 0) + (track.frames?.framesDroppedUntilKeyFrame ?? 0);
       }
-      const datagrams = udpCounters().inDatagrams - udpStart.inDatagrams;
-      if (++ticks % 10 === 0) {
-        // Counters of sockets that came or went would jump: carry the total over the new set.
-        dropsBefore += socketDrops(inodes) - dropsStart;
-        inodes = socketInodeSet(sources.pipelinePids());
-        dropsStart = socketDrops(inodes);
-      }
-      const drops = dropsBefore + socketDrops(inodes) - dropsStart;
-      const percent = (part: number, whole: number) => ((100 * part) / Math.max(1, whole)).toFixed(4);
-      log(
-        `t=${Math.round((Date.now() - startedAt) / 1000)}s up ${up}/${sources.expected} · cpu ${busyCores.toFixed(2)}/${sources.cores} · ` +
-          `socket drops ${drops} (${percent(drops, datagrams)} %) · video frames lost ${givenUp} (${percent(givenUp, forwarded + givenUp)} %)`,
-      );
-    })().finally(() => {
-      running = false;
-    });
+    }
+    if (++ticks % 10 === 0) {
+      // Counters of sockets that came or went would jump: carry the total over to the new set.
+      dropsBefore += socketDrops(inodes) - dropsStart;
+      inodes = socketInodeSet(sources.pipelinePids());
+      dropsStart = socketDrops(inodes);
+    }
+    const datagrams = udpCounters().inDatagrams - udpStart.inDatagrams;
+    const drops = dropsBefore + socketDrops(inodes) - dropsStart;
+    const percent = (part: number, whole: number) => ((100 * part) / Math.max(1, whole)).toFixed(4);
+    log(
+      `t=${Math.round((Date.now() - startedAt) / 1000)}s up ${up}/${sources.expected} · cpu ${busyCores.toFixed(2)}/${sources.cores} · ` +
+        `socket drops ${drops} (${percent(drops, datagrams)} %) · video frames lost ${givenUp} (${percent(givenUp, forwarded + givenUp)} %)`,
+    );
   }, 1000);
   return () => clearInterval(timer);
 }

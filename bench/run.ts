@@ -333,14 +333,19 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   for (const [id, recording] of recordings) recording.once('stopped', () => stoppedAt.set(id, Date.now()));
   const endedAt = new Map<string, number>();
   const endErrors: string[] = [];
+  const endRefused = new Set<string>();
   await Promise.all(
     ids.map(async (id) => {
       endedAt.set(id, Date.now());
-      await api(service, 'POST', `/api/interviews/${id}/end`, {}).catch((error: unknown) => endErrors.push(String(error)));
+      await api(service, 'POST', `/api/interviews/${id}/end`, {}).catch((error: unknown) => {
+        endErrors.push(String(error));
+        endRefused.add(id);
+      });
     }),
   );
   if (endErrors.length > 0) log(`${endErrors.length} end requests failed: ${endErrors[0]}`);
-  const done = await completion.wait(ids, 300_000);
+  // An interview whose end request failed never completes: waiting for it would only add the timeout.
+  const done = await completion.wait(ids.filter((id) => !endRefused.has(id)), 300_000);
   completion.stop();
   storeTimer.detach();
   service.sessions.off('delivered', onDelivered);
@@ -412,7 +417,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
       problems: broken.flatMap((check) => check.problems).slice(0, 10),
       holes: checks.flatMap((check) => [...check.audio.holes.map((hole) => `audio at ${hole[0]} s: ${hole[1]}`), ...check.video.holes.map((hole) => `video at ${hole[0]} s: ${hole[1]}`)]).slice(0, 20),
     },
-    endToUrlsMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies), failed: ids.length - latencies.length },
+    endToUrlsMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies), failed: ids.length - latencies.length, endRequestsFailed: endRefused.size },
     progressive: { deliveredFiles: delivered.length, fallbackFiles: 2 * n - delivered.length, bytesAtEndMB: { p50: round(percentile(bytesAtEnd, 50), 2), max: round(Math.max(0, ...bytesAtEnd), 2) } },
     end,
     ...(profile ? { profile } : {}),
