@@ -44,6 +44,8 @@ export interface Spread {
 export interface EndTimings {
   /** From the first end request to the last recording stopped (every ffmpeg quit, trailers written). */
   allStoppedMs: number;
+  /** Recordings that reported stopped (NaN above when one that was asked to stop never did). */
+  stopped: number;
   /** Per interview: its end request → its recording stopped. */
   stopMs: Spread;
   /** Per interview: wall time inside object-store requests (any attempt) between its end and its URLs. */

@@ -355,7 +355,12 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const storeMs = completedIds.map((id) => storeTimer.busyMs(id, endedAt.get(id)!, done.get(id)!.at));
   const firstEnd = Math.min(...endedAt.values());
   const end: EndTimings = {
-    allStoppedMs: stoppedAt.size === recordings.size && stoppedAt.size > 0 ? Math.max(...stoppedAt.values()) - firstEnd : Number.NaN,
+    // Over the interviews whose end was accepted (the others were never asked to stop).
+    allStoppedMs: (() => {
+      const asked = [...recordings.keys()].filter((id) => !endRefused.has(id));
+      return asked.length > 0 && asked.every((id) => stoppedAt.has(id)) ? Math.max(...asked.map((id) => stoppedAt.get(id)!)) - firstEnd : Number.NaN;
+    })(),
+    stopped: stoppedAt.size,
     stopMs: spread([...stoppedAt].map(([id, at]) => at - endedAt.get(id)!)),
     objectStoreMs: spread(storeMs),
     oursMs: spread(completedIds.map((_, index) => latencies[index]! - storeMs[index]!)),
