@@ -46,6 +46,8 @@ export interface EndTimings {
   allStoppedMs: number;
   /** Recordings that reported stopped (NaN above when one that was asked to stop never did). */
   stopped: number;
+  /** Per interview: its end request → its answer (the end stored in the database, the stop begun). */
+  endStoredMs: Spread;
   /** Per interview: its end request → its recording stopped. */
   stopMs: Spread;
   /** Per interview: wall time inside object-store requests (any attempt) between its end and its URLs. */

@@ -113,7 +113,7 @@ export function writeReport(results: Results, file: string): void {
   const endRows = ends
     .map(
       ([kind, s]) =>
-        `<tr><td>${kind}</td><td>${s.interviews}</td><td>${s.end?.allStoppedMs ?? ''}</td><td>${spread(s.end?.stopMs)}</td><td>${s.endToUrlsMs.p50} / ${s.endToUrlsMs.p95}</td><td>${spread(s.end?.oursMs)}</td><td>${spread(s.end?.objectStoreMs)}</td><td>${spread(s.end?.stoppedToFilesMs)}</td><td>${spread(s.end?.filesToUrlsMs)}</td><td>${spread(s.end?.remuxTailMs)}</td><td>${spread(s.end?.partsMs)}</td><td>${spread(s.end?.completeMs)}</td></tr>`,
+        `<tr><td>${kind}</td><td>${s.interviews}</td><td>${s.end?.allStoppedMs ?? ''}</td><td>${spread(s.end?.endStoredMs)}</td><td>${spread(s.end?.stopMs)}</td><td>${s.endToUrlsMs.p50} / ${s.endToUrlsMs.p95}</td><td>${spread(s.end?.oursMs)}</td><td>${spread(s.end?.objectStoreMs)}</td><td>${spread(s.end?.stoppedToFilesMs)}</td><td>${spread(s.end?.filesToUrlsMs)}</td><td>${spread(s.end?.remuxTailMs)}</td><td>${spread(s.end?.partsMs)}</td><td>${spread(s.end?.completeMs)}</td></tr>`,
     )
     .join('\n');
   const profiles = steps
@@ -142,7 +142,7 @@ ${rows}</table>
 ${floorRows}</table>
 ${floors}
 <h2>End of all interviews at the same instant (ms, p50 / p95)</h2>
-<table><tr><th>run</th><th>interviews</th><th>all stopped</th><th>end → stopped</th><th>end → URLs</th><th>ours</th><th>object store</th><th>stopped → files stored</th><th>files stored → URLs</th><th>remux tail (file)</th><th>parts left (file)</th><th>complete + head (file)</th></tr>
+<table><tr><th>run</th><th>interviews</th><th>all stopped</th><th>end stored (answer)</th><th>end → stopped</th><th>end → URLs</th><th>ours</th><th>object store</th><th>stopped → files stored</th><th>files stored → URLs</th><th>remux tail (file)</th><th>parts left (file)</th><th>complete + head (file)</th></tr>
 ${endRows}</table>
 ${profiles}
 ${cpu}\n${loss}\n${memory}\n${latency}\n${long}

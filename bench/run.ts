@@ -334,13 +334,17 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const endedAt = new Map<string, number>();
   const endErrors: string[] = [];
   const endRefused = new Set<string>();
+  const endAnsweredAt = new Map<string, number>();
   await Promise.all(
     ids.map(async (id) => {
       endedAt.set(id, Date.now());
-      await api(service, 'POST', `/api/interviews/${id}/end`, {}).catch((error: unknown) => {
-        endErrors.push(String(error));
-        endRefused.add(id);
-      });
+      await api(service, 'POST', `/api/interviews/${id}/end`, {}).then(
+        () => endAnsweredAt.set(id, Date.now()),
+        (error: unknown) => {
+          endErrors.push(String(error));
+          endRefused.add(id);
+        },
+      );
     }),
   );
   if (endErrors.length > 0) log(`${endErrors.length} end requests failed: ${endErrors[0]}`);
@@ -361,6 +365,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
       return asked.length > 0 && asked.every((id) => stoppedAt.has(id)) ? Math.max(...asked.map((id) => stoppedAt.get(id)!)) - firstEnd : Number.NaN;
     })(),
     stopped: stoppedAt.size,
+    endStoredMs: spread([...endAnsweredAt].map(([id, at]) => at - endedAt.get(id)!)),
     stopMs: spread([...stoppedAt].map(([id, at]) => at - endedAt.get(id)!)),
     objectStoreMs: spread(storeMs),
     oursMs: spread(completedIds.map((_, index) => latencies[index]! - storeMs[index]!)),
