@@ -94,7 +94,8 @@ export function writeReport(results: Results, file: string): void {
     { name: 'p95', color: colors[3]!, points: results.long.map((l) => [l.minutes, l.p95]) },
     { name: 'Complete+Head (max)', color: colors[4]!, points: results.long.map((l) => [l.minutes, l.completeMsMax]) },
   ]);
-  const withFloors = steps.filter((s) => s.floors);
+  // The burst step has floors too: one curve over every N measured.
+  const withFloors = [...steps, ...(results.burst ? [results.burst] : [])].filter((s) => s.floors).sort((a, b) => a.interviews - b.interviews);
   const floors = lineChart('Cores per interview: our pipeline beside the floors of the design', 'concurrent interviews', 'cores / interview', [
     { name: 'ours (service+workers+recorder+remux)', color: colors[0]!, points: withFloors.map((s) => [s.interviews, s.perInterview.totalPipelineCores]) },
     { name: 'floor: SFU + bare ffmpeg', color: colors[1]!, points: withFloors.map((s) => [s.interviews, s.floors?.ffmpeg?.perInterview.floorCores ?? 0]) },
@@ -109,11 +110,13 @@ export function writeReport(results: Results, file: string): void {
     )
     .join('\n');
   const ends = [...steps.map((s) => ['ramp', s] as const), ...(results.burst ? [['burst', results.burst] as const] : [])];
-  const spread = (value: { p50: number; p95: number } | undefined) => (value ? `${value.p50} / ${value.p95}` : '');
+  // NaN (nothing measured) comes back from the JSON as null.
+  const ms = (value: number | null | undefined) => (value === null || value === undefined || Number.isNaN(value) ? '—' : String(value));
+  const spread = (value: { p50: number; p95: number } | undefined) => (value ? `${ms(value.p50)} / ${ms(value.p95)}` : '');
   const endRows = ends
     .map(
       ([kind, s]) =>
-        `<tr><td>${kind}</td><td>${s.interviews}</td><td>${s.end?.allStoppedMs ?? ''}</td><td>${spread(s.end?.endStoredMs)}</td><td>${spread(s.end?.stopMs)}</td><td>${s.endToUrlsMs.p50} / ${s.endToUrlsMs.p95}</td><td>${spread(s.end?.oursMs)}</td><td>${spread(s.end?.objectStoreMs)}</td><td>${spread(s.end?.stoppedToFilesMs)}</td><td>${spread(s.end?.filesToUrlsMs)}</td><td>${spread(s.end?.remuxTailMs)}</td><td>${spread(s.end?.partsMs)}</td><td>${spread(s.end?.completeMs)}</td></tr>`,
+        `<tr><td>${kind}</td><td>${s.interviews}</td><td>${ms(s.end?.allStoppedMs)}</td><td>${spread(s.end?.endStoredMs)}</td><td>${spread(s.end?.stopMs)}</td><td>${spread(s.endToUrlsMs)}</td><td>${spread(s.end?.oursMs)}</td><td>${spread(s.end?.objectStoreMs)}</td><td>${spread(s.end?.stoppedToFilesMs)}</td><td>${spread(s.end?.filesToUrlsMs)}</td><td>${spread(s.end?.remuxTailMs)}</td><td>${spread(s.end?.partsMs)}</td><td>${spread(s.end?.completeMs)}</td></tr>`,
     )
     .join('\n');
   const profiles = steps
