@@ -14,14 +14,80 @@ export interface StepResult {
   interviews: number;
   seconds: number;
   machineBusyCores: number;
+  /** Busy cores no measured group accounts for: other work on a shared machine. */
+  otherCores: number;
   cores: number;
   cpu: Record<string, { cores: number; rssMB: number; pssMB: number }>;
   perInterview: { serviceCores: number; mediasoupCores: number; recorderCores: number; remuxCores: number; totalPipelineCores: number; pipelineRssMB: number; pipelinePssMB: number };
   loss: { ingest: number; udpDrops: number; audioToFile: number; videoToFile: number; worst: number; producerPackets: number; udpDatagrams: number; udpRcvbufErrors: number; pipelineSocketDrops: number; audioFramesMissing: number; videoFramesMissing: number };
   files: { checked: number; broken: number; problems: string[]; holes: string[] };
-  endToUrlsMs: { p50: number; p95: number; max: number; failed: number };
+  /** failed: no URLs (in 300 s); endRequestsFailed: of those, the end request itself answered an error. */
+  endToUrlsMs: { p50: number; p95: number; max: number; failed: number; endRequestsFailed?: number };
   progressive: { deliveredFiles: number; fallbackFiles: number; bytesAtEndMB: { p50: number; max: number } };
+  /** Every interview of the step ended at the same instant: where the time to the URLs went. */
+  end: EndTimings;
+  /** The same load through the floors of the design, measured right after the step. */
+  floors?: Partial<Record<FloorKind, FloorResult>>;
+  /** Our pipeline's cores per interview as a multiple of each floor's. */
+  ratioToFloor?: Partial<Record<FloorKind, number>>;
+  /** The service process's CPU profile over the measuring window (--profile). */
+  profile?: { file: string; top: ProfileEntry[] };
   verdict: 'ok' | 'loss' | 'broken' | 'cpu';
+}
+
+export interface Spread {
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+export interface EndTimings {
+  /** From the first end request to the last recording stopped (every ffmpeg quit, trailers written). */
+  allStoppedMs: number;
+  /** Recordings that reported stopped (NaN above when one that was asked to stop never did). */
+  stopped: number;
+  /** Per interview: its end request → its answer (the end stored in the database, the stop begun). */
+  endStoredMs: Spread;
+  /** Per interview: its end request → its recording stopped. */
+  stopMs: Spread;
+  /** Per interview: wall time inside object-store requests (any attempt) between its end and its URLs. */
+  objectStoreMs: Spread;
+  /** Per interview: end → URLs minus the object store's time (stop, remux tail, database, our waits). */
+  oursMs: Spread;
+  /** Per interview: its recording stopped → both files stored (remux tails, parts left, Complete). */
+  stoppedToFilesMs: Spread;
+  /** Per interview: both files stored → URLs stored (the database's complete, local clean-up). */
+  filesToUrlsMs: Spread;
+  /** Per file: finishing the live remux (its tail) after the stop. */
+  remuxTailMs: Spread;
+  /** Per file: the parts left for the end, and CompleteMultipartUpload + HeadObject. */
+  partsMs: Spread;
+  completeMs: Spread;
+}
+
+export type FloorKind = 'sfu' | 'ffmpeg';
+
+export interface FloorResult {
+  kind: FloorKind;
+  interviews: number;
+  seconds: number;
+  machineBusyCores: number;
+  otherCores?: number;
+  cpu: Record<string, { cores: number; rssMB: number; pssMB: number }>;
+  /** receiverCores: the UDP sink process ('sfu') or the bare ffmpegs ('ffmpeg'). */
+  perInterview: { mediasoupCores: number; receiverCores: number; floorCores: number };
+  /** What the receivers got: the sink's datagrams, or the bare ffmpegs' bytes on disk. */
+  received: { packets?: number; bytes: number; emptyFiles?: number };
+}
+
+/** One function's self time in a CPU profile. */
+export interface ProfileEntry {
+  functionName: string;
+  /** file:line, shortened to the project (or node:/native). */
+  location: string;
+  selfMs: number;
+  /** Of the main thread's busy time (idle left out). */
+  selfPercent: number;
 }
 
 export interface LongRun {

@@ -6,20 +6,23 @@ const TICKS_PER_SECOND = 100; // USER_HZ
 
 interface ProcSample {
   cpuSeconds: number;
+  /** 0 unless memory was asked for. */
   rssBytes: number;
   /** Proportional set size: shared pages (ffmpeg's libraries) split between the processes using them. */
   pssBytes: number | undefined;
 }
 
-function sampleProcess(pid: number, withPss = false): ProcSample | undefined {
+function sampleProcess(pid: number, withMemory = false): ProcSample | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssBytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+    // The once-a-second CPU samples skip the memory files: they are read once, at the window's end.
+    let rssBytes = 0;
     let pssBytes: number | undefined;
-    if (withPss) {
+    if (withMemory) {
+      const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+      rssBytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
       const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
       pssBytes = Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0) * 1024;
     }
@@ -77,24 +80,30 @@ export class CpuMeter {
     this.#timer = setInterval(() => this.#sample(false), intervalMs);
   }
 
-  #sample(baseline: boolean, withMemory = false): void {
+  #sampleMemory(): void {
     for (const [group, pids] of Object.entries(this.#groups())) {
       let rss = 0;
       let pss = 0;
       for (const pid of pids) {
-        const sample = sampleProcess(pid, withMemory);
+        const sample = sampleProcess(pid, true);
+        rss += sample?.rssBytes ?? 0;
+        pss += sample?.pssBytes ?? 0;
+      }
+      this.#rss.set(group, rss);
+      this.#pss.set(group, pss);
+    }
+  }
+
+  #sample(baseline: boolean): void {
+    for (const [group, pids] of Object.entries(this.#groups())) {
+      for (const pid of pids) {
+        const sample = sampleProcess(pid);
         if (!sample) continue;
         const previous = this.#last.get(pid);
         // A pid seen for the first time after the baseline started inside the window: all its CPU counts.
         const from = previous ? previous.cpu : baseline ? sample.cpuSeconds : 0;
         if (!baseline) this.#cpu.set(group, (this.#cpu.get(group) ?? 0) + (sample.cpuSeconds - from));
         this.#last.set(pid, { group, cpu: sample.cpuSeconds });
-        rss += sample.rssBytes;
-        pss += sample.pssBytes ?? 0;
-      }
-      if (withMemory) {
-        this.#rss.set(group, rss);
-        this.#pss.set(group, pss);
       }
     }
   }
@@ -102,9 +111,12 @@ export class CpuMeter {
   /** Per group: cores used on average over the window, and memory at its end. */
   stop(): { seconds: number; machineBusyCores: number; groups: Record<string, { cores: number; rssMB: number; pssMB: number }> } {
     clearInterval(this.#timer);
-    this.#sample(false, true);
+    this.#sample(false);
     const seconds = (Date.now() - this.#startedAt) / 1000;
     const machine = machineCpu();
+    // Memory only after the window closed: reading smaps_rollup of ~100 processes takes ~70 ms of
+    // this process, which would otherwise count as the service's CPU.
+    this.#sampleMemory();
     const cores = (machine.busy - this.#machineStart.busy) / TICKS_PER_SECOND / seconds;
     const groups: Record<string, { cores: number; rssMB: number; pssMB: number }> = {};
     for (const group of Object.keys(this.#groups())) {
@@ -148,14 +160,19 @@ function socketInodes(pid: number): number[] {
   }
 }
 
+/** The UDP socket inodes `pids` hold: what socketDrops() reads, worth keeping when asked often. */
+export function socketInodeSet(pids: number[]): Set<number> {
+  return new Set(pids.flatMap(socketInodes));
+}
+
 /**
  * Datagrams the kernel dropped because a UDP socket's receive buffer was full, summed over the
  * sockets of `pids` (the drops column of /proc/net/udp). Unlike the machine-wide RcvbufErrors
  * counter this leaves out sockets nobody reads on purpose (ffmpeg's RTP output never reads the
  * RTCP the SFU sends back to the load generator).
  */
-export function socketDrops(pids: number[]): number {
-  const inodes = new Set(pids.flatMap(socketInodes));
+export function socketDrops(pids: number[] | Set<number>): number {
+  const inodes = pids instanceof Set ? pids : socketInodeSet(pids);
   let drops = 0;
   for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
     let text = '';
@@ -171,4 +188,36 @@ export function socketDrops(pids: number[]): number {
     }
   }
   return drops;
+}
+
+/**
+ * The busiest processes of the machine over `ms`: on a machine shared with other work, what was
+ * running beside the bench (its cores are not ours, but they slow ours).
+ */
+export async function busiestProcesses(ms: number, top = 6): Promise<Array<{ pid: number; command: string; cores: number }>> {
+  const read = () => {
+    const cpu = new Map<number, number>();
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const sample = sampleProcess(Number(entry));
+      if (sample) cpu.set(Number(entry), sample.cpuSeconds);
+    }
+    return cpu;
+  };
+  const before = read();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = read();
+  const command = (pid: number) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim().slice(0, 120);
+    } catch {
+      return '?';
+    }
+  };
+  return [...after]
+    .map(([pid, cpu]) => ({ pid, cores: (cpu - (before.get(pid) ?? cpu)) / (ms / 1000) }))
+    .filter((entry) => entry.cores > 0.01)
+    .sort((a, b) => b.cores - a.cores)
+    .slice(0, top)
+    .map((entry) => ({ pid: entry.pid, command: command(entry.pid), cores: round(entry.cores, 3) }));
 }

@@ -6,6 +6,7 @@ interface Results {
   startedAt: string;
   machine: Record<string, unknown>;
   steps: StepResult[];
+  burst?: StepResult;
   long: LongResult[];
 }
 
@@ -93,6 +94,40 @@ export function writeReport(results: Results, file: string): void {
     { name: 'p95', color: colors[3]!, points: results.long.map((l) => [l.minutes, l.p95]) },
     { name: 'Complete+Head (max)', color: colors[4]!, points: results.long.map((l) => [l.minutes, l.completeMsMax]) },
   ]);
+  // The burst step has floors too: one curve over every N measured.
+  const withFloors = [...steps, ...(results.burst ? [results.burst] : [])].filter((s) => s.floors).sort((a, b) => a.interviews - b.interviews);
+  const floors = lineChart('Cores per interview: our pipeline beside the floors of the design', 'concurrent interviews', 'cores / interview', [
+    { name: 'ours (service+workers+recorder+remux)', color: colors[0]!, points: withFloors.map((s) => [s.interviews, s.perInterview.totalPipelineCores]) },
+    { name: 'floor: SFU + bare ffmpeg', color: colors[1]!, points: withFloors.map((s) => [s.interviews, s.floors?.ffmpeg?.perInterview.floorCores ?? 0]) },
+    { name: 'floor: SFU alone', color: colors[2]!, points: withFloors.map((s) => [s.interviews, s.floors?.sfu?.perInterview.floorCores ?? 0]) },
+    { name: 'Node UDP sink (SFU floor)', color: colors[5]!, points: withFloors.map((s) => [s.interviews, s.floors?.sfu?.perInterview.receiverCores ?? 0]) },
+    { name: 'target 0.012', color: '#999', points: withFloors.map((s) => [s.interviews, 0.012]) },
+  ]);
+  const floorRows = withFloors
+    .map(
+      (s) =>
+        `<tr><td>${s.interviews}</td><td>${s.perInterview.totalPipelineCores}</td><td>${s.floors?.sfu?.perInterview.floorCores ?? ''}</td><td>${s.floors?.sfu?.perInterview.receiverCores ?? ''}</td><td>${s.ratioToFloor?.sfu ?? ''}</td><td>${s.floors?.ffmpeg?.perInterview.mediasoupCores ?? ''} + ${s.floors?.ffmpeg?.perInterview.receiverCores ?? ''}</td><td>${s.floors?.ffmpeg?.perInterview.floorCores ?? ''}</td><td>${s.ratioToFloor?.ffmpeg ?? ''}</td></tr>`,
+    )
+    .join('\n');
+  const ends = [...steps.map((s) => ['ramp', s] as const), ...(results.burst ? [['burst', results.burst] as const] : [])];
+  // NaN (nothing measured) comes back from the JSON as null.
+  const ms = (value: number | null | undefined) => (value === null || value === undefined || Number.isNaN(value) ? '—' : String(value));
+  const spread = (value: { p50: number; p95: number } | undefined) => (value ? `${ms(value.p50)} / ${ms(value.p95)}` : '');
+  const endRows = ends
+    .map(
+      ([kind, s]) =>
+        `<tr><td>${kind}</td><td>${s.interviews}</td><td>${ms(s.end?.allStoppedMs)}</td><td>${spread(s.end?.endStoredMs)}</td><td>${spread(s.end?.stopMs)}</td><td>${spread(s.endToUrlsMs)}</td><td>${spread(s.end?.oursMs)}</td><td>${spread(s.end?.objectStoreMs)}</td><td>${spread(s.end?.stoppedToFilesMs)}</td><td>${spread(s.end?.filesToUrlsMs)}</td><td>${spread(s.end?.remuxTailMs)}</td><td>${spread(s.end?.partsMs)}</td><td>${spread(s.end?.completeMs)}</td></tr>`,
+    )
+    .join('\n');
+  const profiles = steps
+    .filter((s) => s.profile)
+    .map(
+      (s) =>
+        `<h3>CPU profile of the service at N = ${s.interviews} (${escape(s.profile!.file)}), self time, % of the main thread's busy time</h3><table><tr><th>function</th><th>where</th><th>ms</th><th>%</th></tr>${s
+          .profile!.top.map((entry) => `<tr><td>${escape(entry.functionName)}</td><td style="text-align:left">${escape(entry.location)}</td><td>${entry.selfMs}</td><td>${entry.selfPercent}</td></tr>`)
+          .join('')}</table>`,
+    )
+    .join('\n');
   const rows = steps
     .map(
       (s) =>
@@ -105,13 +140,21 @@ export function writeReport(results: Results, file: string): void {
 <p>${escape(results.startedAt)} — ${escape(JSON.stringify(results.machine))}</p>
 <table><tr><th>interviews</th><th>machine cores busy</th><th>pipeline cores / interview</th><th>RSS MB / interview</th><th>PSS MB / interview</th><th>worst loss %</th><th>broken files</th><th>end → URLs p50 ms</th><th>p95 ms</th><th>verdict</th></tr>
 ${rows}</table>
+<h2>Floors (same N, measured right after each step)</h2>
+<table><tr><th>interviews</th><th>ours cores / interview</th><th>SFU alone</th><th>its Node UDP sink</th><th>ours ÷ SFU</th><th>SFU + bare ffmpeg (workers + ffmpeg)</th><th>total</th><th>ours ÷ it</th></tr>
+${floorRows}</table>
+${floors}
+<h2>End of all interviews at the same instant (ms, p50 / p95)</h2>
+<table><tr><th>run</th><th>interviews</th><th>all stopped</th><th>end stored (answer)</th><th>end → stopped</th><th>end → URLs</th><th>ours</th><th>object store</th><th>stopped → files stored</th><th>files stored → URLs</th><th>remux tail (file)</th><th>parts left (file)</th><th>complete + head (file)</th></tr>
+${endRows}</table>
+${profiles}
 ${cpu}\n${loss}\n${memory}\n${latency}\n${long}
 </body></html>`;
   fs.writeFileSync(file, html);
 }
 
 // `npx tsx bench/report.ts OUT_DIR RESULTS.json…`: one report from several runs (e.g. a ramp-only
-// and a long-recordings-only run): steps and long results are taken from whichever file has them.
+// and a long-recordings-only run): steps, burst and long results are taken from whichever file has them.
 if (process.argv[1]?.endsWith('bench/report.ts')) {
   const [outDir, ...inputs] = process.argv.slice(2);
   if (!outDir || inputs.length === 0) throw new Error('usage: report.ts OUT_DIR RESULTS.json…');
@@ -121,6 +164,7 @@ if (process.argv[1]?.endsWith('bench/report.ts')) {
     machine: runs[0]!.machine,
     steps: runs.find((entry) => entry.steps.length > 0)?.steps ?? [],
     long: runs.find((entry) => entry.long.length > 0)?.long ?? [],
+    ...(runs.find((entry) => entry.burst) ? { burst: runs.find((entry) => entry.burst)!.burst! } : {}),
     sources: inputs.map((input) => input.split('/').at(-1)!),
   };
   fs.writeFileSync(`${outDir}/latest.json`, JSON.stringify(merged, null, 2));

@@ -6,11 +6,16 @@
 //    SFU workers, relay, recorder ffmpegs, live remux, progressive upload, finalizer) and a separate
 //    S3 server process. Per step: CPU and memory per group of processes, packet loss, ffprobe of
 //    every stored file, end → URLs. Stops at ≥ 0.1% loss, a broken file or a saturated CPU.
-// 2. Long recordings: end → URLs for 1, 10, 30 minute recordings, replayed into the progressive
+//    Each step prints a line a second while it records, and is followed by the floors at the same N
+//    (bench/floors.ts: the SFU alone, then SFU + bare ffmpeg), each measured as long as the step.
+// 2. Burst end (--burst N): N interviews ended at the same instant, after the ramp: time until every
+//    recording stopped, end → URLs, and the object store's share of it (every step reports the same).
+// 3. Long recordings: end → URLs for 1, 10, 30 minute recordings, replayed into the progressive
 //    uploader faster than real time (see bench/longRecording.ts).
 //
 // Flags: --max N (50) --steps 1,5,10 --step-seconds S (40) --long 1,10,30 --long-runs R (3)
-//        --long-speed X (20) --skip-ramp --skip-long --out DIR (bench/results)
+//        --long-speed X (20) --skip-ramp --skip-long --no-floors --burst N --out DIR (bench/results)
+//        --profile [N,M] (CPU profile of the service over the measuring window of those steps, or all)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -29,9 +34,13 @@ import { hasCues, probeFile } from '../test/support/ffprobe.ts';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { SyntheticPublisher } from '../test/support/syntheticPublisher.ts';
 import { freePort, tempDir } from '../test/support/testConfig.ts';
-import type { BenchEnvironment, LongResult, StepResult } from './benchTypes.ts';
+import type { BenchEnvironment, EndTimings, FloorKind, LongResult, Spread, StepResult } from './benchTypes.ts';
+import { CpuProfile } from './cpuProfile.ts';
+import { measureFloor } from './floors.ts';
 import { runLongRecordings } from './longRecording.ts';
-import { CpuMeter, machineCpu, percentile, round, socketDrops, udpCounters } from './procStats.ts';
+import { ObjectStoreTimer } from './objectStoreTimer.ts';
+import { busiestProcesses, CpuMeter, machineCpu, percentile, round, socketDrops, udpCounters } from './procStats.ts';
+import { startProgressLine } from './progressLine.ts';
 import { writeReport } from './report.ts';
 
 const run = promisify(execFile);
@@ -47,6 +56,10 @@ interface Options {
   skipLong: boolean;
   out: string;
   lossLimit: number;
+  floors: boolean;
+  burst: number | undefined;
+  /** Steps whose measuring window is profiled; empty: none, undefined: every step. */
+  profile: number[] | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -69,6 +82,9 @@ function parseArgs(argv: string[]): Options {
     skipLong: argv.includes('--skip-long'),
     out: value('out') ?? path.join(import.meta.dirname, 'results'),
     lossLimit: 0.001,
+    floors: !argv.includes('--no-floors'),
+    burst: value('burst') ? Number(value('burst')) : undefined,
+    profile: !argv.includes('--profile') ? [] : (list(value('profile')?.startsWith('--') ? undefined : value('profile')) ?? undefined),
   };
 }
 
@@ -213,7 +229,7 @@ async function producerTotals(publishers: SyntheticPublisher[]): Promise<{ packe
   return { packets, lost };
 }
 
-async function runStep(env: BenchEnvironment, n: number, options: Options): Promise<StepResult> {
+async function runStep(env: BenchEnvironment, n: number, options: Options, label?: string): Promise<StepResult> {
   const publishers: SyntheticPublisher[] = [];
   // Interrupted or failed, a step must not leave looping publisher ffmpegs behind (close() kills at once).
   const onSignal = () => {
@@ -223,7 +239,7 @@ async function runStep(env: BenchEnvironment, n: number, options: Options): Prom
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    return await measureStep(env, n, options, publishers);
+    return await measureStep(env, n, options, publishers, label);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -231,9 +247,18 @@ async function runStep(env: BenchEnvironment, n: number, options: Options): Prom
   }
 }
 
-async function measureStep(env: BenchEnvironment, n: number, options: Options, publishers: SyntheticPublisher[]): Promise<StepResult> {
+/** The machine's busy cores that none of the measured groups account for: others' work on a shared machine. */
+function otherCores(usage: { machineBusyCores: number; groups: Record<string, { cores: number }> }): number {
+  return round(usage.machineBusyCores - Object.values(usage.groups).reduce((sum, group) => sum + group.cores, 0), 3);
+}
+
+function spread(values: number[]): Spread {
+  return { p50: percentile(values, 50), p95: percentile(values, 95), max: values.length === 0 ? Number.NaN : Math.max(...values) };
+}
+
+async function measureStep(env: BenchEnvironment, n: number, options: Options, publishers: SyntheticPublisher[], label = 'N'): Promise<StepResult> {
   const { service } = env;
-  const log = (message: string) => console.log(`[N=${n}] ${message}`);
+  const log = (message: string) => console.log(`[${label}=${n}] ${message}`);
   const ids: string[] = [];
   for (let i = 0; i < n; i++) ids.push((await api<{ id: string }>(service, 'POST', '/api/interviews', { durationSeconds: 3600, candidateName: `bench ${n}/${i}` })).id);
   for (const id of ids) {
@@ -272,35 +297,82 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const udpBefore = udpCounters();
   const pipelineDropsBefore = socketDrops(pipelinePids());
   const producersBefore = await producerTotals(publishers);
+  const profiled = options.profile === undefined || options.profile.includes(n);
+  const profiler = profiled ? await CpuProfile.start() : undefined;
   meter.start();
-  log(`measuring for ${options.stepSeconds} s`);
+  log(`measuring for ${options.stepSeconds} s${profiler ? ' (CPU profile on)' : ''}`);
+  const stopProgress = startProgressLine({ expected: n, recordings: () => [...recordings.values()], pipelinePids, cores: os.cpus().length }, log);
   await delay(options.stepSeconds * 1000);
+  stopProgress();
   const usage = meter.stop();
+  let profile: StepResult['profile'];
+  if (profiler) {
+    const file = path.join(options.out, `cpu-${label}${n}-${Date.now()}.cpuprofile`);
+    profile = { file: path.basename(file), top: await profiler.stop(file) };
+    log(`profile ${file}; top self time: ${profile.top.slice(0, 8).map((entry) => `${entry.functionName} ${entry.selfPercent}%`).join(', ')}`);
+  }
   const udpAfter = udpCounters();
   const pipelineDrops = socketDrops(pipelinePids()) - pipelineDropsBefore;
   const producersAfter = await producerTotals(publishers);
   const producers = { packets: producersAfter.packets - producersBefore.packets, lost: producersAfter.lost - producersBefore.lost };
 
   // End every interview at once and time each end → URLs.
-  const delivered: Array<{ bytesAtEnd: number }> = [];
-  const onDelivered = (_id: string, file: { upload: { bytesAtEnd: number } }) => delivered.push(file.upload);
+  const delivered: Array<{ remuxMs?: number | undefined; upload: { bytesAtEnd: number; partsMs: number; completeMs: number } }> = [];
+  const lastDeliveredAt = new Map<string, number>();
+  const onDelivered = (id: string, file: (typeof delivered)[number]) => {
+    delivered.push(file);
+    lastDeliveredAt.set(id, Date.now());
+  };
   service.sessions.on('delivered', onDelivered);
   const completion = completions(service);
+  const storeTimer = ObjectStoreTimer.attach(service.objectStore.client);
+  const stoppedAt = new Map<string, number>();
+  for (const [id, recording] of recordings) recording.once('stopped', () => stoppedAt.set(id, Date.now()));
   const endedAt = new Map<string, number>();
   const endErrors: string[] = [];
+  const endRefused = new Set<string>();
+  const endAnsweredAt = new Map<string, number>();
   await Promise.all(
     ids.map(async (id) => {
       endedAt.set(id, Date.now());
-      await api(service, 'POST', `/api/interviews/${id}/end`, {}).catch((error: unknown) => endErrors.push(String(error)));
+      await api(service, 'POST', `/api/interviews/${id}/end`, {}).then(
+        () => endAnsweredAt.set(id, Date.now()),
+        (error: unknown) => {
+          endErrors.push(String(error));
+          endRefused.add(id);
+        },
+      );
     }),
   );
   if (endErrors.length > 0) log(`${endErrors.length} end requests failed: ${endErrors[0]}`);
-  const done = await completion.wait(ids, 300_000);
+  // An interview whose end request failed never completes: waiting for it would only add the timeout.
+  const done = await completion.wait(ids.filter((id) => !endRefused.has(id)), 300_000);
   completion.stop();
+  storeTimer.detach();
   service.sessions.off('delivered', onDelivered);
   await Promise.all(publishers.map((publisher) => publisher.close()));
-  const latencies = ids.filter((id) => done.get(id)?.ok).map((id) => done.get(id)!.at - endedAt.get(id)!);
-  log(`end → URLs p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms`);
+  const completedIds = ids.filter((id) => done.get(id)?.ok);
+  const latencies = completedIds.map((id) => done.get(id)!.at - endedAt.get(id)!);
+  const storeMs = completedIds.map((id) => storeTimer.busyMs(id, endedAt.get(id)!, done.get(id)!.at));
+  const firstEnd = Math.min(...endedAt.values());
+  const end: EndTimings = {
+    // Over the interviews whose end was accepted (the others were never asked to stop).
+    allStoppedMs: (() => {
+      const asked = [...recordings.keys()].filter((id) => !endRefused.has(id));
+      return asked.length > 0 && asked.every((id) => stoppedAt.has(id)) ? Math.max(...asked.map((id) => stoppedAt.get(id)!)) - firstEnd : Number.NaN;
+    })(),
+    stopped: stoppedAt.size,
+    endStoredMs: spread([...endAnsweredAt].map(([id, at]) => at - endedAt.get(id)!)),
+    stopMs: spread([...stoppedAt].map(([id, at]) => at - endedAt.get(id)!)),
+    objectStoreMs: spread(storeMs),
+    oursMs: spread(completedIds.map((_, index) => latencies[index]! - storeMs[index]!)),
+    stoppedToFilesMs: spread(completedIds.filter((id) => stoppedAt.has(id) && lastDeliveredAt.has(id)).map((id) => lastDeliveredAt.get(id)! - stoppedAt.get(id)!)),
+    filesToUrlsMs: spread(completedIds.filter((id) => lastDeliveredAt.has(id)).map((id) => done.get(id)!.at - lastDeliveredAt.get(id)!)),
+    remuxTailMs: spread(delivered.map((file) => file.remuxMs).filter((ms): ms is number => ms !== undefined)),
+    partsMs: spread(delivered.map((file) => file.upload.partsMs)),
+    completeMs: spread(delivered.map((file) => file.upload.completeMs)),
+  };
+  log(`end → URLs p50 ${percentile(latencies, 50)} ms, p95 ${percentile(latencies, 95)} ms; all ${recordings.size} recordings stopped ${end.allStoppedMs} ms after the end; object store p50 ${end.objectStoreMs.p50} ms p95 ${end.objectStoreMs.p95} ms, ours p50 ${end.oursMs.p50} ms p95 ${end.oursMs.p95} ms`);
 
   const checks: FileCheck[] = [];
   for (const id of ids) {
@@ -328,11 +400,12 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const pipeline = ['service', 'mediasoupWorkers', 'recorderFfmpeg', 'liveRemuxFfmpeg'];
   const sum = (field: 'cores' | 'rssMB' | 'pssMB') => pipeline.reduce((total, name) => total + (g[name]?.[field] ?? 0), 0);
   const verdict: StepResult['verdict'] = broken.length > 0 ? 'broken' : worst >= options.lossLimit ? 'loss' : usage.machineBusyCores >= 0.95 * cores ? 'cpu' : 'ok';
-  const bytesAtEnd = delivered.map((file) => file.bytesAtEnd / 1048576);
+  const bytesAtEnd = delivered.map((file) => file.upload.bytesAtEnd / 1048576);
   const result: StepResult = {
     interviews: n,
     seconds: usage.seconds,
     machineBusyCores: usage.machineBusyCores,
+    otherCores: otherCores(usage),
     cores,
     cpu: g,
     perInterview: {
@@ -351,12 +424,36 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
       problems: broken.flatMap((check) => check.problems).slice(0, 10),
       holes: checks.flatMap((check) => [...check.audio.holes.map((hole) => `audio at ${hole[0]} s: ${hole[1]}`), ...check.video.holes.map((hole) => `video at ${hole[0]} s: ${hole[1]}`)]).slice(0, 20),
     },
-    endToUrlsMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies), failed: ids.length - latencies.length },
+    endToUrlsMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: Math.max(...latencies), failed: ids.length - latencies.length, endRequestsFailed: endRefused.size },
     progressive: { deliveredFiles: delivered.length, fallbackFiles: 2 * n - delivered.length, bytesAtEndMB: { p50: round(percentile(bytesAtEnd, 50), 2), max: round(Math.max(0, ...bytesAtEnd), 2) } },
+    end,
+    ...(profile ? { profile } : {}),
     verdict,
   };
-  log(`machine ${result.machineBusyCores}/${cores} cores, pipeline ${result.perInterview.totalPipelineCores} cores/interview, loss ${(worst * 100).toFixed(4)}%, broken ${broken.length}, verdict ${verdict}`);
+  log(`machine ${result.machineBusyCores}/${cores} cores (others ${result.otherCores}), pipeline ${result.perInterview.totalPipelineCores} cores/interview, loss ${(worst * 100).toFixed(4)}%, broken ${broken.length}, verdict ${verdict}`);
   return result;
+}
+
+/** The floors at the step's N, each measured as long as the step, and our cost as a multiple of each. */
+async function addFloors(env: BenchEnvironment, result: StepResult, options: Options): Promise<void> {
+  const n = result.interviews;
+  result.floors = {};
+  result.ratioToFloor = {};
+  for (const kind of ['sfu', 'ffmpeg'] as FloorKind[]) {
+    console.log(`[N=${n}] floor '${kind}': measuring for ${options.stepSeconds} s`);
+    // A floor that cannot run (the machine out of ports or memory) is reported, not fatal to the run.
+    const floor = await measureFloor(env, kind, n, options.stepSeconds).catch((error: unknown) => {
+      console.log(`[N=${n}] floor '${kind}' failed: ${String(error)}`);
+      return undefined;
+    });
+    if (!floor) continue;
+    result.floors[kind] = floor;
+    result.ratioToFloor[kind] = round(result.perInterview.totalPipelineCores / Math.max(1e-6, floor.perInterview.floorCores), 2);
+    floor.otherCores = otherCores({ machineBusyCores: floor.machineBusyCores, groups: floor.cpu });
+    console.log(
+      `[N=${n}] floor '${kind}': ${floor.perInterview.floorCores} cores/interview (workers ${floor.perInterview.mediasoupCores}, receiver ${floor.perInterview.receiverCores}), machine ${floor.machineBusyCores} cores (others ${floor.otherCores}); ours ${result.perInterview.totalPipelineCores} = ${result.ratioToFloor[kind]} × this floor; received ${JSON.stringify(floor.received)}`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -368,16 +465,17 @@ async function main(): Promise<void> {
   const env = await startEnvironment(path.join(options.out, `service-${stamp}.log`));
   // What else the machine is doing (other test runs): busy cores over 5 s before any load.
   const idleStart = machineCpu();
-  await delay(5000);
+  const backgroundProcesses = await busiestProcesses(5000);
   const idleEnd = machineCpu();
   const backgroundBusyCores = round((idleEnd.busy - idleStart.busy) / 100 / 5, 3);
-  console.log(`background load before the bench: ${backgroundBusyCores} cores busy`);
+  console.log(`background load before the bench: ${backgroundBusyCores} cores busy; busiest: ${backgroundProcesses.map((entry) => `${entry.cores} ${entry.command.slice(0, 60)}`).join(' | ')}`);
   const steps: StepResult[] = [];
+  let burst: StepResult | undefined;
   let longResults: LongResult[] = [];
   const resultsFile = path.join(options.out, `bench-${stamp}.json`);
   const save = () => {
-    const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version, backgroundBusyCores };
-    const results = { startedAt: startedAt.toISOString(), options, machine, steps, long: longResults };
+    const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version, backgroundBusyCores, backgroundProcesses };
+    const results = { startedAt: startedAt.toISOString(), options, machine, steps, ...(burst ? { burst } : {}), long: longResults };
     fs.writeFileSync(resultsFile, JSON.stringify(results, null, 2));
     fs.writeFileSync(path.join(options.out, 'latest.json'), JSON.stringify(results, null, 2));
     writeReport(results, path.join(options.out, 'latest.html'));
@@ -388,8 +486,16 @@ async function main(): Promise<void> {
         const result = await runStep(env, n, options);
         steps.push(result);
         save();
+        if (options.floors) await addFloors(env, result, options);
+        save();
         if (result.verdict !== 'ok') break;
       }
+    }
+    if (options.burst) {
+      burst = await runStep(env, options.burst, options, 'burst N');
+      save();
+      if (options.floors) await addFloors(env, burst, options);
+      save();
     }
     if (!options.skipLong) {
       longResults = await runLongRecordings(env, { minutes: options.long, runs: options.longRuns, speed: options.longSpeed, onResult: save });

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { processUsage, type ProcessUsage } from './ffmpeg/processUsage.ts';
 import type { FfmpegExit, FfmpegProcess } from './ffmpeg/FfmpegProcess.ts';
 import { startRecorderProcess } from './ffmpeg/RecorderProcess.ts';
+import { recordingConsumerCodec } from './consumerCodec.ts';
 import { findFreeRtpPorts, type PortRange } from './ffmpeg/udpPorts.ts';
 import { RtpRelay, type RelayCodec, type RelayTrackStats } from './rtp/RtpRelay.ts';
 import { recordingSdp, sdpTrackFromRtpParameters } from './sdp/recordingSdp.ts';
@@ -172,7 +173,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     if (this.#stopping) throw new Error('the recording is stopped');
     const expectedKind = isVideoTrack(track) ? 'video' : 'audio';
     if (producer.kind !== expectedKind) throw new Error(`${track} needs a ${expectedKind} producer, got ${producer.kind}`);
-    const codec = this.#consumerCodec(track, producer);
+    const codec = recordingConsumerCodec(this.#router, track, producer);
     const relayCodec = relayCodecOf(codec.mimeType);
     const previous = this.#bindings.get(track);
     if (previous && previous.codec !== relayCodec) {
@@ -230,6 +231,11 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     return this.#stopping;
   }
 
+  /** The relay's counters alone: no file system call, so it answers at once on a busy machine too. */
+  get relayStats(): Record<TrackName, RelayTrackStats> {
+    return this.#relay.stats();
+  }
+
   async stats(): Promise<InterviewRecordingStats> {
     const bytesWritten = { screen: 0, candidate: 0 } as Record<RecordedFile, number>;
     for (const index of this.#segments) {
@@ -248,19 +254,6 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
       bytesWritten,
       relay: this.#relay.stats(),
       generations,
-    };
-  }
-
-  /** The router's codec the producer sends, without RTX and without congestion-control feedback. */
-  #consumerCodec(track: TrackName, producer: types.Producer): types.RtpCodecCapability {
-    const mimeType = producer.rtpParameters.codecs.find((codec) => !/\/(rtx|red|ulpfec)$/i.test(codec.mimeType))?.mimeType;
-    const codec = this.#router.rtpCapabilities.codecs?.find((candidate) => candidate.mimeType.toLowerCase() === mimeType?.toLowerCase());
-    if (!mimeType || !codec) throw new Error(`${track}: the router cannot forward the producer's codec ${mimeType ?? '(none)'}`);
-    relayCodecOf(codec.mimeType);
-    return {
-      ...codec,
-      // ffmpeg sends no NACKs and no bandwidth feedback; PLI/FIR are how we ask for key frames.
-      rtcpFeedback: (codec.rtcpFeedback ?? []).filter((feedback) => (feedback.type === 'nack' && feedback.parameter === 'pli') || feedback.type === 'ccm'),
     };
   }
 
