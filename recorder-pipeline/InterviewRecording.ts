@@ -361,6 +361,8 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
   }
 
   async #stop(): Promise<void> {
+    // The end is now, however long ffmpeg then takes to quit.
+    this.#relay.cut();
     clearInterval(this.#keyframeTimer);
     await this.#segmentStarting?.catch(() => {});
     const recorder = this.#process;

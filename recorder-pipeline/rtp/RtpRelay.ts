@@ -160,6 +160,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   /** mediasoup's SR clock (NTP, in ms) minus ours, from the latest SR of any track. */
   #ntpOffsetMs: number | undefined;
   #outputStarted = false;
+  /** See cut(). */
+  #cut = false;
   /** Nudges sent to the current ffmpeg (see nudge()). */
   #nudges = 0;
   #closed = false;
@@ -313,6 +315,15 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     state.lastForwarded = next;
   }
 
+  /**
+   * The recording ends now: no more media reaches ffmpeg, only the nudges that make it notice its
+   * stop. On a saturated machine ffmpeg took seconds to stop (5.6 s with 30 ending at once), and
+   * what came meanwhile went into the files past the end.
+   */
+  cut(): void {
+    this.#cut = true;
+  }
+
   /** Stop sending to ffmpeg (it is not listening); continuity keeps counting. */
   holdOutput(): void {
     this.#open = false;
@@ -436,7 +447,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   #send(state: TrackState, out: Buffer, payloadStart: number, arrivalMs: number): void {
     const stats = state.stats;
     const route = state.route;
-    if (!route || !this.#open) {
+    if (!route || !this.#open || this.#cut) {
       stats.packetsDropped++;
       return;
     }

@@ -114,6 +114,32 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     expect(relay.stats().audio.packetsDropped).toBe(0);
   });
 
+  it('sends no media once cut, only the nudges that make a stopping ffmpeg read', async () => {
+    const { relay, video, audio, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.beginGeneration('audio', 2000);
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x08, KEY_FRAME_HEADER] }));
+    send('audio', rtpPacket({ payloadType: 100, seq: 1, ts: 960, ssrc: 2000, payload: [0xfc, 0x01] }));
+    await waitFor(() => video.received.length === 1 && audio.received.length === 1, { what: 'media before the cut' });
+    relay.cut();
+    send('camera', rtpPacket({ payloadType: 101, seq: 2, ts: 6000, ssrc: 1000, payload: [0x08, INTER_FRAME_HEADER] }));
+    send('audio', rtpPacket({ payloadType: 100, seq: 2, ts: 1920, ssrc: 2000, payload: [0xfc, 0x02] }));
+    await waitFor(() => relay.stats().camera.packetsReceived === 2 && relay.stats().audio.packetsReceived === 2, { what: 'media after the cut' });
+    expect(relay.stats().camera.packetsForwarded).toBe(1);
+    expect(relay.stats().audio.packetsForwarded).toBe(1);
+    // A nudge still goes out (the last audio packet again, 20 ms on) once nothing was sent lately.
+    await waitFor(
+      () => {
+        relay.nudge();
+        return audio.received.length === 2;
+      },
+      { intervalMs: 50, what: 'a nudge' },
+    );
+    expect([...audio.received[1]!.subarray(12)]).toEqual([0xfc, 0x01]);
+    expect(video.received).toHaveLength(1);
+  });
+
   it('presents a re-published producer as the same stream, with the pause in its timestamps', async () => {
     const { relay, video, videoRtcp, send } = await setUp();
     relay.beginGeneration('camera', 1000);
