@@ -211,6 +211,8 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     previous?.transport.close();
     consumer.on('producerclose', () => this.#logger.info({ track, generation: binding.generation }, 'producer closed; the track waits for its next generation'));
     transport.on('routerclose', () => {
+      // At an interview's end the room closes while the recording is already stopping: no news.
+      if (this.stopped) return;
       this.#logger.warn('router closed under a running recording; stopping it');
       void this.stop();
     });
