@@ -12,9 +12,11 @@ export interface SessionOwnership {
 export interface OwnershipClaim {
   /** This node is done with the interview (completed or failed here): another may take it at once. */
   release(): Promise<void>;
+  /** Calls `listener` once if the claim is lost: another node owns the interview from then on. */
+  onLost(listener: () => void): void;
 }
 
-const heldForGood: OwnershipClaim = { release: async () => {} };
+const heldForGood: OwnershipClaim = { release: async () => {}, onLost: () => {} };
 
 /** A single node owns every interview it has. */
 export const soleOwnership: SessionOwnership = {
