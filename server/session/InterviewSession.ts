@@ -412,21 +412,39 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const claim = await (this.#context.ownership ?? soleOwnership).claim(this.interviewId);
     if (!claim) return undefined;
     this.#ownershipClaim ??= claim;
-    claim.onLost(() => void this.#queue.run(() => this.#ownershipLost(claim)));
+    claim.onLost((reason) => void this.#ownershipLost(claim, reason));
     return this.#ownershipClaim;
   }
 
   /**
-   * Queued: this node's lease of the live interview went to another node (or lapsed while Redis was
-   * away). Two nodes must not record one interview: the room closes (its recording stops with it),
-   * the last bytes go to the journal, where the new owner reads them, and the timer is the new
-   * owner's. `ownershipLost` then sends the pages there. An interview already ended is not stopped
-   * again: its delivery is decided by the finalization claim in the database, not by the lease.
+   * This node's claim on the interview is gone. One that lapsed (Redis could not be reached for a
+   * while) is claimed again first, off the queue so that an end meanwhile is not held up: nobody
+   * else may hold it, and the media is here. Otherwise another node owns it: this node stops.
    */
-  async #ownershipLost(claim: OwnershipClaim): Promise<void> {
+  async #ownershipLost(claim: OwnershipClaim, reason: 'taken' | 'lapsed'): Promise<void> {
     if (this.#ownershipClaim !== claim) return;
     this.#ownershipClaim = undefined;
-    if (this.#closed || (this.#state !== SessionState.Live && this.#state !== SessionState.Idle)) return;
+    if (reason === 'lapsed') {
+      const again = await this.#claimOwnership();
+      // Done or shut down while it was claimed again: nothing here needs it.
+      if (again && (this.#closed || this.#state === SessionState.Done)) {
+        void again.release();
+        this.#ownershipClaim = undefined;
+      }
+      if (again) return;
+    }
+    await this.#queue.run(() => this.#stopAsNonOwner());
+  }
+
+  /**
+   * Queued: another node owns the live interview now. Two nodes must not record one interview: the
+   * room closes (its recording stops with it), the last bytes go to the journal, where the new owner
+   * reads them, and the timer is the new owner's. `ownershipLost` then sends the pages there. An
+   * interview already ended is not stopped again: its delivery is decided by the finalization claim
+   * in the database, not by the lease.
+   */
+  async #stopAsNonOwner(): Promise<void> {
+    if (this.#ownershipClaim || this.#closed || (this.#state !== SessionState.Live && this.#state !== SessionState.Idle)) return;
     this.#logger.warn('another node owns the interview now; its recording stops here');
     clearTimeout(this.#endTimer);
     this.#endTimer = undefined;
