@@ -30,7 +30,7 @@ return 0
  * Why a lease is no longer this node's: `taken`, another node holds it; `lapsed`, it ran out past
  * this node's last confirmation (Redis could not be reached) and nobody is known to hold it.
  */
-export type LeaseLoss = 'taken' | 'lapsed';
+type LeaseLoss = 'taken' | 'lapsed';
 
 export type LeaseEvents = {
   /** Another node holds the lease now (or it lapsed past our last confirmation): stop acting as the owner. */
