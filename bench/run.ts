@@ -89,7 +89,7 @@ function parseArgs(argv: string[]): Options {
 }
 
 
-async function startS3(directory: string): Promise<{ process: ChildProcess; endpoint: string }> {
+export async function startS3(directory: string): Promise<{ process: ChildProcess; endpoint: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 's3rverProcess.ts'), directory], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout! });
   const endpoint = await new Promise<string>((resolve, reject) => {
@@ -192,7 +192,7 @@ async function timeline(file: string, stream: 'a:0' | 'v:0', frameSeconds: numbe
 }
 
 /** Downloads a stored object and checks it: VP9 + Opus, Cues, the expected duration. */
-async function checkStored(service: Service, key: string, expectedSeconds: number): Promise<FileCheck> {
+export async function checkStored(service: Service, key: string, expectedSeconds: number): Promise<FileCheck> {
   const file = path.join(tempDir('bench-check-'), path.basename(key));
   const problems: string[] = [];
   try {

@@ -18,6 +18,7 @@ import { handOverInterviews } from './cluster/handOverInterviews.ts';
 import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
 import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
 import { OrphanTakeover } from './cluster/OrphanTakeover.ts';
+import { pagesFollowNewOwner } from './cluster/pagesFollowNewOwner.ts';
 import { placeNewInterview } from './cluster/placeNewInterview.ts';
 import { closeRedisClient, openRedisClient } from './cluster/redisClient.ts';
 import { Database } from './db/Database.ts';
@@ -320,6 +321,11 @@ export class Service implements ServiceSurface {
         logger,
       });
       steps.add('signaling', () => signaling.close());
+      // Cluster mode: a live interview whose lease went to another node is recorded there; its pages follow.
+      if (leases && nodes) {
+        const follow = pagesFollowNewOwner({ ownerUrlOf: interviewOwnerLookup({ leases, nodes }), moved: (id, url) => signaling.interviewMoved(id, url), logger: clusterLogger });
+        sessions.on('ownershipLost', (interviewId) => void follow(interviewId));
+      }
       registerMetricsRoutes(http, {
         gauges: createServiceGauges({ interviews, signaling, sessions, workers, disk, admission }),
         adminToken: secrets.adminToken,

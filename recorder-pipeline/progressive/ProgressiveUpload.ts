@@ -113,6 +113,30 @@ export class ProgressiveUpload {
     return this.#state.parts.reduce((sum, part) => sum + part.sizeBytes, 0);
   }
 
+  /**
+   * For an upload resumed on a file made again (another node rebuilt it from the journal): keeps the
+   * stored parts whose bytes, size and place the file holds exactly and forgets the others, which
+   * complete() then uploads again. Returns how many parts were kept and dropped.
+   */
+  async keepMatchingParts(): Promise<{ kept: number; dropped: number }> {
+    const sizeBytes = (await fs.stat(this.#options.file)).size;
+    const partSize = this.#state.partSizeBytes;
+    const partCount = Math.max(1, Math.ceil(sizeBytes / partSize));
+    const expectedSize = (partNumber: number) => (partNumber < partCount ? partSize : sizeBytes - (partCount - 1) * partSize);
+    const kept: StoredPart[] = [];
+    for (const part of this.#state.parts) {
+      if (part.partNumber > partCount || part.sizeBytes !== expectedSize(part.partNumber)) continue;
+      const md5 = createHash('md5').update(await this.#readPart(part.partNumber, part.sizeBytes)).digest('hex');
+      if (md5 === part.md5) kept.push(part);
+    }
+    const dropped = this.#state.parts.length - kept.length;
+    if (dropped > 0) {
+      this.#state.parts = kept;
+      await this.#options.persist(this.state);
+    }
+    return { kept: kept.length, dropped };
+  }
+
   /** Starts uploading parts 2..n as the file grows past them. */
   follow(): void {
     if (this.#timer || this.#completing) return;

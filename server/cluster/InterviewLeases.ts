@@ -11,12 +11,13 @@ export const LEASE_TTL_MS = 3000;
 export const LEASE_RENEW_INTERVAL_MS = 1000;
 
 // Compare-and-renew. 1: renewed (it is still ours). 2: it was gone (Redis restarted, or it lapsed
-// with nobody taking it) and ARGV[3] allowed taking it back, so it is ours again. 0: someone else
-// holds it, or it was gone and may not be taken back — either way it is not ours.
+// with nobody taking it) and ARGV[3] allowed taking it back, so it is ours again. 3: it was gone and
+// may not be taken back here (nobody holds it). 0: someone else holds it.
 const RENEW = new LuaScript(`
 local current = redis.call('GET', KEYS[1])
 if current == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
 if not current and ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
+if not current then return 3 end
 return 0
 `);
 // Compare-and-release: deletes the lease only if it is still ours. 1: released; 0: it was not ours.
@@ -25,9 +26,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 
 return 0
 `);
 
+/**
+ * Why a lease is no longer this node's: `taken`, another node holds it; `lapsed`, it ran out past
+ * this node's last confirmation (Redis could not be reached) and nobody is known to hold it.
+ */
+type LeaseLoss = 'taken' | 'lapsed';
+
 export type LeaseEvents = {
   /** Another node holds the lease now (or it lapsed past our last confirmation): stop acting as the owner. */
-  lost: [];
+  lost: [reason: LeaseLoss];
   /** This node gave the lease up (release()). */
   released: [];
 };
@@ -91,7 +98,7 @@ export class Lease extends EventEmitter<LeaseEvents> {
       this.#confirmedUntil = sentAt + this.#ttlMs;
       return true;
     }
-    this.#lose();
+    this.#lose(result === 3 ? 'lapsed' : 'taken');
     return false;
   }
 
@@ -108,13 +115,13 @@ export class Lease extends EventEmitter<LeaseEvents> {
 
   /** Marks the lease lost without asking Redis (its last confirmation ran out). */
   lapse(): void {
-    if (this.#state === 'held') this.#lose();
+    if (this.#state === 'held') this.#lose('lapsed');
   }
 
-  #lose(): void {
+  #lose(reason: LeaseLoss): void {
     this.#state = 'lost';
-    this.#logger.warn({ interviewId: this.interviewId }, 'lost the lease of the interview to another node');
-    this.emit('lost');
+    this.#logger.warn({ interviewId: this.interviewId, reason }, reason === 'taken' ? 'lost the lease of the interview to another node' : 'the lease of the interview ran out (Redis could not be reached)');
+    this.emit('lost', reason);
   }
 }
 

@@ -34,7 +34,7 @@ export class LeasedOwnership implements SessionOwnership {
     for (;;) {
       try {
         const lease = await this.#leases.acquire(interviewId);
-        if (lease) return { release: () => this.#release(interviewId, () => lease.release()) };
+        if (lease) return { release: () => this.#release(interviewId, () => lease.release()), onLost: (listener) => void lease.once('lost', listener) };
         const owner = await this.#leases.ownerOf(interviewId);
         if (owner === undefined || (owner === this.#leases.nodeId && Date.now() < previousRunDeadline)) {
           await delay(CLAIM_RETRY_INTERVAL_MS);
@@ -45,7 +45,7 @@ export class LeasedOwnership implements SessionOwnership {
       } catch (error) {
         if (Date.now() >= deadline) {
           this.#logger.error({ err: error, interviewId }, 'could not take the interview lease (Redis unreachable); acting as its owner without one');
-          return { release: async () => {} };
+          return { release: async () => {}, onLost: () => {} };
         }
         await delay(CLAIM_RETRY_INTERVAL_MS);
       }

@@ -211,15 +211,25 @@ export class ProgressiveDelivery extends EventEmitter<ProgressiveDeliveryEvents>
     }
   }
 
-  /** After a restart: completes uploads whose final file was made before the service stopped. */
+  /**
+   * After a restart, or on the node that took the delivery over from one that died: completes
+   * uploads whose final file was made before that node stopped. The final file is on this disk
+   * (a restart), or it is made again from the one segment (restored from the journal on another
+   * node): then each stored part is kept only if the new file holds its bytes exactly, so what the
+   * lost node stored is not sent again.
+   */
   async #resume(report: ProgressListener): Promise<DeliveredFile[]> {
     const delivered: DeliveredFile[] = [];
     for (const row of await this.#options.files.rows()) {
-      if (!row.multipartUploadId || row.multipartPartSizeBytes === null) continue;
+      if (!row.multipartUploadId || row.multipartPartSizeBytes === null || row.status === RecordingFileStatus.Uploaded) continue;
       const target = finalFileOf(this.#options.directory, row.kind);
-      const size = await fs.stat(target).then((stat) => stat.size, () => undefined);
-      if (row.status !== RecordingFileStatus.Uploading || size !== row.sizeBytes) {
-        // The remux never finished (a restart mid-recording): the segments are finalized instead.
+      // Only a file whose remux finished (status uploading, final size stored) can be resumed.
+      let size = row.status === RecordingFileStatus.Uploading ? await fs.stat(target).then((stat) => stat.size, () => undefined) : undefined;
+      const rebuilt = row.status === RecordingFileStatus.Uploading && size === undefined;
+      if (rebuilt) size = await this.#rebuild(row.kind, target);
+      if (size === undefined || size !== row.sizeBytes) {
+        // The remux never finished (a restart mid-recording), or the file made again differs: the segments are finalized instead.
+        if (rebuilt) this.#options.logger.info({ kind: row.kind, size, stored: row.sizeBytes }, 'the file made again from the segment does not match the stored upload; it is uploaded whole');
         await this.#options.files.forgetMultipart(row.kind);
         continue;
       }
@@ -230,9 +240,10 @@ export class ProgressiveDelivery extends EventEmitter<ProgressiveDeliveryEvents>
           logger: this.#options.logger.child({ kind: row.kind }),
           persist: (state) => this.#options.files.persistMultipart(row.kind, state),
         });
+        const checked = rebuilt ? await upload.keepMatchingParts() : undefined;
         const completed = await upload.complete();
         report(await this.#options.files.uploaded(row.kind, size));
-        this.#options.logger.info({ kind: row.kind, storedParts: row.multipartParts.length }, 'progressive upload resumed and completed');
+        this.#options.logger.info({ kind: row.kind, storedParts: row.multipartParts.length, rebuilt, keptParts: checked?.kept, droppedParts: checked?.dropped, partsAtEnd: completed.partsAtEnd, bytesAtEnd: completed.bytesAtEnd }, 'progressive upload resumed and completed');
         const file: DeliveredFile = { kind: row.kind, path: target, sizeBytes: size, upload: completed };
         this.emit('delivered', file);
         delivered.push(file);
@@ -242,6 +253,27 @@ export class ProgressiveDelivery extends EventEmitter<ProgressiveDeliveryEvents>
       }
     }
     return delivered;
+  }
+
+  /**
+   * Makes the final file again as the live remux made it, from the recording's only segment (the
+   * remux of a complete segment gives the same bytes after its header). Undefined when there is not
+   * exactly one segment or the remux fails.
+   */
+  async #rebuild(kind: RecordingFileKind, target: string): Promise<number | undefined> {
+    const segments = await listSegments(this.#options.directory).catch(() => []);
+    if (segments.length !== 1) return undefined;
+    const output = path.join(this.#options.directory, PROGRESSIVE_DIR, `${kind}.webm`);
+    try {
+      const remux = await LiveRemux.start({ source: segmentFile(segments[0]!.dir, kind), output, logger: this.#options.logger });
+      await remux.finish();
+      await fs.rm(target, { force: true });
+      await fs.link(output, target);
+      return (await fs.stat(target)).size;
+    } catch (error) {
+      this.#options.logger.warn({ err: error, kind }, 'could not make the final file again from the segment');
+      return undefined;
+    }
   }
 
   async #abandon(): Promise<void> {

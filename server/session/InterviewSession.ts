@@ -72,6 +72,8 @@ export type InterviewSessionEvents = {
   delivered: [file: DeliveredFile];
   completed: [interview: Interview];
   failed: [interview: Interview];
+  /** Cluster mode: another node took the live interview's lease; its recording here has stopped and its pages should follow. */
+  ownershipLost: [];
   /** Nothing of this session is in use any more: the registry may let it go. */
   unused: [];
 };
@@ -404,10 +406,58 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     else if (delivery) void this.deliver();
   }
 
-  /** This node's claim on the interview, taken once and held until the session is done. */
+  /** This node's claim on the interview, taken once and held until the session is done (or it is lost). */
   async #claimOwnership(): Promise<OwnershipClaim | undefined> {
-    this.#ownershipClaim ??= await (this.#context.ownership ?? soleOwnership).claim(this.interviewId);
+    if (this.#ownershipClaim) return this.#ownershipClaim;
+    const claim = await (this.#context.ownership ?? soleOwnership).claim(this.interviewId);
+    if (!claim) return undefined;
+    this.#ownershipClaim ??= claim;
+    claim.onLost((reason) => void this.#ownershipLost(claim, reason));
     return this.#ownershipClaim;
+  }
+
+  /**
+   * This node's claim on the interview is gone. One that lapsed (Redis could not be reached for a
+   * while) is claimed again first, off the queue so that an end meanwhile is not held up: nobody
+   * else may hold it, and the media is here. Otherwise another node owns it: this node stops.
+   */
+  async #ownershipLost(claim: OwnershipClaim, reason: 'taken' | 'lapsed'): Promise<void> {
+    if (this.#ownershipClaim !== claim) return;
+    this.#ownershipClaim = undefined;
+    if (reason === 'lapsed') {
+      const again = await this.#claimOwnership();
+      // Done or shut down while it was claimed again: nothing here needs it.
+      if (again && (this.#closed || this.#state === SessionState.Done)) {
+        void again.release();
+        this.#ownershipClaim = undefined;
+      }
+      if (again) return;
+    }
+    await this.#queue.run(() => this.#stopAsNonOwner());
+  }
+
+  /**
+   * Queued: another node owns the live interview now. Two nodes must not record one interview: the
+   * room closes (its recording stops with it), the last bytes go to the journal, where the new owner
+   * reads them, and the timer is the new owner's. `ownershipLost` then sends the pages there. An
+   * interview already ended is not stopped again: its delivery is decided by the finalization claim
+   * in the database, not by the lease.
+   */
+  async #stopAsNonOwner(): Promise<void> {
+    if (this.#ownershipClaim || this.#closed || (this.#state !== SessionState.Live && this.#state !== SessionState.Idle)) return;
+    this.#logger.warn('another node owns the interview now; its recording stops here');
+    clearTimeout(this.#endTimer);
+    this.#endTimer = undefined;
+    clearTimeout(this.#liveFallback);
+    const recording = this.#recording;
+    this.#recording = undefined;
+    this.#room?.close('moved');
+    await Promise.allSettled([recording?.stop(), this.#progressive?.close()]);
+    await this.#journal?.flush();
+    // Should it come back here, what the other node recorded meanwhile is restored first.
+    this.#recordedHere = false;
+    if (this.#state === SessionState.Live) this.#moveTo(SessionState.Idle);
+    this.emit('ownershipLost');
   }
 
   /** Whether this node's end timer is armed (in a cluster only the owner's is: test/cluster). */

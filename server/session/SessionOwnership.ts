@@ -12,9 +12,14 @@ export interface SessionOwnership {
 export interface OwnershipClaim {
   /** This node is done with the interview (completed or failed here): another may take it at once. */
   release(): Promise<void>;
+  /**
+   * Calls `listener` once if the claim is lost: `taken`, another node owns the interview from then
+   * on; `lapsed`, it ran out while the cluster could not be asked (nobody is known to own it).
+   */
+  onLost(listener: (reason: 'taken' | 'lapsed') => void): void;
 }
 
-const heldForGood: OwnershipClaim = { release: async () => {} };
+const heldForGood: OwnershipClaim = { release: async () => {}, onLost: () => {} };
 
 /** A single node owns every interview it has. */
 export const soleOwnership: SessionOwnership = {

@@ -16,6 +16,8 @@ export type SessionRegistryEvents = {
   delivered: [interviewId: string, file: DeliveredFile];
   completed: [interview: Interview];
   failed: [interview: Interview];
+  /** Cluster mode: another node owns the interview now; its pages here should reconnect there. */
+  ownershipLost: [interviewId: string];
 };
 
 /**
@@ -50,6 +52,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     session.on('delivered', (file) => this.emit('delivered', interviewId, file));
     session.on('completed', (interview) => this.emit('completed', interview));
     session.on('failed', (interview) => this.emit('failed', interview));
+    session.on('ownershipLost', () => this.emit('ownershipLost', interviewId));
     session.on('unused', () => {
       if (this.#sessions.get(interviewId) === session && session.unused && !this.#closed) this.#sessions.delete(interviewId);
     });

@@ -5,7 +5,8 @@ import { InterviewStatus } from '../db/InterviewStatus.ts';
  * no other.
  *
  * - `idle`: created, waiting for the candidate's media (a room may be open).
- * - `live`: media reached the recording; the clock runs until `endsAt`.
+ * - `live`: media reached the recording; the clock runs until `endsAt`. Back to `idle` when another
+ *   node took the interview's lease (cluster mode).
  * - `ending`: the end was stored; the recording is stopping and its gaps are closed.
  * - `finalizing`: the files are being finalized and delivered to the object store.
  * - `done`: completed, or failed with a reason (a failed one may be finalized again).
@@ -24,7 +25,8 @@ export const SESSION_STATES: readonly SessionState[] = Object.values(SessionStat
 const SESSION_MOVES: Readonly<Record<SessionState, readonly SessionState[]>> = {
   // Ended before any media arrived (a proctor, an admin, or an expired link).
   [SessionState.Idle]: [SessionState.Live, SessionState.Ending],
-  [SessionState.Live]: [SessionState.Ending],
+  // Cluster mode: its lease went to another node, which runs it now; here it waits as on any non-owner.
+  [SessionState.Live]: [SessionState.Ending, SessionState.Idle],
   [SessionState.Ending]: [SessionState.Finalizing],
   [SessionState.Finalizing]: [SessionState.Done],
   // retry-upload of a failed interview.

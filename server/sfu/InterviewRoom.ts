@@ -6,7 +6,8 @@ import { TRACK_KINDS, TRACK_NAMES, type MediaKind, type ScreenSource, type Track
 import type { RoomTransportSettings } from './transportOptions.ts';
 import type { WorkerPool } from './WorkerPool.ts';
 
-export type RoomCloseReason = 'ended' | 'workerDied' | 'idle' | 'shutdown';
+// moved: another node owns the interview now (this node's lease was lost) and records it there.
+export type RoomCloseReason = 'ended' | 'workerDied' | 'idle' | 'shutdown' | 'moved';
 
 export interface ProducerAppData extends types.AppData {
   track: TrackName;

@@ -109,9 +109,12 @@ export class ServiceProcess {
     child.stderr?.on('data', onData);
   }
 
-  /** Starts the service and resolves once it listens (or rejects with its output). */
-  static async start(env: ServiceEnv, timeoutMs = 30_000): Promise<ServiceProcess> {
-    const child = spawn(TSX, ['server/main.ts'], {
+  /**
+   * Starts the service and resolves once it listens (or rejects with its output). `entry` is the
+   * script run instead of server/main.ts (relative to the repository; e.g. test/support/smallPartsMain.ts).
+   */
+  static async start(env: ServiceEnv, timeoutMs = 30_000, entry = 'server/main.ts'): Promise<ServiceProcess> {
+    const child = spawn(TSX, [entry], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       detached: true,

@@ -91,6 +91,31 @@ describe('ProgressiveUpload', () => {
     expect(persisted.at(-1)!.parts.find((part) => part.partNumber === 2)!.etag).toBe(state.parts.find((part) => part.partNumber === 2)!.etag);
   });
 
+  it('resumed on a file made again, keeps the stored parts whose bytes it holds and sends the others again', async () => {
+    const file = path.join(tempDir(), 'rebuilt.webm');
+    const content = randomBytes(4 * MiB + 77);
+    fs.writeFileSync(file, content);
+    const persisted: MultipartState[] = [];
+    const first = await upload(file, 'interviews/rebuilt/screen.webm', persisted);
+    first.follow();
+    await waitFor(() => first.state.parts.length >= 3, { timeoutMs: 10_000, what: 'parts 2..4 stored' });
+    await first.stop();
+    const state = persisted.at(-1)!;
+    // Another node's copy of the file: the same bytes but for a few in part 3.
+    const fd = fs.openSync(file, 'r+');
+    content.write('differs', 2 * MiB + 100);
+    fs.writeSync(fd, content, 2 * MiB + 100, 7, 2 * MiB + 100);
+    fs.closeSync(fd);
+    const second = await upload(file, 'interviews/rebuilt/screen.webm', persisted, state);
+    expect(await second.keepMatchingParts()).toEqual({ kept: 2, dropped: 1 });
+    await second.complete();
+    expect((await stored('interviews/rebuilt/screen.webm')).equals(content)).toBe(true);
+    // Parts 2 and 4 are the ones the first upload stored; 1, 3 and the tail were sent now.
+    const final = persisted.at(-1)!.parts;
+    expect(final.map((part) => part.partNumber)).toEqual([1, 2, 3, 4, 5]);
+    for (const partNumber of [2, 4]) expect(final.find((part) => part.partNumber === partNumber)!.etag).toBe(state.parts.find((part) => part.partNumber === partNumber)!.etag);
+  });
+
   it('refuses to complete when a part uploaded early has changed since', async () => {
     const file = path.join(tempDir(), 'changed.webm');
     const content = randomBytes(3 * MiB + 10);

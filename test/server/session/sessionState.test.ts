@@ -7,6 +7,7 @@ const EXPECTED = new Set([
   'idle→live',
   'idle→ending',
   'live→ending',
+  'live→idle',
   'ending→finalizing',
   'finalizing→done',
   'done→finalizing',
