@@ -57,6 +57,8 @@ export interface OrphanTakeoverOptions {
   draining: () => boolean;
   logger: Logger;
   intervalMs?: number;
+  /** How long an orphan assigned to another node waits before this one claims it too. */
+  fallbackAfterMs?: number;
 }
 
 /**
@@ -116,7 +118,7 @@ export class OrphanTakeover {
       if (this.#closed || this.#options.draining()) return;
       const mineToTake = assigned.get(id) === leases.nodeId;
       const waited = now - this.#orphanedSince.get(id)!;
-      if (!mineToTake && waited < FALLBACK_AFTER_MS) continue;
+      if (!mineToTake && waited < (this.#options.fallbackAfterMs ?? FALLBACK_AFTER_MS)) continue;
       this.#logger.info({ interviewId: id, assigned: assigned.get(id) ?? null, orphanedMs: waited }, 'taking over a live interview whose owner is gone');
       await this.#options.takeOver(id);
       if (leases.held.some((lease) => lease.interviewId === id)) {
