@@ -43,6 +43,8 @@ async function shutdown(signal: string): Promise<void> {
   forced.unref();
   try {
     await service.close();
+  } catch (error) {
+    logger.error({ err: error, step: service.closingStep }, 'shutdown failed');
   } finally {
     process.exit(0);
   }
