@@ -11,7 +11,7 @@ import { randomRtcPorts } from './rtcPorts.ts';
 import { freePort, tempDir, waitFor } from './testConfig.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TSX = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
+
 export const ADMIN_TOKEN = 'fault-admin-token-0123456789';
 
 export interface LogLine {
@@ -114,7 +114,10 @@ export class ServiceProcess {
    * script run instead of server/main.ts (relative to the repository; e.g. test/support/smallPartsMain.ts).
    */
   static async start(env: ServiceEnv, timeoutMs = 30_000, entry = 'server/main.ts'): Promise<ServiceProcess> {
-    const child = spawn(TSX, [entry], {
+    // Node itself with tsx as a loader, not the tsx CLI: the CLI relays a SIGTERM to its child and
+    // SIGKILLs it unless the child confirms the signal within 30 ms, which a busy service missed
+    // (seen in CI: the service gone 237–285 ms after SIGTERM, without a log line).
+    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       detached: true,
