@@ -7,12 +7,11 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH, buildClient, launchBrowser, pressStart, pageErrors, type TestBrowser } from '../support/browser.ts';
-import { CandidateHost } from '../support/candidateHost.ts';
+import { pressStart, pageErrors, type TestBrowser } from '../support/browser.ts';
+import { startCandidateHostBed, type CandidateHost } from '../support/candidateHost.ts';
 import { decodeErrors, hasCues, largestPtsStep, probeFile, probePackets } from '../support/ffprobe.ts';
 import { download, waitForStatus } from '../support/recordedInterview.ts';
-import { freePort } from '../support/testConfig.ts';
-import { startTestService, type TestService } from '../support/testService.ts';
+import type { TestService } from '../support/testService.ts';
 
 const run = promisify(execFile);
 const DURATION_SECONDS = 20;
@@ -33,25 +32,14 @@ describe('a candidate whose uplink is capped', () => {
   let host: CandidateHost;
   let ts: TestService;
   let browser: TestBrowser;
-  let port: string;
+  let close: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
-    buildClient();
     // A /24 of its own per run (parallel files and a second checkout do not share one).
-    host = CandidateHost.create();
-    // The candidate's page comes from this machine's address on the candidate's link.
-    port = String(await freePort());
-    ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });
-    // Screen capture needs a secure context: localhost is one, this address is not (a real
-    // deployment serves HTTPS).
-    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=http://${host.serviceAddress}:${port}`] });
+    ({ host, ts, browser, close } = await startCandidateHostBed());
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await ts?.close();
-    host?.close();
-  });
+  afterAll(() => close());
 
   // Chromium's fake screen and camera send ≈ 1.56 Mbit/s on average uncapped (measured), so at
   // 1.5 Mbit/s the cap binds only at peaks (key frames); 800 kbit/s binds throughout (≤ 880

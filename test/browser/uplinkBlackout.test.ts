@@ -3,12 +3,12 @@
 // files go on once media is back, and the blackout is a gap of about its length, with its cause.
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_PATH, buildClient, launchBrowser, pressStart, pageErrors, type TestBrowser } from '../support/browser.ts';
-import { CandidateHost } from '../support/candidateHost.ts';
+import { pressStart, pageErrors, type TestBrowser } from '../support/browser.ts';
+import { startCandidateHostBed, type CandidateHost } from '../support/candidateHost.ts';
 import { decodeErrors, hasCues, probeFile } from '../support/ffprobe.ts';
 import { download, waitForStatus } from '../support/recordedInterview.ts';
-import { freePort, waitFor } from '../support/testConfig.ts';
-import { startTestService, type TestService } from '../support/testService.ts';
+import { waitFor } from '../support/testConfig.ts';
+import type { TestService } from '../support/testService.ts';
 
 const DURATION_SECONDS = 25;
 const BLACKOUT_MS = 5000;
@@ -18,19 +18,13 @@ describe('a candidate whose uplink goes black for 5 s', () => {
   let ts: TestService;
   let browser: TestBrowser;
 
+  let close: () => Promise<void> = async () => {};
+
   beforeAll(async () => {
-    buildClient();
-    host = CandidateHost.create();
-    const port = String(await freePort());
-    ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });
-    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=http://${host.serviceAddress}:${port}`] });
+    ({ host, ts, browser, close } = await startCandidateHostBed());
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await ts?.close();
-    host?.close();
-  });
+  afterAll(() => close());
 
   it('keeps the same two files and records the blackout as a gap of its length', async () => {
     const interview = await ts.createInterview({ durationSeconds: DURATION_SECONDS });

@@ -4,7 +4,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempDir } from './testConfig.ts';
+import { CHROMIUM_PATH, buildClient, launchBrowser, type TestBrowser } from './browser.ts';
+import { freePort, tempDir } from './testConfig.ts';
+import { startTestService, type TestService } from './testService.ts';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
@@ -177,5 +179,32 @@ export class DelayRelay {
     this.#upstreams.clear();
     this.#listener?.close();
     this.#listener = undefined;
+  }
+}
+
+/**
+ * A service reachable on a new candidate host's link and a Chromium inside that host: the setup
+ * every candidate-network test shares. `close()` stops all three, in reverse.
+ */
+export async function startCandidateHostBed(): Promise<{ host: CandidateHost; ts: TestService; browser: TestBrowser; close: () => Promise<void> }> {
+  buildClient();
+  const host = CandidateHost.create();
+  let ts: TestService | undefined;
+  let browser: TestBrowser | undefined;
+  const close = async () => {
+    await browser?.close();
+    await ts?.close();
+    host.close();
+  };
+  try {
+    const port = String(await freePort());
+    ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });
+    // Screen capture needs a secure context: localhost is one, this address is not (a real
+    // deployment serves HTTPS).
+    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=http://${host.serviceAddress}:${port}`] });
+    return { host, ts, browser, close };
+  } catch (error) {
+    await close();
+    throw error;
   }
 }
