@@ -1,5 +1,6 @@
 // The ramp's line per second (issue 14 part 6): interviews recording, machine CPU, loss so far —
 // so a run going wrong is seen while it runs, not from its JSON afterwards.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { InterviewRecording } from '../recorder-pipeline/InterviewRecording.ts';
 import { machineCpu, socketDrops, socketInodeSet, udpCounters } from './procStats.ts';
 
@@ -11,6 +12,8 @@ export interface ProgressSources {
   /** The pipeline's processes: drops at their sockets are loss. */
   pipelinePids: () => number[];
   cores: number;
+  /** A trivial database query: its latency shows a queue in front of the database. */
+  probeDatabase?: () => Promise<unknown>;
 }
 
 /** Prints one line a second through `log` until the returned stop() is called. */
@@ -24,6 +27,10 @@ export function startProgressLine(sources: ProgressSources, log: (line: string) 
   let ticks = 0;
   let dropsBefore = 0;
   let machineBefore = machineCpu();
+  // The service runs in this process: a late timer here is a late packet, query and request there.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const database = probeEachSecond(sources.probeDatabase);
   // Synchronous throughout (/proc and the relays' counters): a saturated end phase queues on the
   // libuv pool (file reads, stats, SQLite), and the line must not wait behind it.
   const timer = setInterval(() => {
@@ -49,10 +56,41 @@ export function startProgressLine(sources: ProgressSources, log: (line: string) 
     const datagrams = udpCounters().inDatagrams - udpStart.inDatagrams;
     const drops = dropsBefore + socketDrops(inodes) - dropsStart;
     const percent = (part: number, whole: number) => ((100 * part) / Math.max(1, whole)).toFixed(4);
+    const loopMaxMs = loopDelay.max / 1e6;
+    loopDelay.reset();
     log(
       `t=${Math.round((Date.now() - startedAt) / 1000)}s up ${up}/${sources.expected} · cpu ${busyCores.toFixed(2)}/${sources.cores} · ` +
-        `socket drops ${drops} (${percent(drops, datagrams)} %) · video frames lost ${givenUp} (${percent(givenUp, forwarded + givenUp)} %)`,
+        `socket drops ${drops} (${percent(drops, datagrams)} %) · video frames lost ${givenUp} (${percent(givenUp, forwarded + givenUp)} %) · ` +
+        `event loop max ${loopMaxMs.toFixed(0)} ms${database ? ` · database ${database.latency()}` : ''}`,
     );
   }, 1000);
-  return () => clearInterval(timer);
+  return () => {
+    clearInterval(timer);
+    loopDelay.disable();
+    database?.stop();
+  };
+}
+
+/** One probe in flight at a time; reports the last one's latency, or how long the current one has waited. */
+function probeEachSecond(probe: (() => Promise<unknown>) | undefined): { latency: () => string; stop: () => void } | undefined {
+  if (!probe) return undefined;
+  let lastMs: number | undefined;
+  let pendingSince: number | undefined;
+  const start = () => {
+    if (pendingSince !== undefined) return;
+    const startedAt = Date.now();
+    pendingSince = startedAt;
+    void probe()
+      .catch(() => undefined)
+      .finally(() => {
+        lastMs = Date.now() - startedAt;
+        pendingSince = undefined;
+      });
+  };
+  start();
+  const timer = setInterval(start, 1000);
+  return {
+    latency: () => (pendingSince !== undefined && Date.now() - pendingSince > (lastMs ?? 0) ? `waiting ${Date.now() - pendingSince} ms` : `${lastMs ?? '?'} ms`),
+    stop: () => clearInterval(timer),
+  };
 }

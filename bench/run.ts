@@ -301,7 +301,14 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const profiler = profiled ? await CpuProfile.start() : undefined;
   meter.start();
   log(`measuring for ${options.stepSeconds} s${profiler ? ' (CPU profile on)' : ''}`);
-  const stopProgress = startProgressLine({ expected: n, recordings: () => [...recordings.values()], pipelinePids, cores: os.cpus().length }, log);
+  const progressSources = {
+    expected: n,
+    recordings: () => [...recordings.values()],
+    pipelinePids,
+    cores: os.cpus().length,
+    probeDatabase: () => service.database.em().getConnection().execute('select 1'),
+  };
+  const stopProgress = startProgressLine(progressSources, log);
   await delay(options.stepSeconds * 1000);
   stopProgress();
   const usage = meter.stop();
@@ -332,6 +339,8 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const endErrors: string[] = [];
   const endRefused = new Set<string>();
   const endAnsweredAt = new Map<string, number>();
+  // The line goes on through the end: where an end waits (CPU, event loop, database) shows there.
+  const stopEndProgress = startProgressLine(progressSources, (line) => log(`ending: ${line}`));
   await Promise.all(
     ids.map(async (id) => {
       endedAt.set(id, Date.now());
@@ -347,6 +356,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   if (endErrors.length > 0) log(`${endErrors.length} end requests failed: ${endErrors[0]}`);
   // An interview whose end request failed never completes: waiting for it would only add the timeout.
   const done = await completion.wait(ids.filter((id) => !endRefused.has(id)), 300_000);
+  stopEndProgress();
   completion.stop();
   storeTimer.detach();
   service.sessions.off('delivered', onDelivered);

@@ -106,6 +106,8 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
   #currentSegment: number | undefined;
   #segmentStarting: Promise<void> | undefined;
   #keyframeTimer: NodeJS.Timeout | undefined;
+  /** Ends asked for and not yet stored (see cutNow). */
+  #cuts = 0;
   #quickDeaths = 0;
   #stopping: Promise<void> | undefined;
 
@@ -225,6 +227,26 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     } else {
       await this.#segmentStarting;
     }
+  }
+
+  /**
+   * Nothing from now on reaches the files: the end was asked for now, and storing it can take
+   * seconds on a busy machine (173 s with 40 ending at once, one SQLite connection), while the
+   * media kept coming. stop() follows once the end is stored; if it could not be, the returned
+   * undo lets the media through again, each video track from its next key frame.
+   */
+  cutNow(): () => void {
+    this.#relay.cut();
+    this.#cuts++;
+    let undone = false;
+    return () => {
+      if (undone) return;
+      undone = true;
+      this.#cuts--;
+      if (this.#cuts > 0 || this.#stopping) return;
+      this.#relay.uncut({ keyFrameWaitMs: this.#keyFrameWaitMs, videoWaitMs: this.#videoWaitMs });
+      for (const track of this.#bindings.keys()) if (isVideoTrack(track)) this.#requestKeyFrame(track);
+    };
   }
 
   /** Stops ffmpeg gracefully (its files get trailers) and closes the transports. Idempotent. */

@@ -10,6 +10,7 @@ const httpStatusByCode: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   unavailable: 503,
+  database_unavailable: 503,
   at_capacity: 503,
   limit_reached: 429,
   insufficient_storage: 507,

@@ -74,7 +74,7 @@ export interface ScreenSource {
 }
 
 /** Typed errors of the service; HTTP statuses and signalling acks carry these codes. */
-export type ErrorCode = 'invalid_input' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'at_capacity' | 'limit_reached' | 'insufficient_storage' | 'internal';
+export type ErrorCode = 'invalid_input' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'database_unavailable' | 'at_capacity' | 'limit_reached' | 'insufficient_storage' | 'internal';
 
 /** One file's delivery as the API shows it. */
 export interface FileProgress {

@@ -324,6 +324,13 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     this.#cut = true;
   }
 
+  /** The cut is taken back (the end it was for could not be stored): media flows again as after openOutput. */
+  uncut(options: { keyFrameWaitMs: number; videoWaitMs: number }): void {
+    this.#cut = false;
+    // Frames were dropped: a video track starts again from a key frame, not from a frame that refers to them.
+    if (this.#open) this.openOutput(options);
+  }
+
   /** Stop sending to ffmpeg (it is not listening); continuity keeps counting. */
   holdOutput(): void {
     this.#open = false;

@@ -14,6 +14,9 @@ import { migrationsList } from './migrations/index.ts';
 /** The PostgreSQL advisory lock under which one node at a time migrates (any constant of our own). */
 const MIGRATION_LOCK_KEY = 7_236_021_101;
 
+/** How long a SQLite write waits for another process's lock before it fails (503 database_unavailable). */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 /** How long a health check waits for the database: a hung server must not hang /healthz too. */
 const IS_UP_TIMEOUT_MS = 2000;
 
@@ -73,6 +76,9 @@ export class Database {
         // the database shares the disk with every recording being written.
         await orm.em.getConnection().execute('pragma journal_mode = WAL');
         await orm.em.getConnection().execute('pragma synchronous = NORMAL');
+        // Another process's write (a backup, the sqlite3 shell) makes ours wait this long before
+        // failing with "database is locked" (sqlite3's default is 1 s).
+        await orm.em.getConnection().execute(`pragma busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
       }
       const migrate = () => orm.getMigrator().up();
       const applied = target.kind === 'postgresql' ? await oneNodeAtATime(orm, migrate) : await migrate();

@@ -482,8 +482,19 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    * or notes. Concurrent calls are handled in order: only the first ends it.
    */
   end(cause: EndCause, review: { score?: number | undefined; notes?: string | undefined } = {}): Promise<Interview> {
+    // The end is the instant it is asked for: completedAt, and where the files stop, whatever
+    // waits in front of storing it (this queue, the database on a busy machine).
+    const askedAt = new Date();
+    const undoCut = this.#state === SessionState.Idle || this.#state === SessionState.Live ? this.#recording?.cutNow() : undefined;
     return this.#queue.run(async () => {
-      const { interview, endedNow } = await this.#context.interviews.end(this.interviewId, review, this.#claimTerms());
+      let ended: Awaited<ReturnType<InterviewService['end']>>;
+      try {
+        ended = await this.#context.interviews.end(this.interviewId, review, this.#claimTerms(), askedAt);
+      } catch (error) {
+        undoCut?.();
+        throw error;
+      }
+      const { interview, endedNow } = ended;
       if (endedNow) this.#holdFinalizationClaim(FinalizationClaim.takenWithEnd(this.#context.interviews, this.interviewId, this.#claimTerms(), this.#logger));
       // Another node stored the end first (cluster mode, when two nodes end one interview at once):
       // what runs here stops all the same; the delivery goes to whichever node holds the claim.
@@ -492,6 +503,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       // The caller has its answer once the end is stored and under way; the rest of #finish runs
       // next on the queue, before any later event of this interview.
       if (endedNow || endedElsewhere) this.#queue.run(this.#finish(interview, cause, endedNow)).catch((error: unknown) => this.#logger.error({ err: error }, 'finishing the interview failed'));
+      else undoCut?.();
       return interview;
     });
   }

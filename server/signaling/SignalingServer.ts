@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Namespace, Server as SocketIoServer, Socket } from 'socket.io';
 import { TokenError, type RoleClaims, type RoleTokens } from '../auth/RoleTokens.ts';
+import { isDatabaseUnavailable } from '../db/databaseUnavailable.ts';
 import { AppError, invalidInput } from '../errors.ts';
 import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
@@ -258,6 +259,7 @@ export class SignalingServer {
     if (error instanceof TypeError) return new AppError('invalid_input', error.message);
     if (error instanceof Error && error.name === 'UnsupportedError') return new AppError('invalid_input', error.message, 'rtpParameters');
     if (error instanceof Error && error.name === 'InvalidStateError') return new AppError('conflict', error.message);
+    if (isDatabaseUnavailable(error)) return new AppError('database_unavailable', 'the database did not answer in time; try again');
     this.#logger.warn({ err: error, request: String(event) }, 'signalling request failed');
     return new AppError('internal', 'internal error');
   }

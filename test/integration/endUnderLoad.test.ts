@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
+import path from 'node:path';
+import sqlite3 from 'sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { probeFile } from '../support/ffprobe.ts';
-import { download, publishSynthetic, useSyntheticScene, waitForStatus } from '../support/recordedInterview.ts';
-import { startTestService } from '../support/testService.ts';
+import { largestPtsStep, probeFile, probePackets } from '../support/ffprobe.ts';
+import { SQLITE_FILE_NAME } from '../../config/Config.ts';
+import { download, publishSynthetic, useSyntheticScene, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
+import { startTestService, type TestService } from '../support/testService.ts';
 
 describe('the end is the end, whatever the load', () => {
   const scene = useSyntheticScene();
@@ -27,4 +30,75 @@ describe('the end is the end, whatever the load', () => {
     console.log(`under load: files ${durations.map((d) => d.toFixed(2)).join(' / ')} s for ${expected.toFixed(2)} s from startedAt to completedAt`);
     for (const duration of durations) expect(Math.abs(duration - expected)).toBeLessThan(0.5);
   });
+
+  it('cuts both files at the instant the end was asked for, however long storing it takes', async () => {
+    // A busy machine made the end's database write wait 173 s at 40 interviews ending at once
+    // (bench burst, one SQLite connection), and until it landed the media kept reaching the files:
+    // they came out 130 s longer than completedAt − startedAt. Here another process holds SQLite's
+    // write lock for 2.5 s as the end is asked for — the same wait, made on purpose.
+    const t = (scene.t = await startTestService());
+    const interview = await t.createInterview({ durationSeconds: 120 });
+    scene.publisher = await publishSynthetic(t, interview.id);
+    await waitForRecordedBytes(t, interview.id, 1_500_000);
+    const lock = await holdWriteLock(t);
+    const askedAt = Date.now();
+    const ending = t.api('POST', `/api/interviews/${interview.id}/end`, {});
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await lock.release();
+    expect((await ending).status).toBe(200);
+    const answeredMs = Date.now() - askedAt;
+    const done = await waitForStatus(t, interview.id, 'completed', 60_000);
+    // completedAt is the instant the end was asked for, not when it was stored.
+    expect(Math.abs(Date.parse(done.completedAt!) - askedAt)).toBeLessThan(300);
+    const expected = (Date.parse(done.completedAt!) - Date.parse(done.startedAt!)) / 1000;
+    const durations: number[] = [];
+    for (const url of [done.screenVideo, done.candidateVideo]) durations.push((await probeFile(await download(url))).durationSeconds ?? Number.NaN);
+    console.log(`end stored after ${answeredMs} ms: files ${durations.map((d) => d.toFixed(2)).join(' / ')} s for ${expected.toFixed(2)} s from startedAt to completedAt`);
+    expect(answeredMs).toBeGreaterThan(2000);
+    for (const duration of durations) expect(Math.abs(duration - expected)).toBeLessThan(0.5);
+  });
+
+  it('keeps recording when the end cannot be stored, and a later end cuts there', async () => {
+    // The lock outlasts the service's busy timeout: the end fails. What was cut while it waited
+    // must come back, or the interview goes on unrecorded until the next end.
+    const t = (scene.t = await startTestService());
+    const interview = await t.createInterview({ durationSeconds: 120 });
+    scene.publisher = await publishSynthetic(t, interview.id);
+    await waitForRecordedBytes(t, interview.id, 400_000);
+    const lock = await holdWriteLock(t);
+    const failed = await t.api<{ error: string }>('POST', `/api/interviews/${interview.id}/end`, {});
+    await lock.release();
+    expect(failed.status).toBe(503);
+    expect(failed.body.error).toBe('database_unavailable');
+    const failedAt = Date.now();
+    // Recorded on after the failed end: 4 s of media reach the files before the real end.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect((await t.api('POST', `/api/interviews/${interview.id}/end`, {})).status).toBe(200);
+    const done = await waitForStatus(t, interview.id, 'completed', 60_000);
+    expect(Date.parse(done.completedAt!) - failedAt).toBeGreaterThan(3900);
+    // The media after the failed end is in the file (from 1.5 s after it, time for a key frame).
+    const startedAt = Date.parse(done.startedAt!);
+    const from = (failedAt - startedAt) / 1000 + 1.5;
+    const to = (Date.parse(done.completedAt!) - startedAt) / 1000 - 0.3;
+    const after = (await probePackets(await download(done.screenVideo!), 'v:0')).filter((packet) => packet.ptsTime >= from && packet.ptsTime <= to);
+    console.log(`after a failed end: ${after.length} video packets from ${from.toFixed(2)} to ${to.toFixed(2)} s, largest step ${largestPtsStep(after).toFixed(3)} s`);
+    expect(after.length).toBeGreaterThan(0);
+    expect(after.at(-1)!.ptsTime - after[0]!.ptsTime).toBeGreaterThan(to - from - 0.5);
+    expect(largestPtsStep(after)).toBeLessThan(0.5);
+  });
 });
+
+/** Another process's write transaction on the service's SQLite file: its writes wait until release. */
+async function holdWriteLock(t: TestService): Promise<{ release: () => Promise<void> }> {
+  const database = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const opened: sqlite3.Database = new sqlite3.Database(path.join(t.dataDir, SQLITE_FILE_NAME), (error) => (error ? reject(error) : resolve(opened)));
+  });
+  const run = (sql: string) => new Promise<void>((resolve, reject) => database.run(sql, (error) => (error ? reject(error) : resolve())));
+  await run('begin immediate');
+  return {
+    release: async () => {
+      await run('commit');
+      await new Promise<void>((resolve) => database.close(() => resolve()));
+    },
+  };
+}
