@@ -11,7 +11,10 @@ export interface BenchEnvironment {
 
 /** One step of the ramp: N interviews for a while, measured. */
 export interface StepResult {
+  /** Recorded; with --admission those admitted of the step's N. */
   interviews: number;
+  /** --admission: of the step's N, those refused with 503 at_capacity. */
+  refused?: number;
   seconds: number;
   machineBusyCores: number;
   /** Busy cores no measured group accounts for: other work on a shared machine. */

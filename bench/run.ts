@@ -16,6 +16,7 @@
 // Flags: --max N (50) --steps 1,5,10 --step-seconds S (40) --long 1,10,30 --long-runs R (3)
 //        --long-speed X (20) --skip-ramp --skip-long --no-floors --burst N --out DIR (bench/results)
 //        --profile [N,M] (CPU profile of the service over the measuring window of those steps, or all)
+//        --admission (the service admits as deployed: ADMISSION_MAX_CPU_PERCENT 80; a step reports those refused)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -58,6 +59,8 @@ interface Options {
   lossLimit: number;
   floors: boolean;
   burst: number | undefined;
+  /** The service admits as in production (ADMISSION_MAX_CPU_PERCENT 80): a step's interviews past capacity are refused. */
+  admission: boolean;
   /** Steps whose measuring window is profiled; empty: none, undefined: every step. */
   profile: number[] | undefined;
 }
@@ -84,6 +87,7 @@ function parseArgs(argv: string[]): Options {
     lossLimit: 0.001,
     floors: !argv.includes('--no-floors'),
     burst: value('burst') ? Number(value('burst')) : undefined,
+    admission: argv.includes('--admission'),
     profile: !argv.includes('--profile') ? [] : (list(value('profile')?.startsWith('--') ? undefined : value('profile')) ?? undefined),
   };
 }
@@ -99,7 +103,7 @@ export async function startS3(directory: string): Promise<{ process: ChildProces
   return { process: child, endpoint };
 }
 
-async function startEnvironment(logFile: string): Promise<BenchEnvironment> {
+async function startEnvironment(logFile: string, options: Pick<Options, 'admission'>): Promise<BenchEnvironment> {
   const dataRoot = tempDir('interview-ingest-bench-');
   const s3 = await startS3(path.join(dataRoot, 'object-store'));
   const port = await freePort();
@@ -111,8 +115,9 @@ async function startEnvironment(logFile: string): Promise<BenchEnvironment> {
       DATA_DIR: path.join(dataRoot, 'data'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       ADMIN_TOKEN: 'bench-admin-token-0123456789',
-      // The ramp measures how far the machine goes, past where admission would refuse.
-      ADMISSION_MAX_CPU_PERCENT: process.env.ADMISSION_MAX_CPU_PERCENT ?? '0',
+      // The ramp measures how far the machine goes, past where admission would refuse, unless
+      // --admission asks what admission makes of the same load.
+      ADMISSION_MAX_CPU_PERCENT: options.admission ? '80' : (process.env.ADMISSION_MAX_CPU_PERCENT ?? '0'),
       RTC_LISTEN_IP: '127.0.0.1',
       S3_ENDPOINT: s3.endpoint,
       S3_ACCESS_KEY_ID: 'S3RVER',
@@ -256,17 +261,31 @@ function spread(values: number[]): Spread {
   return { p50: percentile(values, 50), p95: percentile(values, 95), max: values.length === 0 ? Number.NaN : Math.max(...values) };
 }
 
-async function measureStep(env: BenchEnvironment, n: number, options: Options, publishers: SyntheticPublisher[], label = 'N'): Promise<StepResult> {
+async function measureStep(env: BenchEnvironment, asked: number, options: Options, publishers: SyntheticPublisher[], label = 'N'): Promise<StepResult> {
   const { service } = env;
-  const log = (message: string) => console.log(`[${label}=${n}] ${message}`);
+  const log = (message: string) => console.log(`[${label}=${asked}] ${message}`);
   const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push((await api<{ id: string }>(service, 'POST', '/api/interviews', { durationSeconds: 3600, candidateName: `bench ${n}/${i}` })).id);
-  for (const id of ids) {
+  let refused = 0;
+  for (let i = 0; i < asked; i++) {
+    let id: string;
+    try {
+      id = (await api<{ id: string }>(service, 'POST', '/api/interviews', { durationSeconds: 3600, candidateName: `bench ${asked}/${i}` })).id;
+    } catch (error) {
+      if (!String(error).includes('at_capacity')) throw error;
+      refused++;
+      continue;
+    }
+    ids.push(id);
     const room = await service.sessions.open(id).openRoom();
     const publisher = await SyntheticPublisher.start({ router: room.router, srtp: true });
     for (const track of trackNames) room.adoptProducer(track, publisher.producers[track]);
     publishers.push(publisher);
+    // Admission also counts the machine's measured load (a 5 s mean): arrivals spread over the
+    // step give it the time to see each one, as candidates arriving one by one would.
+    if (options.admission) await delay(250);
   }
+  if (options.admission) log(`admission: ${ids.length} admitted, ${refused} refused with 503 at_capacity`);
+  const n = ids.length;
   const recordings = new Map<string, InterviewRecording>();
   const startDeadline = Date.now() + 60_000 + n * 1000;
   while (recordings.size < n && Date.now() < startDeadline) {
@@ -413,6 +432,7 @@ async function measureStep(env: BenchEnvironment, n: number, options: Options, p
   const bytesAtEnd = delivered.map((file) => file.upload.bytesAtEnd / 1048576);
   const result: StepResult = {
     interviews: n,
+    ...(options.admission ? { refused } : {}),
     seconds: usage.seconds,
     machineBusyCores: usage.machineBusyCores,
     otherCores: otherCores(usage),
@@ -472,7 +492,7 @@ async function main(): Promise<void> {
   await ensureMediaFixtures();
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replaceAll(':', '-').slice(0, 19);
-  const env = await startEnvironment(path.join(options.out, `service-${stamp}.log`));
+  const env = await startEnvironment(path.join(options.out, `service-${stamp}.log`), options);
   // What else the machine is doing (other test runs): busy cores over 5 s before any load.
   const idleStart = machineCpu();
   const backgroundProcesses = await busiestProcesses(5000);

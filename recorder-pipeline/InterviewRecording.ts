@@ -234,10 +234,16 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
    * seconds on a busy machine (173 s with 40 ending at once, one SQLite connection), while the
    * media kept coming. stop() follows once the end is stored; if it could not be, the returned
    * undo lets the media through again, each video track from its next key frame.
+   * The consumers are paused too: mediasoup stops sending what would only be dropped here, and a
+   * saturated machine gets that CPU back for storing the ends (at 40 ending at once the relays
+   * went on receiving for 40 s, which kept the machine saturated, which kept the ends waiting).
    */
   cutNow(): () => void {
     this.#relay.cut();
     this.#cuts++;
+    for (const { consumer } of this.#bindings.values()) {
+      if (!consumer.closed && !consumer.paused) consumer.pause().catch(() => {}); // closing: nothing to pause
+    }
     let undone = false;
     return () => {
       if (undone) return;
@@ -245,7 +251,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
       this.#cuts--;
       if (this.#cuts > 0 || this.#stopping) return;
       this.#relay.uncut({ keyFrameWaitMs: this.#keyFrameWaitMs, videoWaitMs: this.#videoWaitMs });
-      for (const track of this.#bindings.keys()) if (isVideoTrack(track)) this.#requestKeyFrame(track);
+      for (const [track, { consumer }] of this.#bindings) void this.#resume(consumer, track);
     };
   }
 
@@ -359,7 +365,8 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
   }
 
   async #resume(consumer: types.Consumer, track: TrackName): Promise<void> {
-    if (consumer.closed) return;
+    // Cut for an end being stored (cutNow): a producer re-published meanwhile stays paused too.
+    if (consumer.closed || this.#cuts > 0) return;
     try {
       if (consumer.paused) await consumer.resume();
       if (isVideoTrack(track)) await consumer.requestKeyFrame();

@@ -94,6 +94,17 @@ export class Database {
     return this.#orm.em.fork();
   }
 
+  /**
+   * The connection pool now: connections running a query or transaction, and requests waiting for
+   * one. SQLite has one connection, so on a busy machine the waiting are where time goes.
+   */
+  connections(): { inUse: number; waiting: number } {
+    const pool = (this.#orm.em.getConnection() as unknown as AbstractSqlConnection).getKnex().client.pool as
+      | { numUsed(): number; numPendingAcquires(): number }
+      | undefined;
+    return { inUse: pool?.numUsed() ?? 0, waiting: pool?.numPendingAcquires() ?? 0 };
+  }
+
   async pendingMigrations(): Promise<string[]> {
     return (await this.#orm.getMigrator().getPendingMigrations()).map((m) => m.name);
   }

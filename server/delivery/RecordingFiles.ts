@@ -19,6 +19,8 @@ export class RecordingFiles {
   readonly interviewId: string;
   /** Multipart state writes, one at a time per file (each includes the one before). */
   readonly #multipartWrites: Record<RecordingFileKind, Promise<void>> = { screen: Promise.resolve(), candidate: Promise.resolve() };
+  /** How many parts each row's stored list holds, once read (see persistMultipart). */
+  readonly #storedParts: Partial<Record<RecordingFileKind, number>> = {};
 
   constructor(database: Database, interviewId: string) {
     this.#database = database;
@@ -59,9 +61,7 @@ export class RecordingFiles {
 
   /** Stored progress of an upload under way (written at most about once a second by callers). */
   async uploadedSoFar(kind: RecordingFileKind, uploadedBytes: number): Promise<void> {
-    await this.#update(kind, (row) => {
-      row.uploadedBytes = uploadedBytes;
-    });
+    await this.#database.em().nativeUpdate(RecordingFile, { interviewId: this.interviewId, kind }, { uploadedBytes, updatedAt: new Date() });
   }
 
   async uploaded(kind: RecordingFileKind, sizeBytes: number): Promise<FileProgress> {
@@ -82,13 +82,21 @@ export class RecordingFiles {
   persistMultipart(kind: RecordingFileKind, state: MultipartState): Promise<void> {
     // A failed write must not poison the ones after it (the next part's state includes this one's).
     const write = this.#multipartWrites[kind].catch(() => undefined).then(async () => {
-      await this.#update(kind, (row) => {
-        row.multipartUploadId = state.uploadId;
-        row.multipartPartSizeBytes = state.partSizeBytes;
-        uploadParts.inc({ strategy: 'progressive' }, Math.max(0, state.parts.length - row.multipartParts.length));
-        row.multipartParts = state.parts;
-        row.uploadedBytes = state.parts.reduce((sum, part) => sum + part.sizeBytes, 0);
+      const em = this.#database.em();
+      const where = { interviewId: this.interviewId, kind };
+      // The row's part count is read once (a resumed upload has parts already); from then on each
+      // write is one UPDATE. A read-then-flush held SQLite's one connection across four round trips,
+      // each an event-loop turn: ~1 s apiece on a saturated machine, with 84 others waiting.
+      this.#storedParts[kind] ??= (await em.findOneOrFail(RecordingFile, where)).multipartParts.length;
+      await em.nativeUpdate(RecordingFile, where, {
+        multipartUploadId: state.uploadId,
+        multipartPartSizeBytes: state.partSizeBytes,
+        multipartParts: state.parts,
+        uploadedBytes: state.parts.reduce((sum, part) => sum + part.sizeBytes, 0),
+        updatedAt: new Date(),
       });
+      uploadParts.inc({ strategy: 'progressive' }, Math.max(0, state.parts.length - this.#storedParts[kind]));
+      this.#storedParts[kind] = state.parts.length;
     });
     this.#multipartWrites[kind] = write;
     return write;
@@ -103,6 +111,7 @@ export class RecordingFiles {
     row.multipartUploadId = null;
     row.multipartPartSizeBytes = null;
     row.multipartParts = [];
+    this.#storedParts[kind] = 0;
     row.uploadedBytes = 0;
     await em.flush();
   }

@@ -139,6 +139,17 @@ export function createServiceGauges(sources: GaugeSources): Registry {
     },
   });
   new Gauge({
+    name: 'interview_ingest_database_connections',
+    help: 'Database connections in use, and requests waiting for one (SQLite has one connection)',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const { inUse, waiting } = sources.interviews.database.connections();
+      this.set({ state: 'in_use' }, inUse);
+      this.set({ state: 'waiting' }, waiting);
+    },
+  });
+  new Gauge({
     name: 'interview_ingest_disk_free_bytes',
     help: "Free space on DATA_DIR's file system",
     registers,

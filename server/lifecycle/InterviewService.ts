@@ -78,7 +78,7 @@ export class InterviewService {
     return this.database.em().count(Interview, { status: InterviewStatus.Live });
   }
 
-  /** Marks the interview live when its media first flows; the clock starts now. */
+  /** Marks the interview live when its media first flows; the clock starts at `now` (the caller passes when that was). */
   async markLive(id: string, now = new Date()): Promise<Interview> {
     const em = this.database.em();
     const interview = await em.findOne(Interview, { id });

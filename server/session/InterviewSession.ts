@@ -274,7 +274,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       clearTimeout(this.#liveFallback);
       this.#liveFallback = setTimeout(() => {
         this.#logger.warn('no media reached the recording; the interview goes live without it');
-        void this.#queue.run(() => this.#goLive());
+        const at = new Date();
+        void this.#queue.run(() => this.#goLive(at));
       }, LIVE_WITHOUT_RECORDING_MS);
       this.#liveFallback.unref();
     });
@@ -345,19 +346,26 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     recording.on('ffmpegExited', ({ index }) => void this.#journal?.segmentEnded(index));
     recording.on('gap', ({ gapMs }) => {
       recorderRestarts.inc();
-      void this.#queue.run(() => this.#gaps.addEndingNow(gapMs, GapCause.RecorderRestarted));
+      const at = new Date();
+      void this.#queue.run(() => this.#gaps.addEndingAt(at, gapMs, GapCause.RecorderRestarted));
     });
     recording.on('generation', ({ track, gapMs }) => {
-      if (track === 'audio' && gapMs > 0) void this.#queue.run(() => this.#gaps.addEndingNow(gapMs, GapCause.CandidateReconnected));
+      const at = new Date();
+      if (track === 'audio' && gapMs > 0) void this.#queue.run(() => this.#gaps.addEndingAt(at, gapMs, GapCause.CandidateReconnected));
     });
     recording.on('stalled', ({ track, gapMs }) => {
-      if (track === 'audio') void this.#queue.run(() => this.#gaps.addEndingNow(gapMs, GapCause.CandidateConnectionLost));
+      const at = new Date();
+      if (track === 'audio') void this.#queue.run(() => this.#gaps.addEndingAt(at, gapMs, GapCause.CandidateConnectionLost));
     });
     recording.once('mediaFlowing', () => {
       clearTimeout(this.#liveFallback);
+      // The clock starts when the media reached the recording, not when the queue and the
+      // database got to it: under load that was seconds later, and the files came out longer
+      // than completedAt − startedAt.
+      const flowingAt = new Date();
       void this.#queue.run(async () => {
-        await this.#goLive();
-        await this.#gaps.close();
+        await this.#goLive(flowingAt);
+        await this.#gaps.close(flowingAt);
       });
     });
     recording.once('stopped', () => {
@@ -369,14 +377,14 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
 
   // ---------------------------------------------------------------- lifecycle
 
-  /** Queued: the interview's clock starts now (a no-op once it is live or over). */
-  async #goLive(): Promise<void> {
+  /** Queued: the interview's clock starts at `at`, when its media first reached the recording (a no-op once it is live or over). */
+  async #goLive(at: Date): Promise<void> {
     if (this.#state !== SessionState.Idle || this.#closed) return;
     try {
       // Cluster mode: the node going live takes the interview's lease; if another node holds it,
       // that node runs the clock (moving the pages to it is the handover's work).
       if (!(await this.#claimOwnership())) return;
-      const interview = await this.#context.interviews.markLive(this.interviewId);
+      const interview = await this.#context.interviews.markLive(this.interviewId, at);
       if (interview.endsAt === null || this.#state !== SessionState.Idle) return;
       this.#moveTo(SessionState.Live);
       this.#armTimer(interview.endsAt);
@@ -481,10 +489,10 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    * end cascades. Ending one that has already ended is a no-op that still records a given score
    * or notes. Concurrent calls are handled in order: only the first ends it.
    */
-  end(cause: EndCause, review: { score?: number | undefined; notes?: string | undefined } = {}): Promise<Interview> {
-    // The end is the instant it is asked for: completedAt, and where the files stop, whatever
-    // waits in front of storing it (this queue, the database on a busy machine).
-    const askedAt = new Date();
+  end(cause: EndCause, review: { score?: number | undefined; notes?: string | undefined } = {}, askedAt = new Date()): Promise<Interview> {
+    // The end is the instant it is asked for (`askedAt`, from the caller when it checked things
+    // first): completedAt, and where the files stop, whatever waits in front of storing it (this
+    // queue, the database on a busy machine).
     const undoCut = this.#state === SessionState.Idle || this.#state === SessionState.Live ? this.#recording?.cutNow() : undefined;
     return this.#queue.run(async () => {
       let ended: Awaited<ReturnType<InterviewService['end']>>;

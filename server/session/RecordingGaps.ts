@@ -61,8 +61,8 @@ export class RecordingGaps {
   }
 
   /** A gap that ended now and lasted `gapMs`. */
-  addEndingNow(gapMs: number, cause: GapCause): Promise<void> {
-    const end = new Date();
+  /** A gap of `gapMs` that ended at `end` (when the recording reported it, not when this runs). */
+  addEndingAt(end: Date, gapMs: number, cause: GapCause): Promise<void> {
     return this.add(new Date(end.getTime() - gapMs), end, cause);
   }
 
