@@ -49,6 +49,8 @@ export interface EndTimings {
   allStoppedMs: number;
   /** Recordings that reported stopped (NaN above when one that was asked to stop never did). */
   stopped: number;
+  /** Per interview: its end request sent → its completedAt (the request's way through this process's HTTP). */
+  completedAtLagMs?: Spread;
   /** Per interview: its end request → its answer (the end stored in the database, the stop begun). */
   endStoredMs: Spread;
   /** Per interview: its end request → its recording stopped. */

@@ -14,6 +14,8 @@ export interface ProgressSources {
   cores: number;
   /** A trivial database query: its latency shows a queue in front of the database. */
   probeDatabase?: () => Promise<unknown>;
+  /** Requests waiting for a database connection now. */
+  databaseWaiting?: () => number;
 }
 
 /** Prints one line a second through `log` until the returned stop() is called. */
@@ -49,19 +51,21 @@ export function startProgressLine(sources: ProgressSources, log: (line: string) 
     }
     if (++ticks % 10 === 0) {
       // Counters of sockets that came or went would jump: carry the total over to the new set.
-      dropsBefore += socketDrops(inodes) - dropsStart;
+      // Sockets closed since (their counters gone) would make it negative.
+      dropsBefore += Math.max(0, socketDrops(inodes) - dropsStart);
       inodes = socketInodeSet(sources.pipelinePids());
       dropsStart = socketDrops(inodes);
     }
     const datagrams = udpCounters().inDatagrams - udpStart.inDatagrams;
-    const drops = dropsBefore + socketDrops(inodes) - dropsStart;
+    const drops = dropsBefore + Math.max(0, socketDrops(inodes) - dropsStart);
     const percent = (part: number, whole: number) => ((100 * part) / Math.max(1, whole)).toFixed(4);
     const loopMaxMs = loopDelay.max / 1e6;
     loopDelay.reset();
     log(
       `t=${Math.round((Date.now() - startedAt) / 1000)}s up ${up}/${sources.expected} · cpu ${busyCores.toFixed(2)}/${sources.cores} · ` +
         `socket drops ${drops} (${percent(drops, datagrams)} %) · video frames lost ${givenUp} (${percent(givenUp, forwarded + givenUp)} %) · ` +
-        `event loop max ${loopMaxMs.toFixed(0)} ms${database ? ` · database ${database.latency()}` : ''}`,
+        `event loop max ${loopMaxMs.toFixed(0)} ms${database ? ` · database ${database.latency()}` : ''}` +
+        (sources.databaseWaiting ? `, ${sources.databaseWaiting()} waiting` : ''),
     );
   }, 1000);
   return () => {
