@@ -359,9 +359,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     });
     recording.once('mediaFlowing', () => {
       clearTimeout(this.#liveFallback);
-      // The clock starts when the media reached the recording, not when the queue and the
-      // database got to it: under load that was seconds later, and the files came out longer
-      // than completedAt − startedAt.
+      // The clock starts when the media reached the recording, not when this interview's queue
+      // got to it (behind other work of the interview, on a busy machine); the files are timed
+      // from their first media too.
       const flowingAt = new Date();
       void this.#queue.run(async () => {
         await this.#goLive(flowingAt);
