@@ -45,7 +45,10 @@ describe('orphaned interviews', () => {
       closers.push(() => closeRedisClient(client));
       const leases = new InterviewLeases({ redis: client, nodeId, logger });
       closers.push(() => leases.close());
-      const registry = await NodeRegistry.start({ redis: client, nodeId, publicUrl: `http://${nodeId}`, load: () => load(options.liveSessions ?? 0), draining: () => false, logger });
+      // Heartbeats outlive a busy test process's late timers: this case is about the assignment,
+      // and a node whose heartbeat lapsed is rightly left out of it (seen in CI: node-c, seeing
+      // only itself, took node-b's share too).
+      const registry = await NodeRegistry.start({ redis: client, nodeId, publicUrl: `http://${nodeId}`, load: () => load(options.liveSessions ?? 0), draining: () => false, logger, expiryMs: 10_000 });
       closers.push(() => registry.close());
       if (options.watching !== false) {
         const takeover = new OrphanTakeover({
