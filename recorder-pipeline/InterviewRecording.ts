@@ -234,20 +234,26 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
    * seconds on a busy machine (173 s with 40 ending at once, one SQLite connection), while the
    * media kept coming. stop() follows once the end is stored; if it could not be, the returned
    * undo lets the media through again, each video track from its next key frame.
-   * The consumers are paused too: mediasoup stops sending what would only be dropped here, and a
-   * saturated machine gets that CPU back for storing the ends (at 40 ending at once the relays
-   * went on receiving for 40 s, which kept the machine saturated, which kept the ends waiting).
+   * The consumers are paused too, once frames begun before the cut had time to be repaired:
+   * mediasoup stops sending what would only be dropped here, and a saturated machine gets that CPU
+   * back for storing the ends (at 40 ending at once the relays went on receiving for 40 s, which
+   * kept the machine saturated, which kept the ends waiting).
    */
   cutNow(): () => void {
-    this.#relay.cut();
+    this.#relay.cut(Date.now());
     this.#cuts++;
-    for (const { consumer } of this.#bindings.values()) {
-      if (!consumer.closed && !consumer.paused) consumer.pause().catch(() => {}); // closing: nothing to pause
-    }
+    const pausing = setTimeout(() => {
+      if (this.#cuts === 0) return;
+      for (const { consumer } of this.#bindings.values()) {
+        if (!consumer.closed && !consumer.paused) consumer.pause().catch(() => {}); // closing: nothing to pause
+      }
+    }, CUT_REPAIR_GRACE_MS);
+    pausing.unref();
     let undone = false;
     return () => {
       if (undone) return;
       undone = true;
+      clearTimeout(pausing);
       this.#cuts--;
       if (this.#cuts > 0 || this.#stopping) return;
       this.#relay.uncut({ keyFrameWaitMs: this.#keyFrameWaitMs, videoWaitMs: this.#videoWaitMs });
@@ -410,6 +416,12 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     this.emit('stopped', { segments: [...this.#segments] });
   }
 }
+
+/**
+ * How long after a cut the consumers are paused: the frame gate's longest wait for a repair (its
+ * give-up time is at most 1 s), so a frame begun before the end can still be completed.
+ */
+const CUT_REPAIR_GRACE_MS = 1000;
 
 /** How often a stopping ffmpeg is sent a packet to notice the stop by. */
 const STOP_NUDGE_MS = 100;

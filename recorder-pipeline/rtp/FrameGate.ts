@@ -47,7 +47,8 @@ export interface FrameGateOptions {
    * Each packet let through, in order: the datagram, where its payload starts, and when it
    * arrived (a frame held for a repair leaves later than its packets came).
    */
-  forward: (packet: Buffer, payloadStart: number, arrivalMs: number) => void;
+  /** Each packet of a whole frame, in order; `frameArrivalMs` is when the frame's first packet came. */
+  forward: (packet: Buffer, payloadStart: number, arrivalMs: number, frameArrivalMs: number) => void;
   requestKeyFrame: () => void;
   /** How often a key frame is asked for again while none has come. */
   keyFrameRequestIntervalMs?: number;
@@ -327,6 +328,7 @@ export class FrameGate {
       this.#lastForwardedTimestamp = frameTimestamp;
       this.stats.forwardedFrozenMs += frozenTicks / 90;
     }
+    const frameArrivalMs = this.#arrivals[head]!;
     for (;;) {
       const sequenceNumber = this.#next;
       const slot = sequenceNumber & MASK;
@@ -334,7 +336,7 @@ export class FrameGate {
       const payloadStart = this.#payloadStarts[slot]!;
       const arrivalMs = this.#arrivals[slot]!;
       this.#forget(sequenceNumber);
-      this.#options.forward(packet, payloadStart, arrivalMs);
+      this.#options.forward(packet, payloadStart, arrivalMs, frameArrivalMs);
       if (sequenceNumber === end) return;
     }
   }

@@ -160,8 +160,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   /** mediasoup's SR clock (NTP, in ms) minus ours, from the latest SR of any track. */
   #ntpOffsetMs: number | undefined;
   #outputStarted = false;
-  /** See cut(). */
-  #cut = false;
+  /** See cut(): media that began to arrive from then on is dropped. */
+  #cutAtMs: number | undefined;
   /** Nudges sent to the current ffmpeg (see nudge()). */
   #nudges = 0;
   #closed = false;
@@ -242,7 +242,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
         codec: route.codec,
         maxRepairWaitMs: this.#repairWaitMs,
         keyFrameWaitMs: GATE_KEY_FRAME_WAIT_MS,
-        forward: (packet, payloadStart, arrivalMs) => this.#send(state, packet, payloadStart, arrivalMs),
+        forward: (packet, payloadStart, arrivalMs, frameArrivalMs) => this.#send(state, packet, payloadStart, arrivalMs, frameArrivalMs),
         requestKeyFrame: () => this.#requestKeyFrame(track),
       });
     }
@@ -316,17 +316,19 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   }
 
   /**
-   * The recording ends now: no more media reaches ffmpeg, only the nudges that make it notice its
-   * stop. On a saturated machine ffmpeg took seconds to stop (5.6 s with 30 ending at once), and
-   * what came meanwhile went into the files past the end.
+   * The recording ends at `atMs`: media that began to arrive from then on never reaches ffmpeg,
+   * only the nudges that make it notice its stop. On a saturated machine ffmpeg took seconds to
+   * stop (5.6 s with 30 ending at once), and what came meanwhile went into the files past the end.
+   * A video frame that began before it still goes once whole (its repair may come later), or the
+   * video would end up to a key-frame interval before the audio. A later cut keeps the first.
    */
-  cut(): void {
-    this.#cut = true;
+  cut(atMs = Date.now()): void {
+    this.#cutAtMs ??= atMs;
   }
 
   /** The cut is taken back (the end it was for could not be stored): media flows again as after openOutput. */
   uncut(options: { keyFrameWaitMs: number; videoWaitMs: number }): void {
-    this.#cut = false;
+    this.#cutAtMs = undefined;
     // Frames were dropped: a video track starts again from a key frame, not from a frame that refers to them.
     if (this.#open) this.openOutput(options);
   }
@@ -451,10 +453,10 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
    * The last step of every packet: the output gates, then the wire (see openOutput). `arrivalMs`
    * is when the packet came, which for video held by the frame gate is earlier than now.
    */
-  #send(state: TrackState, out: Buffer, payloadStart: number, arrivalMs: number): void {
+  #send(state: TrackState, out: Buffer, payloadStart: number, arrivalMs: number, frameArrivalMs = arrivalMs): void {
     const stats = state.stats;
     const route = state.route;
-    if (!route || !this.#open || this.#cut) {
+    if (!route || !this.#open || (this.#cutAtMs !== undefined && frameArrivalMs >= this.#cutAtMs)) {
       stats.packetsDropped++;
       return;
     }

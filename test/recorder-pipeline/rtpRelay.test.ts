@@ -114,6 +114,27 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     expect(relay.stats().audio.packetsDropped).toBe(0);
   });
 
+  it('still sends a video frame begun before the cut once it is whole, and none begun after', async () => {
+    // Cutting by send time dropped the repair of a frame lost just before the end, and with it
+    // every frame up to the next key frame: the video ended 0.58 s before the audio (CI).
+    const { relay, video, send } = await setUp();
+    relay.beginGeneration('camera', 1000);
+    relay.openOutput({ keyFrameWaitMs: 0, videoWaitMs: 0 });
+    send('camera', rtpPacket({ payloadType: 101, seq: 1, ts: 3000, ssrc: 1000, payload: [0x08, KEY_FRAME_HEADER] }));
+    await waitFor(() => video.received.length === 1, { what: 'the key frame' });
+    // A frame of two packets: the first arrives, the second (its repair) only after the cut.
+    send('camera', rtpPacket({ payloadType: 101, seq: 2, ts: 6000, ssrc: 1000, payload: [0x08, INTER_FRAME_HEADER, 0x01], marker: false }));
+    await waitFor(() => relay.stats().camera.packetsReceived === 2, { what: 'the frame begun before the cut' });
+    relay.cut();
+    send('camera', rtpPacket({ payloadType: 101, seq: 3, ts: 6000, ssrc: 1000, payload: [0x04, 0x02] }));
+    await waitFor(() => video.received.length === 3, { what: 'the frame completed after the cut' });
+    // A frame that began after the cut is not the interview's any more.
+    send('camera', rtpPacket({ payloadType: 101, seq: 4, ts: 9000, ssrc: 1000, payload: [0x0c, INTER_FRAME_HEADER, 0x03] }));
+    await waitFor(() => relay.stats().camera.packetsReceived === 4, { what: 'the frame after the cut' });
+    expect(relay.stats().camera.packetsForwarded).toBe(3);
+    expect(video.received).toHaveLength(3);
+  });
+
   it('sends no media once cut, only the nudges that make a stopping ffmpeg read', async () => {
     const { relay, video, audio, send } = await setUp();
     relay.beginGeneration('camera', 1000);
