@@ -60,7 +60,6 @@ export class RecordingGaps {
     await this.add(pending.start, end, pending.cause);
   }
 
-  /** A gap that ended now and lasted `gapMs`. */
   /** A gap of `gapMs` that ended at `end` (when the recording reported it, not when this runs). */
   addEndingAt(end: Date, gapMs: number, cause: GapCause): Promise<void> {
     return this.add(new Date(end.getTime() - gapMs), end, cause);

@@ -264,7 +264,9 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
       const gap = restarts[index]!;
       // From the last bytes written before the fault to the first media after it.
       expect(Date.parse(gap.start)).toBeGreaterThan(fault.at - 2000);
-      expect(Date.parse(gap.start)).toBeLessThanOrEqual(fault.at + 500);
+      // A graceful stop writes until ffmpeg has quit (its trailer is the last write): 0.3 s on a
+      // quiet machine, 0.69 s once in CI beside the other suites.
+      expect(Date.parse(gap.start)).toBeLessThanOrEqual(fault.at + 1000);
       expect(Math.abs(Date.parse(gap.end!) - fault.resumedAt)).toBeLessThan(1000);
     }
 
