@@ -43,10 +43,23 @@ function tokenOf(url: string): string {
 
 /** Starts a Service; `env` overrides any configuration variable (e.g. durations, bitrates). */
 export async function startTestService(env: Record<string, string> = {}, options: { configure?: (config: Config) => void; logger?: Logger } = {}): Promise<TestService> {
-  const config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
+  let config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
   // For what no variable allows (e.g. parts below S3's 5 MiB minimum, which s3rver accepts).
   options.configure?.(config);
-  const service = await Service.create(config, options.logger ? { logger: options.logger } : {});
+  let service: Service;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      service = await Service.create(config, options.logger ? { logger: options.logger } : {});
+      break;
+    } catch (error) {
+      // The free port picked was taken before the service listened (another test's connection
+      // got it: seen once in CI). Only a port chosen here is picked again.
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || env.PORT !== undefined || attempt === 3) throw error;
+      if (env.DATA_DIR === undefined) fs.rmSync(config.dataDir, { recursive: true, force: true });
+      config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
+      options.configure?.(config);
+    }
+  }
   const url = service.localUrl;
   const adminToken = service.adminToken;
 
