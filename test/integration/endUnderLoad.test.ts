@@ -26,8 +26,7 @@ describe('the end is the end, whatever the load', () => {
     const done = await waitForStatus(t, interview.id, 'completed', 90_000);
     for (const burner of burners.splice(0)) burner.kill('SIGKILL');
     const expected = (Date.parse(done.completedAt!) - Date.parse(done.startedAt!)) / 1000;
-    const durations: number[] = [];
-    for (const url of [done.screenVideo, done.candidateVideo]) durations.push((await probeFile(await download(url))).durationSeconds ?? Number.NaN);
+    const durations = await storedDurations(done);
     console.log(`under load: files ${durations.map((d) => d.toFixed(2)).join(' / ')} s for ${expected.toFixed(2)} s from startedAt to completedAt`);
     for (const duration of durations) expect(Math.abs(duration - expected)).toBeLessThan(0.5);
   });
@@ -56,8 +55,7 @@ describe('the end is the end, whatever the load', () => {
     // completedAt is the instant the end was asked for, not when it was stored.
     expect(Math.abs(Date.parse(done.completedAt!) - askedAt)).toBeLessThan(300);
     const expected = (Date.parse(done.completedAt!) - Date.parse(done.startedAt!)) / 1000;
-    const durations: number[] = [];
-    for (const url of [done.screenVideo, done.candidateVideo]) durations.push((await probeFile(await download(url))).durationSeconds ?? Number.NaN);
+    const durations = await storedDurations(done);
     console.log(`end stored after ${answeredMs} ms: files ${durations.map((d) => d.toFixed(2)).join(' / ')} s for ${expected.toFixed(2)} s from startedAt to completedAt`);
     expect(answeredMs).toBeGreaterThan(2000);
     for (const duration of durations) expect(Math.abs(duration - expected)).toBeLessThan(0.5);
@@ -91,8 +89,7 @@ describe('the end is the end, whatever the load', () => {
       expect((await t.api('POST', `/api/interviews/${interview.id}/end`, {})).status).toBe(200);
       const done = await waitForStatus(t, interview.id, 'completed', 60_000);
       const expected = (Date.parse(done.completedAt!) - Date.parse(done.startedAt!)) / 1000;
-      const durations: number[] = [];
-      for (const url of [done.screenVideo, done.candidateVideo]) durations.push((await probeFile(await download(url))).durationSeconds ?? Number.NaN);
+      const durations = await storedDurations(done);
       console.log(`live stored ${releasedAt - Date.parse(done.startedAt!)} ms after startedAt: files ${durations.map((d) => d.toFixed(2)).join(' / ')} s for ${expected.toFixed(2)} s`);
       expect(releasedAt - Date.parse(done.startedAt!)).toBeGreaterThan(1500);
       for (const duration of durations) expect(Math.abs(duration - expected)).toBeLessThan(0.5);
@@ -129,6 +126,13 @@ describe('the end is the end, whatever the load', () => {
     expect(largestPtsStep(after)).toBeLessThan(0.5);
   });
 });
+
+/** Both stored files' durations, screen then candidate. */
+async function storedDurations(done: { screenVideo: string | null; candidateVideo: string | null }): Promise<number[]> {
+  const durations: number[] = [];
+  for (const url of [done.screenVideo, done.candidateVideo]) durations.push((await probeFile(await download(url!))).durationSeconds ?? Number.NaN);
+  return durations;
+}
 
 /** Another process's connection to the service's SQLite file (WAL: its reads never wait). */
 async function openServiceDatabase(t: TestService) {
