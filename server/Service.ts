@@ -30,6 +30,7 @@ import { registerMediaRoutes } from './http/mediaRoutes.ts';
 import { registerMetricsRoutes } from './http/metricsRoutes.ts';
 import { registerPageRoutes } from './http/pageRoutes.ts';
 import { registerRecordingRoutes } from './http/recordingRoutes.ts';
+import { registerSdkRoutes } from './http/sdkRoutes.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
 import { InterviewStatus } from './db/InterviewStatus.ts';
 import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
@@ -261,6 +262,7 @@ export class Service implements ServiceSurface {
       const nodeUrls = nodes && (async () => (await nodes.nodes()).filter((node) => !node.draining).map((node) => node.publicUrl));
       const ownerUrlOf = leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger });
       registerPageRoutes(http, { mediaOrigin, ownerUrlOf, clusterOrigins: nodeUrls });
+      registerSdkRoutes(http);
       registerAdminRoutes(http, {
         interviews,
         sessions,

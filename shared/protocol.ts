@@ -8,8 +8,7 @@ import { SCREEN_VERDICTS, TRACK_NAMES, type ErrorCode, type InterviewStatus, typ
 
 export { SCREEN_VERDICTS, TRACK_KINDS, TRACK_NAMES, type MediaKind, type ScreenSource, type TrackName } from './vocabulary.ts';
 
-/** socket.io namespace of the signalling; the default namespace stays free for other uses. */
-export const SIGNALING_NAMESPACE = '/signaling';
+export { SIGNALING_NAMESPACE } from './vocabulary.ts';
 
 export type Role = 'candidate' | 'proctor';
 
@@ -121,6 +120,8 @@ export interface JoinResult {
    * interview's new owner when its node goes away (empty on a single node).
    */
   nodeUrls: string[];
+  /** Candidate only: where the host asked the candidate to go after the end (the create's returnUrl), or null. */
+  returnUrl: string | null;
   /** Candidate only: how to publish, and where to go when the candidate refuses permissions. */
   publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
 }

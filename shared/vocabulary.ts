@@ -3,6 +3,12 @@
  * every layer (and the pages' bundle) may depend on it.
  */
 
+/**
+ * socket.io namespace of the signalling; the default namespace stays free for other uses. Here,
+ * not in protocol.ts, so the pages and the SDK take it without bundling the protocol's zod schemas.
+ */
+export const SIGNALING_NAMESPACE = '/signaling';
+
 /** The three live tracks a candidate publishes, in the order of the recording SDP's m-lines. */
 export const TRACK_NAMES = ['screen', 'camera', 'audio'] as const;
 export type TrackName = (typeof TRACK_NAMES)[number];

@@ -1,16 +1,16 @@
 import { io, type Socket } from 'socket.io-client';
-import {
-  SIGNALING_NAMESPACE,
-  type AckResult,
-  type ClientToServerEvents,
-  type NotificationName,
-  type ProtocolError,
-  type Notifications,
-  type RequestName,
-  type RequestPayload,
-  type RequestResults,
-  type HandshakeErrorData,
-  type ServerToClientEvents,
+import { SIGNALING_NAMESPACE } from '../../shared/vocabulary.ts';
+import type {
+  AckResult,
+  ClientToServerEvents,
+  NotificationName,
+  ProtocolError,
+  Notifications,
+  RequestName,
+  RequestPayload,
+  RequestResults,
+  HandshakeErrorData,
+  ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import { NodeOrigins } from './NodeOrigins.ts';
 
@@ -37,16 +37,18 @@ export function isTransient(error: unknown): boolean {
 export class SignalingClient {
   readonly socket: Socket<ServerToClientEvents, ClientToServerEvents>;
   /** Which node the socket connects to: this page's origin, or the node that owns the interview now. */
-  readonly #origins = new NodeOrigins(location.origin);
+  readonly #origins: NodeOrigins;
   #closed = false;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(token: string) {
-    // Same origin; the role token travels in the handshake body, never in a URL.
+  /** `origin`: the service's (the page's own, or the candidate link's when embedded in a host page). */
+  constructor(token: string, origin = location.origin) {
+    this.#origins = new NodeOrigins(origin);
+    // The role token travels in the handshake body, never in a URL.
     // Every second the page is away is cut out of the recording: while the service restarts
     // (a deploy, a crash) try again every 0.5–1 s rather than socket.io's default of up to 5 s.
-    this.socket = io(SIGNALING_NAMESPACE, { auth: { token }, transports: ['websocket', 'polling'], reconnectionDelay: 500, reconnectionDelayMax: 1000 });
+    this.socket = io(`${origin}${SIGNALING_NAMESPACE}`, { auth: { token }, transports: ['websocket', 'polling'], reconnectionDelay: 500, reconnectionDelayMax: 1000 });
     // socket.io reconnects by itself after a lost connection, but not after the server closed it,
     // which a service shutting down for a restart does: keep trying until it is back. A page
     // that must not come back (interview ended, session replaced) calls close() first.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { browserFamily, howToShareEntireScreen, judgeScreenShare, type ScreenEvidence } from '../../client/candidate/screenCheck.ts';
+import { browserFamily, howToShareEntireScreen, judgeScreenShare, type ScreenEvidence } from '../../client/sdk/screenCheck.ts';
 
 const screen1280: Omit<ScreenEvidence, 'label'> = { screenWidth: 1280, screenHeight: 800, devicePixelRatio: 1 };
 

@@ -2,8 +2,7 @@ import { Device, type types } from 'mediasoup-client';
 import type { JoinResult, ScreenSource, TrackName } from '../../shared/protocol.ts';
 import { withDeadline } from '../shared/deadline.ts';
 import type { SignalingClient } from '../shared/SignalingClient.ts';
-
-type ConnectionState = types.ConnectionState;
+import type { MediaConnectionState } from './CandidateSession.ts';
 
 /** A sender's setParameters() may be slow to settle on a busy encoder; it is a preference, not a step to wait on. */
 const SENDER_PARAMETERS_DEADLINE_MS = 2000;
@@ -45,7 +44,7 @@ export class Publisher {
     this.#transport = transport;
   }
 
-  static async create(signaling: SignalingClient, join: JoinResult, onState: (state: ConnectionState) => void): Promise<Publisher> {
+  static async create(signaling: SignalingClient, join: JoinResult, onState: (state: MediaConnectionState) => void): Promise<Publisher> {
     const device = new Device();
     await device.load({ routerRtpCapabilities: join.routerRtpCapabilities });
     const info = await signaling.request('createTransport', { direction: 'send' });
@@ -68,7 +67,7 @@ export class Publisher {
     return new Publisher(signaling, join, device, transport);
   }
 
-  get connectionState(): ConnectionState {
+  get connectionState(): MediaConnectionState {
     return this.#transport.connectionState;
   }
 

@@ -3,7 +3,8 @@
 // give — the track's size against the screen's and its label — and, where that cannot decide,
 // accepts the share and says it is unverified rather than turning a candidate away for nothing.
 // Pure functions of what the page reads, so they are tested without a browser.
-import type { ScreenSource } from '../../shared/protocol.ts';
+import type { ScreenSource } from '../../shared/vocabulary.ts';
+import { IngestError } from './IngestError.ts';
 
 export type BrowserFamily = 'firefox' | 'edge' | 'chromium' | 'safari' | 'other';
 
@@ -82,4 +83,37 @@ export function judgeScreenShare(evidence: ScreenEvidence): ScreenJudgement {
   if (smaller && !sameShape && !labelled) return { accepted: false, shared: 'a window', evidence: `no surface type; ${sizes}, ${labelText}` };
   // Another monitor of another size, or a scaled-down capture: plausible, not provable.
   return { accepted: true, verdict: 'unverified', evidence: `no surface type; ${sizes}, ${labelText}` };
+}
+
+/**
+ * The entire-screen check on a live track (ours or the host's): its verdict and evidence, or an
+ * IngestError — not_a_screen for something that is no screen capture at all (where the browser
+ * tells screen tracks apart), not_entire_screen with what to pick for a tab or a window. Sets
+ * contentHint 'detail' on an accepted share: text and code stay sharp, the frame rate gives way.
+ */
+export function judgeScreenTrack(video: MediaStreamTrack): ScreenSource {
+  const browser = browserFamily(navigator.userAgent);
+  if (video.kind !== 'video') throw new IngestError('not_a_screen', { cause: `a ${video.kind} track` });
+  const settings = video.getSettings() as MediaTrackSettings & { displaySurface?: string };
+  // Where the browser reports displaySurface for screen tracks, a video track without it is a camera.
+  const reportsSurface = (navigator.mediaDevices.getSupportedConstraints() as Record<string, boolean | undefined>).displaySurface === true;
+  if (reportsSurface && !settings.displaySurface && settings.deviceId && !/^(screen|window|web-contents-media-stream):/.test(settings.deviceId)) {
+    throw new IngestError('not_a_screen', { cause: `track “${video.label.slice(0, 60)}” has no displaySurface` });
+  }
+  const judgement = judgeScreenShare({
+    displaySurface: settings.displaySurface,
+    width: settings.width,
+    height: settings.height,
+    label: video.label,
+    screenWidth: screen.width,
+    screenHeight: screen.height,
+    devicePixelRatio: window.devicePixelRatio || 1,
+  });
+  if (!judgement.accepted) {
+    throw new IngestError('not_entire_screen', { shared: judgement.shared, cause: judgement.evidence }, {
+      message: `You shared ${judgement.shared}, not your entire screen. ${howToShareEntireScreen(browser)}`,
+    });
+  }
+  video.contentHint = 'detail';
+  return { verdict: judgement.verdict, evidence: `${browser}: ${judgement.evidence}` };
 }
