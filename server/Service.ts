@@ -293,7 +293,11 @@ export class Service implements ServiceSurface {
         serveClient: false,
         maxHttpBufferSize: 64 * 1024,
         connectTimeout: SOCKET_CONNECT_TIMEOUT_MS,
-        allowRequest: (request, callback) => callback(null, limits.admitsAddress(request)),
+        // The refusal's reason reaches a page that tried long-polling (a WebSocket's is hidden from it).
+        allowRequest: (request, callback) => {
+          const admitted = limits.admitsAddress(request);
+          callback(admitted ? null : 'limit_reached', admitted);
+        },
         // Cluster mode: a page loaded from one node may follow its interview to another (its role
         // token travels in the handshake, never in a cookie, so no origin gains anything by it).
         ...(config.cluster ? { cors: { origin: true, credentials: false } } : {}),

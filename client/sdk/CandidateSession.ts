@@ -7,7 +7,7 @@
 import type { JoinResult, TrackName } from '../../shared/protocol.ts';
 import type { InterviewStatus, ScreenSource } from '../../shared/vocabulary.ts';
 import { ServerClock } from '../shared/serverClock.ts';
-import { RequestError, SignalingClient, isTransient } from '../shared/SignalingClient.ts';
+import { RequestError, SignalingClient, handshakeRefusal, isTransient } from '../shared/SignalingClient.ts';
 import { AudioMixer } from './AudioMixer.ts';
 import { missingCapabilities } from './capabilities.ts';
 import { parseCandidateLink, type CandidateLink } from './candidateLink.ts';
@@ -393,16 +393,17 @@ export class CandidateSession extends Emitter<SessionEvents> {
     });
     signaling.socket.on('connect_error', (error) => {
       const data = (error as Error & { data?: { code?: string; reason?: string } }).data;
-      if (data?.code === 'unauthorized') {
-        const expired = data.reason === 'expired' || /expired/.test(error.message);
+      const refusal = data?.code ?? handshakeRefusal(error);
+      if (refusal === 'unauthorized') {
+        const expired = data?.reason === 'expired' || /expired/.test(error.message);
         this.#fail(new IngestError(expired ? 'link_expired' : 'link_invalid', { cause: error.message }));
-      } else if (data?.code === 'limit_reached') {
+      } else if (refusal === 'limit_reached') {
         this.emit('error', new IngestError('limit_reached', { cause: error.message }));
         setTimeout(() => {
           if (this.#state !== 'closed' && !signaling.socket.connected) signaling.socket.connect();
         }, RETRY_AFTER_REFUSAL_MS);
-      } else if (data?.code === undefined) {
-        this.emit('error', new IngestError('unreachable', { cause: error.message }));
+      } else if (refusal === undefined || data?.code === undefined) {
+        this.emit('error', new IngestError('unreachable', { cause: refusal ?? error.message }));
       }
     });
     signaling.on('interviewLive', ({ endsAt, now }) => {

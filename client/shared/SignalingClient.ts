@@ -28,6 +28,22 @@ const RESTART_DELAY_MS = 2000;
 /** A live interview whose node is gone is taken over within seconds: ask again this often meanwhile. */
 const TAKEOVER_RETRY_MS = 500;
 
+/**
+ * Why the transport-level handshake was refused, when the server said (engine.io answers a refused
+ * polling handshake 403 `{"code":4,"message":"<reason>"}`; e.g. `limit_reached` for the per-address
+ * cap). Undefined for a network failure, or a refused WebSocket (a browser hides its answer).
+ */
+export function handshakeRefusal(error: Error): string | undefined {
+  const { description, context } = error as Error & { description?: unknown; context?: { responseText?: unknown } };
+  if (description !== 403 || typeof context?.responseText !== 'string') return undefined;
+  try {
+    const body = JSON.parse(context.responseText) as { message?: unknown };
+    return typeof body.message === 'string' ? body.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Errors worth retrying: the server or its media workers were momentarily unavailable. */
 export function isTransient(error: unknown): boolean {
   return error instanceof RequestError && (error.code === 'unavailable' || error.code === 'timeout' || error.code === 'internal');
@@ -48,7 +64,15 @@ export class SignalingClient {
     // The role token travels in the handshake body, never in a URL.
     // Every second the page is away is cut out of the recording: while the service restarts
     // (a deploy, a crash) try again every 0.5–1 s rather than socket.io's default of up to 5 s.
-    this.socket = io(`${origin}${SIGNALING_NAMESPACE}`, { auth: { token }, transports: ['websocket', 'polling'], reconnectionDelay: 500, reconnectionDelayMax: 1000 });
+    // A WebSocket that fails (a proxy that blocks it, or a refusal, which a browser does not let a
+    // page read) is tried again over HTTP long-polling, whose refusal says why (see handshakeRefusal).
+    this.socket = io(`${origin}${SIGNALING_NAMESPACE}`, {
+      auth: { token },
+      transports: ['websocket', 'polling'],
+      tryAllTransports: true,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 1000,
+    });
     // socket.io reconnects by itself after a lost connection, but not after the server closed it,
     // which a service shutting down for a restart does: keep trying until it is back. A page
     // that must not come back (interview ended, session replaced) calls close() first.

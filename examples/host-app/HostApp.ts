@@ -129,7 +129,8 @@ export async function startHostApp(options: HostAppOptions): Promise<HostApp> {
       const script = await fs.readFile(path.join(publicDir, parts[1]!));
       return void response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' }).end(script);
     }
-    // The host's pages: /interview/<id>/ (SDK), /interview/<id>/legacy/ (the old recorder's names), /interview/end/<id>/.
+    // The host's pages: /interview/<id>/ (SDK), /interview/<id>/legacy/ (the old recorder's names),
+    // /interview/<id>/iframe/ (interview-ingest's own candidate page, framed), /interview/end/<id>/.
     if (request.method === 'GET' && parts[0] === 'interview') {
       const ended = parts[1] === 'end';
       const record = interviews.get(ended ? (parts[2] ?? '') : (parts[1] ?? ''));
@@ -144,7 +145,8 @@ export async function startHostApp(options: HostAppOptions): Promise<HostApp> {
         });
       }
       const values = { id: record.id, name: record.candidateName, ingestUrl: options.ingestUrl, candidateUrl: record.candidateUrl, durationSeconds: String(record.durationSeconds) };
-      return sendPage(response, parts[2] === 'legacy' ? 'interview-legacy.html' : 'interview.html', values);
+      const page = parts[2] === 'legacy' ? 'interview-legacy.html' : parts[2] === 'iframe' ? 'interview-iframe.html' : 'interview.html';
+      return sendPage(response, page, values);
     }
     if (request.method === 'GET' && /^\/interviews\/[a-z0-9-]+\.json$/.test(pathname)) {
       const record = interviews.get(pathname.slice('/interviews/'.length, -'.json'.length));

@@ -75,3 +75,49 @@ describe('a host app on its own origin records interviews through the SDK', () =
     expect((await getInterview(ts, first.ingestId)).status).toBe('created');
   });
 });
+
+describe("a host app frames interview-ingest's candidate page", () => {
+  let ts: TestService;
+  let allowed: HostApp;
+  let other: HostApp;
+  let browser: TestBrowser;
+
+  beforeAll(async () => {
+    buildClient();
+    const options: HostAppOptions = { ingestUrl: '', adminToken: TEST_ADMIN_TOKEN, webhookSecret: webhookSecret() };
+    [allowed, other] = await Promise.all([startHostApp(options), startHostApp(options)]);
+    ts = await startTestService({ EMBED_ORIGINS: allowed.url });
+    options.ingestUrl = ts.url;
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await ts?.close();
+    await Promise.all([allowed?.close(), other?.close()]);
+  });
+
+  it('records from an allowed origin (iframe with allow="display-capture; camera; microphone")', async () => {
+    const record = await allowed.createInterview({ id: 'framed-1', candidateName: 'Grace', durationSeconds: 60 });
+    const page = await browser.newPage();
+    await page.goto(`${allowed.url}/interview/framed-1/iframe/`);
+    const frame = page.frameLocator('#interview');
+    const start = frame.getByRole('button', { name: /Start/ });
+    await expect.poll(() => start.isEnabled(), { timeout: 15_000 }).toBe(true);
+    await start.click();
+    await waitForStatus(ts, record.ingestId, 'live', 20_000);
+    await expect.poll(() => frame.locator('#recording').textContent(), { timeout: 15_000 }).toBe('Recording');
+    await ts.api('POST', `/api/interviews/${record.ingestId}/end`);
+    await waitForStatus(ts, record.ingestId, 'completed', 60_000);
+  });
+
+  it('is refused to another origin: the browser does not render the framed page, nothing connects', async () => {
+    const record = await other.createInterview({ id: 'framed-2', candidateName: 'Ada', durationSeconds: 60 });
+    const page = await browser.newPage();
+    const blocked = page.waitForEvent('console', { predicate: (message) => /frame-ancestors/.test(message.text()), timeout: 15_000 });
+    await page.goto(`${other.url}/interview/framed-2/iframe/`);
+    await blocked;
+    expect(await page.frameLocator('#interview').locator('#start').count()).toBe(0);
+    expect(ts.service.sessions.get(record.ingestId)?.room ?? null).toBeNull();
+  });
+});

@@ -1,0 +1,47 @@
+// The SDK's contract without a browser: what a candidate link must look like, and that every
+// refusal code has a message in plain words (no internal code or jargon on the candidate's screen).
+import { describe, expect, it } from 'vitest';
+import { parseCandidateLink } from '../../client/sdk/candidateLink.ts';
+import { INGEST_ERROR_CODES, IngestError, messageFor } from '../../client/sdk/IngestError.ts';
+
+describe('a candidate link', () => {
+  const id = '0b4e7b1c-7d4e-4a51-9d2b-2f0b1c3d4e5f';
+
+  it('gives the service origin, the interview and the token', () => {
+    expect(parseCandidateLink(`https://ingest.example.com/interview/${id}#token=abc.def`)).toEqual({ origin: 'https://ingest.example.com', interviewId: id, token: 'abc.def' });
+  });
+
+  it.each([
+    ['not a URL', 'ht!tp://'],
+    ['no token', `https://ingest.example.com/interview/${id}`],
+    ['a proctor link', `https://ingest.example.com/proctor/${id}#token=x`],
+    ['another scheme', `ftp://ingest.example.com/interview/${id}#token=x`],
+    ['no interview id', 'https://ingest.example.com/interview/#token=x'],
+  ])('is refused as link_invalid when it is %s', (_what, url) => {
+    expect(() => parseCandidateLink(url)).toThrowError(expect.objectContaining({ code: 'link_invalid', fatal: true }));
+  });
+});
+
+describe('the refusal codes', () => {
+  it('each have a plain-words message that names no code', () => {
+    for (const code of INGEST_ERROR_CODES) {
+      const message = messageFor(code);
+      expect(message.length, code).toBeGreaterThan(15);
+      expect(message, code).toMatch(/^[A-Z]/);
+      // No code, snake_case word or raw error name reaches the candidate.
+      expect(message, code).not.toMatch(/_|Error\b|undefined|null/);
+    }
+  });
+
+  it('are fatal only when the session is over', () => {
+    const fatal = INGEST_ERROR_CODES.filter((code) => new IngestError(code).fatal);
+    expect(fatal.sort()).toEqual(['interview_over', 'link_expired', 'link_invalid', 'session_replaced', 'unsupported_browser']);
+  });
+
+  it('name what is missing in words', () => {
+    expect(messageFor('unsupported_browser', { missing: ['webrtc', 'screen-capture'] })).toBe(
+      'This browser cannot take part in the interview (it has no live video (WebRTC), no screen sharing). Open this link on a computer in Chrome, Edge or Firefox.',
+    );
+    expect(messageFor('permission_denied', { device: 'microphone' })).toBe('Permission to use your microphone was refused.');
+  });
+});
