@@ -23,7 +23,7 @@ export interface HostAppOptions {
 }
 
 /** The host's own record of an interview. */
-export interface HostInterview {
+interface HostInterview {
   id: string;
   candidateName: string;
   durationSeconds: number;
