@@ -114,6 +114,11 @@ export interface JoinResult {
   tracks: TrackName[];
   /** Where the candidate goes when the interview ends. */
   endUrl: string;
+  /**
+   * Candidate only (null for a proctor): the host app's page the candidate returns to after the
+   * end page, as given when the interview was created (never from a client); null when none was.
+   */
+  returnUrl: string | null;
   /** TURN servers (empty without TURN_URLS) and whether media may only go through them. */
   ice: { servers: IceServerInfo[]; transportPolicy: 'all' | 'relay' };
   /**
@@ -209,6 +214,11 @@ export interface HandshakeErrorData {
    * owner is gone and another node is taking it over: ask again in a moment.
    */
   ownerUrl?: string;
+  /**
+   * With code `unauthorized`: why the role token was refused — `expired` (the link is out of
+   * date: ask the host app for a fresh one), `malformed` or `bad_signature` (not a valid link).
+   */
+  reason?: 'expired' | 'malformed' | 'bad_signature';
 }
 
 export function endUrlOf(interviewId: string): string {
