@@ -12,13 +12,13 @@ import { SCREEN_VERDICTS } from '../../shared/protocol.ts';
 import { multiLineText, singleLineText } from './textFields.ts';
 
 /** The host app's own id of an interview. */
-export const externalIdField = z
+const externalIdField = z
   .string({ message: 'must be a string' })
   .regex(/^[A-Za-z0-9._:@/-]{1,200}$/, 'must be 1–200 characters of letters, digits, ".", "_", ":", "@", "/" or "-"')
   .describe("The host app's own id for the interview (unique): a repeated create with it returns the same interview");
 
 /** Where the candidate goes after the end; which origins it may have is checked by the route (it needs the configuration). */
-export const returnUrlField = z
+const returnUrlField = z
   .string({ message: 'must be a string' })
   .max(2000)
   .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), 'must be an absolute http(s) URL')
@@ -42,7 +42,7 @@ function shapeOf(value: unknown): { depth: number; nul: boolean } {
 }
 
 /** The host app's small JSON object, stored and echoed. */
-export const metadataField = z
+const metadataField = z
   .record(z.unknown(), { message: 'must be a JSON object (not an array, a string, a number or null)' })
   .superRefine((value, ctx) => {
     const bytes = Buffer.byteLength(JSON.stringify(value));
