@@ -98,7 +98,7 @@ export class InterviewService {
       return { interview, created: true };
     } catch (error) {
       if (!(error instanceof UniqueConstraintViolationException) || input.externalId === undefined) throw error;
-      const first = await this.findByExternalId(input.externalId);
+      const first = await this.#findByExternalId(input.externalId);
       if (!first) throw error;
       return { interview: sameCreateOrConflict(first, input), created: false };
     }
@@ -111,11 +111,11 @@ export class InterviewService {
    */
   async repeatedCreate(input: NewInterview): Promise<Interview | undefined> {
     if (input.externalId === undefined) return undefined;
-    const existing = await this.findByExternalId(input.externalId);
+    const existing = await this.#findByExternalId(input.externalId);
     return existing ? sameCreateOrConflict(existing, input) : undefined;
   }
 
-  async findByExternalId(externalId: string): Promise<Interview | null> {
+  async #findByExternalId(externalId: string): Promise<Interview | null> {
     return this.database.em().findOne(Interview, { externalId });
   }
 
