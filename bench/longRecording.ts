@@ -68,7 +68,7 @@ async function writeProgressively(source: string, target: string, bytesPerSecond
 
 async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candidate', string>, seconds: number, speed: number): Promise<LongRun> {
   const { service } = env;
-  const interview = await service.interviews.create({ durationSeconds: 14_400, candidateName: 'bench long recording' });
+  const { interview } = await service.interviews.create({ durationSeconds: 14_400, candidateName: 'bench long recording' });
   const id = interview.id;
   await service.interviews.markLive(id);
   const em = service.database.em();

@@ -72,6 +72,11 @@ export interface Config {
   iceTransportPolicy: 'all' | 'relay';
   bitrates: { screen: number; camera: number };
   candidateDashboardUrl: string;
+  /**
+   * EMBED_ORIGINS: host apps' origins (as browsers send them in Origin) allowed to use this service
+   * from their pages and to frame the candidate and end pages; empty: only this service's own.
+   */
+  embedOrigins: string[];
   /** Bearer token that may read /metrics besides the admin token. */
   metricsToken: string | undefined;
   /** Undefined url: webhooks are off. */
@@ -124,6 +129,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     iceTransportPolicy: env.ICE_TRANSPORT_POLICY,
     bitrates: { screen: env.SCREEN_MAX_BITRATE, camera: env.CAMERA_MAX_BITRATE },
     candidateDashboardUrl: env.CANDIDATE_DASHBOARD_URL ?? `${publicUrl}/`,
+    embedOrigins: env.EMBED_ORIGINS ?? [],
     metricsToken: env.METRICS_TOKEN,
     webhooks: { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET },
     retentionDays: env.RETENTION_DAYS,

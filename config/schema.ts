@@ -50,6 +50,28 @@ const redisUrl = z.string().superRefine((value, ctx) => {
   }
 });
 
+const ORIGIN_SHAPE = 'https://app.example.com';
+/**
+ * Comma-separated origins (scheme, host and an optional port; no path, query or credentials),
+ * each turned into the form a browser's Origin header has (lowercase host, no default port).
+ */
+const originList = z.string().transform((value, ctx) => {
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const origins: string[] = [];
+  const bad: string[] = [];
+  for (const entry of entries) {
+    // The shape first (no path, query, fragment or credentials), then what URL makes of it.
+    if (/^https?:\/\/[^/?#@\s]+$/i.test(entry) && URL.canParse(entry)) origins.push(new URL(entry).origin);
+    else bad.push(entry);
+  }
+  if (bad.length > 0 || origins.length === 0) {
+    const which = bad.length > 0 ? `; not an origin: ${bad.map((entry) => JSON.stringify(entry)).join(', ')}` : '';
+    ctx.addIssue({ code: 'custom', message: `must be comma-separated origins like ${ORIGIN_SHAPE} (http or https, host and optional port, no path)${which}` });
+    return z.NEVER;
+  }
+  return [...new Set(origins)];
+});
+
 /** Environment variable name → validation rule. The README's configuration table mirrors this. */
 export const envSchema = z
   .object({
@@ -112,6 +134,9 @@ export const envSchema = z
     SCREEN_MAX_BITRATE: bitrate(2_500_000),
     CAMERA_MAX_BITRATE: bitrate(1_500_000),
     CANDIDATE_DASHBOARD_URL: optionalUrl,
+    // The host apps' origins that may use this service from their pages (socket.io, /session) and
+    // frame the candidate and end pages; this service's own origin always may.
+    EMBED_ORIGINS: originList.optional(),
 
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     WEBHOOK_URL: optionalUrl,

@@ -8,6 +8,7 @@ import { recordingDirOf, recordingsRootOf } from '../recorder-pipeline/recording
 import { Admission } from './admission/Admission.ts';
 import { newInterviewAdmission } from './admission/admitNewInterview.ts';
 import { MediaSignatures } from './auth/MediaSignatures.ts';
+import { OriginPolicy } from './auth/OriginPolicy.ts';
 import { RoleTokens } from './auth/RoleTokens.ts';
 import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.ts';
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
@@ -261,7 +262,16 @@ export class Service implements ServiceSurface {
       // Cluster mode: the live nodes' URLs, where the pages look for their interview's new owner.
       const nodeUrls = nodes && (async () => (await nodes.nodes()).filter((node) => !node.draining).map((node) => node.publicUrl));
       const ownerUrlOf = leases && nodes && interviewOwnerUrl({ leases, nodes, logger: clusterLogger });
-      registerPageRoutes(http, { mediaOrigin, ownerUrlOf, clusterOrigins: nodeUrls });
+      // Which browser origins may use the service from their pages: EMBED_ORIGINS, this service's
+      // own, and in a cluster every node's (draining ones too: their pages are the ones moving).
+      const origins = new OriginPolicy({
+        publicUrl: config.publicUrl,
+        embedOrigins: config.embedOrigins,
+        clusterUrls: nodes && (async () => (await nodes.nodes()).map((node) => node.publicUrl)),
+        logger,
+      });
+      steps.add('origin policy', () => origins.close());
+      registerPageRoutes(http, { mediaOrigin, ownerUrlOf, clusterOrigins: nodeUrls, frameAncestors: config.embedOrigins });
       registerSdkRoutes(http);
       registerAdminRoutes(http, {
         interviews,
@@ -272,6 +282,7 @@ export class Service implements ServiceSurface {
         webhooks,
         adminToken: secrets.adminToken,
         publicUrl: config.publicUrl,
+        origins,
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
         // In a cluster a new interview goes to the least-loaded node with room (its links lead there).
         admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, place: nodes && (() => placeNewInterview(nodes)), disk, logger }),
@@ -285,7 +296,7 @@ export class Service implements ServiceSurface {
           },
       });
       registerMediaRoutes(http, { objectStore, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
-      registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls });
+      registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls, origins });
       steps.add('http', () => closeHttp(http), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
       const limits = new ConnectionLimits(config.limits);
@@ -293,14 +304,21 @@ export class Service implements ServiceSurface {
         serveClient: false,
         maxHttpBufferSize: 64 * 1024,
         connectTimeout: SOCKET_CONNECT_TIMEOUT_MS,
-        // The refusal's reason reaches a page that tried long-polling (a WebSocket's is hidden from it).
+        // Every handshake, over polling and WebSocket alike: the address's connection cap, then
+        // the origin (a browser page of another origin is refused; no Origin: not a browser's
+        // cross-origin request, the role token decides). Other connections are not touched. The
+        // reason is a code the SDK reads from a refused polling handshake (a refused WebSocket's
+        // answer is hidden from pages): limit_reached.
         allowRequest: (request, callback) => {
-          const admitted = limits.admitsAddress(request);
-          callback(admitted ? null : 'limit_reached', admitted);
+          if (!limits.admitsAddress(request)) return callback('limit_reached', false);
+          void origins.allows(request.headers.origin, request.headers.host).then((allowed) => callback(allowed ? null : 'origin not allowed', allowed));
         },
-        // Cluster mode: a page loaded from one node may follow its interview to another (its role
-        // token travels in the handshake, never in a cookie, so no origin gains anything by it).
-        ...(config.cluster ? { cors: { origin: true, credentials: false } } : {}),
+        // CORS for the allowed origins only (polling from a host app's page, or from another node's
+        // page in a cluster). The role token travels in the handshake, never in a cookie.
+        cors: (request, callback) => {
+          const { origin } = request.headers;
+          void origins.allows(origin, request.headers.host).then((allowed) => callback(null, { origin: allowed && origin !== undefined ? origin : false, credentials: false }));
+        },
         // Cluster mode: a notification for an interview reaches its pages on every node. A Redis
         // stream (not plain pub/sub) so a Redis blip delays notifications instead of dropping them.
         ...(adapterRedis ? { adapter: (await import('@socket.io/redis-streams-adapter')).createAdapter(adapterRedis, { streamName: clusterKeys.socketIo, channelPrefix: clusterKeys.socketIo }) } : {}),

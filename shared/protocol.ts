@@ -113,6 +113,11 @@ export interface JoinResult {
   tracks: TrackName[];
   /** Where the candidate goes when the interview ends. */
   endUrl: string;
+  /**
+   * Candidate only (null for a proctor): the host app's page the candidate returns to after the
+   * end page, as given when the interview was created (never from a client); null when none was.
+   */
+  returnUrl: string | null;
   /** TURN servers (empty without TURN_URLS) and whether media may only go through them. */
   ice: { servers: IceServerInfo[]; transportPolicy: 'all' | 'relay' };
   /**
@@ -120,8 +125,6 @@ export interface JoinResult {
    * interview's new owner when its node goes away (empty on a single node).
    */
   nodeUrls: string[];
-  /** Candidate only: where the host asked the candidate to go after the end (the create's returnUrl), or null. */
-  returnUrl: string | null;
   /** Candidate only: how to publish, and where to go when the candidate refuses permissions. */
   publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
 }
@@ -210,6 +213,11 @@ export interface HandshakeErrorData {
    * owner is gone and another node is taking it over: ask again in a moment.
    */
   ownerUrl?: string;
+  /**
+   * With code `unauthorized`: why the role token was refused — `expired` (the link is out of
+   * date: ask the host app for a fresh one), `malformed` or `bad_signature` (not a valid link).
+   */
+  reason?: 'expired' | 'malformed' | 'bad_signature';
 }
 
 export function endUrlOf(interviewId: string): string {

@@ -93,6 +93,8 @@ export interface FileProgress {
 /** What the admin API and the pages see of an interview. */
 export interface InterviewView {
   id: string;
+  /** The host app's own id for the interview, given at creation; null when none was. */
+  externalId: string | null;
   status: InterviewStatus;
   durationSeconds: number;
   candidateName: string | null;
@@ -115,4 +117,8 @@ export interface InterviewView {
    * a share. Reported by the page, so it is evidence, not a guarantee.
    */
   screenSource: ScreenSource | null;
+  /** Where the candidate goes after the end (an allowed origin's URL, given at creation); null: nowhere. */
+  returnUrl: string | null;
+  /** The host app's JSON object, given at creation; null when none was. */
+  metadata: Record<string, unknown> | null;
 }

@@ -13,6 +13,8 @@ export interface RecordingStatus {
   files: FileProgress[];
   screenVideo: string;
   candidateVideo: string;
+  /** The candidate's token only: where the host app wants the candidate after the end (null: nowhere). */
+  returnUrl: string | null;
 }
 
 async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {

@@ -29,14 +29,23 @@ export class Interview {
   recordingsDeletedAt: Date | null = null;
   /** What the candidate's page could tell about the shared screen (latest share); null before one. */
   screenSource: ScreenSource | null = null;
+  /** The host app's own id for it (unique; a repeated create with it returns this interview). */
+  externalId: string | null = null;
+  /** Where the candidate goes after the end: an http(s) URL of an allowed origin, checked at creation. */
+  returnUrl: string | null = null;
+  /** The host app's small JSON object, stored and echoed (API answers, webhooks). */
+  metadata: Record<string, unknown> | null = null;
   /** The NODE_ID that finalizes the ended interview (its claim), null when nobody does. */
   finalizingNode: string | null = null;
   /** Until when that claim holds unless renewed: past it another node may take the delivery up. */
   claimExpiresAt: Date | null = null;
 
-  constructor(durationSeconds: number, candidateName: string | null) {
+  constructor(durationSeconds: number, candidateName: string | null, embedding: { externalId?: string | null; returnUrl?: string | null; metadata?: Record<string, unknown> | null } = {}) {
     this.durationSeconds = durationSeconds;
     this.candidateName = candidateName;
+    this.externalId = embedding.externalId ?? null;
+    this.returnUrl = embedding.returnUrl ?? null;
+    this.metadata = embedding.metadata ?? null;
   }
 
   moveTo(next: InterviewStatus): void {
@@ -65,6 +74,9 @@ export const InterviewSchema = new EntitySchema<Interview>({
     gaps: { type: 'json', default: '[]' },
     recordingsDeletedAt: { type: 'datetime', nullable: true },
     screenSource: { type: 'json', nullable: true },
+    externalId: { type: 'string', length: 200, nullable: true, unique: true },
+    returnUrl: { type: 'text', nullable: true },
+    metadata: { type: 'json', nullable: true },
     finalizingNode: { type: 'string', nullable: true },
     claimExpiresAt: { type: 'datetime', nullable: true },
   },

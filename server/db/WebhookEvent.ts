@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 
-/** The events sent to WEBHOOK_URL. */
-const WEBHOOK_EVENT_TYPES = ['interview.live', 'interview.completed', 'interview.failed', 'interview.gap'] as const;
+/** The events sent to WEBHOOK_URL (their payloads: server/webhooks/webhookPayloads.ts). */
+export const WEBHOOK_EVENT_TYPES = ['interview.live', 'interview.completed', 'interview.failed', 'interview.gap'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Where one event is on its way to the receiver. */

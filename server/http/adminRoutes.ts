@@ -1,7 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { invalidInput } from '../errors.ts';
+import { AppError, invalidInput } from '../errors.ts';
+import type { OriginPolicy } from '../auth/OriginPolicy.ts';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
+import { hasEnded } from '../db/InterviewStatus.ts';
+import type { Interview } from '../db/Interview.ts';
 import { deliveryStateOf } from '../db/WebhookEvent.ts';
 import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import { SessionState } from '../session/SessionState.ts';
@@ -13,6 +16,7 @@ import { forwardToOwner, type OwnerForwarding } from './forwardToOwner.ts';
 import { requireAdmin } from './requestAuth.ts';
 import {
   apiError,
+  candidateLink,
   createInterviewBody,
   createdInterview,
   endInterviewBody,
@@ -41,6 +45,8 @@ export interface AdminRoutesOptions {
   webhooks: WebhookOutbox;
   adminToken: string;
   publicUrl: string;
+  /** PUBLIC_URL's origin and EMBED_ORIGINS: the origins a returnUrl may have. */
+  origins: OriginPolicy;
   roleTokenTtlSeconds: number;
   /**
    * Whether a new interview may be created now; throws the AppError to answer otherwise (503 while
@@ -80,35 +86,51 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   const unauthorized = { description: 'Missing or wrong admin token', schema: apiError };
 
   const create = routeSchema({
-    summary: 'Create an interview and its candidate and proctor links',
+    summary: 'Create an interview and its candidate and proctor links (idempotent with an externalId)',
     tag: 'admin',
     body: createInterviewBody,
     responses: {
       201: { description: 'Created', schema: createdInterview },
+      200: { description: 'An interview with this externalId was created before with the same values: that interview, with fresh links', schema: createdInterview },
       400: invalid,
       401: unauthorized,
+      409: { description: 'An interview with this externalId exists with other values (`field`: externalId)', schema: apiError },
       503: { description: 'The service is draining for a restart, or at capacity (in a cluster: no node has room)', schema: apiError },
       507: { description: 'The recording disk is nearly full', schema: apiError },
     },
   });
   api.post('/interviews', { schema: create }, async (request, reply) => {
     const body = parse(createInterviewBody, request.body ?? {});
+    if (body.returnUrl !== undefined && !options.origins.isConfigured(new URL(body.returnUrl).origin)) {
+      throw new AppError('invalid_input', "returnUrl: must be on this service's origin (PUBLIC_URL) or one of EMBED_ORIGINS", 'returnUrl');
+    }
+    // A repeated create (a retry after a lost answer) creates nothing, so it needs no admission.
+    const repeated = await interviews.repeatedCreate(body);
+    if (repeated) return reply.code(200).send(createdAnswer(repeated, publicUrl));
     const placed = await options.admitNewInterview?.();
-    const linkBase = placed ? placed.publicUrl : publicUrl;
-    const interview = await interviews.create(body);
+    // Two creates racing with one externalId: the database lets one in, the other gets its interview.
+    const { interview, created } = await interviews.create(body);
+    return reply.code(created ? 201 : 200).send(createdAnswer(interview, placed && created ? placed.publicUrl : publicUrl));
+  });
+
+  /** The create's answer: the interview and fresh links to it, built on `linkBase` (the node placed to run it). */
+  function createdAnswer(interview: Interview, linkBase: string) {
     const ttl = linkTtl(interview.durationSeconds);
     const candidateToken = roleTokens.issue(interview.id, 'candidate', ttl);
     const proctorToken = roleTokens.issue(interview.id, 'proctor', ttl);
-    return reply.code(201).send({
+    return {
       id: interview.id,
+      externalId: interview.externalId,
       status: interview.status,
+      returnUrl: interview.returnUrl,
+      metadata: interview.metadata,
       // The token rides in the fragment, so it never reaches a server log or a Referer header.
       candidateUrl: `${linkBase}/interview/${interview.id}#token=${candidateToken}`,
       proctorUrl: `${linkBase}/proctor/${interview.id}#token=${proctorToken}`,
-    });
-  });
+    };
+  }
 
-  /** Newest first; `status` filters, `limit`/`offset` page. The total is in `x-total-count`. */
+  /** Newest first; `status` and `externalId` filter, `limit`/`offset` page. The total is in `x-total-count`. */
   const list = routeSchema({
     summary: 'List interviews, newest first (x-total-count: how many in all)',
     tag: 'admin',
@@ -214,12 +236,39 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     };
   });
 
+  /**
+   * A fresh candidate link, for a host app that did not keep the one handed out at creation. An
+   * interview that has ended gets none (409): the link could only lead to the end page.
+   */
+  const candidateLinkRoute = routeSchema({
+    summary: 'A fresh candidate link (409 once the interview has ended)',
+    tag: 'admin',
+    params: interviewIdParams,
+    responses: {
+      200: { description: 'The link', schema: candidateLink },
+      401: unauthorized,
+      404: notFound,
+      409: { description: 'The interview has ended (finalizing, completed or failed)', schema: apiError },
+    },
+  });
+  api.post('/interviews/:id/candidate-link', { schema: candidateLinkRoute }, async (request) => {
+    const { id } = parse(interviewIdParams, request.params);
+    const interview = await interviews.get(id);
+    if (hasEnded(interview.status)) throw new AppError('conflict', `the interview has ended (${interview.status}): a candidate link would only lead to its end page`);
+    const ttl = linkTtl(interview.durationSeconds);
+    const token = roleTokens.issue(interview.id, 'candidate', ttl);
+    return {
+      candidateUrl: `${publicUrl}/interview/${interview.id}#token=${token}`,
+      expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
+    };
+  });
+
   const retry = routeSchema({
     summary: 'Finalize and upload a failed interview again',
     tag: 'admin',
     params: interviewIdParams,
     responses: {
-      202: { description: 'Finalizing again', schema: createdInterview.pick({ id: true }).extend({ status: interviewView.shape.status }) },
+      202: { description: 'Finalizing again', schema: createdInterview.pick({ id: true, externalId: true, status: true }) },
       401: unauthorized,
       404: notFound,
       409: { description: 'The interview has not failed', schema: apiError },
@@ -230,6 +279,6 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     await interviews.get(id);
     if (await forwardToOwner(request, reply, id, options.forwardToOwner)) return reply;
     const interview = await options.sessions.open(id).retry();
-    return reply.code(202).send({ id, status: interview.status });
+    return reply.code(202).send({ id, externalId: interview.externalId, status: interview.status });
   });
 }

@@ -1,14 +1,58 @@
 // The HTTP API's shapes, once: the zod schemas the routes parse requests with, and the JSON
 // Schemas (derived from them) that describe each route in the OpenAPI document.
-import { GAP_CAUSES } from '../../shared/vocabulary.ts';
 import type {} from '@fastify/swagger';
 import type { FastifySchema } from 'fastify';
 import { z } from 'zod';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import { InterviewStatus } from '../db/InterviewStatus.ts';
+import { WEBHOOK_EVENT_TYPES } from '../db/WebhookEvent.ts';
+import { recordingGap, webhookBody, webhookData } from '../webhooks/webhookPayloads.ts';
 import type { InterviewView } from '../lifecycle/InterviewService.ts';
 import { SCREEN_VERDICTS } from '../../shared/protocol.ts';
 import { multiLineText, singleLineText } from './textFields.ts';
+
+/** The host app's own id of an interview. */
+const externalIdField = z
+  .string({ message: 'must be a string' })
+  .regex(/^[A-Za-z0-9._:@/-]{1,200}$/, 'must be 1–200 characters of letters, digits, ".", "_", ":", "@", "/" or "-"')
+  .describe("The host app's own id for the interview (unique): a repeated create with it returns the same interview");
+
+/** Where the candidate goes after the end; which origins it may have is checked by the route (it needs the configuration). */
+const returnUrlField = z
+  .string({ message: 'must be a string' })
+  .max(2000)
+  .refine((value) => /^https?:\/\//i.test(value) && URL.canParse(value), 'must be an absolute http(s) URL')
+  .describe("Where the candidate goes after the end: an absolute http(s) URL on this service's origin (PUBLIC_URL) or one of EMBED_ORIGINS");
+
+const METADATA_MAX_BYTES = 4096;
+const METADATA_MAX_DEPTH = 4;
+
+/** How deep objects and arrays nest in a JSON value (a scalar is 0, `{}` 1), and whether a key or string holds U+0000. */
+function shapeOf(value: unknown): { depth: number; nul: boolean } {
+  if (typeof value === 'string') return { depth: 0, nul: value.includes('\u0000') };
+  if (value === null || typeof value !== 'object') return { depth: 0, nul: false };
+  let depth = 0;
+  let nul = false;
+  for (const [key, inner] of Object.entries(value)) {
+    const shape = shapeOf(inner);
+    depth = Math.max(depth, shape.depth);
+    nul ||= shape.nul || key.includes('\u0000');
+  }
+  return { depth: depth + 1, nul };
+}
+
+/** The host app's small JSON object, stored and echoed. */
+const metadataField = z
+  .record(z.unknown(), { message: 'must be a JSON object (not an array, a string, a number or null)' })
+  .superRefine((value, ctx) => {
+    const bytes = Buffer.byteLength(JSON.stringify(value));
+    if (bytes > METADATA_MAX_BYTES) ctx.addIssue({ code: 'custom', message: `must be at most ${METADATA_MAX_BYTES} bytes as JSON (got ${bytes})` });
+    const { depth, nul } = shapeOf(value);
+    if (depth > METADATA_MAX_DEPTH) ctx.addIssue({ code: 'custom', message: `must nest objects and arrays at most ${METADATA_MAX_DEPTH} levels deep, itself included (got ${depth})` });
+    // PostgreSQL's jsonb cannot hold it.
+    if (nul) ctx.addIssue({ code: 'custom', message: 'must not contain the character U+0000' });
+  })
+  .describe(`The host app's JSON object (at most ${METADATA_MAX_BYTES} bytes as JSON, nested at most ${METADATA_MAX_DEPTH} levels): stored, and echoed in API answers and webhooks`);
 
 export const createInterviewBody = z
   .object({
@@ -16,6 +60,9 @@ export const createInterviewBody = z
     candidateName: singleLineText(200)
       .transform((name) => name.trim())
       .optional(),
+    externalId: externalIdField.optional(),
+    returnUrl: returnUrlField.optional(),
+    metadata: metadataField.optional(),
   })
   .describe('A new interview');
 
@@ -32,15 +79,16 @@ export const interviewIdParams = z.object({ id: z.string().uuid('must be an inte
 export const listInterviewsQuery = z
   .object({
     status: z.nativeEnum(InterviewStatus).optional(),
+    externalId: externalIdField.optional(),
     limit: z.coerce.number().int('must be an integer').min(1).max(500).optional(),
     offset: z.coerce.number().int('must be an integer').min(0).optional(),
   })
   .strict();
 
-const gap = z.object({ start: z.string(), end: z.string().nullable(), cause: z.enum(GAP_CAUSES) });
 
 export const interviewView = z.object({
   id: z.string().uuid(),
+  externalId: z.string().nullable().describe("The host app's own id, given at creation"),
   status: z.nativeEnum(InterviewStatus),
   durationSeconds: z.number().int(),
   candidateName: z.string().nullable(),
@@ -53,12 +101,14 @@ export const interviewView = z.object({
   score: z.number().int(),
   notes: z.string(),
   failureReason: z.string().nullable(),
-  gaps: z.array(gap),
+  gaps: z.array(recordingGap),
   recordingsDeletedAt: z.string().datetime().nullable(),
   screenSource: z
     .object({ verdict: z.enum(SCREEN_VERDICTS), evidence: z.string() })
     .nullable()
     .describe("What the candidate's browser could tell about the shared screen; null before a share"),
+  returnUrl: z.string().nullable().describe('Where the candidate goes after the end, given at creation'),
+  metadata: z.record(z.unknown()).nullable().describe("The host app's JSON object, given at creation"),
 }) satisfies z.ZodType<InterviewView>;
 
 export const playback = z.object({
@@ -76,16 +126,21 @@ export const fileProgress = z.object({
 
 export const createdInterview = z.object({
   id: z.string().uuid(),
-  status: z.literal('created'),
+  externalId: interviewView.shape.externalId,
+  status: z.nativeEnum(InterviewStatus).describe('`created` for a new interview; a repeated create (same externalId) gives the interview as it is now'),
+  returnUrl: interviewView.shape.returnUrl,
+  metadata: interviewView.shape.metadata,
   candidateUrl: z.string().url().describe('The candidate link; its role token rides in the fragment'),
   proctorUrl: z.string().url(),
 });
 
 export const proctorLink = z.object({ proctorUrl: z.string().url(), expiresAt: z.string().datetime() });
 
+export const candidateLink = z.object({ candidateUrl: z.string().url(), expiresAt: z.string().datetime() });
+
 export const webhookEventState = z.object({
   id: z.string(),
-  type: z.enum(['interview.live', 'interview.completed', 'interview.failed', 'interview.gap']),
+  type: z.enum(WEBHOOK_EVENT_TYPES),
   state: z.enum(['pending', 'delivered', 'gave_up']),
   attempts: z.number().int(),
   createdAt: z.string().datetime(),
@@ -96,10 +151,38 @@ export const webhookEventState = z.object({
 
 export const apiError = z.object({ error: z.string(), message: z.string(), field: z.string().optional() });
 
+// OpenAPI 3.1's schemas are JSON Schema (nullable is `type: [..., "null"]`, not `nullable: true`).
 const jsonSchema = (schema: z.ZodTypeAny) => {
-  const { $schema: _ignored, ...rest } = zodToJsonSchema(schema, { target: 'openApi3', $refStrategy: 'none' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = zodToJsonSchema(schema, { target: 'jsonSchema7', $refStrategy: 'none' }) as Record<string, unknown>;
   return rest;
 };
+
+/**
+ * The OpenAPI document's `webhooks`: each event POSTed to WEBHOOK_URL, its body from the very
+ * schemas the outbox builds it with (server/webhooks/webhookPayloads.ts).
+ */
+export function webhooksDescription(): Record<string, unknown> {
+  const header = (name: string, description: string) => ({ name, in: 'header', required: true, description, schema: { type: 'string' } });
+  return Object.fromEntries(
+    WEBHOOK_EVENT_TYPES.map((type) => [
+      type,
+      {
+        post: {
+          summary: webhookData[type].description,
+          description: 'Standard Webhooks: verify `webhook-signature` over "id.timestamp.body" with WEBHOOK_SECRET; every attempt of one event has the same `webhook-id`.',
+          parameters: [
+            header('webhook-id', 'The event id, the same on every attempt (drop duplicates by it)'),
+            header('webhook-timestamp', 'When this attempt was sent, seconds since the epoch'),
+            header('webhook-signature', 'v1,<base64 HMAC-SHA256 of "id.timestamp.body"> keyed with WEBHOOK_SECRET'),
+          ],
+          requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(webhookBody(type)) } } },
+          responses: { '2XX': { description: 'Delivered: not sent again' }, default: { description: 'Not delivered: retried with backoff for about 35 hours' } },
+          security: [],
+        },
+      },
+    ]),
+  );
+}
 
 export interface RouteDescription {
   summary: string;

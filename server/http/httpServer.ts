@@ -1,7 +1,11 @@
-import fastifySwagger from '@fastify/swagger';
+import fastifySwagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { webhooksDescription } from './apiSchemas.ts';
 import { registerErrorHandler } from './errorHandler.ts';
+
+/** The `webhooks` section as @fastify/swagger types it (OpenAPI 3.1 path items). */
+type WebhooksSection = NonNullable<FastifyDynamicSwaggerOptions['openapi']> extends infer Document ? (Document extends { webhooks?: infer Webhooks } ? Webhooks : never) : never;
 
 /** One HTTP route as registered (method and full path), for tests and API descriptions. */
 export interface HttpRoute {
@@ -29,7 +33,8 @@ export async function createHttpServer(logger: Logger): Promise<{ http: FastifyI
   http.setSerializerCompiler(() => (data) => JSON.stringify(data));
   await http.register(fastifySwagger, {
     openapi: {
-      openapi: '3.0.3',
+      // 3.1: the version with a `webhooks` section.
+      openapi: '3.1.0',
       info: { title: 'interview-ingest', version: '0.1.0', description: 'Crash-safe live ingest and recording for remote job interviews: the admin API and the routes pages and operators use.' },
       components: {
         securitySchemes: {
@@ -39,6 +44,8 @@ export async function createHttpServer(logger: Logger): Promise<{ http: FastifyI
         },
       },
       security: [{ adminToken: [] }],
+      // Built from the same kind of JSON Schemas as the paths; the cast only names their OpenAPI type.
+      webhooks: webhooksDescription() as WebhooksSection,
     },
     // Pages and assets are not API: only tagged routes are described.
     hideUntagged: true,

@@ -15,6 +15,11 @@ export interface PageRoutesOptions {
    * follows the interview to a new owner when their node goes away).
    */
   clusterOrigins?: (() => Promise<string[]>) | undefined;
+  /**
+   * EMBED_ORIGINS: the host apps that may frame the candidate and end pages (`frame-ancestors
+   * 'self'` and these). Empty: no page may be framed. The proctor, review and admin pages never may.
+   */
+  frameAncestors?: readonly string[] | undefined;
 }
 
 const defaultClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'client');
@@ -27,17 +32,19 @@ const contentTypes: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
-// Pages carry role tokens in the fragment: no Referer may leak the page, nothing may frame it,
-// and scripts come only from this origin.
-function pageHeaders(mediaOrigin: string | undefined, clusterOrigins: readonly string[] = []): Record<string, string> {
+// Pages carry role tokens in the fragment: no Referer may leak the page, only the configured host
+// apps may frame the candidate's pages (nothing may frame the others), and scripts come only
+// from this origin.
+function pageHeaders(mediaOrigin: string | undefined, frameAncestors: readonly string[], clusterOrigins: readonly string[] = []): Record<string, string> {
   // Each node's origin as HTTP (socket.io's polling) and as WebSocket: not every browser lets an
   // http: source cover ws:.
   const connect = clusterOrigins.flatMap((origin) => [origin, origin.replace(/^http/, 'ws')]);
+  const ancestors = frameAncestors.length > 0 ? `'self' ${frameAncestors.join(' ')}` : "'none'";
   return {
     'cache-control': 'no-cache',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
-    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:${mediaOrigin ? ` ${mediaOrigin}` : ''}; connect-src 'self'${connect.map((origin) => ` ${origin}`).join('')}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+    'content-security-policy': `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:${mediaOrigin ? ` ${mediaOrigin}` : ''}; connect-src 'self'${connect.map((origin) => ` ${origin}`).join('')}; frame-ancestors ${ancestors}; base-uri 'none'; form-action 'self'`,
   };
 }
 
@@ -58,7 +65,10 @@ function originsOf(urls: readonly string[]): string[] {
 /** The candidate, proctor, admin and end pages, and the client bundles they load. */
 export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOptions = {}): void {
   const clientDir = options.clientDir ?? defaultClientDir;
-  const headers = pageHeaders(options.mediaOrigin);
+  const headers = pageHeaders(options.mediaOrigin, []);
+  // The candidate's pages (the live page and the end page) may be framed by the host apps.
+  const frameAncestors = options.frameAncestors ?? [];
+  const framableHeaders = pageHeaders(options.mediaOrigin, frameAncestors);
   const { ownerUrlOf, clusterOrigins } = options;
 
   async function sendFile(reply: FastifyReply, file: string, pageHeaderSet = headers): Promise<FastifyReply> {
@@ -76,31 +86,33 @@ export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOpti
   }
 
   /** The live pages' headers: in a cluster they may also connect to the other nodes. */
-  async function clusterHeaders(): Promise<Record<string, string>> {
-    if (!clusterOrigins) return headers;
+  async function clusterHeaders(framable: boolean): Promise<Record<string, string>> {
+    const base = framable ? framableHeaders : headers;
+    if (!clusterOrigins) return base;
     try {
-      return pageHeaders(options.mediaOrigin, originsOf(await clusterOrigins()));
+      return pageHeaders(options.mediaOrigin, framable ? frameAncestors : [], originsOf(await clusterOrigins()));
     } catch {
       // Redis cannot list the nodes now: the page works with this node alone.
-      return headers;
+      return base;
     }
   }
 
   const page = (name: string) => path.join(clientDir, 'pages', `${name}.html`);
-  const withInterviewId = (name: string, options: { followOwner?: boolean } = {}) => async (request: { params: unknown; url: string }, reply: FastifyReply) => {
+  const withInterviewId = (name: string, options: { followOwner?: boolean; framable?: boolean } = {}) => async (request: { params: unknown; url: string }, reply: FastifyReply) => {
     const { id } = request.params as { id: string };
     if (!uuid.test(id)) return reply.code(404).type('text/plain; charset=utf-8').send('No such interview');
     // A live interview's pages work through the node that owns it: sent there (the browser keeps
     // the #token fragment across the redirect, and no token is in the URL this node sees).
     const ownerUrl = options.followOwner ? await ownerUrlOf?.(id) : undefined;
     if (ownerUrl) return reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' }).redirect(`${ownerUrl}${request.url}`, 307);
-    return sendFile(reply, page(name), options.followOwner ? await clusterHeaders() : headers);
+    const framable = options.framable ?? false;
+    return sendFile(reply, page(name), options.followOwner ? await clusterHeaders(framable) : framable ? framableHeaders : headers);
   };
 
   app.get('/', async (_request, reply) => sendFile(reply, page('index')));
   app.get('/admin', async (_request, reply) => sendFile(reply, page('admin')));
-  app.get('/interview/:id', withInterviewId('candidate', { followOwner: true }));
-  app.get('/interview/end/:id', withInterviewId('ended'));
+  app.get('/interview/:id', withInterviewId('candidate', { followOwner: true, framable: true }));
+  app.get('/interview/end/:id', withInterviewId('ended', { framable: true }));
   app.get('/proctor/:id', withInterviewId('proctor', { followOwner: true }));
   app.get('/review/:id', withInterviewId('review'));
   app.get('/assets/:name', async (request, reply) => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { OriginPolicy } from '../auth/OriginPolicy.ts';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
 import { invalidInput } from '../errors.ts';
 import type { SessionRegistry } from '../session/SessionRegistry.ts';
@@ -13,7 +14,12 @@ export interface RecordingRoutesOptions {
   sessions: SessionRegistry;
   roleTokens: RoleTokens;
   playbackUrls: PlaybackUrls;
+  /** Which pages' origins get CORS answers (a host app's page using the SDK); undefined: none. */
+  origins?: OriginPolicy | undefined;
 }
+
+/** How long a browser may keep a preflight's answer. */
+const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 const idParams = z.object({ id: z.string().uuid('must be an interview id') });
 
@@ -30,6 +36,7 @@ function interviewIdOf(request: FastifyRequest): string {
  */
 export function registerRecordingRoutes(app: FastifyInstance, options: RecordingRoutesOptions): void {
   const { interviews, sessions, roleTokens } = options;
+  if (options.origins) registerSessionCors(app, options.origins);
 
   const schema = routeSchema({
     summary: "The recording's progress and, once saved, signed URLs to play it (end and review pages)",
@@ -37,7 +44,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     security: 'role token',
     params: interviewIdParams,
     responses: {
-      200: { description: 'Status, per-file progress, signed URLs (urlsExpireAt)' },
+      200: { description: "Status, per-file progress, signed URLs (urlsExpireAt), and for the candidate's token the interview's returnUrl (null for a proctor's)" },
       401: { description: 'Missing or invalid role token', schema: apiError },
       403: { description: "Another interview's token", schema: apiError },
       404: { description: 'No such interview', schema: apiError },
@@ -45,7 +52,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
   });
   app.get('/session/:id/recording', { schema }, async (request) => {
     const id = interviewIdOf(request);
-    requireRoleFor(request, roleTokens, id);
+    const claims = requireRoleFor(request, roleTokens, id);
     const interview = await interviews.get(id);
     const files = await sessions.progressOf(id);
     const playback = await options.playbackUrls.forInterview(interview);
@@ -58,6 +65,29 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
       screenVideo: playback.screenVideo,
       candidateVideo: playback.candidateVideo,
       urlsExpireAt: playback.expiresAt,
+      // Where the candidate goes after the end (stored at creation, never from a client).
+      returnUrl: claims.role === 'candidate' ? interview.returnUrl : null,
     };
+  });
+}
+
+/**
+ * CORS for the `/session` routes: a page of an allowed origin (a host app using the SDK, another
+ * node's page) may call them with its role token in `Authorization`; any other origin gets no CORS
+ * headers, so its browser keeps the answer from it. Preflights are answered here, before routing.
+ */
+function registerSessionCors(app: FastifyInstance, origins: OriginPolicy): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/session/')) return;
+    const { origin } = request.headers;
+    if (origin === undefined) return;
+    reply.header('vary', 'Origin');
+    const allowed = await origins.allows(origin, request.headers.host);
+    if (allowed) reply.header('access-control-allow-origin', origin);
+    if (request.method !== 'OPTIONS') return;
+    if (allowed) {
+      reply.headers({ 'access-control-allow-methods': 'GET', 'access-control-allow-headers': 'Authorization', 'access-control-max-age': String(PREFLIGHT_MAX_AGE_SECONDS) });
+    }
+    return reply.code(204).send();
   });
 }

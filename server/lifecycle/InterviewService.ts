@@ -1,3 +1,4 @@
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
 import type { InterviewView } from '../../shared/vocabulary.ts';
@@ -10,9 +11,43 @@ import { InterviewStatus, statusesMovingTo } from '../db/InterviewStatus.ts';
 
 export type EndCause = 'timer' | 'proctor' | 'admin';
 
+/** What a create asks for (validated by the API); a repeat with the same externalId must ask the same. */
+export interface NewInterview {
+  durationSeconds: number;
+  candidateName?: string | undefined;
+  externalId?: string | undefined;
+  returnUrl?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+}
+
+/** JSON with every object's keys sorted: PostgreSQL's jsonb does not keep the order they were given in. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === 'object' && !Array.isArray(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : inner,
+  );
+}
+
+/** The fields of `input` that the stored interview has otherwise (empty: the same create). */
+function differencesFrom(interview: Interview, input: NewInterview): string[] {
+  const differences: string[] = [];
+  if (interview.durationSeconds !== input.durationSeconds) differences.push('durationSeconds');
+  if (interview.candidateName !== (input.candidateName ?? null)) differences.push('candidateName');
+  if (interview.returnUrl !== (input.returnUrl ?? null)) differences.push('returnUrl');
+  if (canonicalJson(interview.metadata) !== canonicalJson(input.metadata ?? null)) differences.push('metadata');
+  return differences;
+}
+
+/** The interview a repeated create names, if it asked for the same; a 409 naming externalId otherwise. */
+function sameCreateOrConflict(interview: Interview, input: NewInterview): Interview {
+  const differences = differencesFrom(interview, input);
+  if (differences.length === 0) return interview;
+  throw new AppError('conflict', `externalId: an interview with this externalId exists with another ${differences.join(', ')}`, 'externalId');
+}
+
 export function toView(interview: Interview): InterviewView {
   return {
     id: interview.id,
+    externalId: interview.externalId,
     status: interview.status,
     durationSeconds: interview.durationSeconds,
     candidateName: interview.candidateName,
@@ -28,6 +63,8 @@ export function toView(interview: Interview): InterviewView {
     gaps: interview.gaps,
     recordingsDeletedAt: interview.recordingsDeletedAt?.toISOString() ?? null,
     screenSource: interview.screenSource,
+    returnUrl: interview.returnUrl,
+    metadata: interview.metadata,
   };
 }
 
@@ -45,11 +82,41 @@ export class InterviewService {
     this.#webhooks = webhooks;
   }
 
-  async create(input: { durationSeconds: number; candidateName?: string | undefined }): Promise<Interview> {
-    const em = this.database.em();
-    const interview = new Interview(input.durationSeconds, input.candidateName ?? null);
-    await em.persistAndFlush(interview);
-    return interview;
+  /**
+   * Stores a new interview. With an externalId that another create stored first (a retried or
+   * racing create: the unique index lets one in), that interview is returned instead, `created`
+   * false — or a 409 naming externalId when it was asked for with other values.
+   */
+  async create(input: NewInterview): Promise<{ interview: Interview; created: boolean }> {
+    const interview = new Interview(input.durationSeconds, input.candidateName ?? null, {
+      externalId: input.externalId ?? null,
+      returnUrl: input.returnUrl ?? null,
+      metadata: input.metadata ?? null,
+    });
+    try {
+      await this.database.em().persistAndFlush(interview);
+      return { interview, created: true };
+    } catch (error) {
+      if (!(error instanceof UniqueConstraintViolationException) || input.externalId === undefined) throw error;
+      const first = await this.#findByExternalId(input.externalId);
+      if (!first) throw error;
+      return { interview: sameCreateOrConflict(first, input), created: false };
+    }
+  }
+
+  /**
+   * A create repeated with an externalId already stored: that interview when asked for with the
+   * same values (the create is idempotent), a 409 naming externalId otherwise; undefined when the
+   * externalId is new (or none is given).
+   */
+  async repeatedCreate(input: NewInterview): Promise<Interview | undefined> {
+    if (input.externalId === undefined) return undefined;
+    const existing = await this.#findByExternalId(input.externalId);
+    return existing ? sameCreateOrConflict(existing, input) : undefined;
+  }
+
+  async #findByExternalId(externalId: string): Promise<Interview | null> {
+    return this.database.em().findOne(Interview, { externalId });
   }
 
   async find(id: string): Promise<Interview | null> {
@@ -63,10 +130,9 @@ export class InterviewService {
   }
 
   /** One page of interviews, newest first, and how many there are in all. */
-  async page(query: { status?: InterviewStatus | undefined; limit?: number | undefined; offset?: number | undefined }): Promise<{ items: Interview[]; total: number }> {
-    const [items, total] = await this.database
-      .em()
-      .findAndCount(Interview, query.status ? { status: query.status } : {}, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit, offset: query.offset });
+  async page(query: { status?: InterviewStatus | undefined; externalId?: string | undefined; limit?: number | undefined; offset?: number | undefined }): Promise<{ items: Interview[]; total: number }> {
+    const where = { ...(query.status ? { status: query.status } : {}), ...(query.externalId !== undefined ? { externalId: query.externalId } : {}) };
+    const [items, total] = await this.database.em().findAndCount(Interview, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit, offset: query.offset });
     return { items, total };
   }
 
@@ -87,7 +153,7 @@ export class InterviewService {
     interview.moveTo(InterviewStatus.Live);
     interview.startedAt = now;
     interview.endsAt = new Date(now.getTime() + interview.durationSeconds * 1000);
-    this.#webhooks?.record(em, 'interview.live', id, { startedAt: interview.startedAt.toISOString(), endsAt: interview.endsAt.toISOString() });
+    this.#webhooks?.record(em, 'interview.live', interview, { startedAt: interview.startedAt.toISOString(), endsAt: interview.endsAt.toISOString() });
     await em.flush();
     this.#webhooks?.poke();
     return interview;
@@ -168,15 +234,18 @@ export class InterviewService {
    * does not (its claim expired and another node took the delivery over), and nothing changed.
    */
   async complete(id: string, urls: { screenVideo: string; candidateVideo: string } | undefined, node: string): Promise<Interview | undefined> {
-    return this.#settle(id, node, InterviewStatus.Completed, { ...(urls ?? {}), failureReason: null }, (interview) => ({
-      type: 'interview.completed',
-      payload: { completedAt: interview.completedAt?.toISOString() ?? null, screenVideo: interview.screenVideo, candidateVideo: interview.candidateVideo },
-    }));
+    return this.#settle(id, node, InterviewStatus.Completed, { ...(urls ?? {}), failureReason: null }, (em, interview) =>
+      this.#webhooks?.record(em, 'interview.completed', interview, {
+        completedAt: interview.completedAt?.toISOString() ?? null,
+        screenVideo: interview.screenVideo,
+        candidateVideo: interview.candidateVideo,
+      }),
+    );
   }
 
   /** Delivery failed: kept with the reason, to be retried (retry-upload, or the next start); undefined as for `complete`. */
   async fail(id: string, reason: string, node: string): Promise<Interview | undefined> {
-    return this.#settle(id, node, InterviewStatus.Failed, { failureReason: reason }, () => ({ type: 'interview.failed', payload: { reason } }));
+    return this.#settle(id, node, InterviewStatus.Failed, { failureReason: reason }, (em, interview) => this.#webhooks?.record(em, 'interview.failed', interview, { reason }));
   }
 
   /** The finalization's outcome, stored by a compare-and-set on the claim, with its webhook event. */
@@ -185,14 +254,13 @@ export class InterviewService {
     node: string,
     status: typeof InterviewStatus.Completed | typeof InterviewStatus.Failed,
     changes: Partial<Pick<Interview, 'screenVideo' | 'candidateVideo' | 'failureReason'>>,
-    event: (interview: Interview) => { type: 'interview.completed' | 'interview.failed'; payload: Record<string, unknown> },
+    recordEvent: (em: EntityManager, interview: Interview) => void,
   ): Promise<Interview | undefined> {
     const settled = await this.database.em().transactional(async (em) => {
       const moved = await em.nativeUpdate(Interview, { id, status: InterviewStatus.Finalizing, finalizingNode: node }, { ...changes, status, finalizingNode: null, claimExpiresAt: null });
       if (moved !== 1) return undefined;
       const interview = await em.findOneOrFail(Interview, { id }, { refresh: true });
-      const { type, payload } = event(interview);
-      this.#webhooks?.record(em, type, id, payload);
+      recordEvent(em, interview);
       return interview;
     });
     if (settled) this.#webhooks?.poke();

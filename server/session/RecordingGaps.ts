@@ -72,7 +72,7 @@ export class RecordingGaps {
       if (!interview) return;
       const gap = { start: start.toISOString(), end: end.toISOString(), cause };
       interview.gaps = [...interview.gaps, gap];
-      this.#webhooks?.record(em, 'interview.gap', this.#interviewId, { gap });
+      this.#webhooks?.record(em, 'interview.gap', interview, { gap });
       await em.flush();
       this.#webhooks?.poke();
       recordingGaps.inc({ cause });

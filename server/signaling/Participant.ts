@@ -135,7 +135,7 @@ export class Participant {
         routerRtpCapabilities: room.rtpCapabilities as RequestResults['join']['routerRtpCapabilities'],
         tracks: room.tracks,
         endUrl: endUrlOf(interviewId),
-        returnUrl: null,
+        returnUrl: this.claims.role === 'candidate' ? interview.returnUrl : null,
         ice: {
           // Valid for the rest of the interview and an hour more (a page that joins again gets new ones).
           servers: this.#context.turn

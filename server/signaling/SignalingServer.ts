@@ -68,8 +68,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * refused client holds nothing (a well-behaved client closes it itself; the connectTimeout is
  * the backstop for one that does not).
  */
-function refuse(socket: Socket, next: (error?: Error) => void, code: HandshakeErrorData['code'], message: string, ownerUrl?: string): void {
-  next(Object.assign(new Error(message), { data: (ownerUrl ? { code, ownerUrl } : { code }) satisfies HandshakeErrorData }));
+function refuse(socket: Socket, next: (error?: Error) => void, code: HandshakeErrorData['code'], message: string, details: Omit<HandshakeErrorData, 'code'> = {}): void {
+  next(Object.assign(new Error(message), { data: { code, ...details } satisfies HandshakeErrorData }));
   // After the error packet is on its way (socket.io sends it on the next tick).
   setImmediate(() => {
     const joined = (socket.client as unknown as { nsps?: Map<string, unknown> }).nsps;
@@ -106,10 +106,10 @@ export class SignalingServer {
       try {
         claims = options.roleTokens.verify((socket.handshake.auth as Record<string, unknown> | undefined)?.token);
       } catch (error) {
-        return refuse(socket, next, 'unauthorized', error instanceof TokenError ? error.message : 'role token refused');
+        return refuse(socket, next, 'unauthorized', error instanceof TokenError ? error.message : 'role token refused', error instanceof TokenError ? { reason: error.reason } : {});
       }
       void this.#route(claims.interviewId).then((route) => {
-        if (route.to === 'owner') return refuse(socket, next, 'unavailable', 'this interview is served by another node', route.url);
+        if (route.to === 'owner') return refuse(socket, next, 'unavailable', 'this interview is served by another node', { ownerUrl: route.url });
         if (route.to === 'nobody yet') return refuse(socket, next, 'unavailable', "this interview's node is gone; another one is taking it over: try again in a moment");
         this.#admit(socket, claims, next);
       }, () => this.#admit(socket, claims, next));

@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import type { Database } from '../db/Database.ts';
 import { WebhookEvent, type WebhookEventType } from '../db/WebhookEvent.ts';
 import { webhookDeliveries } from '../metrics/counters.ts';
+import { webhookData, webhookDataOf, type WebhookFields, type WebhookSubject } from './webhookPayloads.ts';
 
 /**
  * Waits between attempts: quick at first (a receiver that blipped), then spread over more than
@@ -50,10 +51,18 @@ export class WebhookOutbox {
     return this.#webhook !== undefined;
   }
 
-  /** Adds an event to `em`'s unit of work: it is stored by the caller's next flush, with its change. */
-  record(em: EntityManager, type: WebhookEventType, interviewId: string, data: Record<string, unknown>): void {
+  /**
+   * Adds an event about `interview` to `em`'s unit of work: it is stored by the caller's next
+   * flush, with its change. Its data is built through the event type's schema (webhookPayloads.ts):
+   * the interview's id, externalId and metadata, then `fields`.
+   */
+  record<T extends WebhookEventType>(em: EntityManager, type: T, interview: WebhookSubject, fields: WebhookFields<T>): void {
     if (!this.enabled) return;
-    em.persist(new WebhookEvent(type, interviewId, data));
+    const data = webhookDataOf(interview, fields);
+    const checked = webhookData[type].safeParse(data);
+    // The types make this unreachable; were it reached, the event still goes (the change it reports is stored).
+    if (!checked.success) this.#options.logger.error({ type, interviewId: interview.id, issues: checked.error.issues }, 'a webhook payload does not match its schema; sent as built');
+    em.persist(new WebhookEvent(type, interview.id, checked.success ? (checked.data as Record<string, unknown>) : data));
   }
 
   /** Starts delivering (call once the service is up); pending events of earlier runs go first. */

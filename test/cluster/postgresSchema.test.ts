@@ -9,6 +9,7 @@ import { RecordingFile } from '../../server/db/RecordingFile.ts';
 import { WebhookEvent } from '../../server/db/WebhookEvent.ts';
 import { migrationNames } from '../../server/db/migrations/index.ts';
 import { InterviewStatus } from '../../server/db/InterviewStatus.ts';
+import { InterviewService } from '../../server/lifecycle/InterviewService.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { tempDir } from '../support/testConfig.ts';
 
@@ -129,6 +130,7 @@ describe('the migrations on PostgreSQL', () => {
     expect(typeOf.get('interviews.created_at')).toBe('timestamp with time zone');
     expect(typeOf.get('interviews.gaps')).toBe('jsonb');
     expect(typeOf.get('interviews.screen_source')).toBe('jsonb');
+    expect(typeOf.get('interviews.metadata')).toBe('jsonb');
     expect(typeOf.get('recording_files.size_bytes')).toBe('bigint');
     expect(typeOf.get('recording_files.uploaded_bytes')).toBe('bigint');
     expect(typeOf.get('webhook_events.payload')).toBe('jsonb');
@@ -147,6 +149,22 @@ describe('the migrations on PostgreSQL', () => {
     await expect(insert(3, 'https://media.example.com/a.webm')).resolves.toBeDefined();
     const orphan = new RecordingFile(crypto.randomUUID(), 'screen');
     await expect(database.em().persistAndFlush(orphan)).rejects.toThrow(/foreign key/);
+    // One interview per externalId (a racing create meets this index), any number without one.
+    await database.em().persistAndFlush([new Interview(60, null, { externalId: 'ats:42' }), new Interview(60, null), new Interview(60, null)]);
+    await expect(database.em().persistAndFlush(new Interview(90, null, { externalId: 'ats:42' }))).rejects.toThrow(/interviews_external_id_unique/);
+  });
+
+  it('let racing creates with one externalId make one interview: each loser gets the winner (idempotent create)', async () => {
+    const { database } = await openPostgres('racing_creates');
+    const interviews = new InterviewService(database);
+    const input = { durationSeconds: 300, externalId: 'ats:race', metadata: { b: 2, a: 1 } };
+    const results = await Promise.all(Array.from({ length: 8 }, () => interviews.create(input)));
+    expect(results.filter((result) => result.created)).toHaveLength(1);
+    expect(new Set(results.map((result) => result.interview.id)).size).toBe(1);
+    expect(await database.em().count(Interview, { externalId: 'ats:race' })).toBe(1);
+    // jsonb keeps no key order: the same metadata is still the same create; other metadata is a conflict.
+    expect((await interviews.create({ ...input, metadata: { a: 1, b: 2 } })).created).toBe(false);
+    await expect(interviews.create({ ...input, metadata: { a: 1 } })).rejects.toMatchObject({ code: 'conflict', field: 'externalId' });
   });
 
   it('read back what was stored with its JavaScript types', async () => {
@@ -154,6 +172,9 @@ describe('the migrations on PostgreSQL', () => {
     const interview = new Interview(600, 'Ada');
     interview.gaps = [{ start: '2026-12-01T10:00:00.000Z', end: null, cause: 'candidate reconnected' }];
     interview.screenSource = { verdict: 'unverified', evidence: 'no displaySurface' };
+    interview.externalId = 'ats:job-7/ada@example.com';
+    interview.returnUrl = 'https://app.example.com/interview/end/7/';
+    interview.metadata = { jobId: 7, tags: ['backend', { level: 'senior' }], note: 'naïve “quotes”' };
     await database.em().persistAndFlush(interview);
     const file = new RecordingFile(interview.id, 'screen');
     // Past 2^31 and 2^32: a 32-bit column would have refused or wrapped it.
@@ -169,6 +190,12 @@ describe('the migrations on PostgreSQL', () => {
     expect(loaded.createdAt.getTime()).toBe(interview.createdAt.getTime());
     expect(loaded.gaps).toEqual(interview.gaps);
     expect(loaded.screenSource).toEqual(interview.screenSource);
+    expect({ externalId: loaded.externalId, returnUrl: loaded.returnUrl, metadata: loaded.metadata }).toEqual({
+      externalId: interview.externalId,
+      returnUrl: interview.returnUrl,
+      metadata: interview.metadata,
+    });
+    expect((await em.findOneOrFail(Interview, { externalId: 'ats:job-7/ada@example.com' })).id).toBe(interview.id);
     const loadedFile = await em.findOneOrFail(RecordingFile, { id: file.id });
     expect(loadedFile.sizeBytes).toBe(5_000_000_000);
     expect(loadedFile.multipartParts).toEqual(file.multipartParts);

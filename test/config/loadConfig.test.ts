@@ -107,6 +107,7 @@ describe('loadConfig', () => {
         SCREEN_MAX_BITRATE: '3000000',
         CAMERA_MAX_BITRATE: '1000000',
         CANDIDATE_DASHBOARD_URL: 'https://jobs.example.com/dashboard',
+        EMBED_ORIGINS: 'https://app.example.com, http://localhost:8080',
         METRICS_TOKEN: 'm'.repeat(20),
         WEBHOOK_URL: 'https://hiring.example.com/hooks',
         WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
@@ -146,6 +147,7 @@ describe('loadConfig', () => {
       iceTransportPolicy: 'relay',
       bitrates: { screen: 3_000_000, camera: 1_000_000 },
       candidateDashboardUrl: 'https://jobs.example.com/dashboard',
+      embedOrigins: ['https://app.example.com', 'http://localhost:8080'],
       metricsToken: 'm'.repeat(20),
       webhooks: { url: 'https://hiring.example.com/hooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
       retentionDays: 30,
@@ -209,9 +211,30 @@ describe('loadConfig', () => {
     ['a Redis URL with a path that is not a database number', { DATABASE_URL: 'postgres://u@db/i', REDIS_URL: 'redis://cache.internal/sessions' }, 'REDIS_URL'],
     ['cluster mode without a shared database', { REDIS_URL: 'redis://cache.internal:6379' }, 'REDIS_URL'],
     ['a node id with spaces', { NODE_ID: 'node a' }, 'NODE_ID'],
+    ['an embed origin with a path', { EMBED_ORIGINS: 'https://app.example.com/interviews' }, 'EMBED_ORIGINS'],
+    ['an embed origin with a trailing slash', { EMBED_ORIGINS: 'https://app.example.com/' }, 'EMBED_ORIGINS'],
+    ['an embed origin without a scheme', { EMBED_ORIGINS: 'app.example.com' }, 'EMBED_ORIGINS'],
+    ['an embed origin of another scheme', { EMBED_ORIGINS: 'ftp://app.example.com' }, 'EMBED_ORIGINS'],
+    ['an embed origin with credentials', { EMBED_ORIGINS: 'https://user@app.example.com' }, 'EMBED_ORIGINS'],
+    ['a wildcard embed origin', { EMBED_ORIGINS: '*' }, 'EMBED_ORIGINS'],
+    ['embed origins that are only commas', { EMBED_ORIGINS: ' , ,' }, 'EMBED_ORIGINS'],
   ])('rejects %s with a message naming the variable', (_what, env, variable) => {
     const problems = problemsOf(env);
     expect(problems.some((line) => line.startsWith(`${variable}:`))).toBe(true);
+  });
+
+  it('takes EMBED_ORIGINS as the origins browsers send: lowercase host, default port dropped, duplicates once, none by default', () => {
+    expect(loadConfig({ EMBED_ORIGINS: 'https://App.Example.com:443,http://127.0.0.1:8080 , https://app.example.com' }, '/').embedOrigins).toEqual([
+      'https://app.example.com',
+      'http://127.0.0.1:8080',
+    ]);
+    expect(loadConfig({}, '/').embedOrigins).toEqual([]);
+  });
+
+  it('names every malformed embed origin in one message', () => {
+    const problems = problemsOf({ EMBED_ORIGINS: 'https://ok.example.com,https://a.example.com/x,b.example.com' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^EMBED_ORIGINS: must be comma-separated origins like https:\/\/app\.example\.com .*not an origin: "https:\/\/a\.example\.com\/x", "b\.example\.com"/);
   });
 
   it('shows the bad value, but never a secret', () => {

@@ -34,7 +34,7 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
 
     const live = await waitFor(() => receiver.ofType('interview.live')[0], { timeoutMs: 20_000, what: 'interview.live' });
     const { body: view } = await t.api<{ startedAt: string; endsAt: string }>('GET', `/api/interviews/${interview.id}`);
-    expect(live.body!.data).toEqual({ interviewId: interview.id, startedAt: view.startedAt, endsAt: view.endsAt });
+    expect(live.body!.data).toEqual({ interviewId: interview.id, externalId: null, metadata: null, startedAt: view.startedAt, endsAt: view.endsAt });
 
     // A recorder restart is a gap: killing ffmpeg makes one.
     const recording = (await t.service.sessions.get(interview.id)?.recording)!;
@@ -45,7 +45,14 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
 
     const done = await waitForStatus(t, interview.id, 'completed', 60_000);
     const completed = await waitFor(() => receiver.ofType('interview.completed')[0], { timeoutMs: 10_000, what: 'interview.completed' });
-    expect(completed.body!.data).toEqual({ interviewId: interview.id, completedAt: done.completedAt, screenVideo: done.screenVideo, candidateVideo: done.candidateVideo });
+    expect(completed.body!.data).toEqual({
+      interviewId: interview.id,
+      externalId: null,
+      metadata: null,
+      completedAt: done.completedAt,
+      screenVideo: done.screenVideo,
+      candidateVideo: done.candidateVideo,
+    });
     expect(done.screenVideo).toMatch(/screen\.webm$/);
 
     expect(receiver.received.map((w) => w.verificationError)).toEqual(receiver.received.map(() => undefined));
@@ -82,7 +89,7 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
     await waitFor(() => receiver.ofType('interview.failed').length >= 3, { timeoutMs: 15_000, what: 'the third attempt' });
     const attempts = receiver.ofType('interview.failed');
     expect(attempts.map((w) => w.id)).toEqual([attempts[0]!.id, attempts[0]!.id, attempts[0]!.id]);
-    expect(attempts[0]!.body!.data).toEqual({ interviewId: interview.id, reason: failed.failureReason });
+    expect(attempts[0]!.body!.data).toEqual({ interviewId: interview.id, externalId: null, metadata: null, reason: failed.failureReason });
     const gaps = attempts.slice(1).map((w, i) => w.receivedAt - attempts[i]!.receivedAt);
     expect(gaps[0]).toBeGreaterThanOrEqual(900);
     expect(gaps[1]).toBeGreaterThanOrEqual(4900);
@@ -90,6 +97,33 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
     const { body: states } = await t.api<WebhookState[]>('GET', `/api/interviews/${interview.id}/webhooks`);
     expect(states.find((s) => s.type === 'interview.failed')).toMatchObject({ id: attempts[0]!.id, state: 'delivered', attempts: 3 });
     expect(receiver.ofType('interview.failed')).toHaveLength(3);
+  });
+
+  it("carries the host app's externalId and metadata in every event, each body as the OpenAPI document describes it", async () => {
+    const secret = webhookSecret();
+    const receiver = await WebhookReceiver.start(secret);
+    cleanups.push(() => receiver.close());
+    const t = await startTestService({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret });
+    cleanups.push(() => t.close());
+    const metadata = { jobId: 7, stage: 'technical', panel: ['ada', 'grace'] };
+    const { body: created } = await t.api<{ id: string }>('POST', '/api/interviews', { durationSeconds: 60, externalId: 'ats:interview-7', metadata });
+    // A gap from an earlier run (a leftover segment), then the end before any media: interview.gap and interview.completed.
+    const segment = path.join(t.dataDir, 'recordings', created.id, 'segment-000');
+    fs.mkdirSync(segment, { recursive: true });
+    fs.writeFileSync(path.join(segment, 'screen.webm'), Buffer.alloc(4096, 0x5a));
+    await t.api('POST', `/api/interviews/${created.id}/end`, {});
+    await waitFor(() => receiver.ofType('interview.failed')[0] ?? receiver.ofType('interview.completed')[0], { timeoutMs: 20_000, what: 'the final event' });
+    await waitFor(() => receiver.ofType('interview.gap')[0], { timeoutMs: 10_000, what: 'interview.gap' });
+
+    const { body: document } = await t.api<{ webhooks: Record<string, { post: { requestBody: { content: { 'application/json': { schema: { properties: { data: { required: string[] } } } } } } } }> }>('GET', '/api/openapi.json');
+    for (const webhook of receiver.received) {
+      expect(webhook.verificationError).toBeUndefined();
+      const { type, data } = webhook.body!;
+      expect(data).toMatchObject({ interviewId: created.id, externalId: 'ats:interview-7', metadata });
+      // Exactly the fields the document names for that type (all of them required).
+      const described = document.webhooks[type]!.post.requestBody.content['application/json'].schema.properties.data.required;
+      expect(Object.keys(data).sort(), type).toEqual([...described].sort());
+    }
   });
 
   it('loses no event when the service is killed between commit and delivery: the restart delivers it with the same id', async () => {

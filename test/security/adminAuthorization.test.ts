@@ -46,6 +46,7 @@ describe('the admin API answers nobody without the admin token, however the targ
         'DELETE /api/interviews/:id/recordings',
         'POST /api/interviews',
         'POST /api/interviews/:id/end',
+        'POST /api/interviews/:id/candidate-link',
         'POST /api/interviews/:id/proctor-link',
         'POST /api/interviews/:id/retry-upload',
       ].sort(),

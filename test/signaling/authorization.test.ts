@@ -44,29 +44,30 @@ describe('signalling authorization: a role token admits one role into one interv
     await ts?.close();
   });
 
-  it('refuses a connection without a token, or with an expired, forged or tampered one', async () => {
-    const refusals: Array<[unknown, string]> = [
-      [undefined, 'role token malformed'],
-      ['', 'role token malformed'],
-      [{ not: 'a string' }, 'role token malformed'],
-      ['x'.repeat(5000), 'role token malformed'],
-      [new RoleTokens(roleTokenKey).issue(a.id, 'candidate', 60, Date.now() - 3_600_000), 'role token expired'],
-      [new RoleTokens('some-other-key').issue(a.id, 'proctor', 3600), 'role token bad signature'],
+  it('refuses a connection without a token, or with an expired, forged or tampered one, saying which', async () => {
+    const refusals: Array<[unknown, string, string]> = [
+      [undefined, 'role token malformed', 'malformed'],
+      ['', 'role token malformed', 'malformed'],
+      [{ not: 'a string' }, 'role token malformed', 'malformed'],
+      ['x'.repeat(5000), 'role token malformed', 'malformed'],
+      [new RoleTokens(roleTokenKey).issue(a.id, 'candidate', 60, Date.now() - 3_600_000), 'role token expired', 'expired'],
+      [new RoleTokens('some-other-key').issue(a.id, 'proctor', 3600), 'role token bad signature', 'bad_signature'],
     ];
     // The candidate's own token with its claims rewritten to proctor keeps the old signature.
     const [payload, signature] = a.candidateToken.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
     const tampered = `${Buffer.from(JSON.stringify({ ...claims, role: 'proctor' })).toString('base64url')}.${signature}`;
-    refusals.push([tampered, 'role token bad signature']);
+    refusals.push([tampered, 'role token bad signature', 'bad_signature']);
 
-    for (const [token, message] of refusals) {
+    for (const [token, message, reason] of refusals) {
       const error = await connected(connectRaw(ts.url, token)).then(
         () => null,
         (refusal: Error & { data?: unknown }) => refusal,
       );
       expect(error, `token ${JSON.stringify(token)?.slice(0, 40)}`).not.toBeNull();
       expect(error!.message).toBe(message);
-      expect(error!.data).toEqual({ code: 'unauthorized' });
+      // The reason lets a page tell an expired link (ask for a fresh one) from an invalid one.
+      expect(error!.data).toEqual({ code: 'unauthorized', reason });
     }
   });
 

@@ -11,7 +11,7 @@ describe('a connection that closes while its join is still looking the interview
   it('leaves no member behind, so the room still closes when idle', async () => {
     const context = testbed.context({ idleCloseMs: 200 });
     const { interviews } = context;
-    const interview = await interviews.create({ durationSeconds: 600 });
+    const { interview } = await interviews.create({ durationSeconds: 600 });
     const sessions = new SessionRegistry(context);
     const opened: InterviewRoom[] = [];
     sessions.on('room', (room) => opened.push(room));

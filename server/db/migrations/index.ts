@@ -7,6 +7,7 @@ import { Migration20261201010000WebhooksAndRetention } from './Migration20261201
 import { Migration20261201020000ScreenSource } from './Migration20261201020000ScreenSource.ts';
 import { Migration20261201030000ServiceSecrets } from './Migration20261201030000ServiceSecrets.ts';
 import { Migration20261210010000FinalizationClaim } from './Migration20261210010000FinalizationClaim.ts';
+import { Migration20261220010000EmbeddingContract } from './Migration20261220010000EmbeddingContract.ts';
 
 /** Every migration, oldest first. Listed explicitly so no file-system discovery is needed at run time. */
 const migrations = [
@@ -17,6 +18,7 @@ const migrations = [
   { name: 'Migration20261201020000ScreenSource', class: Migration20261201020000ScreenSource },
   { name: 'Migration20261201030000ServiceSecrets', class: Migration20261201030000ServiceSecrets },
   { name: 'Migration20261210010000FinalizationClaim', class: Migration20261210010000FinalizationClaim },
+  { name: 'Migration20261220010000EmbeddingContract', class: Migration20261220010000EmbeddingContract },
 ];
 
 /** The migrations' names in order, the same in every dialect (they are what each database records). */

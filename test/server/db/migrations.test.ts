@@ -38,6 +38,36 @@ describe('database migrations', () => {
     }
   });
 
+  it('keep externalId unique: a second interview with one is refused by the schema itself, while any number have none', async () => {
+    const { database } = await Database.open(path.join(tempDir(), 'db.sqlite'));
+    try {
+      await database.em().persistAndFlush([new Interview(60, null, { externalId: 'ats:42' }), new Interview(60, null), new Interview(60, null)]);
+      await expect(database.em().persistAndFlush(new Interview(90, null, { externalId: 'ats:42' }))).rejects.toThrow(/UNIQUE constraint failed: interviews\.external_id/);
+      expect(await database.em().count(Interview, { externalId: null })).toBe(2);
+      const stored = await database.em().findOneOrFail(Interview, { externalId: 'ats:42' });
+      expect(stored.durationSeconds).toBe(60);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('keep metadata as JSON and returnUrl as text', async () => {
+    const { database } = await Database.open(path.join(tempDir(), 'db.sqlite'));
+    try {
+      const metadata = { jobId: 7, tags: ['backend', { level: 'senior' }], note: 'naïve “quotes”' };
+      const interview = new Interview(60, null, { returnUrl: 'https://app.example.com/interview/end/7/', metadata });
+      await database.em().persistAndFlush(interview);
+      const loaded = await database.em().findOneOrFail(Interview, { id: interview.id });
+      expect({ returnUrl: loaded.returnUrl, metadata: loaded.metadata, externalId: loaded.externalId }).toEqual({
+        returnUrl: 'https://app.example.com/interview/end/7/',
+        metadata,
+        externalId: null,
+      });
+    } finally {
+      await database.close();
+    }
+  });
+
   it('enforce a non-negative score and 500-character URLs in the schema itself', async () => {
     const { database } = await Database.open(path.join(tempDir(), 'db.sqlite'));
     try {

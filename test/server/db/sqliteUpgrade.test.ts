@@ -22,21 +22,28 @@ const INTERVIEW_ID = '0b5e6a52-3c1f-4d2e-9a47-6f1d2c3b4a5e';
 const schemaOf = (database: Database) =>
   database.em().getConnection().execute("select type, name, tbl_name, sql from sqlite_master where name not like 'sqlite_%' order by type, name");
 
-/** What migrations after the fixture added (for cluster mode), appended to the interviews table by `alter table`. */
-const CLAIM_COLUMNS = ', `finalizing_node` text null, `claim_expires_at` datetime null)';
+/**
+ * What migrations after the fixture added, appended to the interviews table by `alter table`: the
+ * finalization claim (cluster mode), then what a host app keeps on an interview (embedding).
+ */
+const LATER_COLUMNS = ', `finalizing_node` text null, `claim_expires_at` datetime null, `external_id` text null, `return_url` text null, `metadata` json null)';
+/** And the index that makes externalId unique. */
+const EXTERNAL_ID_INDEX = 'CREATE UNIQUE INDEX `interviews_external_id_unique` on `interviews` (`external_id`)';
 
 /**
  * The schema without what came after the fixture was written: service_secrets (shared keys in
- * cluster mode; one node leaves it empty) and the finalization claim's two columns. Each must be
- * there, and the rest must be exactly the old schema.
+ * cluster mode; one node leaves it empty), the interviews' later columns and the externalId index.
+ * Each must be there, and the rest must be exactly the old schema.
  */
 function withoutLaterAdditions(schema: Array<{ type: string; tbl_name: string; sql?: string }>): unknown[] {
   expect(schema.filter((entry) => entry.tbl_name === 'service_secrets').map((entry) => entry.type)).toContain('table');
   const interviews = schema.find((entry) => entry.type === 'table' && entry.tbl_name === 'interviews');
-  expect(interviews?.sql?.endsWith(CLAIM_COLUMNS)).toBe(true);
+  expect(interviews?.sql?.endsWith(LATER_COLUMNS)).toBe(true);
+  const externalIdIndex = schema.find((entry) => entry.type === 'index' && entry.sql === EXTERNAL_ID_INDEX);
+  expect(externalIdIndex).toBeDefined();
   return schema
-    .filter((entry) => entry.tbl_name !== 'service_secrets')
-    .map((entry) => (entry === interviews ? { ...entry, sql: `${entry.sql!.slice(0, -CLAIM_COLUMNS.length)})` } : entry));
+    .filter((entry) => entry.tbl_name !== 'service_secrets' && entry !== externalIdIndex)
+    .map((entry) => (entry === interviews ? { ...entry, sql: `${entry.sql!.slice(0, -LATER_COLUMNS.length)})` } : entry));
 }
 
 describe('an existing SQLite database', () => {
@@ -53,9 +60,14 @@ describe('an existing SQLite database', () => {
     return { ...result, file };
   }
 
-  it('gets only the migrations it had not run, and then the very schema the old code built (plus the cluster-mode additions since)', async () => {
+  it('gets only the migrations it had not run, and then the very schema the old code built (plus the cluster-mode and embedding additions since)', async () => {
     const { database, appliedMigrations } = await openCopy();
-    expect(appliedMigrations).toEqual(['Migration20261201020000ScreenSource', 'Migration20261201030000ServiceSecrets', 'Migration20261210010000FinalizationClaim']);
+    expect(appliedMigrations).toEqual([
+      'Migration20261201020000ScreenSource',
+      'Migration20261201030000ServiceSecrets',
+      'Migration20261210010000FinalizationClaim',
+      'Migration20261220010000EmbeddingContract',
+    ]);
     expect(await database.pendingMigrations()).toEqual([]);
     const schema = (await schemaOf(database)) as Array<{ type: string; tbl_name: string; sql?: string }>;
     expect(withoutLaterAdditions(schema)).toEqual(schemaBefore);
@@ -74,6 +86,9 @@ describe('an existing SQLite database', () => {
       notes: 'explained the trade-offs',
       screenSource: null,
       recordingsDeletedAt: null,
+      externalId: null,
+      returnUrl: null,
+      metadata: null,
       gaps: [{ start: '2025-12-01T09:05:00.000Z', end: '2025-12-01T09:05:03.000Z', cause: 'candidate reconnected' }],
     });
     expect(interview.createdAt).toEqual(new Date(1764580000000));

@@ -30,6 +30,7 @@ describe('admin API', () => {
     const fetched = await (await call('GET', `/api/interviews/${created.id}`)).json();
     expect(fetched).toEqual({
       id: created.id,
+      externalId: null,
       status: 'created',
       durationSeconds: 600,
       candidateName: 'Ada Lovelace',
@@ -45,6 +46,8 @@ describe('admin API', () => {
       gaps: [],
       recordingsDeletedAt: null,
       screenSource: null,
+      returnUrl: null,
+      metadata: null,
       playback: { screenVideo: '', candidateVideo: '', expiresAt: null },
       files: [],
     });

@@ -3,7 +3,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestService, type TestService } from '../../support/testService.ts';
 
-type Document = { openapi: string; paths: Record<string, Record<string, { summary?: string; tags?: string[]; responses?: Record<string, unknown>; requestBody?: unknown; parameters?: unknown[] }>> };
+type Document = {
+  openapi: string;
+  paths: Record<string, Record<string, { summary?: string; tags?: string[]; responses?: Record<string, unknown>; requestBody?: unknown; parameters?: unknown[] }>>;
+  webhooks?: Record<string, { post?: { summary?: string; parameters?: Array<{ name: string; in: string }>; requestBody?: { content: Record<string, { schema: JsonSchema }> } } }>;
+};
+type JsonSchema = { type?: string | string[]; properties?: Record<string, JsonSchema>; required?: string[]; const?: unknown; enum?: unknown[]; anyOf?: JsonSchema[] };
+
+/** The JSON types a schema accepts, whether written `type: [...]` or `anyOf: [{type}, …]`. */
+const typesOf = (schema: JsonSchema): string[] => [...[schema.type ?? []].flat(), ...(schema.anyOf ?? []).flatMap(typesOf)].sort();
 
 /** `/api/interviews/:id` → `/api/interviews/{id}`, `/media/*` → `/media/{*}` (how @fastify/swagger writes them). */
 const openApiPath = (url: string) => url.replace(/:(\w+)/g, '{$1}').replace(/\*$/, '{*}');
@@ -42,6 +50,43 @@ describe('the API described once (GET /api/openapi.json)', () => {
     expect(JSON.stringify(create.requestBody)).toMatch(/"minimum":10.*"maximum":14400|"maximum":14400.*"minimum":10/);
     expect(JSON.stringify(document.paths['/api/interviews/{id}']!.get!.parameters)).toContain('"uuid"');
     expect(JSON.stringify(document.paths['/api/interviews']!.get!.parameters)).toContain('"limit"');
+  });
+
+  it('describes each webhook (OpenAPI 3.1 `webhooks`) with its body from the schemas the outbox builds it with', () => {
+    expect(document.openapi).toBe('3.1.0');
+    const webhooks = document.webhooks ?? {};
+    expect(Object.keys(webhooks).sort()).toEqual(['interview.completed', 'interview.failed', 'interview.gap', 'interview.live']);
+    const own: Record<string, string[]> = {
+      'interview.live': ['startedAt', 'endsAt'],
+      'interview.completed': ['completedAt', 'screenVideo', 'candidateVideo'],
+      'interview.failed': ['reason'],
+      'interview.gap': ['gap'],
+    };
+    for (const [type, fields] of Object.entries(own)) {
+      const post = webhooks[type]!.post!;
+      expect(post.parameters?.map((p) => `${p.in} ${p.name}`)).toEqual(['header webhook-id', 'header webhook-timestamp', 'header webhook-signature']);
+      const body = post.requestBody!.content['application/json']!.schema;
+      expect(body.required?.sort()).toEqual(['data', 'timestamp', 'type']);
+      expect(body.properties!.type!.const ?? body.properties!.type!.enum?.[0]).toBe(type);
+      const data = body.properties!.data!;
+      // Every event names its interview: our id, the host's externalId and metadata (null when none).
+      expect(Object.keys(data.properties!).sort()).toEqual(['interviewId', 'externalId', 'metadata', ...fields].sort());
+      expect(data.required?.sort()).toEqual(['interviewId', 'externalId', 'metadata', ...fields].sort());
+      expect(typesOf(data.properties!.externalId!)).toEqual(['null', 'string']);
+      expect(typesOf(data.properties!.metadata!)).toEqual(['null', 'object']);
+    }
+    const gap = webhooks['interview.gap']!.post!.requestBody!.content['application/json']!.schema.properties!.data!.properties!.gap!;
+    expect(Object.keys(gap.properties!).sort()).toEqual(['cause', 'end', 'start']);
+  });
+
+  it('describes the create with externalId, returnUrl and metadata, its 200 for a repeat and its 409 for a conflict', () => {
+    const create = document.paths['/api/interviews']!.post!;
+    const body = (create.requestBody as { content: Record<string, { schema: JsonSchema }> }).content['application/json']!.schema;
+    expect(Object.keys(body.properties!).sort()).toEqual(['candidateName', 'durationSeconds', 'externalId', 'metadata', 'returnUrl']);
+    expect(body.required).toEqual(['durationSeconds']);
+    expect(Object.keys(create.responses!).sort()).toEqual(['200', '201', '400', '401', '409', '503', '507']);
+    const view = (document.paths['/api/interviews/{id}']!.get!.responses!['200'] as { content: Record<string, { schema: JsonSchema }> }).content['application/json']!.schema;
+    for (const field of ['externalId', 'returnUrl', 'metadata']) expect(view.required).toContain(field);
   });
 
   it('matches the README’s admin API table, route for route', () => {

@@ -1,0 +1,64 @@
+// The webhooks' payloads, once: the zod schemas the outbox builds every event's `data` through,
+// and from which the OpenAPI document's `webhooks` section is generated.
+import { z } from 'zod';
+import { GAP_CAUSES } from '../../shared/vocabulary.ts';
+import type { WebhookEventType } from '../db/WebhookEvent.ts';
+
+/** A stretch missing from an interview's recording, and why (also in the admin API's `gaps`). */
+export const recordingGap = z.object({ start: z.string().datetime(), end: z.string().datetime().nullable(), cause: z.enum(GAP_CAUSES) });
+
+/** Every event names its interview: our id, and what the host app gave at creation. */
+const interviewFields = {
+  interviewId: z.string().uuid().describe("This service's id of the interview"),
+  externalId: z.string().nullable().describe("The host app's own id, given at creation; null when none was"),
+  metadata: z.record(z.unknown()).nullable().describe("The host app's JSON object, given at creation; null when none was"),
+};
+
+/** Each event type's `data`. */
+export const webhookData = {
+  'interview.live': z
+    .object({
+      ...interviewFields,
+      startedAt: z.string().datetime().describe('When media first reached the recording: the clock started'),
+      endsAt: z.string().datetime().describe('When the server-side timer ends it'),
+    })
+    .describe('Media reached the server: the interview is live and its clock runs'),
+  'interview.completed': z
+    .object({
+      ...interviewFields,
+      completedAt: z.string().datetime().nullable().describe('When it ended'),
+      screenVideo: z.string().describe('Stable stored URL of screen.webm (screen + audio); empty when nothing was recorded'),
+      candidateVideo: z.string().describe('Stable stored URL of candidate.webm (camera + audio); empty when nothing was recorded'),
+    })
+    .describe('Both recordings are stored (or nothing was recorded)'),
+  'interview.failed': z
+    .object({ ...interviewFields, reason: z.string().describe('Why saving the recordings failed; they are kept and retried') })
+    .describe('Saving the recordings failed (retried at every start and by retry-upload)'),
+  'interview.gap': z.object({ ...interviewFields, gap: recordingGap }).describe('A stretch is missing from the recording (an outage, a restart), with its cause'),
+} satisfies Record<WebhookEventType, z.AnyZodObject>;
+
+export type WebhookData<T extends WebhookEventType> = z.infer<(typeof webhookData)[T]>;
+
+/** What the code that records an event gives: the event's own fields (the interview's are added from it). */
+export type WebhookFields<T extends WebhookEventType> = Omit<WebhookData<T>, keyof typeof interviewFields>;
+
+/** The interview an event is about, as stored. */
+export interface WebhookSubject {
+  id: string;
+  externalId: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+/** An event's `data`: the interview's id, externalId and metadata, then the event's own fields. */
+export function webhookDataOf<T extends WebhookEventType>(subject: WebhookSubject, fields: WebhookFields<T>): WebhookData<T> {
+  return { interviewId: subject.id, externalId: subject.externalId, metadata: subject.metadata, ...fields } as WebhookData<T>;
+}
+
+/** The body POSTed (Standard Webhooks' shape): the type, when the event happened, and its data. */
+export function webhookBody<T extends WebhookEventType>(type: T): z.AnyZodObject {
+  return z.object({
+    type: z.literal(type),
+    timestamp: z.string().datetime().describe('When the event was recorded'),
+    data: webhookData[type],
+  });
+}
