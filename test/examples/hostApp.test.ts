@@ -112,7 +112,10 @@ describe("a host app frames interview-ingest's candidate page", () => {
   });
 
   it('is refused to another origin: the browser does not render the framed page, nothing connects', async () => {
-    const record = await other.createInterview({ id: 'framed-2', candidateName: 'Ada', durationSeconds: 60 });
+    // This app's origin is not allowed, so it could not give a returnUrl: the interview is made without.
+    const created = await ts.createInterview({ durationSeconds: 60 });
+    const record = { id: 'framed-2', candidateName: 'Ada', durationSeconds: 60, ingestId: created.id, candidateUrl: created.candidateUrl, status: 'created', screenVideo: null, candidateVideo: null };
+    other.interviews.set(record.id, record);
     const page = await browser.newPage();
     const blocked = page.waitForEvent('console', { predicate: (message) => /frame-ancestors/.test(message.text()), timeout: 15_000 });
     await page.goto(`${other.url}/interview/framed-2/iframe/`);

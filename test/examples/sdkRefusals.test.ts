@@ -159,6 +159,21 @@ describe('the SDK gives the host page a typed code for every refusal', () => {
     await expect.poll(() => errorCode(second.page), { timeout: 15_000 }).toBe('limit_reached');
   });
 
+  it('unreachable: a host page of an origin not in EMBED_ORIGINS is refused, the others are not touched', async () => {
+    const stranger = await startHostApp({ ingestUrl: main.ts.url, adminToken: TEST_ADMIN_TOKEN, webhookSecret: webhookSecret() });
+    apps.push(stranger);
+    const created = await main.ts.createInterview({ durationSeconds: 60 });
+    stranger.interviews.set('stranger-1', { id: 'stranger-1', candidateName: 'Eve', durationSeconds: 60, ingestId: created.id, candidateUrl: created.candidateUrl, status: 'created', screenVideo: null, candidateVideo: null });
+    const allowed = await hostPage(main, chromium);
+    await expect.poll(() => allowed.page.locator('#state').textContent(), { timeout: 15_000 }).toBe('ready');
+    const page = await chromium.newPage();
+    await page.goto(`${stranger.url}/interview/stranger-1/`);
+    await expect.poll(() => errorCode(page), { timeout: 15_000 }).toBe('unreachable');
+    expect(await page.locator('#state').textContent()).toBe('connecting');
+    expect(main.ts.service.sessions.get(created.id)?.room ?? null).toBeNull();
+    expect(await allowed.page.locator('#state').textContent()).toBe('ready');
+  });
+
   it('at_capacity: the service has no room for another interview', async () => {
     // Half the cores allowed, each interview reserving 60 % of that: one fits, two do not.
     const threshold = os.cpus().length * 0.5;
