@@ -1,7 +1,7 @@
 // Makes `npm start` and `npm test` work on a fresh Debian/Ubuntu clone: installs what is missing,
 // idempotently, and takes well under a second when everything is already there.
 //   1. Debian packages (ffmpeg; the worker's build dependencies when the worker must be built;
-//      Chromium, Firefox ESR, Xvfb, coturn, PostgreSQL and Redis for tests) — installed when running as root, else the exact apt-get line is printed.
+//      Chromium, Firefox ESR, WebKitGTK, Xvfb, coturn, PostgreSQL and Redis for tests) — installed when running as root, else the exact apt-get line is printed.
 //   2. The mediasoup worker, built offline and cached outside the repository.
 //   3. npm dependencies, when package-lock.json changed since the last install.
 //   4. The client bundle.
@@ -23,7 +23,10 @@ const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', '
 // Firefox answers getDisplayMedia with NotFoundError). coturn: the TURN relay test.
 // postgresql + redis-server: the cluster tests start their own servers from these binaries.
 // iproute2: ip netns / veth / tc tbf give a candidate a host of its own with a shaped uplink.
-const TEST_PACKAGES = ['chromium', 'iptables', 'iproute2', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server'];
+// webkit2gtk-driver + MiniBrowser (and the GStreamer plugins its media capture needs): Debian's
+// WebKitGTK, Safari's engine without WebRTC, the real "unsupported browser" of the candidate tests.
+const WEBKIT_PACKAGES = ['webkit2gtk-driver', 'libwebkit2gtk-4.1-0', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-libav', 'gstreamer1.0-nice', 'gstreamer1.0-gl', 'libgl1-mesa-dri', 'xauth'];
+const TEST_PACKAGES = ['chromium', 'iptables', 'iproute2', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server', ...WEBKIT_PACKAGES];
 // Servers whose packages start a system-wide instance (PostgreSQL on 5432, Redis on 6379) under
 // systemd: tests run their own, so one installed here is stopped and not enabled.
 const SERVICES_NOT_WANTED = { postgresql: 'postgresql', 'redis-server': 'redis-server' };
@@ -79,7 +82,7 @@ const { cachedWorkerProblem, ensureMediasoupWorker } = await import('./mediasoup
 
 ensureDebianPackages(RUNTIME_PACKAGES, 'ffmpeg records the interviews');
 if (cachedWorkerProblem()) ensureDebianPackages(WORKER_BUILD_PACKAGES, 'to build the mediasoup worker');
-if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium and Firefox; cluster tests run PostgreSQL and Redis');
+if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium, Firefox and WebKitGTK; cluster tests run PostgreSQL and Redis');
 
 const workerBin = ensureMediasoupWorker({ log: say });
 ensureNpmDependencies(workerBin);

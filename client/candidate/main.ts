@@ -1,17 +1,20 @@
 // The candidate page: share the entire screen, camera and microphone, and publish them live.
-// Built on the browser SDK (client/sdk/) exactly as a host page would be: the SDK joins, captures,
-// publishes and keeps publishing; this page only puts its events into words.
+// Built on the browser SDK (client/sdk/) exactly as a host page would be: the SDK checks the
+// browser, joins, captures, publishes and keeps publishing; this page only puts its events into
+// words — every sentence from the message catalogue (client/sdk/messages.ts), a refusal's code
+// only in small print, for support.
 import { ServerClock } from '../shared/serverClock.ts';
 import { announce, byId, setText } from '../shared/page.ts';
 import { join, type IngestError } from '../sdk/index.ts';
-import { browserFamily, howToShareEntireScreen } from '../sdk/screenCheck.ts';
+import { CANDIDATE_TEXT as TEXT, capabilityWords, desktopSystem, howToShareEntireScreen, howToUnblock, howToUnblockInSystem } from '../sdk/messages.ts';
+import { browserFamily } from '../sdk/screenCheck.ts';
 
-const DENIED_REDIRECT_MS = 5000;
 /** After this long in one browser prompt, the page says where to look for it. */
 const PROMPT_HINT_MS = 15_000;
 
 const startButton = byId<HTMLButtonElement>('start');
 const preview = byId<HTMLVideoElement>('preview');
+const browser = browserFamily(navigator.userAgent);
 
 const session = join(location.href);
 let sharing = false;
@@ -19,11 +22,11 @@ let recording = false;
 
 function render(): void {
   const indicator = byId('recording');
-  indicator.textContent = recording ? 'Recording' : sharing ? 'Starting…' : 'Not recording';
+  indicator.textContent = recording ? TEXT.recording : sharing ? TEXT.starting : TEXT.notRecording;
   indicator.dataset.on = String(recording);
   const remaining = session.remainingMs();
   const duration = session.durationSeconds;
-  setText('time-left', remaining !== null ? ServerClock.format(remaining) : duration !== null ? `${ServerClock.format(duration * 1000)} (starts when your media arrives)` : '–');
+  setText('time-left', remaining !== null ? ServerClock.format(remaining) : duration !== null ? `${ServerClock.format(duration * 1000)} ${TEXT.timeStartsWithMedia}` : '–');
 }
 setInterval(render, 1000);
 
@@ -31,105 +34,133 @@ function setConnection(text: string): void {
   setText('connection', text);
 }
 
+/** A message for the candidate; a refusal's code goes in the small print, for support. */
+function tell(text: string, tone: 'info' | 'error' = 'info', code?: string): void {
+  announce(text, tone);
+  const support = byId('support-code');
+  support.textContent = code ? `${TEXT.supportCode} ${code}` : '';
+  support.hidden = !code;
+}
+
 /** Says what the page waits for while a browser prompt is open, and where to look if it stays open long. */
 let hint: ReturnType<typeof setTimeout> | undefined;
 function waitingFor(text: string): void {
   clearTimeout(hint);
-  announce(text);
-  hint = setTimeout(() => announce(`${text} Still waiting: your browser’s prompt may be behind this window or next to the address bar.`), PROMPT_HINT_MS);
+  tell(text);
+  hint = setTimeout(() => tell(`${text} ${TEXT.promptHidden}`), PROMPT_HINT_MS);
 }
 
-function whenDenied(error: IngestError): void {
+/**
+ * A refused permission: how to lift the block in this browser (and this computer's own privacy
+ * switch), a Try again button, and a way back to the dashboard for a candidate who chooses to leave.
+ */
+function showBlocked(error: IngestError): void {
+  const device = error.details.device ?? 'screen';
+  tell(`${error.message} ${TEXT.needsAll}`, 'error', error.code);
+  setText('blocked-how', howToUnblock(browser, device));
+  const system = howToUnblockInSystem(desktopSystem(navigator.userAgent), device);
+  const os = byId('blocked-os');
+  os.textContent = system ?? '';
+  os.hidden = system === null;
+  const leave = byId<HTMLAnchorElement>('leave');
   const dashboard = session.dashboardUrl;
-  announce(`${error.message} The interview needs your screen, camera and microphone.${dashboard ? ' Taking you back to your dashboard…' : ''}`, 'error');
-  if (!dashboard) return;
-  session.leave();
-  setTimeout(() => location.assign(dashboard), DENIED_REDIRECT_MS);
+  if (dashboard) leave.href = dashboard;
+  leave.hidden = !dashboard;
+  byId('blocked').hidden = false;
+  startButton.hidden = true;
+  byId('try-again').focus();
+}
+
+/** A browser that cannot take part: what it lacks, what to use instead, and the link to copy. */
+function showUnsupported(error: IngestError): void {
+  const missing = (error.details.missing ?? []).map(capabilityWords).join(', no ');
+  tell(error.message, 'error', error.code);
+  setText('unsupported-what', TEXT.missingInWords(missing || 'way to share the screen and send live video'));
+  byId('unsupported').hidden = false;
+  startButton.hidden = true;
+  setConnection(TEXT.notConnected);
 }
 
 async function onStart(): Promise<void> {
   startButton.disabled = true;
-  const browser = browserFamily(navigator.userAgent);
+  byId('blocked').hidden = true;
   try {
     await session.capture({
       onStep: (step) => {
-        if (step === 'screen') waitingFor(`Waiting for you to choose your entire screen in your browser’s prompt. ${howToShareEntireScreen(browser)}`);
-        else if (step === 'camera and microphone') waitingFor('Waiting for your browser to give this page your camera and microphone (allow them if it asks)…');
+        if (step === 'screen') waitingFor(`${TEXT.waitingForScreen} ${howToShareEntireScreen(browser)}`);
+        else if (step === 'camera and microphone') waitingFor(TEXT.waitingForCamera);
         else {
           clearTimeout(hint);
-          announce('Starting your audio…');
+          tell(TEXT.startingAudio);
         }
       },
     });
   } catch (error) {
     clearTimeout(hint);
     const refusal = error as IngestError;
-    if (refusal.code === 'permission_denied') return whenDenied(refusal);
-    announce(refusal.message, 'error');
-    if (refusal.code === 'not_entire_screen' || refusal.code === 'not_a_screen') startButton.textContent = 'Start again and share your entire screen';
     startButton.disabled = false;
+    if (refusal.code === 'permission_denied') return showBlocked(refusal);
+    tell(refusal.message, 'error', refusal.code);
+    if (refusal.code === 'not_entire_screen' || refusal.code === 'not_a_screen') startButton.textContent = TEXT.startAgainWholeScreen;
     return;
   }
   clearTimeout(hint);
   if (session.state === 'closed' || session.state === 'ended') return;
   sharing = true;
   startButton.hidden = true;
-  announce('You are sharing your screen, camera and microphone.');
+  tell(TEXT.sharing);
   render();
 }
 
 startButton.addEventListener('click', () => void onStart());
+byId('try-again').addEventListener('click', () => {
+  startButton.hidden = false;
+  void onStart();
+});
+byId('copy-link').addEventListener('click', () => {
+  navigator.clipboard?.writeText(location.href).then(
+    () => setText('copy-result', TEXT.linkCopied),
+    () => setText('copy-result', TEXT.linkNotCopied),
+  ) ?? setText('copy-result', TEXT.linkNotCopied);
+});
 
 session.on('state', ({ state }) => {
   if (state === 'ready' || state === 'live') {
     if (!sharing) startButton.disabled = false;
   } else if (state === 'reconnecting' || state === 'moved') {
-    setConnection('Reconnecting…');
-    if (state === 'reconnecting' && sharing) announce('The connection to the server was lost; reconnecting…');
+    setConnection(TEXT.reconnectingShort);
+    if (state === 'reconnecting' && sharing) tell(TEXT.reconnecting);
   }
   render();
 });
 session.on('media', (state) => {
-  setConnection(
-    state === 'connected'
-      ? 'Connected'
-      : state === 'failed'
-        ? 'Media connection failed; retrying…'
-        : state === 'disconnected'
-          ? 'Media connection interrupted; reconnecting…'
-          : 'Connected to the server; waiting for the media connection…',
-  );
+  setConnection(state === 'connected' ? TEXT.connected : state === 'disconnected' ? TEXT.mediaInterrupted : state === 'failed' ? TEXT.unreachable : TEXT.waitingForMedia);
 });
 session.on('recording', (now) => {
   recording = now;
-  if (now && sharing) announce('You are sharing your screen, camera and microphone.');
+  if (now && sharing) tell(TEXT.sharing);
   render();
 });
 session.on('audio', (route) => {
-  setText(
-    'audio-note',
-    route === 'unmixed'
-      ? 'Your browser could not start mixing sounds in time: only your microphone is sent, without your computer’s sound.'
-      : route === 'mixed'
-        ? 'Your computer’s sound and your microphone are sent together.'
-        : 'Your screen share has no computer sound: only your microphone is sent.',
-  );
+  setText('audio-note', route === 'unmixed' ? TEXT.audioUnmixed : route === 'mixed' ? TEXT.audioMixed : TEXT.audioMicrophoneOnly);
+  // The preview shows the camera the SDK captured.
+  const camera = session.cameraTrack;
+  if (camera && (preview.srcObject as MediaStream | null)?.getVideoTracks()[0] !== camera) preview.srcObject = new MediaStream([camera]);
 });
 session.on('error', (error) => {
+  if (error.code === 'unsupported_browser') return showUnsupported(error);
   if (error.code === 'screen_share_stopped') {
     sharing = false;
-    announce(error.message, 'error');
-    startButton.textContent = 'Share your entire screen again';
+    tell(error.message, 'error');
+    startButton.textContent = TEXT.shareAgain;
     startButton.hidden = false;
     startButton.disabled = false;
     startButton.focus();
-  } else if (error.code === 'unreachable') {
-    setConnection('Cannot reach the server; retrying…');
-  } else if (error.code === 'media_failed') {
-    setConnection(error.message);
+  } else if (error.code === 'unreachable' || error.code === 'media_failed') {
+    setConnection(TEXT.unreachable);
   } else {
-    if (error.fatal || error.code === 'limit_reached' || error.code === 'at_capacity') setConnection(error.fatal ? 'Closed' : 'Not connected');
-    announce(error.message, 'error');
+    if (error.fatal || error.code === 'limit_reached' || error.code === 'at_capacity') setConnection(error.fatal ? TEXT.closed : TEXT.notConnected);
+    tell(error.message, 'error', error.code);
   }
   render();
 });
@@ -137,9 +168,4 @@ session.on('ended', ({ endUrl }) => {
   // The end page shows this interview's upload progress: it needs the same role token, which
   // stays in the fragment (never sent to a server in a URL).
   location.assign(`${endUrl}${location.hash}`);
-});
-// The preview shows the camera the SDK captured.
-session.on('audio', () => {
-  const camera = session.cameraTrack;
-  if (camera && (preview.srcObject as MediaStream | null)?.getVideoTracks()[0] !== camera) preview.srcObject = new MediaStream([camera]);
 });

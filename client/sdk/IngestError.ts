@@ -1,6 +1,8 @@
-// Every refusal the SDK reports, as a typed code with a message in plain words. A host page shows
-// the message (or its own words for the code); our candidate page shows the same messages. The
-// codes are a contract: they are documented in the README and never renamed.
+// Every refusal the SDK reports, as a typed code with a message in plain words (from the message
+// catalogue, messages.ts). A host page shows the message (or its own words for the code); our
+// candidate page shows the same messages. The codes are a contract: they are documented in the
+// README and never renamed.
+import { messageFor } from './messages.ts';
 
 export const INGEST_ERROR_CODES = [
   /** The browser lacks something the interview needs (details.missing names what). */
@@ -40,6 +42,7 @@ export const INGEST_ERROR_CODES = [
 
 export type IngestErrorCode = (typeof INGEST_ERROR_CODES)[number];
 
+/** One of the candidate's three sources, as refusals name them. */
 export type TrackRole = 'screen' | 'camera' | 'microphone';
 
 export interface IngestErrorDetails {
@@ -53,69 +56,6 @@ export interface IngestErrorDetails {
   shared?: string;
   /** What the browser or the server said, for support (never shown as the message). */
   cause?: string;
-}
-
-const DEVICE_WORDS: Record<TrackRole, string> = { screen: 'screen', camera: 'camera', microphone: 'microphone' };
-
-/** The plain-words message of each code; details make it precise where they can. */
-export function messageFor(code: IngestErrorCode, details: IngestErrorDetails = {}): string {
-  switch (code) {
-    case 'unsupported_browser':
-      return `This browser cannot take part in the interview${details.missing?.length ? ` (it has no ${details.missing.map(capabilityWords).join(', no ')})` : ''}. Open this link on a computer in Chrome, Edge or Firefox.`;
-    case 'permission_denied':
-      return `Permission to use your ${DEVICE_WORDS[details.device ?? 'screen']} was refused.`;
-    case 'no_camera':
-      return 'No camera was found. Connect a camera and try again.';
-    case 'no_microphone':
-      return 'No microphone was found. Connect a microphone and try again.';
-    case 'device_failed':
-      return `Your ${DEVICE_WORDS[details.device ?? 'camera']} could not be started. Close other programs that may be using it and try again.`;
-    case 'not_entire_screen':
-      return `You shared ${details.shared ?? 'a tab or a window'}, not your entire screen.`;
-    case 'not_a_screen':
-      return 'The stream given as the screen is not a screen share.';
-    case 'missing_stream':
-      return `The interview needs your ${DEVICE_WORDS[details.track ?? 'screen']}, and it was not given.`;
-    case 'track_ended':
-      return `Your ${DEVICE_WORDS[details.track ?? 'camera']} stopped sending.`;
-    case 'screen_share_stopped':
-      return 'Screen sharing stopped. Please share your entire screen again to continue.';
-    case 'link_invalid':
-      return 'This interview link cannot be used. Open the full link you were sent, or ask for a new one.';
-    case 'link_expired':
-      return 'This interview link has expired. Ask the person who invited you for a new one.';
-    case 'interview_over':
-      return 'This interview has already ended.';
-    case 'limit_reached':
-      return 'The server cannot take this connection now. Trying again in a few seconds…';
-    case 'at_capacity':
-      return 'The interview service is busy right now. Trying again in a few seconds…';
-    case 'session_replaced':
-      return 'This interview was opened in another tab or window, so this one has stopped.';
-    case 'unreachable':
-      return 'Cannot reach the interview service; retrying…';
-    case 'media_failed':
-      return 'Media connection failed; retrying…';
-  }
-}
-
-function capabilityWords(capability: string): string {
-  switch (capability) {
-    case 'secure-context':
-      return 'secure (https) connection';
-    case 'screen-capture':
-      return 'screen sharing';
-    case 'webrtc':
-      return 'live video (WebRTC)';
-    case 'video-codec':
-      return 'video encoder the service can record';
-    case 'camera':
-      return 'camera';
-    case 'microphone':
-      return 'microphone';
-    default:
-      return capability;
-  }
 }
 
 /** A refusal: `code` is for programs, `message` for people. */

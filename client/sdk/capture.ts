@@ -2,8 +2,10 @@
 // the entire screen (with system audio when the browser offers it), then camera and microphone.
 // Each refusal is an IngestError with its code; what this module captured and refused is stopped.
 import type { ScreenSource } from '../../shared/vocabulary.ts';
+import { missingDevices } from './capabilities.ts';
 import { IngestError, type TrackRole } from './IngestError.ts';
-import { browserFamily, howToShareEntireScreen, judgeScreenTrack } from './screenCheck.ts';
+import { howToShareEntireScreen } from './messages.ts';
+import { browserFamily, judgeScreenTrack } from './screenCheck.ts';
 
 function explain(error: unknown, device: TrackRole | 'camera and microphone'): IngestError {
   const name = error instanceof DOMException ? error.name : '';
@@ -15,7 +17,8 @@ function explain(error: unknown, device: TrackRole | 'camera and microphone'): I
   }
   if (name === 'NotFoundError' || name === 'OverconstrainedError') {
     if (device === 'screen') return new IngestError('device_failed', { device, cause }, { message: 'No screen could be shared.' });
-    return new IngestError('no_camera', { device: 'camera', cause }, { message: 'No camera and microphone were found.' });
+    // Which one is missing is told apart by the caller (missingDevices); both, until it knows.
+    return new IngestError('no_camera', { device: 'camera', cause }, { message: 'No camera and no microphone were found. Connect them and try again.' });
   }
   return new IngestError('device_failed', { device: device === 'camera and microphone' ? 'camera' : device, cause }, {
     message: `Your ${device} could not be started (${error instanceof Error ? error.message : String(error)}).`,
@@ -66,7 +69,12 @@ export async function captureCameraAndMicrophone(): Promise<{ camera: MediaStrea
       audio: { echoCancellation: true, noiseSuppression: true },
     });
   } catch (error) {
-    throw explain(error, 'camera and microphone');
+    const refusal = explain(error, 'camera and microphone');
+    if (refusal.code !== 'no_camera') throw refusal;
+    // Name the one that is missing: the device list tells kinds apart without a permission.
+    const missing = await missingDevices();
+    if (missing.length === 1) throw new IngestError(missing[0] === 'camera' ? 'no_camera' : 'no_microphone', { cause: refusal.details.cause });
+    throw refusal;
   }
   const camera = stream.getVideoTracks()[0];
   const microphone = stream.getAudioTracks()[0];

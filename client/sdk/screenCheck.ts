@@ -5,31 +5,22 @@
 // Pure functions of what the page reads, so they are tested without a browser.
 import type { ScreenSource } from '../../shared/vocabulary.ts';
 import { IngestError } from './IngestError.ts';
+import { howToShareEntireScreen } from './messages.ts';
 
 export type BrowserFamily = 'firefox' | 'edge' | 'chromium' | 'safari' | 'other';
 
+/**
+ * Which browser's words to use in instructions (its dialogs and menus differ). Never a gate: what a
+ * browser can do is checked by capability (capabilities.ts). Every browser on iOS and iPadOS is
+ * WebKit with Safari's prompts, whatever it calls itself (CriOS, FxiOS, EdgiOS).
+ */
 export function browserFamily(userAgent: string): BrowserFamily {
+  if (/\b(CriOS|FxiOS|EdgiOS)\//.test(userAgent)) return 'safari';
   if (/Firefox\//.test(userAgent)) return 'firefox';
   if (/Edg\//.test(userAgent)) return 'edge';
   if (/Chrom(e|ium)\//.test(userAgent)) return 'chromium';
   if (/Safari\//.test(userAgent)) return 'safari';
   return 'other';
-}
-
-/** What to pick, in the words of that browser's own sharing prompt. */
-export function howToShareEntireScreen(browser: BrowserFamily): string {
-  switch (browser) {
-    case 'chromium':
-      return 'In Chrome’s sharing dialog, open the “Entire screen” tab, click your screen and press “Share”.';
-    case 'edge':
-      return 'In Edge’s sharing dialog, open the “Entire screen” tab, click your screen and press “Share”.';
-    case 'firefox':
-      return 'In Firefox’s prompt, choose your screen (“Entire Screen” or your screen’s name, not a window) from the list and press “Allow”.';
-    case 'safari':
-      return 'When Safari asks, choose “Share Entire Screen” (or click the screen itself), not a window.';
-    default:
-      return 'When your browser asks what to share, choose your entire screen, not a tab or a window.';
-  }
 }
 
 export interface ScreenEvidence {

@@ -203,7 +203,7 @@ describe('the candidate page captures only the entire screen, camera and microph
     await expect.poll(async () => (await capturedStates()).every((state) => state === 'ended')).toBe(true);
   });
 
-  it('explains a refused permission and sends the candidate back to the dashboard', async () => {
+  it('explains a refused permission, how to lift it, and leaves for the dashboard only when the candidate chooses to', async () => {
     const interview = await ts.createInterview();
     const browser = await launchBrowser();
     browsers.push(browser);
@@ -218,7 +218,15 @@ describe('the candidate page captures only the entire screen, camera and microph
     const start = page.getByRole('button', { name: /Start/ });
     await expect.poll(() => start.isEnabled(), { timeout: 10_000 }).toBe(true);
     await start.click();
-    await expect.poll(() => page.locator('#message').textContent()).toMatch(/^Permission to use your screen was refused\. .*Taking you back to your dashboard/);
+    await expect.poll(() => page.locator('#message').textContent()).toBe('Permission to use your screen was refused. The interview needs your screen, camera and microphone.');
+    expect(await page.locator('#support-code').textContent()).toBe('Code for support: permission_denied');
+    await expect.poll(() => page.getByRole('button', { name: 'Try again' }).isVisible()).toBe(true);
+    expect(await page.locator('#blocked-how').textContent()).toMatch(/choose your entire screen/);
+    // Nothing happens by itself: the page stays until the candidate chooses.
+    const leave = page.getByRole('link', { name: 'Leave and go back to your dashboard' });
+    await expect.poll(() => leave.isVisible()).toBe(true);
+    expect(new URL(page.url()).pathname).toBe(`/interview/${interview.id}`);
+    await leave.click();
     await page.waitForURL(`${ts.url}/`, { timeout: 10_000 });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { browserFamily, howToShareEntireScreen, judgeScreenShare, type ScreenEvidence } from '../../client/sdk/screenCheck.ts';
+import { howToShareEntireScreen } from '../../client/sdk/messages.ts';
+import { browserFamily, judgeScreenShare, type ScreenEvidence } from '../../client/sdk/screenCheck.ts';
 
 const screen1280: Omit<ScreenEvidence, 'label'> = { screenWidth: 1280, screenHeight: 800, devicePixelRatio: 1 };
 

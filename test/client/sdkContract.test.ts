@@ -2,7 +2,8 @@
 // refusal code has a message in plain words (no internal code or jargon on the candidate's screen).
 import { describe, expect, it } from 'vitest';
 import { parseCandidateLink } from '../../client/sdk/candidateLink.ts';
-import { INGEST_ERROR_CODES, IngestError, messageFor } from '../../client/sdk/IngestError.ts';
+import { INGEST_ERROR_CODES, IngestError } from '../../client/sdk/IngestError.ts';
+import { messageFor } from '../../client/sdk/messages.ts';
 
 describe('a candidate link', () => {
   const id = '0b4e7b1c-7d4e-4a51-9d2b-2f0b1c3d4e5f';

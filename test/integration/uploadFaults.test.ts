@@ -75,7 +75,7 @@ describe('uploading recordings when the object store misbehaves', () => {
 
     proxy.failFirst = proxy.refused;
     const retried = await t.api<{ status: string }>('POST', `/api/interviews/${interview.id}/retry-upload`);
-    expect(retried).toEqual({ status: 202, body: { id: interview.id, status: 'finalizing' } });
+    expect(retried).toEqual({ status: 202, body: { id: interview.id, externalId: null, status: 'finalizing' } });
     const done = await waitForStatus(t, interview.id, 'completed', 60_000);
     expect(done.failureReason).toBeNull();
     expect((await fetch(done.candidateVideo, { headers: asAdmin() })).status).toBe(200);

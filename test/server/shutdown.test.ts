@@ -55,7 +55,8 @@ describe('graceful shutdown', () => {
     const skipped = lines.filter((line) => /did not finish/.test(line.msg));
     console.log(`shutdown with a hung object store: ${ms} ms; ${JSON.stringify(skipped)}`);
     expect(skipped).toMatchObject([{ level: 40, step: 'embedded object store' }]);
-    expect(skipped[0]!.ms).toBeGreaterThanOrEqual(3000);
+    // Node's timers may fire a millisecond before Date.now() says 3 s passed (2999 seen in CI).
+    expect(skipped[0]!.ms).toBeGreaterThanOrEqual(2990);
     expect(skipped[0]!.ms).toBeLessThan(3500);
     // The steps after it still ran: the database is closed.
     expect(await t.service.database.isUp()).toBe(false);

@@ -57,7 +57,7 @@ export interface TestFirefox {
 }
 
 /** Xvfb on a display it picks itself (-displayfd): no guessing a number another run may hold. */
-async function startXvfb(): Promise<{ process: ChildProcess; display: string }> {
+export async function startXvfb(): Promise<{ process: ChildProcess; display: string }> {
   const xvfb = spawn('Xvfb', ['-displayfd', '3', '-screen', '0', `${XVFB_SCREEN.width}x${XVFB_SCREEN.height}x24`, '-nolisten', 'tcp', '-noreset'], {
     stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
   });
