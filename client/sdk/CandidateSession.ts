@@ -11,7 +11,7 @@ import { RequestError, SignalingClient, handshakeRefusal, isTransient } from '..
 import { AudioMixer } from './AudioMixer.ts';
 import { missingCapabilities } from './capabilities.ts';
 import { parseCandidateLink, type CandidateLink } from './candidateLink.ts';
-import { captureCameraAndMicrophone, captureScreen } from './capture.ts';
+import { captureCameraAndMicrophone, captureScreen, type ScreenCapture } from './capture.ts';
 import { Emitter } from './Emitter.ts';
 import { requireComplete, sourcesOf, type HostMedia, type MediaSources } from './hostMedia.ts';
 import { IngestError, type TrackRole } from './IngestError.ts';
@@ -109,6 +109,8 @@ export class CandidateSession extends Emitter<SessionEvents> {
   #mixer: AudioMixer | null = null;
   #audioRoute: AudioRoute | null = null;
   #screenSource: ScreenSource | undefined;
+  /** capture(): the screen shared in a try whose camera or microphone was then refused. */
+  #pendingScreen: ScreenCapture | null = null;
   readonly #media: MediaSources = { screen: null, camera: null, microphone: null, systemAudio: null };
   /** Tracks the SDK captured itself: it stops them when done. */
   readonly #owned = new Set<MediaStreamTrack>();
@@ -227,10 +229,15 @@ export class CandidateSession extends Emitter<SessionEvents> {
     this.#assertOpen();
     // Created inside the click so the browser lets it play.
     this.#mixer ??= new AudioMixer();
-    steps.onStep?.('screen');
-    const screen = await captureScreen();
-    this.#own(screen.video, screen.audio);
-    if (this.#closedNow()) return this.#stopOwned();
+    // A screen shared before the camera was refused is kept for the next try, not asked for again.
+    let screen = this.#pendingScreen?.video.readyState === 'live' ? this.#pendingScreen : null;
+    if (!screen) {
+      steps.onStep?.('screen');
+      screen = await captureScreen();
+      this.#own(screen.video, screen.audio);
+      if (this.#closedNow()) return this.#stopOwned();
+    }
+    this.#pendingScreen = screen;
     const next: MediaSources = { ...this.#media, screen: screen.video, systemAudio: screen.audio };
     if (!next.camera || !next.microphone) {
       steps.onStep?.('camera and microphone');
@@ -240,6 +247,7 @@ export class CandidateSession extends Emitter<SessionEvents> {
       next.camera = camera;
       next.microphone = microphone;
     }
+    this.#pendingScreen = null;
     await this.#use(next, screen.source, () => steps.onStep?.('audio'));
   }
 

@@ -19,7 +19,6 @@ const BASE_ARGS = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
-  '--use-fake-ui-for-media-stream',
 ];
 
 export interface LaunchOptions {
@@ -31,6 +30,13 @@ export interface LaunchOptions {
   args?: string[];
   /** Another Chromium binary or a wrapper of it (e.g. one that runs it on a host of its own). */
   executablePath?: string;
+  /**
+   * Real permission prompts instead of the fake UI (which grants everything, whatever the site's
+   * settings say): Chromium runs headful on this X display, the camera and microphone follow the
+   * site's permission (set with setSitePermission), and the screen picker picks the entire screen
+   * by itself (a real capture of the X screen, `monitor`, without system audio).
+   */
+  realPrompts?: { display: string };
 }
 
 export interface TestBrowser {
@@ -42,10 +48,14 @@ export interface TestBrowser {
 export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBrowser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'interview-ingest-chromium-'));
   const fakeDevice = options.displaySurface && options.displaySurface !== 'monitor' ? `=display-media-type=${options.displaySurface}` : '';
+  const prompts = options.realPrompts
+    ? ['--auto-select-desktop-capture-source=Entire screen']
+    : ['--use-fake-ui-for-media-stream'];
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: options.executablePath ?? CHROMIUM_PATH,
-    headless: true,
-    args: [...BASE_ARGS, `--use-fake-device-for-media-stream${fakeDevice}`, ...(options.args ?? [])],
+    headless: !options.realPrompts,
+    ...(options.realPrompts ? { env: { ...process.env, DISPLAY: options.realPrompts.display } } : {}),
+    args: [...BASE_ARGS, ...prompts, `--use-fake-device-for-media-stream${fakeDevice}`, ...(options.args ?? [])],
   });
   return {
     context,
@@ -55,6 +65,16 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
       fs.rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Sets a site's camera or microphone permission, as the candidate would in the browser's site
+ * settings. The CDP session stays attached: Chromium drops a session's permission overrides when
+ * it detaches.
+ */
+export async function setSitePermission(page: Page, origin: string, name: 'camera' | 'microphone', setting: 'granted' | 'denied' | 'prompt'): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Browser.setPermission', { permission: { name }, setting, origin });
 }
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
