@@ -44,4 +44,11 @@ describe('the entire-screen check', () => {
     expect(howToShareEntireScreen('chromium')).toContain('“Entire screen” tab');
     expect(howToShareEntireScreen('safari')).toContain('Share Entire Screen');
   });
+
+  it('gives every iOS browser Safari’s words (they are all WebKit, whatever they call themselves)', () => {
+    const iosChrome = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1';
+    const iosFirefox = 'Mozilla/5.0 (iPad; CPU OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) FxiOS/133.0 Mobile/15E148 Safari/605.1.15';
+    const iosEdge = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 EdgiOS/131.0.2903.87 Mobile/15E148 Safari/605.1.15';
+    expect([iosChrome, iosFirefox, iosEdge].map(browserFamily)).toEqual(['safari', 'safari', 'safari']);
+  });
 });
