@@ -42,6 +42,7 @@ process.stdout.write(
     `example host app: ${app.url}`,
     `  a 2-minute interview, on the SDK:            ${app.url}/interview/${demo.id}/`,
     `  the same, with the old recorder's names:    ${app.url}/interview/${demo.id}/legacy/`,
+    `  interview-ingest's own page, framed:         ${app.url}/interview/${demo.id}/iframe/`,
     `  more: curl -X POST ${app.url}/api/interviews -H 'content-type: application/json' -d '{"id":"my-1","candidateName":"Grace","durationSeconds":300}'`,
     '',
   ].join('\n'),
