@@ -66,6 +66,12 @@ export interface Config {
     /** How long transient upload failures are retried before the interview is marked failed. */
     uploadRetryWindowMs: number;
   };
+  /**
+   * How a failed interview is delivered again by itself: the wait after the 1st, 2nd, … failed
+   * delivery (the last repeats), and how long after the interview's end a retry may still be due
+   * (0: none by itself).
+   */
+  failedRetry: { delaysMs: number[]; forMs: number };
   /** TURN servers handed to the pages with time-limited credentials; undefined: none. */
   turn: { urls: string[]; secret: string } | undefined;
   /** relay: pages send media only through TURN (hides their addresses, tests the relay path). */
@@ -125,6 +131,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
       partSizeBytes: env.S3_PART_SIZE_MB * 1024 * 1024,
       uploadRetryWindowMs: env.UPLOAD_RETRY_WINDOW_SECONDS * 1000,
     },
+    failedRetry: { delaysMs: env.FAILED_UPLOAD_RETRY_SECONDS.map((seconds) => seconds * 1000), forMs: Math.round(env.FAILED_UPLOAD_RETRY_DAYS * 24 * 3600 * 1000) },
     turn: env.TURN_URLS && env.TURN_SECRET ? { urls: env.TURN_URLS, secret: env.TURN_SECRET } : undefined,
     iceTransportPolicy: env.ICE_TRANSPORT_POLICY,
     bitrates: { screen: env.SCREEN_MAX_BITRATE, camera: env.CAMERA_MAX_BITRATE },

@@ -72,6 +72,20 @@ const originList = z.string().transform((value, ctx) => {
   return [...new Set(origins)];
 });
 
+const RETRY_DELAYS_SHAPE = '60,120,300,600,1800,3600';
+/** The longest wait FAILED_UPLOAD_RETRY_SECONDS may name: one day. */
+const MAX_RETRY_DELAY_SECONDS = 24 * 3600;
+/** Comma-separated whole seconds, each 1 s – 1 day: the waits before each automatic retry of a failed interview. */
+const retryDelays = z.string().transform((value, ctx) => {
+  const entries = value.split(',').map((entry) => entry.trim());
+  const delays = entries.map(Number);
+  if (entries.some((entry) => !/^\d+$/.test(entry)) || delays.some((delay) => delay < 1 || delay > MAX_RETRY_DELAY_SECONDS)) {
+    ctx.addIssue({ code: 'custom', message: `must be comma-separated whole seconds between 1 and ${MAX_RETRY_DELAY_SECONDS}, like ${RETRY_DELAYS_SHAPE}` });
+    return z.NEVER;
+  }
+  return delays;
+});
+
 /** Environment variable name → validation rule. The README's configuration table mirrors this. */
 export const envSchema = z
   .object({
@@ -129,6 +143,11 @@ export const envSchema = z
     S3_PRESIGNED_URLS: z.enum(['true', 'false'], { message: 'must be true or false' }).default('false'),
     S3_PART_SIZE_MB: z.coerce.number().int().min(5).max(512).default(8),
     UPLOAD_RETRY_WINDOW_SECONDS: z.coerce.number().int().min(0).max(7 * 24 * 3600).default(900),
+    // A failed interview is delivered again by itself: after each failed delivery the next wait of
+    // this list (the last one repeats), as long as that retry falls within FAILED_UPLOAD_RETRY_DAYS
+    // of the interview's end (0: never by itself; a start and retry-upload still retry it).
+    FAILED_UPLOAD_RETRY_SECONDS: retryDelays.default(RETRY_DELAYS_SHAPE),
+    FAILED_UPLOAD_RETRY_DAYS: z.coerce.number().min(0).max(365).default(7),
     MIN_FREE_DISK_MB: z.coerce.number().int().min(0).max(1_000_000_000).default(1024),
 
     SCREEN_MAX_BITRATE: bitrate(2_500_000),

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -32,11 +33,13 @@ import { registerMetricsRoutes } from './http/metricsRoutes.ts';
 import { registerPageRoutes } from './http/pageRoutes.ts';
 import { registerRecordingRoutes } from './http/recordingRoutes.ts';
 import { registerSdkRoutes } from './http/sdkRoutes.ts';
+import { retrySweepIntervalMs } from './lifecycle/FailedRetrySchedule.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
 import { InterviewStatus } from './db/InterviewStatus.ts';
 import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
 import { createLogger } from './logging.ts';
 import { createServiceGauges } from './health/serviceGauges.ts';
+import { FailedDeliveryRetries } from './session/FailedDeliveryRetries.ts';
 import { FinalizationTakeover } from './session/FinalizationTakeover.ts';
 import { SessionRegistry } from './session/SessionRegistry.ts';
 import { InterviewRoom } from './sfu/InterviewRoom.ts';
@@ -194,7 +197,7 @@ export class Service implements ServiceSurface {
 
       const webhooks = new WebhookOutbox({ database, url: config.webhooks.url, secret: config.webhooks.secret, logger: logger.child({ component: 'webhooks' }) });
       steps.add('webhooks', () => webhooks.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
-      const interviews = new InterviewService(database, webhooks);
+      const interviews = new InterviewService(database, webhooks, { retrySchedule: config.failedRetry });
       const recordingsRoot = recordingsRootOf(config.dataDir);
       const deletion = new RecordingDeletion({ database, objectStore, recordingsDir: recordingsRoot, retentionDays: config.retentionDays, logger: logger.child({ component: 'retention' }) });
       steps.add('retention', () => deletion.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
@@ -380,6 +383,18 @@ export class Service implements ServiceSurface {
         });
         steps.add('orphan takeover', () => takeover.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       }
+      // From now on failed interviews are delivered again by themselves when their retry is due.
+      // Stopped first on shutdown (a draining node starts none). A node delivers what it can read:
+      // in a cluster without the journal, only the recordings on its own disk.
+      const retries = new FailedDeliveryRetries({
+        interviews,
+        sessions,
+        draining: () => draining.value,
+        canDeliverHere: (interviewId) => !config.cluster || config.recordingJournalMs > 0 || fs.existsSync(recordingDirOf(recordingsRoot, interviewId)),
+        intervalMs: retrySweepIntervalMs(config.failedRetry),
+        logger: logger.child({ component: 'failed-retries' }),
+      });
+      steps.add('failed delivery retries', () => retries.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       webhooks.start();
       deletion.start();
       void disk.check().catch((error: unknown) => logger.error({ err: error, path: config.dataDir }, 'could not measure the free disk space'));

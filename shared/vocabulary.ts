@@ -121,4 +121,6 @@ export interface InterviewView {
   returnUrl: string | null;
   /** The host app's JSON object, given at creation; null when none was. */
   metadata: Record<string, unknown> | null;
+  /** A failed interview: when the service tries to save its recordings again by itself; null when it will not (or it has not failed). */
+  nextRetryAt: string | null;
 }

@@ -39,6 +39,14 @@ export class Interview {
   finalizingNode: string | null = null;
   /** Until when that claim holds unless renewed: past it another node may take the delivery up. */
   claimExpiresAt: Date | null = null;
+  /** How many of its deliveries failed in a row (0 until one fails; kept once it completes). */
+  failedDeliveries = 0;
+  /**
+   * When the service delivers the failed interview again by itself (FailedRetrySchedule); null when
+   * no retry is due (none failed yet, or past the bound). Kept while a retry runs: only a `failed`
+   * interview's value means anything.
+   */
+  nextRetryAt: Date | null = null;
 
   constructor(durationSeconds: number, candidateName: string | null, embedding: { externalId?: string | null; returnUrl?: string | null; metadata?: Record<string, unknown> | null } = {}) {
     this.durationSeconds = durationSeconds;
@@ -79,5 +87,7 @@ export const InterviewSchema = new EntitySchema<Interview>({
     metadata: { type: 'json', nullable: true },
     finalizingNode: { type: 'string', nullable: true },
     claimExpiresAt: { type: 'datetime', nullable: true },
+    failedDeliveries: { type: 'integer', default: 0 },
+    nextRetryAt: { type: 'datetime', nullable: true },
   },
 });

@@ -109,6 +109,11 @@ export const interviewView = z.object({
     .describe("What the candidate's browser could tell about the shared screen; null before a share"),
   returnUrl: z.string().nullable().describe('Where the candidate goes after the end, given at creation'),
   metadata: z.record(z.unknown()).nullable().describe("The host app's JSON object, given at creation"),
+  nextRetryAt: z
+    .string()
+    .datetime()
+    .nullable()
+    .describe('A failed interview: when the service tries to save its recordings again by itself (FAILED_UPLOAD_RETRY_SECONDS); null when it will not (past FAILED_UPLOAD_RETRY_DAYS, or not failed)'),
 }) satisfies z.ZodType<InterviewView>;
 
 export const playback = z.object({

@@ -4,7 +4,7 @@ import type { OriginPolicy } from '../auth/OriginPolicy.ts';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
 import { invalidInput } from '../errors.ts';
 import type { SessionRegistry } from '../session/SessionRegistry.ts';
-import type { InterviewService } from '../lifecycle/InterviewService.ts';
+import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import { apiError, interviewIdParams, routeSchema } from './apiSchemas.ts';
 import { requireRoleFor } from './requestAuth.ts';
@@ -44,7 +44,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     security: 'role token',
     params: interviewIdParams,
     responses: {
-      200: { description: "Status, per-file progress, signed URLs (urlsExpireAt), and for the candidate's token the interview's returnUrl (null for a proctor's)" },
+      200: { description: "Status, per-file progress, a failed interview's nextRetryAt, signed URLs (urlsExpireAt), and for the candidate's token the interview's returnUrl (null for a proctor's)" },
       401: { description: 'Missing or invalid role token', schema: apiError },
       403: { description: "Another interview's token", schema: apiError },
       404: { description: 'No such interview', schema: apiError },
@@ -61,6 +61,8 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
       status: interview.status,
       completedAt: interview.completedAt?.toISOString() ?? null,
       failureReason: interview.failureReason,
+      // A failed interview: when the service tries again by itself (null: it will not; an operator can).
+      nextRetryAt: toView(interview).nextRetryAt,
       files,
       screenVideo: playback.screenVideo,
       candidateVideo: playback.candidateVideo,

@@ -8,6 +8,7 @@ import type { ScreenSource } from '../../shared/protocol.ts';
 import { AppError } from '../errors.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { InterviewStatus, statusesMovingTo } from '../db/InterviewStatus.ts';
+import { NO_AUTOMATIC_RETRIES, nextRetryAt, type FailedRetrySchedule } from './FailedRetrySchedule.ts';
 
 export type EndCause = 'timer' | 'proctor' | 'admin';
 
@@ -65,6 +66,8 @@ export function toView(interview: Interview): InterviewView {
     screenSource: interview.screenSource,
     returnUrl: interview.returnUrl,
     metadata: interview.metadata,
+    // Only a failed interview waits for a retry; during one (finalizing) the stored value is the one it is running.
+    nextRetryAt: interview.status === InterviewStatus.Failed ? (interview.nextRetryAt?.toISOString() ?? null) : null,
   };
 }
 
@@ -74,12 +77,15 @@ export function toView(interview: Interview): InterviewView {
  */
 export class InterviewService {
   readonly #webhooks: WebhookOutbox | undefined;
+  readonly #retrySchedule: FailedRetrySchedule;
 
   constructor(
     readonly database: Database,
     webhooks?: WebhookOutbox,
+    options: { retrySchedule?: FailedRetrySchedule } = {},
   ) {
     this.#webhooks = webhooks;
+    this.#retrySchedule = options.retrySchedule ?? NO_AUTOMATIC_RETRIES;
   }
 
   /**
@@ -202,6 +208,27 @@ export class InterviewService {
   }
 
   /**
+   * A failed interview whose automatic retry is due goes back to finalizing, claimed for
+   * finalization by `claim.node` in the same update: a compare-and-set on the status, so of the
+   * nodes that found it due only one gets `true` and delivers it.
+   */
+  async reopenDueRetry(id: string, claim: FinalizationClaimTerms, now = new Date()): Promise<boolean> {
+    const moved = await this.database
+      .em()
+      .nativeUpdate(
+        Interview,
+        { id, status: InterviewStatus.Failed, nextRetryAt: { $lte: now } },
+        { status: InterviewStatus.Finalizing, finalizingNode: claim.node, claimExpiresAt: new Date(now.getTime() + claim.ttlMs) },
+      );
+    return moved === 1;
+  }
+
+  /** Failed interviews whose automatic retry is due, the longest-waiting first. */
+  async dueRetries(now = new Date()): Promise<Interview[]> {
+    return this.database.em().find(Interview, { status: InterviewStatus.Failed, nextRetryAt: { $lte: now } }, { orderBy: { nextRetryAt: 'asc' } });
+  }
+
+  /**
    * Claims the finalization of an ended interview for `claim.node`: taken when nobody holds it,
    * this node already does (its previous run: NODE_IDs are unique among live nodes), or the
    * holder's claim expired (it died). False: not finalizing, or another live node finalizes it.
@@ -234,39 +261,69 @@ export class InterviewService {
    * does not (its claim expired and another node took the delivery over), and nothing changed.
    */
   async complete(id: string, urls: { screenVideo: string; candidateVideo: string } | undefined, node: string): Promise<Interview | undefined> {
-    return this.#settle(id, node, InterviewStatus.Completed, { ...(urls ?? {}), failureReason: null }, (em, interview) =>
-      this.#webhooks?.record(em, 'interview.completed', interview, {
-        completedAt: interview.completedAt?.toISOString() ?? null,
-        screenVideo: interview.screenVideo,
-        candidateVideo: interview.candidateVideo,
-      }),
+    return this.#settle(
+      id,
+      node,
+      () => ({ ...(urls ?? {}), status: InterviewStatus.Completed, failureReason: null, nextRetryAt: null }),
+      (em, interview) =>
+        this.#webhooks?.record(em, 'interview.completed', interview, {
+          completedAt: interview.completedAt?.toISOString() ?? null,
+          screenVideo: interview.screenVideo,
+          candidateVideo: interview.candidateVideo,
+        }),
     );
   }
 
-  /** Delivery failed: kept with the reason, to be retried (retry-upload, or the next start); undefined as for `complete`. */
-  async fail(id: string, reason: string, node: string): Promise<Interview | undefined> {
-    return this.#settle(id, node, InterviewStatus.Failed, { failureReason: reason }, (em, interview) => this.#webhooks?.record(em, 'interview.failed', interview, { reason }));
+  /**
+   * Delivery failed: kept with the reason, and with when the service tries again by itself (its
+   * retry schedule; null past the bound); undefined as for `complete`. Its `interview.failed`
+   * event is recorded only when the outcome is news: the first failure of a run (it was not failed
+   * before), or the failure after which no automatic retry is due any more. A retry that fails again
+   * while more retries are due records nothing.
+   */
+  async fail(id: string, reason: string, node: string, now = new Date()): Promise<Interview | undefined> {
+    return this.#settle(
+      id,
+      node,
+      (before) => {
+        const failedDeliveries = before.failedDeliveries + 1;
+        return { status: InterviewStatus.Failed, failureReason: reason, failedDeliveries, nextRetryAt: nextRetryAt(this.#retrySchedule, failedDeliveries, before.completedAt ?? now, now) };
+      },
+      (em, interview, before) => {
+        const firstFailure = before.failedDeliveries === 0;
+        const retriesOver = before.nextRetryAt !== null && interview.nextRetryAt === null;
+        if (firstFailure || retriesOver) this.#webhooks?.record(em, 'interview.failed', interview, { reason, nextRetryAt: interview.nextRetryAt?.toISOString() ?? null });
+      },
+    );
   }
 
-  /** The finalization's outcome, stored by a compare-and-set on the claim, with its webhook event. */
+  /**
+   * The finalization's outcome, stored by a compare-and-set on the claim, with its webhook event
+   * (given the interview before and after the change).
+   */
   async #settle(
     id: string,
     node: string,
-    status: typeof InterviewStatus.Completed | typeof InterviewStatus.Failed,
-    changes: Partial<Pick<Interview, 'screenVideo' | 'candidateVideo' | 'failureReason'>>,
-    recordEvent: (em: EntityManager, interview: Interview) => void,
+    changesOf: (before: Settled) => Partial<Pick<Interview, 'status' | 'screenVideo' | 'candidateVideo' | 'failureReason' | 'failedDeliveries' | 'nextRetryAt'>>,
+    recordEvent: (em: EntityManager, interview: Interview, before: Settled) => void,
   ): Promise<Interview | undefined> {
     const settled = await this.database.em().transactional(async (em) => {
-      const moved = await em.nativeUpdate(Interview, { id, status: InterviewStatus.Finalizing, finalizingNode: node }, { ...changes, status, finalizingNode: null, claimExpiresAt: null });
+      const current = await em.findOne(Interview, { id }, { refresh: true });
+      if (!current) return undefined;
+      const before: Settled = { failedDeliveries: current.failedDeliveries, nextRetryAt: current.nextRetryAt, completedAt: current.completedAt };
+      const moved = await em.nativeUpdate(Interview, { id, status: InterviewStatus.Finalizing, finalizingNode: node }, { ...changesOf(before), finalizingNode: null, claimExpiresAt: null });
       if (moved !== 1) return undefined;
       const interview = await em.findOneOrFail(Interview, { id }, { refresh: true });
-      recordEvent(em, interview);
+      recordEvent(em, interview, before);
       return interview;
     });
     if (settled) this.#webhooks?.poke();
     return settled;
   }
 }
+
+/** What a settled interview was before its outcome was stored. */
+type Settled = Pick<Interview, 'failedDeliveries' | 'nextRetryAt' | 'completedAt'>;
 
 /** Which node claims an interview's finalization, and for how long unless renewed. */
 export interface FinalizationClaimTerms {

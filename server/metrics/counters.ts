@@ -44,7 +44,7 @@ export const uploadRetries = new Counter({
 
 export const uploadFailures = new Counter({
   name: 'interview_ingest_upload_failures_total',
-  help: 'Interviews whose delivery failed (marked failed with a reason)',
+  help: 'Interviews whose delivery failed (marked failed with a reason; a retry that fails again is not counted again)',
   registers,
 });
 

@@ -38,6 +38,11 @@ export class FinalizationClaim {
     return new FinalizationClaim(interviews, interviewId, terms, logger);
   }
 
+  /** The claim a due retry took with its reopen (`InterviewService.reopenDueRetry`), renewed from now on. */
+  static takenWithRetry(interviews: InterviewService, interviewId: string, terms: FinalizationClaimTerms, logger: Logger): FinalizationClaim {
+    return new FinalizationClaim(interviews, interviewId, terms, logger);
+  }
+
   /** Claims the delivery of an ended interview; undefined when another live node finalizes it. */
   static async take(interviews: InterviewService, interviewId: string, terms: FinalizationClaimTerms, logger: Logger): Promise<FinalizationClaim | undefined> {
     if (!(await interviews.claimFinalization(interviewId, terms))) return undefined;

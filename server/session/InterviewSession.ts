@@ -580,6 +580,27 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   }
 
   /**
+   * The automatic retry of a failed interview whose retry is due (FailedDeliveryRetries): it goes
+   * back to finalizing under this node's claim, taken in the same compare-and-set, and is delivered
+   * again. False: not due, already taken by another node (or a retry-upload), a delivery still runs
+   * here, or this node is shutting down.
+   */
+  async retryWhenDue(): Promise<boolean> {
+    // Held so that the session is not let go between the check and the delivery it starts.
+    const release = this.holdConnection();
+    try {
+      await this.#loaded;
+      if (this.#closed || this.#delivering) return false;
+      if (!(await this.#context.interviews.reopenDueRetry(this.interviewId, this.#claimTerms()))) return false;
+      this.#holdFinalizationClaim(FinalizationClaim.takenWithRetry(this.#context.interviews, this.interviewId, this.#claimTerms(), this.#logger));
+      void this.deliver();
+      return true;
+    } finally {
+      release();
+    }
+  }
+
+  /**
    * Cluster mode: another node ended the interview and stopped finalizing it (it died). A session
    * here that still thinks it live (a proctor's, on a node that did not record) stops first.
    */
@@ -650,7 +671,10 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
         const failed = await interviews.fail(this.interviewId, reason, claim.node);
         this.#moveTo(SessionState.Done);
         if (!failed) return log.warn('the finalization claim ran out and another node took the delivery over; its outcome is stored there');
-        uploadFailures.inc();
+        // Interviews that became failed: a retry that fails again is not one more.
+        if (failed.failedDeliveries === 1) uploadFailures.inc();
+        if (failed.nextRetryAt) log.info({ nextRetryAt: failed.nextRetryAt.toISOString(), failedDeliveries: failed.failedDeliveries }, 'the delivery will be retried automatically');
+        else log.warn({ failedDeliveries: failed.failedDeliveries }, 'no automatic retry is due; the recordings stay on the server for retry-upload or the next start');
         this.emit('failed', failed);
         return;
       }

@@ -32,8 +32,18 @@ export const webhookData = {
     })
     .describe('Both recordings are stored (or nothing was recorded)'),
   'interview.failed': z
-    .object({ ...interviewFields, reason: z.string().describe('Why saving the recordings failed; they are kept and retried') })
-    .describe('Saving the recordings failed (retried at every start and by retry-upload)'),
+    .object({
+      ...interviewFields,
+      reason: z.string().describe('Why saving the recordings failed; they are kept on the server'),
+      nextRetryAt: z
+        .string()
+        .datetime()
+        .nullable()
+        .describe('When the service tries again by itself; null: it will not (past FAILED_UPLOAD_RETRY_DAYS after the end, or automatic retries are off), and only retry-upload or a service start retries it'),
+    })
+    .describe(
+      'Saving the recordings failed. Sent when the interview first fails, and once more (nextRetryAt null) if the automatic retries run out; a retry that fails again while more are due sends nothing, and a retry that succeeds sends interview.completed',
+    ),
   'interview.gap': z.object({ ...interviewFields, gap: recordingGap }).describe('A stretch is missing from the recording (an outage, a restart), with its cause'),
 } satisfies Record<WebhookEventType, z.AnyZodObject>;
 
