@@ -62,6 +62,52 @@ function offerReturn(url: string, redirect: boolean): void {
   if (redirect) setTimeout(() => goTo(url), RETURN_AFTER_MS);
 }
 
+/** The recording route's answer, with when a failed interview is tried again by the service (null: it is not). */
+type EndStatus = RecordingStatus & { nextRetryAt?: string | null };
+
+/** How often the page asks again while a failed interview waits for the service's next try. */
+const RECHECK_MS = 15_000;
+
+const statusWords: Partial<Record<RecordingStatus['status'], string>> = { finalizing: 'Saving your recordings…', completed: 'Saved' };
+
+/** When the next try is due, as the candidate's clock shows it: "14:05", or "Tuesday 09:30" when not today. */
+function clockTime(at: Date): string {
+  const sameDay = at.toDateString() === new Date().toDateString();
+  return at.toLocaleString([], sameDay ? { hour: '2-digit', minute: '2-digit' } : { weekday: 'long', hour: '2-digit', minute: '2-digit' });
+}
+
+function nextTryOf(status: EndStatus): Date | undefined {
+  const at = status.nextRetryAt ? new Date(status.nextRetryAt) : undefined;
+  return at && !Number.isNaN(at.getTime()) ? at : undefined;
+}
+
+/** What the page said last, so a report that changes nothing is not announced again. */
+let said = '';
+function say(text: string, tone: 'info' | 'error' = 'info'): void {
+  if (text === said) return;
+  said = text;
+  announce(text, tone);
+}
+
+/** Saving failed: whether the service tries again by itself, in plain words; the reason only in small print, for support. */
+function showFailure(status: EndStatus): void {
+  const next = nextTryOf(status);
+  setText('status', next ? 'Not saved yet' : 'Not saved');
+  if (next) say(`Your recordings could not be saved yet. The service tries again automatically (next try around ${clockTime(next)}). They are kept on the server; you can close this page.`, 'error');
+  else say('Your recordings could not be saved. They are kept on the server, and support can have them saved again.', 'error');
+  setText('failure-detail', status.failureReason ? `For support: ${status.failureReason}` : '');
+}
+
+function render(status: EndStatus): void {
+  if (status.status !== 'failed') setText('status', statusWords[status.status] ?? 'Checking…');
+  renderProgress(status.files);
+  // A failed interview being tried again (by the service, or by support).
+  if (status.status === 'finalizing' && said !== '') {
+    say('Trying again to save your recordings…');
+    setText('failure-detail', '');
+  }
+}
+
 async function main(): Promise<void> {
   const token = tokenFromHash();
   const interviewId = interviewIdFromPath();
@@ -69,15 +115,22 @@ async function main(): Promise<void> {
     announce('This page needs the link you were given; it is missing its access token.', 'error');
     return;
   }
-  const final = await followRecording(interviewId, token, (status) => {
-    setText('status', status.status === 'finalizing' ? 'Saving your recordings…' : status.status);
-    renderProgress(status.files);
-  });
-  if (final.status === 'completed') showRecordings(final);
-  else announce(`Saving the recordings failed (${final.failureReason ?? 'unknown reason'}). They are kept on the server and will be retried.`, 'error');
-  // Taken back by itself only once the uploads finished; after a failure the candidate reads why first.
+  let final: EndStatus = await followRecording(interviewId, token, render);
   const back = returnTarget(final.returnUrl);
-  if (back) offerReturn(back, final.status === 'completed');
+  // While saving failed and the service will try again, the page waits for that try and follows it.
+  while (final.status === 'failed') {
+    showFailure(final);
+    // After a failure the candidate reads why first: the way back is offered, not taken by itself.
+    if (back && byId('return').hidden) offerReturn(back, false);
+    if (!nextTryOf(final)) return;
+    await new Promise((resolve) => setTimeout(resolve, RECHECK_MS));
+    final = await followRecording(interviewId, token, render);
+  }
+  if (final.status !== 'completed') return;
+  setText('failure-detail', '');
+  showRecordings(final);
+  // Taken back by itself only when the uploads finished at the first go.
+  if (back && byId('return').hidden) offerReturn(back, true);
 }
 
 void main();

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Interview } from '../../server/db/Interview.ts';
 import { buildClient, launchBrowser, pageErrors, type TestBrowser } from '../support/browser.ts';
 import { waitForStatus } from '../support/recordedInterview.ts';
 import { startTestService, type TestService } from '../support/testService.ts';
@@ -88,11 +89,26 @@ describe('the end page and returnUrl', () => {
     const link = page.getByRole('link', { name: 'Continue' });
     await expect.poll(() => link.isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await link.getAttribute('href')).toBe(returnUrl);
-    expect(await page.locator('#message').textContent()).toMatch(/^Saving the recordings failed/);
+    // The service tries again by itself (the default schedule: a minute after the failure): the page
+    // says so and when, in plain words; the reason is only in the small print, for support.
+    const { body: failed } = await t.api<{ failureReason: string; nextRetryAt: string | null }>('GET', `/api/interviews/${interview.id}`);
+    expect(failed.nextRetryAt).not.toBeNull();
+    const message = await page.locator('#message').textContent();
+    expect(message).toMatch(/^Your recordings could not be saved yet\. The service tries again automatically \(next try around \d{1,2}:\d{2}( [AP]M)?\)\. They are kept on the server; you can close this page\.$/);
+    expect(message).not.toContain(failed.failureReason);
+    expect(await page.locator('#failure-detail').textContent()).toBe(`For support: ${failed.failureReason}`);
+    expect(await page.locator('#status').textContent()).toBe('Not saved yet');
     expect(await page.locator('#return-note').textContent()).toBe('');
     // Still here well past the 5 s a completed interview waits.
     await expect(page.waitForURL(returnUrl, { timeout: 7000 })).rejects.toThrow(/Timeout/);
     expect(new URL(page.url()).pathname).toBe(`/interview/end/${interview.id}`);
+
+    // Past the bound no automatic retry is due (as FAILED_UPLOAD_RETRY_DAYS after the end leaves it): the page says who can help.
+    await t.service.database.em().nativeUpdate(Interview, { id: interview.id }, { nextRetryAt: null });
+    const later = await browser.newPage();
+    await later.goto(`${t.url}/interview/end/${interview.id}#token=${tokenOf(interview.candidateUrl)}`);
+    await expect.poll(() => later.locator('#message').textContent(), { timeout: 10_000 }).toBe('Your recordings could not be saved. They are kept on the server, and support can have them saved again.');
+    expect(await later.locator('#status').textContent()).toBe('Not saved');
   });
 
   it('framed by the host app, shows "Continue" in the frame and takes the whole page back', async () => {

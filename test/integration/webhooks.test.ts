@@ -89,7 +89,7 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
     await waitFor(() => receiver.ofType('interview.failed').length >= 3, { timeoutMs: 15_000, what: 'the third attempt' });
     const attempts = receiver.ofType('interview.failed');
     expect(attempts.map((w) => w.id)).toEqual([attempts[0]!.id, attempts[0]!.id, attempts[0]!.id]);
-    expect(attempts[0]!.body!.data).toEqual({ interviewId: interview.id, externalId: null, metadata: null, reason: failed.failureReason });
+    expect(attempts[0]!.body!.data).toEqual({ interviewId: interview.id, externalId: null, metadata: null, reason: failed.failureReason, nextRetryAt: failed.nextRetryAt });
     const gaps = attempts.slice(1).map((w, i) => w.receivedAt - attempts[i]!.receivedAt);
     expect(gaps[0]).toBeGreaterThanOrEqual(900);
     expect(gaps[1]).toBeGreaterThanOrEqual(4900);

@@ -24,9 +24,11 @@ const schemaOf = (database: Database) =>
 
 /**
  * What migrations after the fixture added, appended to the interviews table by `alter table`: the
- * finalization claim (cluster mode), then what a host app keeps on an interview (embedding).
+ * finalization claim (cluster mode), what a host app keeps on an interview (embedding), then the
+ * automatic retries of a failed interview.
  */
-const LATER_COLUMNS = ', `finalizing_node` text null, `claim_expires_at` datetime null, `external_id` text null, `return_url` text null, `metadata` json null)';
+const LATER_COLUMNS =
+  ', `finalizing_node` text null, `claim_expires_at` datetime null, `external_id` text null, `return_url` text null, `metadata` json null, `failed_deliveries` integer not null default 0, `next_retry_at` datetime null)';
 /** And the index that makes externalId unique. */
 const EXTERNAL_ID_INDEX = 'CREATE UNIQUE INDEX `interviews_external_id_unique` on `interviews` (`external_id`)';
 
@@ -60,13 +62,14 @@ describe('an existing SQLite database', () => {
     return { ...result, file };
   }
 
-  it('gets only the migrations it had not run, and then the very schema the old code built (plus the cluster-mode and embedding additions since)', async () => {
+  it('gets only the migrations it had not run, and then the very schema the old code built (plus the cluster-mode, embedding and retry additions since)', async () => {
     const { database, appliedMigrations } = await openCopy();
     expect(appliedMigrations).toEqual([
       'Migration20261201020000ScreenSource',
       'Migration20261201030000ServiceSecrets',
       'Migration20261210010000FinalizationClaim',
       'Migration20261220010000EmbeddingContract',
+      'Migration20261230010000FailedRetries',
     ]);
     expect(await database.pendingMigrations()).toEqual([]);
     const schema = (await schemaOf(database)) as Array<{ type: string; tbl_name: string; sql?: string }>;
@@ -89,6 +92,8 @@ describe('an existing SQLite database', () => {
       externalId: null,
       returnUrl: null,
       metadata: null,
+      failedDeliveries: 0,
+      nextRetryAt: null,
       gaps: [{ start: '2025-12-01T09:05:00.000Z', end: '2025-12-01T09:05:03.000Z', cause: 'candidate reconnected' }],
     });
     expect(interview.createdAt).toEqual(new Date(1764580000000));

@@ -48,6 +48,7 @@ describe('admin API', () => {
       screenSource: null,
       returnUrl: null,
       metadata: null,
+      nextRetryAt: null,
       playback: { screenVideo: '', candidateVideo: '', expiresAt: null },
       files: [],
     });

@@ -59,7 +59,7 @@ describe('the API described once (GET /api/openapi.json)', () => {
     const own: Record<string, string[]> = {
       'interview.live': ['startedAt', 'endsAt'],
       'interview.completed': ['completedAt', 'screenVideo', 'candidateVideo'],
-      'interview.failed': ['reason'],
+      'interview.failed': ['reason', 'nextRetryAt'],
       'interview.gap': ['gap'],
     };
     for (const [type, fields] of Object.entries(own)) {

@@ -1,0 +1,105 @@
+// A `failed` interview whose object store comes back is completed by the service itself: no
+// restart, no retry-upload, no operator. The store is a real S3 server (s3rver) that the test stops
+// and starts again on the same port; the retry schedule is shortened (FAILED_UPLOAD_RETRY_SECONDS)
+// so the test does not wait the default minutes.
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedS3Server } from '../../server/storage/EmbeddedS3Server.ts';
+import { probeFile } from '../support/ffprobe.ts';
+import { download, publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
+import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
+import { capturingLogger, startTestService } from '../support/testService.ts';
+import { WebhookReceiver, webhookSecret } from '../support/webhookReceiver.ts';
+
+const INTERVIEW_SECONDS = 10;
+/** How many automatic retries must fail while the store is down before it comes back. */
+const FAILED_RETRIES = 2;
+
+describe('a failed interview and its object store coming back', () => {
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it('is completed by the service on its own, with both URLs and one interview.failed then interview.completed', async () => {
+    const s3Dir = tempDir('retry-s3-');
+    const s3Port = await freePort();
+    let s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: s3Port });
+    cleanups.push(() => s3.close());
+    const secret = webhookSecret();
+    const receiver = await WebhookReceiver.start(secret);
+    cleanups.push(() => receiver.close());
+    const { logger, lines } = capturingLogger('info');
+    const t = await startTestService(
+      {
+        S3_ENDPOINT: s3.endpoint,
+        S3_ACCESS_KEY_ID: EmbeddedS3Server.accessKeyId,
+        S3_SECRET_ACCESS_KEY: EmbeddedS3Server.secretAccessKey,
+        UPLOAD_RETRY_WINDOW_SECONDS: '1',
+        FAILED_UPLOAD_RETRY_SECONDS: '1,2',
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: secret,
+      },
+      { logger },
+    );
+    cleanups.push(() => t.close());
+    const interview = await t.createInterview({ durationSeconds: INTERVIEW_SECONDS });
+    const publisher = await publishSynthetic(t, interview.id);
+    cleanups.push(() => publisher.close());
+    await waitForStatus(t, interview.id, 'live', 20_000);
+
+    // The store goes down while the interview runs, and stays down past its end.
+    await s3.close();
+    const failed = await waitForStatus(t, interview.id, 'failed', 60_000);
+    expect(failed.failureReason).toMatch(/ECONNREFUSED|connect|socket|network/i);
+    expect(failed.screenVideo).toBe('');
+    // The view says when the service tries again: the first wait (1 s) after the failure.
+    expect(failed.nextRetryAt).not.toBeNull();
+    expect(Date.parse(failed.nextRetryAt!) - Date.now()).toBeLessThan(2000);
+
+    // It tries again by itself, with backoff, and fails again while the store is down.
+    const retried = () => lines.filter((line) => line.msg === 'retrying the delivery of a failed interview' && line.interviewId === interview.id);
+    await waitFor(async () => retried().length >= FAILED_RETRIES && (await t.service.interviews.get(interview.id)).failedDeliveries > FAILED_RETRIES, {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      what: `${FAILED_RETRIES} automatic retries failing while the store is down`,
+    });
+    const stillFailed = await t.service.interviews.get(interview.id);
+    expect(stillFailed.status).toBe('failed');
+    // After the second failure in a row the wait is the schedule's second, 2 s, and stays so.
+    expect(stillFailed.nextRetryAt).not.toBeNull();
+    const attempts = retried().map((line) => line.failedDeliveries);
+    expect(attempts.slice(0, FAILED_RETRIES)).toEqual([1, 2]);
+
+    // The store comes back: nothing else is done, and the interview completes.
+    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: s3Port });
+    const backAt = Date.now();
+    const done = await waitForStatus(t, interview.id, 'completed', 60_000);
+    const tookMs = Date.now() - backAt;
+    console.log(`store back → completed in ${tookMs} ms, after ${stillFailed.failedDeliveries} failed deliveries (automatic retries logged: ${retried().length})`);
+    // At most the longest wait (2 s) and one look (1 s) before the retry starts, then the upload of ~3 MB.
+    expect(tookMs).toBeLessThan(15_000);
+    expect(done.failureReason).toBeNull();
+    expect(done.nextRetryAt).toBeNull();
+    expect(done.screenVideo).toMatch(/screen\.webm$/);
+    expect(done.candidateVideo).toMatch(/candidate\.webm$/);
+    for (const url of [done.screenVideo, done.candidateVideo]) {
+      const media = await probeFile(await download(url));
+      expect(Math.abs(media.durationSeconds! - INTERVIEW_SECONDS)).toBeLessThan(1.5);
+    }
+
+    // Webhooks: the failure once (with when the first retry was due), not once per failed retry; then the completion.
+    const completed = await waitFor(() => receiver.ofType('interview.completed')[0], { timeoutMs: 15_000, what: 'interview.completed' });
+    expect(completed.body!.data).toEqual({
+      interviewId: interview.id,
+      externalId: null,
+      metadata: null,
+      completedAt: done.completedAt,
+      screenVideo: done.screenVideo,
+      candidateVideo: done.candidateVideo,
+    });
+    const failures = receiver.ofType('interview.failed');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.body!.data).toEqual({ interviewId: interview.id, externalId: null, metadata: null, reason: failed.failureReason, nextRetryAt: failed.nextRetryAt });
+    expect(receiver.received.map((webhook) => webhook.body?.type).filter((type) => type !== 'interview.gap')).toEqual(['interview.live', 'interview.failed', 'interview.completed']);
+  });
+});
