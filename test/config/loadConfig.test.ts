@@ -103,6 +103,8 @@ describe('loadConfig', () => {
         S3_PRESIGNED_URLS: 'true',
         S3_PART_SIZE_MB: '16',
         UPLOAD_RETRY_WINDOW_SECONDS: '60',
+        FAILED_UPLOAD_RETRY_SECONDS: '30, 90,600',
+        FAILED_UPLOAD_RETRY_DAYS: '2.5',
         MIN_FREE_DISK_MB: '2048',
         SCREEN_MAX_BITRATE: '3000000',
         CAMERA_MAX_BITRATE: '1000000',
@@ -143,6 +145,7 @@ describe('loadConfig', () => {
         partSizeBytes: 16 * 1024 * 1024,
         uploadRetryWindowMs: 60_000,
       },
+      failedRetry: { delaysMs: [30_000, 90_000, 600_000], forMs: 2.5 * 24 * 3600 * 1000 },
       turn: { urls: ['turn:turn.example.com:3478?transport=udp', 'turns:turn.example.com:5349?transport=tcp'], secret: 'coturn-static-auth-secret' },
       iceTransportPolicy: 'relay',
       bitrates: { screen: 3_000_000, camera: 1_000_000 },
@@ -218,6 +221,13 @@ describe('loadConfig', () => {
     ['an embed origin with credentials', { EMBED_ORIGINS: 'https://user@app.example.com' }, 'EMBED_ORIGINS'],
     ['a wildcard embed origin', { EMBED_ORIGINS: '*' }, 'EMBED_ORIGINS'],
     ['embed origins that are only commas', { EMBED_ORIGINS: ' , ,' }, 'EMBED_ORIGINS'],
+    ['a retry wait that is not a number', { FAILED_UPLOAD_RETRY_SECONDS: '60,soon' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
+    ['a retry wait of zero', { FAILED_UPLOAD_RETRY_SECONDS: '0,60' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
+    ['a fractional retry wait', { FAILED_UPLOAD_RETRY_SECONDS: '1.5' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
+    ['a retry wait longer than a day', { FAILED_UPLOAD_RETRY_SECONDS: '60,90000' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
+    ['an empty entry among the retry waits', { FAILED_UPLOAD_RETRY_SECONDS: '60,,120' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
+    ['a negative retry bound', { FAILED_UPLOAD_RETRY_DAYS: '-1' }, 'FAILED_UPLOAD_RETRY_DAYS'],
+    ['a retry bound longer than a year', { FAILED_UPLOAD_RETRY_DAYS: '400' }, 'FAILED_UPLOAD_RETRY_DAYS'],
   ])('rejects %s with a message naming the variable', (_what, env, variable) => {
     const problems = problemsOf(env);
     expect(problems.some((line) => line.startsWith(`${variable}:`))).toBe(true);
