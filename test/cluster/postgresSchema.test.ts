@@ -167,6 +167,23 @@ describe('the migrations on PostgreSQL', () => {
     await expect(interviews.create({ ...input, metadata: { a: 1 } })).rejects.toMatchObject({ code: 'conflict', field: 'externalId' });
   });
 
+  it("let racing nodes take a failed interview's due retry once, with the finalization claim", async () => {
+    const { database } = await openPostgres('racing_retries');
+    const interviews = new InterviewService(database, undefined, { retrySchedule: { delaysMs: [60_000], forMs: 24 * 3600_000 } });
+    const { interview } = await interviews.create({ durationSeconds: 60 });
+    const endedAt = new Date();
+    await interviews.end(interview.id, {}, { node: 'node-0', ttlMs: 15_000 }, endedAt);
+    const failed = (await interviews.fail(interview.id, 'the store is down', 'node-0', endedAt))!;
+    expect({ failedDeliveries: failed.failedDeliveries, nextRetryAt: failed.nextRetryAt }).toEqual({ failedDeliveries: 1, nextRetryAt: new Date(endedAt.getTime() + 60_000) });
+    const due = new Date(endedAt.getTime() + 60_000);
+    expect((await interviews.dueRetries(due)).map((found) => found.id)).toEqual([interview.id]);
+    const nodes = Array.from({ length: 8 }, (_, i) => ({ node: `node-${i + 1}`, ttlMs: 15_000 }));
+    const taken = await Promise.all(nodes.map((claim) => interviews.reopenDueRetry(interview.id, claim, due)));
+    expect(taken.filter(Boolean)).toHaveLength(1);
+    const stored = await database.em().findOneOrFail(Interview, { id: interview.id });
+    expect({ status: stored.status, finalizingNode: stored.finalizingNode }).toEqual({ status: InterviewStatus.Finalizing, finalizingNode: nodes[taken.indexOf(true)]!.node });
+  });
+
   it('read back what was stored with its JavaScript types', async () => {
     const { database } = await openPostgres('schema_values');
     const interview = new Interview(600, 'Ada');
