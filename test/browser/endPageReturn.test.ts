@@ -74,15 +74,20 @@ describe('the end page and returnUrl', () => {
     expect(errors).toEqual([]);
   });
 
-  it('shows "Continue" without leaving by itself when saving the recordings failed', async () => {
-    const returnUrl = `${hostOrigin}/interview/end/8/`;
+  /** An interview with a segment ffmpeg cannot read, ended: finalizing fails. */
+  async function failedInterview(returnUrl: string): Promise<{ id: string; candidateUrl: string; segmentDir: string }> {
     const interview = await createWithReturnUrl(returnUrl);
-    // A segment ffmpeg cannot read: finalizing fails.
-    const segment = path.join(t.dataDir, 'recordings', interview.id, 'segment-000');
-    fs.mkdirSync(segment, { recursive: true });
-    fs.writeFileSync(path.join(segment, 'screen.webm'), Buffer.alloc(4096, 0x5a));
+    const segmentDir = path.join(t.dataDir, 'recordings', interview.id, 'segment-000');
+    fs.mkdirSync(segmentDir, { recursive: true });
+    fs.writeFileSync(path.join(segmentDir, 'screen.webm'), Buffer.alloc(4096, 0x5a));
     await t.api('POST', `/api/interviews/${interview.id}/end`, {});
     await waitForStatus(t, interview.id, 'failed', 30_000);
+    return { ...interview, segmentDir };
+  }
+
+  it('shows "Continue" without leaving by itself when saving the recordings failed, says when the service tries again, and follows that try', async () => {
+    const returnUrl = `${hostOrigin}/interview/end/8/`;
+    const interview = await failedInterview(returnUrl);
 
     const page = await browser.newPage();
     await page.goto(`${t.url}/interview/end/${interview.id}#token=${tokenOf(interview.candidateUrl)}`);
@@ -103,12 +108,25 @@ describe('the end page and returnUrl', () => {
     await expect(page.waitForURL(returnUrl, { timeout: 7000 })).rejects.toThrow(/Timeout/);
     expect(new URL(page.url()).pathname).toBe(`/interview/end/${interview.id}`);
 
-    // Past the bound no automatic retry is due (as FAILED_UPLOAD_RETRY_DAYS after the end leaves it): the page says who can help.
+    // The retry comes due now and succeeds (the unreadable segment is gone: nothing was recorded).
+    // The page, still open, follows it: the service looks every 15 s, the page every 15 s.
+    fs.rmSync(interview.segmentDir, { recursive: true, force: true });
+    await t.service.database.em().nativeUpdate(Interview, { id: interview.id }, { nextRetryAt: new Date() });
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 45_000 }).toBe('The interview ended before any media was recorded.');
+    expect(await page.locator('#status').textContent()).toBe('Saved');
+    expect(await page.locator('#failure-detail').textContent()).toBe('');
+    expect(new URL(page.url()).pathname).toBe(`/interview/end/${interview.id}`);
+  }, 120_000);
+
+  it('says the recordings are kept and support can have them saved when no automatic retry is due any more', async () => {
+    const interview = await failedInterview(`${hostOrigin}/interview/end/11/`);
+    // Past the bound (FAILED_UPLOAD_RETRY_DAYS after the end) no retry is due: nextRetryAt is null.
     await t.service.database.em().nativeUpdate(Interview, { id: interview.id }, { nextRetryAt: null });
-    const later = await browser.newPage();
-    await later.goto(`${t.url}/interview/end/${interview.id}#token=${tokenOf(interview.candidateUrl)}`);
-    await expect.poll(() => later.locator('#message').textContent(), { timeout: 10_000 }).toBe('Your recordings could not be saved. They are kept on the server, and support can have them saved again.');
-    expect(await later.locator('#status').textContent()).toBe('Not saved');
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/interview/end/${interview.id}#token=${tokenOf(interview.candidateUrl)}`);
+    await expect.poll(() => page.locator('#message').textContent(), { timeout: 10_000 }).toBe('Your recordings could not be saved. They are kept on the server, and support can have them saved again.');
+    expect(await page.locator('#status').textContent()).toBe('Not saved');
+    expect(await page.locator('#failure-detail').textContent()).toMatch(/^For support: .+/);
   });
 
   it('framed by the host app, shows "Continue" in the frame and takes the whole page back', async () => {
