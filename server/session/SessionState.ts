@@ -29,7 +29,7 @@ const SESSION_MOVES: Readonly<Record<SessionState, readonly SessionState[]>> = {
   [SessionState.Live]: [SessionState.Ending, SessionState.Idle],
   [SessionState.Ending]: [SessionState.Finalizing],
   [SessionState.Finalizing]: [SessionState.Done],
-  // retry-upload of a failed interview.
+  // A failed interview delivered again: retry-upload, a service start, or its automatic retry.
   [SessionState.Done]: [SessionState.Finalizing],
 };
 
