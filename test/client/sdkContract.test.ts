@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseCandidateLink } from '../../client/sdk/candidateLink.ts';
 import { INGEST_ERROR_CODES, IngestError } from '../../client/sdk/IngestError.ts';
-import { messageFor } from '../../client/sdk/messages.ts';
+import { CANDIDATE_TEXT, howToShareEntireScreen, howToUnblock, howToUnblockInSystem, messageFor } from '../../client/sdk/messages.ts';
+import { INTERNAL_WORDS } from '../support/internalWords.ts';
 
 describe('a candidate link', () => {
   const id = '0b4e7b1c-7d4e-4a51-9d2b-2f0b1c3d4e5f';
@@ -44,5 +45,20 @@ describe('the refusal codes', () => {
       'This browser cannot take part in the interview (it has no live video (WebRTC), no screen sharing). Open this link on a computer in Chrome, Edge or Firefox.',
     );
     expect(messageFor('permission_denied', { device: 'microphone' })).toBe('Permission to use your microphone was refused.');
+  });
+});
+
+describe('the candidate page’s catalogue', () => {
+  it('has no internal code or jargon in any sentence it can show', () => {
+    const sentences: string[] = [
+      ...Object.values(CANDIDATE_TEXT).map((text) => (typeof text === 'function' ? text('screen sharing') : text)),
+      ...(['chromium', 'edge', 'firefox', 'safari', 'other'] as const).flatMap((browser) => [
+        howToShareEntireScreen(browser),
+        ...(['screen', 'camera', 'microphone'] as const).map((device) => howToUnblock(browser, device)),
+      ]),
+      ...(['macos', 'windows', 'other'] as const).flatMap((system) => (['screen', 'camera', 'microphone'] as const).map((device) => howToUnblockInSystem(system, device) ?? '')),
+    ];
+    for (const sentence of sentences) expect(sentence, sentence).not.toMatch(INTERNAL_WORDS);
+    for (const code of INGEST_ERROR_CODES) expect(messageFor(code), code).not.toMatch(INTERNAL_WORDS);
   });
 });
