@@ -6,8 +6,13 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return element as T;
 }
 
+/**
+ * Sets an element's text, only when it changes: many of these elements are live regions, and a
+ * screen reader may read a region out again whenever its text is rewritten, even to the same words.
+ */
 export function setText(id: string, text: string): void {
-  byId(id).textContent = text;
+  const element = byId(id);
+  if (element.textContent !== text) element.textContent = text;
 }
 
 /** The role token from `#token=…`; links carry it in the fragment so it never reaches a server log. */
@@ -20,9 +25,14 @@ export function interviewIdFromPath(): string {
   return decodeURIComponent(location.pathname.split('/').filter(Boolean).pop() ?? '');
 }
 
-/** Shows a message in the page's live region (read out by screen readers). */
+/**
+ * Shows a message in the page's live region (read out by screen readers): an error as an alert
+ * (role="alert", read at once), anything else as a polite status.
+ */
 export function announce(text: string, tone: 'info' | 'error' = 'info'): void {
   const region = byId('message');
-  region.textContent = text;
+  region.setAttribute('role', tone === 'error' ? 'alert' : 'status');
+  region.setAttribute('aria-live', tone === 'error' ? 'assertive' : 'polite');
   region.dataset.tone = tone;
+  region.textContent = text;
 }
