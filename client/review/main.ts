@@ -1,7 +1,16 @@
 // The review page for proctors and admins: both recordings side by side, one control, in sync.
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
-import { followRecording } from '../shared/recordingStatus.ts';
+import { followRecording, type RecordingStatus } from '../shared/recordingStatus.ts';
 import { SyncedPlayback } from './SyncedPlayback.ts';
+
+/** The interview's status in words for the reviewer. */
+const statusWords: Record<RecordingStatus['status'], string> = {
+  created: 'Not started yet: nothing is recorded',
+  live: 'Live now: the recordings are saved when the interview ends',
+  finalizing: 'Saving the recordings…',
+  completed: 'Recorded',
+  failed: 'Saving the recordings failed',
+};
 
 function formatTime(seconds: number): string {
   if (!Number.isFinite(seconds)) return '–';
@@ -15,7 +24,7 @@ async function main(): Promise<void> {
     announce('This page needs a proctor link; it is missing its access token.', 'error');
     return;
   }
-  const status = await followRecording(interviewIdFromPath(), token, (update) => setText('status', update.status));
+  const status = await followRecording(interviewIdFromPath(), token, (update) => setText('status', statusWords[update.status]));
   if (status.status !== 'completed' || !status.screenVideo) {
     announce(status.status === 'failed' ? `The recordings could not be saved: ${status.failureReason ?? 'unknown reason'}` : 'No recording was made.', 'error');
     return;
@@ -31,7 +40,13 @@ async function main(): Promise<void> {
 
   const playback = new SyncedPlayback(screen, candidate);
   playback.start();
-  toggle.addEventListener('click', () => (screen.paused ? void screen.play() : screen.pause()));
+  toggle.addEventListener('click', () => {
+    if (!screen.paused) return screen.pause();
+    screen.play().catch((error: unknown) => {
+      // A pause pressed before playing began interrupts the play(): what the reviewer asked for.
+      if ((error as DOMException).name !== 'AbortError') announce(`Cannot play the recordings: ${(error as Error).message}`, 'error');
+    });
+  });
   screen.addEventListener('play', () => (toggle.textContent = 'Pause'));
   screen.addEventListener('pause', () => (toggle.textContent = 'Play'));
   screen.addEventListener('loadedmetadata', () => {

@@ -8,7 +8,7 @@ import { EmbeddedS3Server } from '../../server/storage/EmbeddedS3Server.ts';
 import { checkAccessibility, hasVisibleFocus, keyboardControls, tabThrough } from '../support/accessibility.ts';
 import { buildClient, launchBrowser, pageErrors, type TestBrowser } from '../support/browser.ts';
 import { FaultyProxy } from '../support/faultyProxy.ts';
-import { publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
+import { publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
 import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
 import { tempDir } from '../support/testConfig.ts';
 import { startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';
@@ -80,6 +80,8 @@ describe('the proctor, end, review and admin pages are accessible in each of the
     await expect.poll(() => proctor.locator('#quality').getAttribute('data-verdict'), { timeout: 15_000 }).not.toBeNull();
     await expectAccessible(proctor, 'proctor page, live');
     await expectKeyboardReachable(proctor, 'proctor page, live');
+    // Something recorded, so the end and review pages have recordings to save and show.
+    await waitForRecordedBytes(ts, interview.id, 100_000);
 
     // Uploads are refused from now on: the end page stays in "saving".
     store.failFirst = Number.MAX_SAFE_INTEGER;

@@ -83,16 +83,16 @@ export function keyboardControls(page: Page): Promise<string[]> {
 }
 
 /**
- * Presses Tab from the top of the page until focus comes back round (or `limit` presses), and says
- * where focus went and what each stop showed as its focus indicator.
+ * Presses Tab until focus has gone all the way round the page (back to the first control it
+ * reached, through the browser's own UI past the last one), or `limit` presses, and says where
+ * focus went and what each stop showed as its focus indicator.
  */
-export async function tabThrough(page: Page, limit = 60): Promise<FocusStop[]> {
+export async function tabThrough(page: Page, limit = 80): Promise<FocusStop[]> {
   // Start from the document itself, as a keyboard user arriving on the page does.
-  await page.evaluate(() => {
-    (document.activeElement as HTMLElement | null)?.blur();
-    window.getSelection()?.removeAllRanges();
-  });
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
   const stops: FocusStop[] = [];
+  let outside = 0;
+  let previous: string | undefined;
   for (let i = 0; i < limit; i++) {
     await page.keyboard.press('Tab');
     const stop = await page.evaluate(() => {
@@ -102,10 +102,19 @@ export async function tabThrough(page: Page, limit = 60): Promise<FocusStop[]> {
       const name = element.id ? `${element.tagName.toLowerCase()}#${element.id}` : `${element.tagName.toLowerCase()} "${element.textContent?.trim()}"`;
       return { element: name, outline: { style: style.outlineStyle, width: parseFloat(style.outlineWidth) } };
     });
-    if (!stop) break; // Focus left the page's content: the walk went all the way round.
-    if (stops.length > 0 && stops[0]!.element === stop.element) break;
-    if (stops.at(-1)?.element === stop.element) continue; // Within one control (a video's own buttons).
-    stops.push(stop);
+    if (!stop) {
+      // Past the last control (in the browser's UI): the next Tab starts from the top. A page
+      // with no control at all never comes back.
+      previous = undefined;
+      if (++outside > 2) break;
+      continue;
+    }
+    outside = 0;
+    const within = stop.element === previous; // Still in one control (a video's own buttons).
+    previous = stop.element;
+    if (within) continue;
+    if (stops[0]?.element === stop.element) break; // All the way round.
+    if (!stops.some((seen) => seen.element === stop.element)) stops.push(stop);
   }
   return stops;
 }
