@@ -13,19 +13,21 @@ export const CANDIDATE_STATES_DOC = path.join(repoRoot, 'docs', 'candidate-state
 const SCREENSHOT_VIEWPORT = { width: 1280, height: 720 };
 
 /**
- * Every candidate state that is pictured, in the order docs/candidate-states.md shows them.
+ * Every candidate state that is pictured, as docs/screenshots/<state>.png, each shown in
+ * docs/candidate-states.md (the last test of test/browser/candidateStates.test.ts checks both).
  *
- * HOOK for the states still being built (issue 22): add 'blocked' (a refused permission: how to
- * unblock it, Try again) and 'unsupported' (a browser that lacks what the interview needs) here,
- * each with a test in test/browser/candidateStates.test.ts that brings the page there, asserts what
- * it says, and calls pictureCandidateState(page, '<state>') (or saveCandidateScreenshot, for a
- * picture taken another way, e.g. WebKitGTK over WebDriver), and a section in
- * docs/candidate-states.md. The last test of that file fails until all three agree.
+ * HOOK for the states built alongside (issue 22): to add 'blocked' (a refused permission: how to
+ * unblock it, Try again) and 'unsupported' (a browser that lacks what the interview needs), put the
+ * name here; in the test that brings the page there, once it has asserted what the page says, run
+ * `checkAccessibility(page, 'candidate page, blocked')` (test/support/accessibility.ts) and
+ * `pictureCandidateState(page, 'blocked')` (e.g. in test/browser/blockedPermissions.test.ts; for
+ * WebKitGTK over WebDriver, export saveCandidateScreenshot below and hand it the PNG of WebDriver's
+ * screenshot command); and add a section with ![…](screenshots/<state>.png) to the doc.
  */
 export const CANDIDATE_STATES = ['ready', 'waiting-for-share', 'wrong-share', 'live', 'reconnecting', 'ended'] as const;
 export type CandidateState = (typeof CANDIDATE_STATES)[number];
 
-/** The pictures written by this run (a state may add variants, e.g. live-dark). */
+/** The pictures written by this test file's run (a state may add variants, e.g. live-dark). */
 export const pictured = new Set<string>();
 
 /** Writes `png` as docs/screenshots/<name>.png (export it for a picture taken another way, e.g. over WebDriver). */
