@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkAccessibility, hasVisibleFocus, tabTo } from '../support/accessibility.ts';
+import { SCREENS, checkAccessibility, fitIn, hasVisibleFocus, tabTo } from '../support/accessibility.ts';
 import { buildClient, launchBrowser, pageErrors, type TestBrowser } from '../support/browser.ts';
 import { CANDIDATE_STATES, CANDIDATE_STATES_DOC, SCREENSHOT_DIR, pictureCandidateState, pictured } from '../support/candidateScreenshots.ts';
 import { waitForStatus } from '../support/recordedInterview.ts';
@@ -120,6 +120,11 @@ describe('the candidate page in each state: plain text, live regions, axe-core, 
     });
     expect(pill.dot).not.toBe('rgba(0, 0, 0, 0)');
     expect(pill.dotSize).toBeGreaterThanOrEqual(8);
+    // At a glance on a laptop and on a 4K screen: the indicator and the time left without scrolling.
+    const laptop = await fitIn(page, SCREENS.laptop, ['recording', 'time-left', 'connection', 'preview']);
+    const uhd = await fitIn(page, SCREENS.uhd, ['recording', 'time-left', 'connection', 'preview']);
+    expect({ laptop, uhd }).toMatchObject({ laptop: { scrollsSideways: false, belowTheFold: [] }, uhd: { scrollsSideways: false, belowTheFold: [] } });
+    expect(uhd.fontPx).toBeGreaterThan(laptop.fontPx);
     await pictureCandidateState(page, 'live');
     await page.emulateMedia({ colorScheme: 'dark' });
     await pictureCandidateState(page, 'live-dark');

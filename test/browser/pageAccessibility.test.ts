@@ -5,7 +5,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedS3Server } from '../../server/storage/EmbeddedS3Server.ts';
-import { checkAccessibility, hasVisibleFocus, keyboardControls, tabThrough } from '../support/accessibility.ts';
+import { SCREENS, checkAccessibility, fitIn, hasVisibleFocus, keyboardControls, tabThrough } from '../support/accessibility.ts';
 import { buildClient, launchBrowser, pageErrors, type TestBrowser } from '../support/browser.ts';
 import { FaultyProxy } from '../support/faultyProxy.ts';
 import { publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
@@ -80,6 +80,11 @@ describe('the proctor, end, review and admin pages are accessible in each of the
     await expect.poll(() => proctor.locator('#quality').getAttribute('data-verdict'), { timeout: 15_000 }).not.toBeNull();
     await expectAccessible(proctor, 'proctor page, live');
     await expectKeyboardReachable(proctor, 'proctor page, live');
+    // Both videos, the time left and End interview without scrolling, from a laptop to a 4K screen.
+    for (const screen of [SCREENS.laptop, SCREENS.uhd]) {
+      expect(await fitIn(proctor, screen, ['screen', 'camera', 'time-left', 'end']), `${screen.width}×${screen.height}`).toMatchObject({ scrollsSideways: false, belowTheFold: [] });
+    }
+    await proctor.setViewportSize(SCREENS.laptop);
     // Something recorded, so the end and review pages have recordings to save and show.
     await waitForRecordedBytes(ts, interview.id, 100_000);
 

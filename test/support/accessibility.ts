@@ -142,3 +142,32 @@ export async function tabTo(page: Page, selector: string, limit = 30): Promise<F
 export function hasVisibleFocus(stop: FocusStop): boolean {
   return stop.outline.style !== 'none' && stop.outline.width >= 2;
 }
+
+export interface Fit {
+  /** The page is wider than the window (a horizontal scroll bar). */
+  scrollsSideways: boolean;
+  /** Of `ids`, those not wholly inside the window as first shown (scrolled to the top). */
+  belowTheFold: string[];
+  /** The root font size in px (grows on large screens). */
+  fontPx: number;
+}
+
+/** How the page fits a window of `size`: no sideways scrolling, and `ids` visible without scrolling. */
+export async function fitIn(page: Page, size: { width: number; height: number }, ids: string[]): Promise<Fit> {
+  await page.setViewportSize(size);
+  return page.evaluate((wanted) => {
+    window.scrollTo(0, 0);
+    const belowTheFold = wanted.filter((id) => {
+      const box = document.getElementById(id)!.getBoundingClientRect();
+      return box.width === 0 || box.top < 0 || box.bottom > window.innerHeight || box.right > window.innerWidth;
+    });
+    return {
+      scrollsSideways: document.documentElement.scrollWidth > window.innerWidth,
+      belowTheFold,
+      fontPx: parseFloat(getComputedStyle(document.documentElement).fontSize),
+    };
+  }, ids);
+}
+
+/** A 1280×720 laptop and a 4K screen at 100 %. */
+export const SCREENS = { laptop: { width: 1280, height: 720 }, uhd: { width: 3840, height: 2160 } } as const;
