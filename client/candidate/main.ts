@@ -20,13 +20,15 @@ const session = join(location.href);
 let sharing = false;
 let recording = false;
 
+let reconnecting = false;
+
 function render(): void {
-  const indicator = byId('recording');
-  indicator.textContent = recording ? TEXT.recording : sharing ? TEXT.starting : TEXT.notRecording;
-  indicator.dataset.on = String(recording);
+  setText('recording', recording ? TEXT.recording : reconnecting && sharing ? TEXT.notRecordingReconnecting : sharing ? TEXT.starting : TEXT.notRecording);
+  byId('recording').dataset.on = String(recording);
   const remaining = session.remainingMs();
   const duration = session.durationSeconds;
-  setText('time-left', remaining !== null ? ServerClock.format(remaining) : duration !== null ? `${ServerClock.format(duration * 1000)} ${TEXT.timeStartsWithMedia}` : '–');
+  setText('time-left', remaining !== null ? ServerClock.format(remaining) : duration !== null ? ServerClock.format(duration * 1000) : '–');
+  setText('time-note', remaining === null && duration !== null ? TEXT.timeStartsWithMedia : '');
 }
 setInterval(render, 1000);
 
@@ -77,7 +79,8 @@ function showUnsupported(error: IngestError): void {
   tell(error.message, 'error', error.code);
   setText('unsupported-what', TEXT.missingInWords(missing || 'way to share the screen and send live video'));
   byId('unsupported').hidden = false;
-  startButton.hidden = true;
+  // The panel is all there is to read: nothing here can start.
+  for (const id of ['intro', 'status-panel', 'preview-figure', 'start']) byId(id).hidden = true;
   setConnection(TEXT.notConnected);
 }
 
@@ -125,6 +128,7 @@ byId('copy-link').addEventListener('click', () => {
 });
 
 session.on('state', ({ state }) => {
+  reconnecting = state === 'reconnecting' || state === 'moved';
   if (state === 'ready' || state === 'live') {
     if (!sharing) startButton.disabled = false;
   } else if (state === 'reconnecting' || state === 'moved') {

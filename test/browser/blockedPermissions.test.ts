@@ -5,6 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildClient, launchBrowser, setSitePermission, type TestBrowser } from '../support/browser.ts';
+import { pictureCandidateState } from '../support/candidateScreenshots.ts';
 import { startXvfb } from '../support/firefox.ts';
 import { startTestService, type TestService } from '../support/testService.ts';
 
@@ -57,6 +58,7 @@ describe('a candidate whose browser blocks the camera and microphone', () => {
     const leave = page.getByRole('link', { name: 'Leave and go back to your dashboard' });
     expect(await leave.getAttribute('href')).toBe('https://jobs.example/dashboard');
     expect(ts.service.sessions.get(interview.id)?.room?.tracks ?? []).toEqual([]);
+    await pictureCandidateState(page, 'blocked');
 
     // The candidate allows them in the site settings and presses Try again (by keyboard: it has focus).
     for (const device of ['camera', 'microphone'] as const) await setSitePermission(page, origin, device, 'granted');

@@ -1,5 +1,6 @@
-// The candidate page's states as pictures: docs/screenshots/<state>.png, written by
-// test/browser/candidateStates.test.ts and shown in docs/candidate-states.md.
+// The candidate page's states as pictures: docs/screenshots/<state>.png, taken by
+// test/browser/candidateStates.test.ts (and, for blocked and unsupported, by the tests that reach
+// them for real) and shown in docs/candidate-states.md. `UPDATE_SCREENSHOTS=1 npm test` rewrites them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,25 +17,27 @@ const SCREENSHOT_VIEWPORT = { width: 1280, height: 720 };
  * Every candidate state that is pictured, as docs/screenshots/<state>.png, each shown in
  * docs/candidate-states.md (the last test of test/browser/candidateStates.test.ts checks both).
  *
- * HOOK for the states built alongside (issue 22): to add 'blocked' (a refused permission: how to
- * unblock it, Try again) and 'unsupported' (a browser that lacks what the interview needs), put the
- * name here; in the test that brings the page there, once it has asserted what the page says, run
- * `checkAccessibility(page, 'candidate page, blocked')` (test/support/accessibility.ts) and
- * `pictureCandidateState(page, 'blocked')` (e.g. in test/browser/blockedPermissions.test.ts; for
- * WebKitGTK over WebDriver, export saveCandidateScreenshot below and hand it the PNG of WebDriver's
- * screenshot command); and add a section with ![…](screenshots/<state>.png) to the doc.
+ * 'blocked' is pictured by test/browser/blockedPermissions.test.ts (real permission prompts under
+ * Xvfb), the others by candidateStates.test.ts.
  */
-export const CANDIDATE_STATES = ['ready', 'waiting-for-share', 'wrong-share', 'live', 'reconnecting', 'ended'] as const;
+export const CANDIDATE_STATES = ['ready', 'waiting-for-share', 'wrong-share', 'live', 'reconnecting', 'ended', 'blocked', 'unsupported'] as const;
 export type CandidateState = (typeof CANDIDATE_STATES)[number];
 
 /** The pictures written by this test file's run (a state may add variants, e.g. live-dark). */
 export const pictured = new Set<string>();
 
-/** Writes `png` as docs/screenshots/<name>.png (export it for a picture taken another way, e.g. over WebDriver). */
+/**
+ * Writes `png` as docs/screenshots/<name>.png when asked (UPDATE_SCREENSHOTS=1) or when there is
+ * none yet: a picture differs on every run (the camera frame, the clock), and a test run must not
+ * leave the checkout changed. The test took the picture either way.
+ */
 function saveCandidateScreenshot(name: CandidateState | `${CandidateState}-dark`, png: Buffer): string {
-  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
   const file = path.join(SCREENSHOT_DIR, `${name}.png`);
-  fs.writeFileSync(file, png);
+  if (png.length < 1000 || png.subarray(1, 4).toString('latin1') !== 'PNG') throw new Error(`not a PNG picture of ${name}`);
+  if (process.env.UPDATE_SCREENSHOTS === '1' || !fs.existsSync(file)) {
+    fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    fs.writeFileSync(file, png);
+  }
   pictured.add(name);
   return file;
 }
