@@ -29,7 +29,12 @@ export interface Config {
     proctorsPerInterview: number;
     /** Concurrent signalling connections one client address may hold. */
     connectionsPerIp: number;
+    /** Admin API requests one client address may make a minute, and of those with a wrong token. */
+    adminRequestsPerMinute: number;
+    adminFailedAuthPerMinute: number;
   };
+  /** SIGTERM: how long /healthz answers 503 (all else served) before the shutdown proceeds. */
+  drainMs: number;
   /** Admission before overload: the CPU share (0 = off) and the cores one interview reserves. */
   admission: { maxCpuFraction: number; cpuCostPerInterview: number; measuredCpu: boolean };
   /** How long an interview room with nobody in it and no media is kept before it closes. */
@@ -107,7 +112,13 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     adminToken: env.ADMIN_TOKEN,
     logLevel: env.LOG_LEVEL,
     roleTokenTtlSeconds: Math.round(env.ROLE_TOKEN_TTL_HOURS * 3600),
-    limits: { proctorsPerInterview: env.MAX_PROCTORS_PER_INTERVIEW, connectionsPerIp: env.MAX_CONNECTIONS_PER_IP },
+    limits: {
+      proctorsPerInterview: env.MAX_PROCTORS_PER_INTERVIEW,
+      connectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
+      adminRequestsPerMinute: env.ADMIN_RATE_LIMIT_PER_MINUTE,
+      adminFailedAuthPerMinute: env.ADMIN_FAILED_AUTH_PER_MINUTE,
+    },
+    drainMs: env.DRAIN_SECONDS * 1000,
     admission: { maxCpuFraction: env.ADMISSION_MAX_CPU_PERCENT / 100, cpuCostPerInterview: env.INTERVIEW_CPU_COST, measuredCpu: env.ADMISSION_MEASURED_CPU === 'true' },
     roomIdleMs: Math.round(env.ROOM_IDLE_SECONDS * 1000),
     recordingJournalMs: Math.round(env.RECORDING_JOURNAL_SECONDS * 1000),

@@ -107,6 +107,13 @@ export const envSchema = z
     ROLE_TOKEN_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(48),
     MAX_PROCTORS_PER_INTERVIEW: z.coerce.number().int().min(1).max(1000).default(10),
     MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).max(100_000).default(100),
+    // Admin API requests per client address per minute; a request with a wrong admin token counts
+    // against the lower ADMIN_FAILED_AUTH_PER_MINUTE (a token guessed at is stopped quickly).
+    ADMIN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(600),
+    ADMIN_FAILED_AUTH_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(10),
+    // On SIGTERM /healthz answers 503 this long, everything else still served, so a load balancer
+    // takes the node out before it stops (at least two of its health-check intervals).
+    DRAIN_SECONDS: z.coerce.number().min(0).max(600).default(5),
     ROOM_IDLE_SECONDS: z.coerce.number().positive().max(3600).default(60),
     RECORDING_JOURNAL_SECONDS: z.coerce.number().min(0).max(60).default(0),
     MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),

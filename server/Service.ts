@@ -286,6 +286,7 @@ export class Service implements ServiceSurface {
         adminToken: secrets.adminToken,
         publicUrl: config.publicUrl,
         origins,
+        rateLimit: { perMinute: config.limits.adminRequestsPerMinute, failedAuthPerMinute: config.limits.adminFailedAuthPerMinute },
         roleTokenTtlSeconds: config.roleTokenTtlSeconds,
         // In a cluster a new interview goes to the least-loaded node with room (its links lead there).
         admitNewInterview: newInterviewAdmission({ draining: () => draining.value, admission, place: nodes && (() => placeNewInterview(nodes)), disk, logger }),
@@ -438,6 +439,15 @@ export class Service implements ServiceSurface {
   /** The shutdown step in progress, named in the log when a shutdown takes too long. */
   get closingStep(): string | undefined {
     return this.#steps.current;
+  }
+
+  /**
+   * The drain window before a shutdown (SIGTERM): /healthz answers 503 and new interviews are
+   * refused, while everything else — live interviews, pages, the API — is served as before, so a
+   * load balancer's health check takes this node out before its listener closes.
+   */
+  beginDraining(): void {
+    this.#draining.value = true;
   }
 
   /**

@@ -1,10 +1,11 @@
 // Entry point of `npm start`: validate configuration, start the service, print how to use it,
 // and shut down gracefully on SIGTERM/SIGINT.
+import type { Config } from '../config/Config.ts';
 import { ConfigError, loadConfig } from '../config/loadConfig.ts';
 import { createLogger } from './logging.ts';
 import { Service } from './Service.ts';
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
@@ -32,9 +33,26 @@ const tokenLine = service.adminTokenGenerated
 process.stdout.write(['', `interview-ingest is listening on ${config.publicUrl}`, tokenLine, 'create an interview:', `  ${curl}`, ''].join('\n') + '\n');
 
 let stopping = false;
+let drained: (() => void) | undefined;
 async function shutdown(signal: string): Promise<void> {
+  // A second signal during the drain window (an impatient operator) ends the wait.
+  if (drained) return drained();
   if (stopping) return;
   stopping = true;
+  // SIGTERM (a deploy, systemd, a balancer's rolling restart): first the drain window, /healthz 503
+  // while all else is served, so the balancer stops sending new work here. SIGINT (Ctrl-C): at once.
+  if (signal === 'SIGTERM' && config.drainMs > 0) {
+    service.beginDraining();
+    logger.info({ signal, drainMs: config.drainMs }, `draining: /healthz answers 503 for ${config.drainMs / 1000} s, then shutting down`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, config.drainMs);
+      drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    drained = undefined;
+  }
   logger.info({ signal }, 'shutting down');
   const forced = setTimeout(() => {
     logger.error({ step: service.closingStep }, `shutdown took too long (stuck at: ${service.closingStep ?? 'unknown'}); exiting`);

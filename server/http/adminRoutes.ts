@@ -1,3 +1,4 @@
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError, invalidInput } from '../errors.ts';
@@ -13,7 +14,7 @@ import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import { forwardToOwner, type OwnerForwarding } from './forwardToOwner.ts';
-import { requireAdmin } from './requestAuth.ts';
+import { isAdmin, requireAdmin } from './requestAuth.ts';
 import {
   apiError,
   candidateLink,
@@ -54,6 +55,8 @@ export interface AdminRoutesOptions {
    * cluster it names the node placed to run it: its links then lead there.
    */
   admitNewInterview?: () => Promise<{ publicUrl: string } | void> | void;
+  /** ADMIN_RATE_LIMIT_PER_MINUTE and ADMIN_FAILED_AUTH_PER_MINUTE, per client address. */
+  rateLimit?: { perMinute: number; failedAuthPerMinute: number };
   /** Cluster mode: an action on an interview (end, retry) is sent to the node that owns it, whose session acts. */
   forwardToOwner?: OwnerForwarding | undefined;
 }
@@ -67,7 +70,18 @@ export interface AdminRoutesOptions {
 export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOptions): void {
   void app.register(
     async (api) => {
-      api.addHook('onRequest', async (request) => requireAdmin(request, options.adminToken));
+      // Per client address, a minute at a time: requests with the right token up to
+      // adminRequestsPerMinute, with a wrong one only up to adminFailedAuthPerMinute (a token
+      // guessed at is stopped after a few tries). The limit runs before the token check (a route's
+      // onRequest hook), the token check before the body is read (preParsing).
+      const { perMinute, failedAuthPerMinute } = options.rateLimit ?? { perMinute: 600, failedAuthPerMinute: 10 };
+      await api.register(rateLimit, {
+        timeWindow: 60_000,
+        keyGenerator: (request) => request.ip,
+        max: (request) => (isAdmin(request, options.adminToken) ? perMinute : failedAuthPerMinute),
+        errorResponseBuilder: (_request, context) => new AppError('limit_reached', `too many admin API requests from this address; try again in ${context.after}`),
+      });
+      api.addHook('preParsing', async (request) => requireAdmin(request, options.adminToken));
       api.setNotFoundHandler((request, reply) => reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }));
       registerInterviewRoutes(api, options);
       api.get('/openapi.json', { schema: routeSchema({ summary: 'This API described as OpenAPI 3', tag: 'admin', responses: { 200: { description: 'The OpenAPI document' } } }) }, async () => api.swagger());

@@ -37,6 +37,12 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Conf
       RTC_LISTEN_IP: '127.0.0.1',
       // Admission measures the machine, which the suite itself keeps busy: on only where a test asks.
       ADMISSION_MAX_CPU_PERCENT: '0',
+      // Tests call the admin API from one address far more often than an operator (and send wrong
+      // tokens on purpose): the rate limit is on only where a test asks. A SIGTERM shuts down at once
+      // unless a test asks for the drain window.
+      ADMIN_RATE_LIMIT_PER_MINUTE: '1000000',
+      ADMIN_FAILED_AUTH_PER_MINUTE: '1000000',
+      DRAIN_SECONDS: '0',
       ...env,
     },
     os.tmpdir(),
