@@ -42,7 +42,7 @@ describe('the pages speak plain words', () => {
     await ts?.close();
   });
 
-  it('on the candidate page before Start, after a wrong share, when blocked, live, replaced, and on the end page', async () => {
+  it('on the candidate page before Start, after a wrong share, when blocked, live, replaced; on the proctor, end, review and admin pages', async () => {
     const interview = await ts.createInterview({ candidateName: 'Grace', durationSeconds: 60 });
     const wrong = await tabSharer.newPage();
     await wrong.goto(interview.candidateUrl);
@@ -87,6 +87,17 @@ describe('the pages speak plain words', () => {
     await waitForStatus(ts, interview.id, 'completed', 60_000);
     await expect.poll(() => live.locator('#recordings').isVisible(), { timeout: 20_000 }).toBe(true);
     await check('end page, saved', live);
-    expect(seen.map((entry) => entry.state)).toHaveLength(8);
+
+    const review = await browser.newPage();
+    await review.goto(`${ts.url}/review/${interview.id}#token=${interview.proctorToken}`);
+    await expect.poll(() => review.locator('#player').isVisible(), { timeout: 15_000 }).toBe(true);
+    await check('review page', review);
+    const admin = await browser.newPage();
+    await admin.goto(`${ts.url}/admin`);
+    await admin.locator('#token').fill(ts.adminToken);
+    await admin.keyboard.press('Enter');
+    await expect.poll(() => admin.getByRole('button', { name: 'Review Grace' }).count(), { timeout: 10_000 }).toBe(1);
+    await check('admin page, the list', admin);
+    expect(seen.map((entry) => entry.state)).toHaveLength(10);
   });
 });
