@@ -2,8 +2,9 @@
 // the way back to the host app (the interview's returnUrl, from the server) when there is one.
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { followRecording, type FileProgress, type RecordingStatus } from '../shared/recordingStatus.ts';
+import { END_TEXT as TEXT } from '../sdk/messages.ts';
 
-const labels: Record<FileProgress['kind'], string> = { screen: 'Screen recording', candidate: 'Camera recording' };
+const labels: Record<FileProgress['kind'], string> = { screen: TEXT.screenRecording, candidate: TEXT.cameraRecording };
 
 function renderProgress(files: FileProgress[]): void {
   for (const file of files) {
@@ -11,20 +12,20 @@ function renderProgress(files: FileProgress[]): void {
     bar.max = Math.max(file.sizeBytes, 1);
     bar.value = file.status === 'uploaded' ? bar.max : file.uploadedBytes;
     const percent = file.status === 'uploaded' ? 100 : file.sizeBytes > 0 ? Math.floor((100 * file.uploadedBytes) / file.sizeBytes) : 0;
-    const state = file.status === 'uploaded' ? 'saved' : file.status === 'uploading' ? `uploading, ${percent}%` : file.status === 'failed' ? 'upload failed' : 'preparing';
+    const state = file.status === 'uploaded' ? TEXT.saved : file.status === 'uploading' ? TEXT.uploading(percent) : file.status === 'failed' ? TEXT.uploadFailed : TEXT.preparing;
     setText(`state-${file.kind}`, `${labels[file.kind]}: ${state}`);
   }
 }
 
 function showRecordings(status: RecordingStatus): void {
   if (!status.screenVideo || !status.candidateVideo) {
-    announce('The interview ended before any media was recorded.');
+    announce(TEXT.nothingRecorded);
     return;
   }
   byId<HTMLVideoElement>('screen-video').src = status.screenVideo;
   byId<HTMLVideoElement>('candidate-video').src = status.candidateVideo;
   byId('recordings').hidden = false;
-  announce('Your recordings are saved.');
+  announce(TEXT.recordingsSaved);
 }
 
 /** How long the page shows that the recordings are saved before it takes the candidate back. */
@@ -57,7 +58,7 @@ function goTo(url: string): void {
 /** The "Continue" link back to the host app; with `redirect`, followed by itself after a few seconds. */
 function offerReturn(url: string, redirect: boolean): void {
   byId<HTMLAnchorElement>('return-link').href = url;
-  setText('return-note', redirect ? `You will be taken back in ${RETURN_AFTER_MS / 1000} seconds.` : '');
+  setText('return-note', redirect ? TEXT.takenBackIn(RETURN_AFTER_MS / 1000) : '');
   byId('return').hidden = false;
   if (redirect) setTimeout(() => goTo(url), RETURN_AFTER_MS);
 }
@@ -68,7 +69,7 @@ type EndStatus = RecordingStatus & { nextRetryAt?: string | null };
 /** How often the page asks again while a failed interview waits for the service's next try. */
 const RECHECK_MS = 15_000;
 
-const statusWords: Partial<Record<RecordingStatus['status'], string>> = { finalizing: 'Saving your recordings…', completed: 'Saved' };
+const statusWords: Partial<Record<RecordingStatus['status'], string>> = { finalizing: TEXT.statusSaving, completed: TEXT.statusSaved };
 
 /** When the next try is due, as the candidate's clock shows it: "14:05", or "Tuesday 09:30" when not today. */
 function clockTime(at: Date): string {
@@ -92,18 +93,18 @@ function say(text: string, tone: 'info' | 'error' = 'info'): void {
 /** Saving failed: whether the service tries again by itself, in plain words; the reason only in small print, for support. */
 function showFailure(status: EndStatus): void {
   const next = nextTryOf(status);
-  setText('status', next ? 'Not saved yet' : 'Not saved');
-  if (next) say(`Your recordings could not be saved yet. The service tries again automatically (next try around ${clockTime(next)}). They are kept on the server; you can close this page.`, 'error');
-  else say('Your recordings could not be saved. They are kept on the server, and support can have them saved again.', 'error');
-  setText('failure-detail', status.failureReason ? `For support: ${status.failureReason}` : '');
+  setText('status', next ? TEXT.statusNotSavedYet : TEXT.statusNotSaved);
+  if (next) say(TEXT.retryingAutomatically(clockTime(next)), 'error');
+  else say(TEXT.notSavedAskSupport, 'error');
+  setText('failure-detail', status.failureReason ? `${TEXT.forSupport} ${status.failureReason}` : '');
 }
 
 function render(status: EndStatus): void {
-  if (status.status !== 'failed') setText('status', statusWords[status.status] ?? 'Checking…');
+  if (status.status !== 'failed') setText('status', statusWords[status.status] ?? TEXT.statusChecking);
   renderProgress(status.files);
   // A failed interview being tried again (by the service, or by support).
   if (status.status === 'finalizing' && said !== '') {
-    say('Trying again to save your recordings…');
+    say(TEXT.tryingAgain);
     setText('failure-detail', '');
   }
 }
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
   const token = tokenFromHash();
   const interviewId = interviewIdFromPath();
   if (!token) {
-    announce('This page needs the link you were given; it is missing its access token.', 'error');
+    announce(TEXT.missingToken, 'error');
     return;
   }
   let final: EndStatus = await followRecording(interviewId, token, render);

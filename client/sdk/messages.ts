@@ -1,5 +1,5 @@
-// The message catalogue: every sentence the SDK and our candidate page show a candidate, in
-// plain words, in one place. Refusal codes stay out of these texts (the page shows a code only in
+// The message catalogue: every sentence the SDK, our candidate page and the end page show a
+// candidate, in plain words, in one place. Refusal codes stay out of these texts (the page shows a code only in
 // small print, for support); test/client/sdkContract checks that none slips in.
 import type { IngestErrorCode, IngestErrorDetails, TrackRole } from './IngestError.ts';
 import type { BrowserFamily } from './screenCheck.ts';
@@ -156,4 +156,27 @@ export const CANDIDATE_TEXT = {
   linkCopied: 'The link is copied: paste it into Chrome, Edge or Firefox on a computer.',
   linkNotCopied: 'Copying did not work here: select the address in the address bar and copy it.',
   missingInWords: (missing: string) => `This browser has no ${missing}.`,
+} as const;
+
+/** The end page's sentences (client/end/main.ts). */
+export const END_TEXT = {
+  screenRecording: 'Screen recording',
+  cameraRecording: 'Camera recording',
+  saved: 'saved',
+  uploading: (percent: number) => `uploading, ${percent}%`,
+  uploadFailed: 'upload failed',
+  preparing: 'preparing',
+  nothingRecorded: 'The interview ended before any media was recorded.',
+  recordingsSaved: 'Your recordings are saved.',
+  takenBackIn: (seconds: number) => `You will be taken back in ${seconds} seconds.`,
+  statusSaving: 'Saving your recordings…',
+  statusSaved: 'Saved',
+  statusChecking: 'Checking…',
+  statusNotSavedYet: 'Not saved yet',
+  statusNotSaved: 'Not saved',
+  retryingAutomatically: (when: string) => `Your recordings could not be saved yet. The service tries again automatically (next try around ${when}). They are kept on the server; you can close this page.`,
+  notSavedAskSupport: 'Your recordings could not be saved. They are kept on the server, and support can have them saved again.',
+  forSupport: 'For support:',
+  tryingAgain: 'Trying again to save your recordings…',
+  missingToken: 'This page needs the link you were given; it is missing its access token.',
 } as const;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseCandidateLink } from '../../client/sdk/candidateLink.ts';
 import { INGEST_ERROR_CODES, IngestError } from '../../client/sdk/IngestError.ts';
-import { CANDIDATE_TEXT, howToShareEntireScreen, howToUnblock, howToUnblockInSystem, messageFor } from '../../client/sdk/messages.ts';
+import { CANDIDATE_TEXT, END_TEXT, howToShareEntireScreen, howToUnblock, howToUnblockInSystem, messageFor } from '../../client/sdk/messages.ts';
 import { INTERNAL_WORDS } from '../support/internalWords.ts';
 
 describe('a candidate link', () => {
@@ -48,10 +48,11 @@ describe('the refusal codes', () => {
   });
 });
 
-describe('the candidate page’s catalogue', () => {
+describe('the candidate and end pages’ catalogue', () => {
   it('has no internal code or jargon in any sentence it can show', () => {
     const sentences: string[] = [
       ...Object.values(CANDIDATE_TEXT).map((text) => (typeof text === 'function' ? text('screen sharing') : text)),
+      ...Object.values(END_TEXT).map((text) => (typeof text === 'function' ? (text as (value: never) => string)(42 as never) : text)),
       ...(['chromium', 'edge', 'firefox', 'safari', 'other'] as const).flatMap((browser) => [
         howToShareEntireScreen(browser),
         ...(['screen', 'camera', 'microphone'] as const).map((device) => howToUnblock(browser, device)),
