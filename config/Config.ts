@@ -35,6 +35,11 @@ export interface Config {
   };
   /** SIGTERM: how long /healthz answers 503 (all else served) before the shutdown proceeds. */
   drainMs: number;
+  /**
+   * TRUST_PROXY: addresses and CIDR ranges of the reverse proxies in front of the service, whose
+   * X-Forwarded-For names the client (server/http/clientAddress.ts); empty: the TCP peer is the client.
+   */
+  trustedProxies: string[];
   /** Admission before overload: the CPU share (0 = off) and the cores one interview reserves. */
   admission: { maxCpuFraction: number; cpuCostPerInterview: number; measuredCpu: boolean };
   /** How long an interview room with nobody in it and no media is kept before it closes. */
@@ -119,6 +124,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
       adminFailedAuthPerMinute: env.ADMIN_FAILED_AUTH_PER_MINUTE,
     },
     drainMs: env.DRAIN_SECONDS * 1000,
+    trustedProxies: env.TRUST_PROXY ?? [],
     admission: { maxCpuFraction: env.ADMISSION_MAX_CPU_PERCENT / 100, cpuCostPerInterview: env.INTERVIEW_CPU_COST, measuredCpu: env.ADMISSION_MEASURED_CPU === 'true' },
     roomIdleMs: Math.round(env.ROOM_IDLE_SECONDS * 1000),
     recordingJournalMs: Math.round(env.RECORDING_JOURNAL_SECONDS * 1000),

@@ -1,5 +1,6 @@
 // The one typed configuration of the service, read from environment variables (and an optional
 // .env). Every variable has an embedded default so `npm start` runs with none set.
+import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
 
@@ -72,6 +73,25 @@ const originList = z.string().transform((value, ctx) => {
   return [...new Set(origins)];
 });
 
+const TRUST_PROXY_SHAPE = '127.0.0.1,10.0.0.0/8';
+/** Comma-separated proxy addresses or CIDR ranges (IPv4 or IPv6), as given (trimmed, duplicates once). */
+const proxyList = z.string().transform((value, ctx) => {
+  const entries = value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const isAddressOrRange = (entry: string): boolean => {
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const family = net.isIP(address);
+    if (family === 0 || rest.length > 0) return false;
+    return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+  };
+  const bad = entries.filter((entry) => !isAddressOrRange(entry));
+  if (bad.length > 0 || entries.length === 0) {
+    const which = bad.length > 0 ? `; not an address or range: ${bad.map((entry) => JSON.stringify(entry)).join(', ')}` : '';
+    ctx.addIssue({ code: 'custom', message: `must be comma-separated proxy addresses or CIDR ranges like ${TRUST_PROXY_SHAPE}${which}` });
+    return z.NEVER;
+  }
+  return [...new Set(entries)];
+});
+
 const RETRY_DELAYS_SHAPE = '60,120,300,600,1800,3600';
 /** The longest wait FAILED_UPLOAD_RETRY_SECONDS may name: one day. */
 const MAX_RETRY_DELAY_SECONDS = 24 * 3600;
@@ -114,6 +134,8 @@ export const envSchema = z
     // On SIGTERM /healthz answers 503 this long, everything else still served, so a load balancer
     // takes the node out before it stops (at least two of its health-check intervals).
     DRAIN_SECONDS: z.coerce.number().min(0).max(600).default(5),
+    // The reverse proxies whose X-Forwarded-For names the client (unset: the TCP peer is the client).
+    TRUST_PROXY: proxyList.optional(),
     ROOM_IDLE_SECONDS: z.coerce.number().positive().max(3600).default(60),
     RECORDING_JOURNAL_SECONDS: z.coerce.number().min(0).max(60).default(0),
     MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),

@@ -27,6 +27,7 @@ import { Database } from './db/Database.ts';
 import { serviceHealthProbes } from './health/serviceHealth.ts';
 import { registerAdminRoutes } from './http/adminRoutes.ts';
 import { registerHealthRoutes } from './http/healthRoutes.ts';
+import { proxyTrust } from './http/clientAddress.ts';
 import { createHttpServer, type HttpRoute } from './http/httpServer.ts';
 import { registerMediaRoutes } from './http/mediaRoutes.ts';
 import { registerMetricsRoutes } from './http/metricsRoutes.ts';
@@ -254,7 +255,9 @@ export class Service implements ServiceSurface {
           : undefined;
       if (nodes) steps.add('node registry', () => nodes.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
-      const { http, routes } = await createHttpServer(logger);
+      // TRUST_PROXY: one rule for who the client is, over HTTP and in the socket.io handshake.
+      const trust = proxyTrust(config.trustedProxies);
+      const { http, routes } = await createHttpServer(logger, trust);
       const roleTokens = new RoleTokens(secrets.roleTokenKey);
       const mediaSignatures = new MediaSignatures(secrets.mediaUrlKey);
       const playbackUrls = new PlaybackUrls({ objectStore, signatures: mediaSignatures, publicUrl: config.publicUrl, ttlSeconds: config.mediaUrlTtlSeconds, presigned: config.s3.presignedUrls });
@@ -303,7 +306,7 @@ export class Service implements ServiceSurface {
       registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls, origins });
       steps.add('http', () => closeHttp(http), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
-      const limits = new ConnectionLimits(config.limits);
+      const limits = new ConnectionLimits(config.limits, trust);
       const io = new SocketIoServer(http.server, {
         serveClient: false,
         maxHttpBufferSize: 64 * 1024,

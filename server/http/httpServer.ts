@@ -2,6 +2,7 @@ import fastifySwagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swag
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { webhooksDescription } from './apiSchemas.ts';
+import type { ProxyTrust } from './clientAddress.ts';
 import { registerErrorHandler } from './errorHandler.ts';
 
 /** The `webhooks` section as @fastify/swagger types it (OpenAPI 3.1 path items). */
@@ -13,11 +14,19 @@ export interface HttpRoute {
   url: string;
 }
 
-/** The Fastify instance every route is registered on, with the OpenAPI description set up. */
-export async function createHttpServer(logger: Logger): Promise<{ http: FastifyInstance; routes: HttpRoute[] }> {
+/** The largest request body the service takes (1 MiB); deploy/nginx.conf's client_max_body_size matches it. */
+const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/**
+ * The Fastify instance every route is registered on, with the OpenAPI description set up.
+ * `trustProxy`: which peers' X-Forwarded-* headers Fastify believes (request.ip, and the protocol
+ * and host it reports), the same rule as the socket.io handshake's (clientAddress.ts).
+ */
+export async function createHttpServer(logger: Logger, trustProxy: ProxyTrust): Promise<{ http: FastifyInstance; routes: HttpRoute[] }> {
   const http: FastifyInstance = Fastify({
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy,
     // While closing, requests still reach the routes, which answer the documented 503s
     // (/healthz `service.draining`, `unavailable`), not Fastify's generic one.
     return503OnClosing: false,

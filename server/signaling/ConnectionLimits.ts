@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { clientAddress, type ProxyTrust } from '../http/clientAddress.ts';
 
 export interface ConnectionLimitSettings {
   /** Concurrent proctor connections one interview accepts (MAX_PROCTORS_PER_INTERVIEW). */
@@ -16,19 +17,22 @@ export interface ConnectionLimitSettings {
 export class ConnectionLimits {
   readonly settings: ConnectionLimitSettings;
   readonly #perIp = new Map<string, number>();
+  readonly #trust: ProxyTrust;
 
-  constructor(settings: ConnectionLimitSettings) {
+  /** `trust`: the reverse proxies whose X-Forwarded-For names the client (none: the TCP peer is the client). */
+  constructor(settings: ConnectionLimitSettings, trust: ProxyTrust = () => false) {
     this.settings = settings;
+    this.#trust = trust;
   }
 
   /** For socket.io's `allowRequest`: a new transport-level connection from this request's address? */
   admitsAddress(request: IncomingMessage): boolean {
-    return (this.#perIp.get(addressOf(request)) ?? 0) < this.settings.connectionsPerIp;
+    return (this.#perIp.get(clientAddress(request, this.#trust)) ?? 0) < this.settings.connectionsPerIp;
   }
 
   /** Counts a transport-level connection of this address until `release` is called. */
   holdAddress(request: IncomingMessage): () => void {
-    return this.#hold(this.#perIp, addressOf(request), Number.POSITIVE_INFINITY) ?? (() => undefined);
+    return this.#hold(this.#perIp, clientAddress(request, this.#trust), Number.POSITIVE_INFINITY) ?? (() => undefined);
   }
 
   #hold(counts: Map<string, number>, key: string, max: number): (() => void) | undefined {
@@ -46,7 +50,3 @@ export class ConnectionLimits {
   }
 }
 
-/** The peer's address as the TCP connection shows it (no proxy headers are trusted). */
-function addressOf(request: IncomingMessage): string {
-  return request.socket.remoteAddress ?? 'unknown';
-}

@@ -82,6 +82,7 @@ describe('loadConfig', () => {
         ADMIN_RATE_LIMIT_PER_MINUTE: '120',
         ADMIN_FAILED_AUTH_PER_MINUTE: '5',
         DRAIN_SECONDS: '8',
+        TRUST_PROXY: '10.0.0.2,10.1.0.0/16',
         MEDIA_URL_TTL_SECONDS: '600',
         ROOM_IDLE_SECONDS: '30',
         ADMISSION_MAX_CPU_PERCENT: '70',
@@ -134,6 +135,7 @@ describe('loadConfig', () => {
       roleTokenTtlSeconds: 12 * 3600,
       limits: { proctorsPerInterview: 4, connectionsPerIp: 50, adminRequestsPerMinute: 120, adminFailedAuthPerMinute: 5 },
       drainMs: 8000,
+      trustedProxies: ['10.0.0.2', '10.1.0.0/16'],
       admission: { maxCpuFraction: 0.7, cpuCostPerInterview: 0.05, measuredCpu: false },
       roomIdleMs: 30_000,
       mediaUrlTtlSeconds: 600,
@@ -225,6 +227,9 @@ describe('loadConfig', () => {
     ['an embed origin with credentials', { EMBED_ORIGINS: 'https://user@app.example.com' }, 'EMBED_ORIGINS'],
     ['a wildcard embed origin', { EMBED_ORIGINS: '*' }, 'EMBED_ORIGINS'],
     ['embed origins that are only commas', { EMBED_ORIGINS: ' , ,' }, 'EMBED_ORIGINS'],
+    ['a trusted proxy that is a host name', { TRUST_PROXY: 'proxy.internal' }, 'TRUST_PROXY'],
+    ['a trusted proxy range with a prefix too long', { TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
+    ['trusted proxies that are only commas', { TRUST_PROXY: ' , ' }, 'TRUST_PROXY'],
     ['a retry wait that is not a number', { FAILED_UPLOAD_RETRY_SECONDS: '60,soon' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
     ['a retry wait of zero', { FAILED_UPLOAD_RETRY_SECONDS: '0,60' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
     ['a fractional retry wait', { FAILED_UPLOAD_RETRY_SECONDS: '1.5' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
@@ -243,6 +248,14 @@ describe('loadConfig', () => {
       'http://127.0.0.1:8080',
     ]);
     expect(loadConfig({}, '/').embedOrigins).toEqual([]);
+  });
+
+  it('takes TRUST_PROXY as addresses and CIDR ranges (IPv4 and IPv6), trusting nobody by default', () => {
+    expect(loadConfig({}, '/').trustedProxies).toEqual([]);
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,fd00::/8,::1,127.0.0.1' }, '/').trustedProxies).toEqual(['127.0.0.1', '10.0.0.0/8', 'fd00::/8', '::1']);
+    const problems = problemsOf({ TRUST_PROXY: '127.0.0.1,10.0.0.0/8/8,*' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^TRUST_PROXY: must be comma-separated proxy addresses or CIDR ranges like 127\.0\.0\.1,10\.0\.0\.0\/8; not an address or range: "10\.0\.0\.0\/8\/8", "\*"/);
   });
 
   it('names every malformed embed origin in one message', () => {
