@@ -26,10 +26,10 @@ const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', '
 // webkit2gtk-driver + MiniBrowser (and the GStreamer plugins its media capture needs): Debian's
 // WebKitGTK, Safari's engine without WebRTC, the real "unsupported browser" of the candidate tests.
 const WEBKIT_PACKAGES = ['webkit2gtk-driver', 'libwebkit2gtk-4.1-0', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-libav', 'gstreamer1.0-nice', 'gstreamer1.0-gl', 'libgl1-mesa-dri', 'xauth'];
-const TEST_PACKAGES = ['chromium', 'iptables', 'iproute2', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server', ...WEBKIT_PACKAGES];
-// Servers whose packages start a system-wide instance (PostgreSQL on 5432, Redis on 6379) under
-// systemd: tests run their own, so one installed here is stopped and not enabled.
-const SERVICES_NOT_WANTED = { postgresql: 'postgresql', 'redis-server': 'redis-server' };
+const TEST_PACKAGES = ['chromium', 'iptables', 'iproute2', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server', 'nginx', 'openssl', ...WEBKIT_PACKAGES];
+// Servers whose packages start a system-wide instance (PostgreSQL on 5432, Redis on 6379, nginx on
+// 80) under systemd: tests run their own, so one installed here is stopped and not enabled.
+const SERVICES_NOT_WANTED = { postgresql: 'postgresql', 'redis-server': 'redis-server', nginx: 'nginx' };
 
 function isInstalled(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
@@ -82,7 +82,7 @@ const { cachedWorkerProblem, ensureMediasoupWorker } = await import('./mediasoup
 
 ensureDebianPackages(RUNTIME_PACKAGES, 'ffmpeg records the interviews');
 if (cachedWorkerProblem()) ensureDebianPackages(WORKER_BUILD_PACKAGES, 'to build the mediasoup worker');
-if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium, Firefox and WebKitGTK; cluster tests run PostgreSQL and Redis');
+if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium, Firefox and WebKitGTK; cluster tests run PostgreSQL and Redis; deploy tests run nginx with a CA made by openssl');
 
 const workerBin = ensureMediasoupWorker({ log: say });
 ensureNpmDependencies(workerBin);
