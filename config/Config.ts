@@ -40,6 +40,8 @@ export interface Config {
    * X-Forwarded-For names the client (server/http/clientAddress.ts); empty: the TCP peer is the client.
    */
   trustedProxies: string[];
+  /** TLS_CERT_FILE / TLS_KEY_FILE: the service serves https itself (read again on SIGHUP); undefined: plain http. */
+  tls: { certFile: string; keyFile: string } | undefined;
   /** Admission before overload: the CPU share (0 = off) and the cores one interview reserves. */
   admission: { maxCpuFraction: number; cpuCostPerInterview: number; measuredCpu: boolean };
   /** How long an interview room with nobody in it and no media is kept before it closes. */
@@ -102,7 +104,8 @@ export interface Config {
 }
 
 export function toConfig(env: RawEnv, cwd: string): Config {
-  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: path.resolve(cwd, env.TLS_CERT_FILE), keyFile: path.resolve(cwd, env.TLS_KEY_FILE) } : undefined;
+  const publicUrl = (env.PUBLIC_URL ?? `${tls ? 'https' : 'http'}://localhost:${env.PORT}`).replace(/\/+$/, '');
   // Unset RTC_PORT: the first port of the range, so a test's (or a host's) slice holds it too.
   const singlePort = env.RTC_PORT_MODE === 'single' ? (env.RTC_PORT ?? env.RTC_MIN_PORT) : undefined;
   const dataDir = path.resolve(cwd, env.DATA_DIR);
@@ -125,6 +128,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     },
     drainMs: env.DRAIN_SECONDS * 1000,
     trustedProxies: env.TRUST_PROXY ?? [],
+    tls,
     admission: { maxCpuFraction: env.ADMISSION_MAX_CPU_PERCENT / 100, cpuCostPerInterview: env.INTERVIEW_CPU_COST, measuredCpu: env.ADMISSION_MEASURED_CPU === 'true' },
     roomIdleMs: Math.round(env.ROOM_IDLE_SECONDS * 1000),
     recordingJournalMs: Math.round(env.RECORDING_JOURNAL_SECONDS * 1000),

@@ -1,5 +1,6 @@
 // The one typed configuration of the service, read from environment variables (and an optional
 // .env). Every variable has an embedded default so `npm start` runs with none set.
+import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
@@ -92,6 +93,16 @@ const proxyList = z.string().transform((value, ctx) => {
   return [...new Set(entries)];
 });
 
+/** A path to a file this process can read (checked at start; its contents are read by the service). */
+const readableFile = z.string().superRefine((value, ctx) => {
+  try {
+    fs.accessSync(value, fs.constants.R_OK);
+    if (!fs.statSync(value).isFile()) ctx.addIssue({ code: 'custom', message: 'must name a file' });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must name a readable file' });
+  }
+});
+
 const RETRY_DELAYS_SHAPE = '60,120,300,600,1800,3600';
 /** The longest wait FAILED_UPLOAD_RETRY_SECONDS may name: one day. */
 const MAX_RETRY_DELAY_SECONDS = 24 * 3600;
@@ -136,6 +147,9 @@ export const envSchema = z
     DRAIN_SECONDS: z.coerce.number().min(0).max(600).default(5),
     // The reverse proxies whose X-Forwarded-For names the client (unset: the TCP peer is the client).
     TRUST_PROXY: proxyList.optional(),
+    // https on PORT itself (both or neither): the certificate chain and its key, PEM, read again on SIGHUP.
+    TLS_CERT_FILE: readableFile.optional(),
+    TLS_KEY_FILE: readableFile.optional(),
     ROOM_IDLE_SECONDS: z.coerce.number().positive().max(3600).default(60),
     RECORDING_JOURNAL_SECONDS: z.coerce.number().min(0).max(60).default(0),
     MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
@@ -217,6 +231,10 @@ export const envSchema = z
     // The nodes of a cluster share one database: a SQLite file under one node's DATA_DIR cannot be.
     if (env.REDIS_URL && !env.DATABASE_URL) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'needs DATABASE_URL: the nodes of a cluster share their state in PostgreSQL' });
+    }
+    if (Boolean(env.TLS_CERT_FILE) !== Boolean(env.TLS_KEY_FILE)) {
+      const missing = env.TLS_CERT_FILE ? 'TLS_KEY_FILE' : 'TLS_CERT_FILE';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'is required with TLS_CERT_FILE / TLS_KEY_FILE: set both for https, or neither' });
     }
     if (env.TURN_URLS && !env.TURN_SECRET) ctx.addIssue({ code: 'custom', path: ['TURN_SECRET'], message: 'is required when TURN_URLS is set' });
     if (env.ICE_TRANSPORT_POLICY === 'relay' && !env.TURN_URLS) {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -29,6 +30,7 @@ import { registerAdminRoutes } from './http/adminRoutes.ts';
 import { registerHealthRoutes } from './http/healthRoutes.ts';
 import { proxyTrust } from './http/clientAddress.ts';
 import { createHttpServer, type HttpRoute } from './http/httpServer.ts';
+import { readTlsFiles, reloadTlsCertificate } from './http/tlsCertificate.ts';
 import { registerMediaRoutes } from './http/mediaRoutes.ts';
 import { registerMetricsRoutes } from './http/metricsRoutes.ts';
 import { registerPageRoutes } from './http/pageRoutes.ts';
@@ -257,7 +259,7 @@ export class Service implements ServiceSurface {
 
       // TRUST_PROXY: one rule for who the client is, over HTTP and in the socket.io handshake.
       const trust = proxyTrust(config.trustedProxies);
-      const { http, routes } = await createHttpServer(logger, trust);
+      const { http, routes } = await createHttpServer(logger, trust, config.tls && readTlsFiles(config.tls));
       const roleTokens = new RoleTokens(secrets.roleTokenKey);
       const mediaSignatures = new MediaSignatures(secrets.mediaUrlKey);
       const playbackUrls = new PlaybackUrls({ objectStore, signatures: mediaSignatures, publicUrl: config.publicUrl, ttlSeconds: config.mediaUrlTtlSeconds, presigned: config.s3.presignedUrls });
@@ -431,7 +433,13 @@ export class Service implements ServiceSurface {
   get localUrl(): string {
     const address = this.http.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.port;
-    return `http://127.0.0.1:${port}`;
+    return `${this.config.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  }
+
+  /** SIGHUP with TLS_CERT_FILE / TLS_KEY_FILE: new connections get the files' certificate, live ones stay. False (logged) when they could not be used. */
+  reloadTlsCertificate(): boolean {
+    if (!this.config.tls) return false;
+    return reloadTlsCertificate(this.http.server as HttpsServer, this.config.tls, this.logger);
   }
 
   /** True once a graceful shutdown began: new interviews are refused (503) and /healthz is 503. */

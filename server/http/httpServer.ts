@@ -19,18 +19,21 @@ const BODY_LIMIT_BYTES = 1024 * 1024;
 
 /**
  * The Fastify instance every route is registered on, with the OpenAPI description set up.
- * `trustProxy`: which peers' X-Forwarded-* headers Fastify believes (request.ip, and the protocol
+ * `https`: serve TLS with this certificate chain and key. `trustProxy`: which peers' X-Forwarded-* headers Fastify believes (request.ip, and the protocol
  * and host it reports), the same rule as the socket.io handshake's (clientAddress.ts).
  */
-export async function createHttpServer(logger: Logger, trustProxy: ProxyTrust): Promise<{ http: FastifyInstance; routes: HttpRoute[] }> {
-  const http: FastifyInstance = Fastify({
+export async function createHttpServer(logger: Logger, trustProxy: ProxyTrust, https?: { cert: Buffer; key: Buffer }): Promise<{ http: FastifyInstance; routes: HttpRoute[] }> {
+  // With TLS_CERT_FILE / TLS_KEY_FILE the same routes on an https server (typed as the http one:
+  // nothing here depends on which; tlsCertificate.ts reloads its certificate).
+  const http = Fastify({
+    ...(https ? { https } : {}),
     loggerInstance: logger.child({ component: 'http' }, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     trustProxy,
     // While closing, requests still reach the routes, which answer the documented 503s
     // (/healthz `service.draining`, `unavailable`), not Fastify's generic one.
     return503OnClosing: false,
-  });
+  }) as unknown as FastifyInstance;
   const routes: HttpRoute[] = [];
   http.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });

@@ -230,6 +230,10 @@ describe('loadConfig', () => {
     ['a trusted proxy that is a host name', { TRUST_PROXY: 'proxy.internal' }, 'TRUST_PROXY'],
     ['a trusted proxy range with a prefix too long', { TRUST_PROXY: '10.0.0.0/33' }, 'TRUST_PROXY'],
     ['trusted proxies that are only commas', { TRUST_PROXY: ' , ' }, 'TRUST_PROXY'],
+    ['a TLS certificate without its key', { TLS_CERT_FILE: import.meta.filename }, 'TLS_KEY_FILE'],
+    ['a TLS key without its certificate', { TLS_KEY_FILE: import.meta.filename }, 'TLS_CERT_FILE'],
+    ['a TLS certificate file that does not exist', { TLS_CERT_FILE: '/nonexistent/cert.pem', TLS_KEY_FILE: import.meta.filename }, 'TLS_CERT_FILE'],
+    ['a TLS key that is a directory', { TLS_CERT_FILE: import.meta.filename, TLS_KEY_FILE: import.meta.dirname }, 'TLS_KEY_FILE'],
     ['a retry wait that is not a number', { FAILED_UPLOAD_RETRY_SECONDS: '60,soon' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
     ['a retry wait of zero', { FAILED_UPLOAD_RETRY_SECONDS: '0,60' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
     ['a fractional retry wait', { FAILED_UPLOAD_RETRY_SECONDS: '1.5' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
@@ -256,6 +260,13 @@ describe('loadConfig', () => {
     const problems = problemsOf({ TRUST_PROXY: '127.0.0.1,10.0.0.0/8/8,*' });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(/^TRUST_PROXY: must be comma-separated proxy addresses or CIDR ranges like 127\.0\.0\.1,10\.0\.0\.0\/8; not an address or range: "10\.0\.0\.0\/8\/8", "\*"/);
+  });
+
+  it('serves https with TLS_CERT_FILE and TLS_KEY_FILE, and then defaults PUBLIC_URL to https', () => {
+    expect(loadConfig({}, '/').tls).toBeUndefined();
+    const config = loadConfig({ TLS_CERT_FILE: import.meta.filename, TLS_KEY_FILE: import.meta.filename, PORT: '8443' }, '/');
+    expect(config.tls).toEqual({ certFile: import.meta.filename, keyFile: import.meta.filename });
+    expect(config.publicUrl).toBe('https://localhost:8443');
   });
 
   it('names every malformed embed origin in one message', () => {
