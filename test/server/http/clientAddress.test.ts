@@ -1,6 +1,9 @@
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { clientAddress, proxyTrust } from '../../../server/http/clientAddress.ts';
+import { createHttpServer } from '../../../server/http/httpServer.ts';
 
 /** A request as Node hands it over: the TCP peer's address and the headers as received. */
 const requestFrom = (peer: string | undefined, forwardedFor?: string) =>
@@ -43,5 +46,35 @@ describe('the client address', () => {
 
   it('is "unknown" for a request whose socket is already gone', () => {
     expect(clientAddress(requestFrom(undefined, '198.51.100.1'), proxyTrust(['127.0.0.1']))).toBe('unknown');
+  });
+});
+
+/** GET `path` on 127.0.0.1:`port` from `localAddress`, with an X-Forwarded-For header when given; the body. */
+function getFrom(port: number, localAddress: string, forwardedFor?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const headers = forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor };
+    http
+      .get({ host: '127.0.0.1', port, path: '/ip', localAddress, headers, agent: false }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+describe("Fastify's request.ip", () => {
+  it('follows the same rule as the socket.io handshake', async () => {
+    const { http: server } = await createHttpServer(pino({ level: 'silent' }), proxyTrust(['127.0.0.1']));
+    server.get('/ip', async (request) => request.ip);
+    await server.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const { port } = server.server.address() as AddressInfo;
+      expect(await getFrom(port, '127.0.0.1', '10.9.9.9, 198.51.100.1')).toBe('198.51.100.1');
+      expect(await getFrom(port, '127.0.0.1')).toBe('127.0.0.1');
+      expect(await getFrom(port, '127.0.0.2', '198.51.100.1')).toBe('127.0.0.2');
+    } finally {
+      await server.close();
+    }
   });
 });
