@@ -58,9 +58,19 @@ describe('behind nginx (deploy/nginx.conf) with TLS', () => {
 
   beforeAll(async () => {
     buildClient();
-    const port = await pickNginxPort();
-    ts = await startTestService({ PUBLIC_URL: `https://127.0.0.1:${port}`, TRUST_PROXY: PROXY_ADDRESS, MAX_CONNECTIONS_PER_IP: String(MAX_PER_IP) });
-    nginx = await startNginx({ upstream: new URL(ts.url).host, proxyAddress: PROXY_ADDRESS, port });
+    // nginx cannot listen on port 0 and tell us its port, and PUBLIC_URL must name it before the
+    // service starts: a port taken in between (nginx exits: "Address already in use") is picked again.
+    for (let attempt = 1; ; attempt++) {
+      const port = await pickNginxPort();
+      ts = await startTestService({ PUBLIC_URL: `https://127.0.0.1:${port}`, TRUST_PROXY: PROXY_ADDRESS, MAX_CONNECTIONS_PER_IP: String(MAX_PER_IP) });
+      try {
+        nginx = await startNginx({ upstream: new URL(ts.url).host, proxyAddress: PROXY_ADDRESS, port });
+        break;
+      } catch (error) {
+        await ts.close();
+        if (attempt === 3 || !/Address already in use/.test((error as Error).message)) throw error;
+      }
+    }
     // Chromium trusts the test certificate by its public key, as it would a real one.
     browser = await launchBrowser({ args: [`--ignore-certificate-errors-spki-list=${nginx.certificate.spkiSha256}`] });
   }, 60_000);

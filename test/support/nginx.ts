@@ -97,13 +97,10 @@ export async function startNginx(options: NginxOptions): Promise<TestNginx> {
     let stderr = '';
     spawned.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const errorLog = () => `${stderr}${fs.existsSync(path.join(dir, 'error.log')) ? fs.readFileSync(path.join(dir, 'error.log'), 'utf8') : ''}`;
-    await waitFor(
-      async () => {
-        if (spawned.exitCode !== null) throw new Error(`nginx exited (${spawned.exitCode}): ${errorLog()}`);
-        return (await accepts(port)) && fs.existsSync(pidFile);
-      },
-      { timeoutMs: 10_000, what: `nginx listening on ${port}` },
-    );
+    // An nginx that exits at start (a taken port, a bad directive) fails the start at once, with its log.
+    const exited = new Promise<never>((_resolve, reject) => spawned.once('exit', (code) => reject(new Error(`nginx exited (${code}): ${errorLog()}`))));
+    exited.catch(() => undefined);
+    await Promise.race([waitFor(async () => (await accepts(port)) && fs.existsSync(pidFile), { timeoutMs: 10_000, what: `nginx listening on ${port}` }), exited]);
     return {
       port,
       url: `https://127.0.0.1:${port}`,
