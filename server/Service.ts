@@ -436,9 +436,16 @@ export class Service implements ServiceSurface {
     return `${this.config.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   }
 
-  /** SIGHUP with TLS_CERT_FILE / TLS_KEY_FILE: new connections get the files' certificate, live ones stay. False (logged) when they could not be used. */
+  /**
+   * SIGHUP: with TLS_CERT_FILE / TLS_KEY_FILE new connections get the files' certificate, live ones
+   * stay. False (logged) when they could not be used, or when there are none (the signal is then
+   * ignored: a stray reload must not end live interviews).
+   */
   reloadTlsCertificate(): boolean {
-    if (!this.config.tls) return false;
+    if (!this.config.tls) {
+      this.logger.info('SIGHUP ignored: no TLS_CERT_FILE / TLS_KEY_FILE to reload');
+      return false;
+    }
     return reloadTlsCertificate(this.http.server as HttpsServer, this.config.tls, this.logger);
   }
 

@@ -72,5 +72,6 @@ async function shutdown(signal: string): Promise<void> {
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
-// TLS_CERT_FILE / TLS_KEY_FILE: SIGHUP reads them again (a renewed certificate) without dropping a connection.
-if (config.tls) process.on('SIGHUP', () => void service.reloadTlsCertificate());
+// SIGHUP reads TLS_CERT_FILE / TLS_KEY_FILE again (a renewed certificate) without dropping a
+// connection; without them it is logged and ignored.
+process.on('SIGHUP', () => void service.reloadTlsCertificate());

@@ -108,3 +108,18 @@ describe('TLS without a proxy: TLS_CERT_FILE / TLS_KEY_FILE, reloaded on SIGHUP'
     expect(service.hasExited).toBe(false);
   });
 });
+
+describe('SIGHUP without TLS files', () => {
+  it('is logged and ignored: the service goes on', async () => {
+    const service = await ServiceProcess.start(await serviceEnv());
+    try {
+      process.kill(service.pid, 'SIGHUP');
+      await waitFor(() => service.logged('SIGHUP ignored').length === 1, { what: 'the ignored SIGHUP to be logged' });
+      expect(service.hasExited).toBe(false);
+      expect((await service.api('GET', '/api/interviews')).status).toBe(200);
+    } finally {
+      await service.terminate();
+      fs.rmSync(service.env.DATA_DIR, { recursive: true, force: true });
+    }
+  });
+});
