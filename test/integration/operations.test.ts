@@ -69,14 +69,17 @@ describe('operating the service: metrics, deletion and retention', () => {
     expect(valueOf(during, 'interview_ingest_disk_free_bytes')).toBeGreaterThan(0);
     expect(valueOf(during, 'interview_ingest_connected_participants', { role: 'candidate' })).toBe(0);
 
-    // A proctor's signalling connection is counted while it is open.
-    const proctor = await connect(t.url, interview.proctorToken);
+    // Signalling connections are counted by role while they are open (the synthetic publisher above
+    // bypasses signalling: these are a proctor's and a candidate's sockets, not joined).
+    const sockets = [await connect(t.url, interview.proctorToken), await connect(t.url, interview.candidateToken)];
     try {
-      expect(valueOf(await scrape(t), 'interview_ingest_connected_participants', { role: 'proctor' })).toBe(1);
+      const open = await scrape(t);
+      expect(valueOf(open, 'interview_ingest_connected_participants', { role: 'proctor' })).toBe(1);
+      expect(valueOf(open, 'interview_ingest_connected_participants', { role: 'candidate' })).toBe(1);
     } finally {
-      proctor.disconnect();
+      for (const socket of sockets) socket.disconnect();
     }
-    await expect.poll(async () => valueOf(await scrape(t), 'interview_ingest_connected_participants', { role: 'proctor' })).toBe(0);
+    await expect.poll(async () => valueOf(await scrape(t), 'interview_ingest_connected_participants')).toBe(0);
 
     // A recorder restart (ffmpeg killed) is one restart and one gap, counted by its cause.
     const recording = t.service.sessions.get(interview.id)!.recording!;
