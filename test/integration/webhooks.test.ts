@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebhookEvent } from '../../server/db/WebhookEvent.ts';
+import { parsePrometheusText } from '../support/prometheusText.ts';
 import { publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
 import { ServiceProcess, serviceEnv } from '../support/serviceProcess.ts';
 import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
@@ -15,6 +16,14 @@ interface WebhookState {
   state: string;
   attempts: number;
   deliveredAt: string | null;
+}
+
+/** interview_ingest_webhook_deliveries_total by outcome (0 before its first sample). */
+async function deliveries(t: TestService): Promise<{ retry: number; delivered: number }> {
+  const families = parsePrometheusText(await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminToken}` } })).text());
+  const samples = families.get('interview_ingest_webhook_deliveries')?.samples ?? families.get('interview_ingest_webhook_deliveries_total')?.samples ?? [];
+  const of = (outcome: string) => samples.filter((sample) => sample.labels.outcome === outcome).reduce((sum, sample) => sum + sample.value, 0);
+  return { retry: of('retry'), delivered: of('delivered') };
 }
 
 describe('webhooks (Standard Webhooks) from a durable outbox', () => {
@@ -78,6 +87,7 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
     receiver.answer = (webhook) => (webhook.body?.type === 'interview.failed' && refusals-- > 0 ? 503 : 200);
     const t = await startTestService({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret });
     cleanups.push(() => t.close());
+    const deliveriesBefore = await deliveries(t);
     const interview = await t.createInterview({ durationSeconds: 60 });
     const segment = path.join(t.dataDir, 'recordings', interview.id, 'segment-000');
     fs.mkdirSync(segment, { recursive: true });
@@ -108,6 +118,14 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
     await t.api('POST', `/api/interviews/${marker.id}/end`, {});
     await waitFor(() => receiver.ofType('interview.completed').find((w) => w.body?.data.interviewId === marker.id), { timeoutMs: 15_000, what: 'the later event' });
     expect(receiver.ofType('interview.failed')).toHaveLength(3);
+    // The metric counts each outcome: two refusals retried; the gap, the failure and the marker delivered.
+    // (Counted once the receiver's answer is back: polled.)
+    await expect
+      .poll(async () => {
+        const after = await deliveries(t);
+        return { retry: after.retry - deliveriesBefore.retry, delivered: after.delivered - deliveriesBefore.delivered };
+      })
+      .toEqual({ retry: 2, delivered: receiver.received.length - 2 });
   });
 
   it("carries the host app's externalId and metadata in every event, each body as the OpenAPI document describes it", async () => {
