@@ -304,7 +304,7 @@ export class Service implements ServiceSurface {
             logger: clusterLogger,
           },
       });
-      registerMediaRoutes(http, { objectStore, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
+      registerMediaRoutes(http, { objectStore, database, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
       registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls, origins });
       steps.add('http', () => closeHttp(http), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 

@@ -39,6 +39,8 @@ interface FileShipper {
 
 const OFFSET_DIGITS = 12;
 
+const journalPrefixOf = (interviewId: string): string => `journal/${interviewId}/`;
+
 /**
  * The object store as the recording's journal: while ffmpeg writes a segment, the bytes it added
  * are shipped every `intervalMs` as one small object each
@@ -60,7 +62,7 @@ export class RecordingJournal {
 
   constructor(options: RecordingJournalOptions) {
     this.#options = options;
-    this.#prefix = `journal/${options.interviewId}/`;
+    this.#prefix = journalPrefixOf(options.interviewId);
   }
 
   /** The recording started writing segment `index` in `dir`: its files are shipped as they grow. */
@@ -195,10 +197,24 @@ export class RecordingJournal {
   /** The final files are stored: the journal goes. */
   async discard(): Promise<void> {
     await this.flush();
-    const chunks = await this.#list();
-    for (let start = 0; start < chunks.length; start += 1000) {
-      const batch = chunks.slice(start, start + 1000);
-      await this.#options.objectStore.client.send(new DeleteObjectsCommand({ Bucket: this.#options.objectStore.bucket, Delete: { Objects: batch.map((chunk) => ({ Key: chunk.key })), Quiet: true } }));
-    }
+    await deleteJournal(this.#options.objectStore, this.#options.interviewId);
   }
+}
+
+/**
+ * Deletes every object of an interview's journal: after its delivery, and with its recordings (a
+ * failed interview keeps its journal for a retry until then). Returns how many there were.
+ */
+export async function deleteJournal(objectStore: ObjectStore, interviewId: string): Promise<number> {
+  let deleted = 0;
+  let more = true;
+  while (more) {
+    // Each round deletes the first page (at most 1,000 keys, DeleteObjects' limit) and lists again.
+    const page = await objectStore.client.send(new ListObjectsV2Command({ Bucket: objectStore.bucket, Prefix: journalPrefixOf(interviewId), MaxKeys: 1000 }));
+    const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
+    if (keys.length > 0) await objectStore.client.send(new DeleteObjectsCommand({ Bucket: objectStore.bucket, Delete: { Objects: keys, Quiet: true } }));
+    deleted += keys.length;
+    more = page.IsTruncated === true && keys.length > 0;
+  }
+  return deleted;
 }

@@ -2,7 +2,8 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';
-import { parseRecordingObjectKey } from '../db/RecordingFile.ts';
+import type { Database } from '../db/Database.ts';
+import { RecordingFile, RecordingFileStatus, parseRecordingObjectKey } from '../db/RecordingFile.ts';
 import { AppError } from '../errors.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { isAdmin, requireRoleFor } from './requestAuth.ts';
@@ -12,6 +13,8 @@ import { parseByteRange } from './byteRange.ts';
 
 export interface MediaRoutesOptions {
   objectStore: ObjectStore;
+  /** Where the uploaded recordings' sizes are stored (a Range then costs one object-store call). */
+  database: Database;
   signatures: MediaSignatures;
   roleTokens: RoleTokens;
   adminToken: string;
@@ -39,7 +42,18 @@ function authorize(request: FastifyRequest, key: string, interviewId: string, op
  * browser can seek. Used for the stored URLs when no S3_PUBLIC_BASE_URL is configured.
  */
 export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOptions): void {
-  const { objectStore } = options;
+  const { objectStore, database } = options;
+  /** The size the finalizer stored with an uploaded recording; undefined: ask the object store. */
+  const storedSizeOf = async ({ interviewId, kind }: { interviewId: string; kind: RecordingFile['kind'] }): Promise<number | undefined> => {
+    try {
+      const file = await database.em().findOne(RecordingFile, { interviewId, kind });
+      // Uploaded, and the object's size (what the upload sent) is the file's.
+      return file?.status === RecordingFileStatus.Uploaded && file.sizeBytes > 0 && file.uploadedBytes === file.sizeBytes ? file.sizeBytes : undefined;
+    } catch {
+      // The database is slow or down: the object store still knows.
+      return undefined;
+    }
+  };
   const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const key = (request.params as { '*': string })['*'];
     const recording = parseRecordingObjectKey(key);
@@ -56,8 +70,7 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
       }
       let rangeHeader: string | undefined;
       if (header !== undefined) {
-        const head = await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }));
-        const size = head.ContentLength ?? 0;
+        const size = (await storedSizeOf(recording)) ?? (await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }))).ContentLength ?? 0;
         const range = parseByteRange(header, size);
         if (range === 'unsatisfiable') {
           return reply.code(416).header('content-range', `bytes */${size}`).send({ error: 'invalid_input', message: 'range not satisfiable', field: 'range' });

@@ -24,7 +24,8 @@ export interface PageRoutesOptions {
 
 const defaultClientDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'client');
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const assetName = /^[a-z][\w-]*\.(js|css|map)$/i;
+// The bundles, their source maps (the build links them: <page>.js.map) and the stylesheets.
+const assetName = /^[a-z][\w-]*\.(js|css|js\.map)$/i;
 const contentTypes: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -48,6 +49,11 @@ function pageHeaders(mediaOrigin: string | undefined, frameAncestors: readonly s
   };
 }
 
+const exists = (file: string): Promise<boolean> => fs.access(file).then(
+  () => true,
+  () => false,
+);
+
 /** Node origins safe to put in a header (a URL's origin has no spaces, quotes or semicolons). */
 function originsOf(urls: readonly string[]): string[] {
   const origins = new Set<string>();
@@ -65,6 +71,7 @@ function originsOf(urls: readonly string[]): string[] {
 /** The candidate, proctor, admin and end pages, and the client bundles they load. */
 export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOptions = {}): void {
   const clientDir = options.clientDir ?? defaultClientDir;
+  const distDir = path.join(clientDir, 'dist');
   const headers = pageHeaders(options.mediaOrigin, []);
   // The candidate's pages (the live page and the end page) may be framed by the host apps.
   const frameAncestors = options.frameAncestors ?? [];
@@ -76,11 +83,13 @@ export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOpti
     try {
       body = await fs.readFile(file);
     } catch {
-      const built = file.includes(`${path.sep}dist${path.sep}`);
+      // A bundle missing from dist/ is the operator's to fix only when nothing was built (no build
+      // metafile); with a build there, it is a name the build does not make.
+      const notBuilt = file.startsWith(distDir + path.sep) && !(await exists(path.join(distDir, 'build-meta.json')));
       return reply
-        .code(built ? 503 : 404)
+        .code(notBuilt ? 503 : 404)
         .type('text/plain; charset=utf-8')
-        .send(built ? 'The client is not built: run node scripts/build-client.mjs' : 'Not found');
+        .send(notBuilt ? 'The client is not built: run node scripts/build-client.mjs' : 'Not found');
     }
     return reply.headers(pageHeaderSet).type(contentTypes[path.extname(file)] ?? 'application/octet-stream').send(body);
   }
@@ -119,6 +128,6 @@ export function registerPageRoutes(app: FastifyInstance, options: PageRoutesOpti
     const { name } = request.params as { name: string };
     if (!assetName.test(name)) return reply.code(404).type('text/plain; charset=utf-8').send('Not found');
     // Stylesheets are hand-written and live with the pages; scripts are built.
-    return sendFile(reply, name.endsWith('.css') ? path.join(clientDir, 'pages', name) : path.join(clientDir, 'dist', name));
+    return sendFile(reply, name.endsWith('.css') ? path.join(clientDir, 'pages', name) : path.join(distDir, name));
   });
 }

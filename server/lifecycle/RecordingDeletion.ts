@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
+import { deleteJournal } from '../delivery/RecordingJournal.ts';
 import { RECORDING_FILE_KINDS, RecordingFile, recordingObjectKey } from '../db/RecordingFile.ts';
 import { AppError } from '../errors.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
@@ -60,6 +61,12 @@ export class RecordingDeletion {
         const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
         if (status !== 404) throw new AppError('unavailable', `the object store did not delete the ${kind} recording; try again`);
       }
+    }
+    // The journal (RECORDING_JOURNAL_SECONDS) holds the recording too: a failed interview keeps it for a retry until now.
+    try {
+      await deleteJournal(objectStore, interviewId);
+    } catch {
+      throw new AppError('unavailable', "the object store did not delete the recording's journal; try again");
     }
     await fs.rm(path.join(this.#options.recordingsDir, interviewId), { recursive: true, force: true });
     for (const row of rows) em.remove(row);

@@ -32,6 +32,8 @@ import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from '.
  * a broken recorder must not keep an interview from ever ending.
  */
 const LIVE_WITHOUT_RECORDING_MS = 10_000;
+/** Why anything that would open media is refused once the interview has ended (signalling says the same). */
+export const INTERVIEW_ENDED = 'the interview has ended';
 // setTimeout cannot wait longer than 2^31-1 ms (~24.8 days); longer waits re-arm in steps.
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -239,16 +241,32 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
 
   // ---------------------------------------------------------------- room
 
-  /** The interview's room, opened if needed; concurrent callers share one. */
+  /** The interview has ended (as stored when the session was made, or since): no room opens for it again. */
+  get #ended(): boolean {
+    return this.#state === SessionState.Ending || this.#state === SessionState.Finalizing || this.#state === SessionState.Done;
+  }
+
+  /** The interview's room, opened if needed; concurrent callers share one. Refused once the interview has ended. */
   async openRoom(): Promise<InterviewRoom> {
     if (this.#closed) throw new AppError('unavailable', 'the service is shutting down');
+    if (this.#ended) throw new AppError('conflict', INTERVIEW_ENDED);
     if (this.#room && !this.#room.closed) return this.#room;
-    this.#roomOpening ??= this.#context
-      .createRoom(this.interviewId)
+    // A new session learns the stored status first (if the database fails there, the room opens all the same).
+    this.#roomOpening ??= this.#loaded
+      .catch(() => undefined)
+      .then(() => {
+        if (this.#ended) throw new AppError('conflict', INTERVIEW_ENDED);
+        return this.#context.createRoom(this.interviewId);
+      })
       .then((room) => {
         if (this.#closed) {
           room.close('shutdown');
           throw new AppError('unavailable', 'the service is shutting down');
+        }
+        // Ended while the room was being made: it would record nothing, and nothing would close it.
+        if (this.#ended) {
+          room.close('ended');
+          throw new AppError('conflict', INTERVIEW_ENDED);
         }
         this.#adoptRoom(room);
         return room;

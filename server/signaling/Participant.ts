@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import { InterviewStatus, hasEnded } from '../db/InterviewStatus.ts';
 import type { InterviewRoom, TransportAppData } from '../sfu/InterviewRoom.ts';
-import type { InterviewSession } from '../session/InterviewSession.ts';
+import { INTERVIEW_ENDED, type InterviewSession } from '../session/InterviewSession.ts';
 import {
   TRACK_NAMES,
   endUrlOf,
@@ -84,7 +84,7 @@ export class Participant {
   handle<N extends RequestName>(name: N, request: ParsedRequest<N>): Promise<RequestResults[N]> {
     if (this.#closed) return Promise.reject(new AppError('conflict', 'this connection is closed'));
     if (name !== 'join' && !this.#joined) return Promise.reject(new AppError('conflict', 'send join first'));
-    if (name !== 'join' && name !== 'getStats' && this.#ended) return Promise.reject(new AppError('conflict', 'the interview has ended'));
+    if (name !== 'join' && name !== 'getStats' && this.#ended) return Promise.reject(new AppError('conflict', INTERVIEW_ENDED));
     return (this.#handlers[name] as (request: ParsedRequest<N>) => Promise<RequestResults[N]>)(request);
   }
 
@@ -104,16 +104,18 @@ export class Participant {
       if (interviewId !== this.interviewId) throw new AppError('forbidden', 'this link belongs to another interview');
       const interview = await this.#context.interviews.find(interviewId);
       if (!interview) throw new AppError('not_found', 'this interview does not exist');
-      if (hasEnded(interview.status)) {
-        this.#notify('interviewEnded', { endUrl: endUrlOf(interviewId), cause: null });
-        throw new AppError('conflict', 'the interview has ended');
-      }
+      if (hasEnded(interview.status)) throw this.#endedRefusal();
       // A candidate starting an interview brings a new load; one already under way (a reload, a
       // reconnect) is never turned away.
       const started = interview.status !== InterviewStatus.Created || (this.#context.session.room?.tracks.length ?? 0) > 0;
       if (this.claims.role === 'candidate' && !started) this.#context.admitOne?.();
-      const room = await this.#openRoom();
+      // The end stored while this join read the interview refuses it like a late one (the session
+      // opens no room for an ended interview).
+      const room = await this.#openRoom().catch((error: unknown) => {
+        throw this.#ended || (error instanceof AppError && error.message === INTERVIEW_ENDED) ? this.#endedRefusal() : error;
+      });
       if (this.#closed) throw new AppError('conflict', 'this connection is closed');
+      if (this.#ended) throw this.#endedRefusal();
       this.#joined = true;
       // A candidate opened the interview in a new tab (or reloaded): the old connection stops.
       if (this.claims.role === 'candidate') this.#context.session.candidateJoined(this)?.replaced();
@@ -156,9 +158,10 @@ export class Participant {
       this.#transports.clear();
       const room = await this.#openRoom();
       const transport = await room.createWebRtcTransport(direction);
-      if (this.#closed) {
+      if (this.#closed || this.#ended) {
         transport.close();
-        throw new AppError('conflict', 'this connection is closed');
+        // The interview ended while the transport was being made: nothing is recorded any more.
+        throw new AppError('conflict', this.#closed ? 'this connection is closed' : INTERVIEW_ENDED);
       }
       this.#transports.set(transport.id, transport);
       transport.observer.once('close', () => this.#transports.delete(transport.id));
@@ -264,6 +267,14 @@ export class Participant {
       return {};
     },
   };
+
+  /** A join that comes after the end: the page is told where to go, and the join is refused. */
+  #endedRefusal(): AppError {
+    this.#room?.removeMember(this.id);
+    this.#room = undefined;
+    this.#notify('interviewEnded', { endUrl: endUrlOf(this.interviewId), cause: null });
+    return new AppError('conflict', INTERVIEW_ENDED);
+  }
 
   async #openRoom(): Promise<InterviewRoom> {
     if (this.#room && !this.#room.closed) return this.#room;

@@ -64,20 +64,6 @@ const channelOf = (interviewId: string): string => `interview:${interviewId}`;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * Refuses a namespace connection with a typed error and then closes the transport under it, so a
- * refused client holds nothing (a well-behaved client closes it itself; the connectTimeout is
- * the backstop for one that does not).
- */
-function refuse(socket: Socket, next: (error?: Error) => void, code: HandshakeErrorData['code'], message: string, details: Omit<HandshakeErrorData, 'code'> = {}): void {
-  next(Object.assign(new Error(message), { data: { code, ...details } satisfies HandshakeErrorData }));
-  // After the error packet is on its way (socket.io sends it on the next tick).
-  setImmediate(() => {
-    const joined = (socket.client as unknown as { nsps?: Map<string, unknown> }).nsps;
-    if (!joined || joined.size === 0) socket.conn.close();
-  });
-}
-
-/**
  * The signalling endpoint: authenticates sockets by role token, validates every message against
  * the protocol, runs each connection's requests in order, and relays lifecycle and room events
  * to the pages of the interview concerned.
@@ -89,6 +75,11 @@ export class SignalingServer {
   /** By socket id. */
   readonly #participants = new Map<string, Participant>();
   readonly #unsubscribe: Array<() => void> = [];
+  /**
+   * Accepted namespace connections per transport (engine.io connection). socket.io multiplexes
+   * namespaces over one transport: a refusal closes it only when nothing accepted lives on it.
+   */
+  readonly #acceptedOn = new WeakMap<object, number>();
   #closed = false;
 
   constructor(options: SignalingServerOptions) {
@@ -99,23 +90,37 @@ export class SignalingServer {
       connection.once('close', options.limits.holdAddress(connection.request));
     });
     // Nothing but signalling is served: the default namespace holds no connection.
-    options.io.of('/').use((socket, next) => refuse(socket, next, 'not_found', `connect to the ${SIGNALING_NAMESPACE} namespace`));
+    options.io.of('/').use((socket, next) => this.#refuse(socket, next, 'not_found', `connect to the ${SIGNALING_NAMESPACE} namespace`));
     this.#namespace = options.io.of(SIGNALING_NAMESPACE) as SignalingNamespace;
     this.#namespace.use((socket, next) => {
       let claims: RoleClaims;
       try {
         claims = options.roleTokens.verify((socket.handshake.auth as Record<string, unknown> | undefined)?.token);
       } catch (error) {
-        return refuse(socket, next, 'unauthorized', error instanceof TokenError ? error.message : 'role token refused', error instanceof TokenError ? { reason: error.reason } : {});
+        return this.#refuse(socket, next, 'unauthorized', error instanceof TokenError ? error.message : 'role token refused', error instanceof TokenError ? { reason: error.reason } : {});
       }
       void this.#route(claims.interviewId).then((route) => {
-        if (route.to === 'owner') return refuse(socket, next, 'unavailable', 'this interview is served by another node', { ownerUrl: route.url });
-        if (route.to === 'nobody yet') return refuse(socket, next, 'unavailable', "this interview's node is gone; another one is taking it over: try again in a moment");
+        if (route.to === 'owner') return this.#refuse(socket, next, 'unavailable', 'this interview is served by another node', { ownerUrl: route.url });
+        if (route.to === 'nobody yet') return this.#refuse(socket, next, 'unavailable', "this interview's node is gone; another one is taking it over: try again in a moment");
         this.#admit(socket, claims, next);
       }, () => this.#admit(socket, claims, next));
     });
     this.#namespace.on('connection', (socket) => this.#onConnection(socket));
     this.#watchSessions();
+  }
+
+  /**
+   * Refuses a namespace connection with a typed error and then closes the transport under it, so a
+   * refused client holds nothing (a well-behaved client closes it itself; the connectTimeout is
+   * the backstop for one that does not) — unless a namespace connection of the same client was
+   * accepted on that transport.
+   */
+  #refuse(socket: Socket, next: (error?: Error) => void, code: HandshakeErrorData['code'], message: string, details: Omit<HandshakeErrorData, 'code'> = {}): void {
+    next(Object.assign(new Error(message), { data: { code, ...details } satisfies HandshakeErrorData }));
+    // After the error packet is on its way (socket.io sends it on the next tick).
+    setImmediate(() => {
+      if (!this.#acceptedOn.get(socket.conn)) socket.conn.close();
+    });
   }
 
   /** Cluster mode: an interview's pages signal with the node that owns it (a page that reached another is told where). */
@@ -132,7 +137,7 @@ export class SignalingServer {
       const release = options.sessions.open(claims.interviewId).holdProctorSeat(options.limits.settings.proctorsPerInterview);
       if (!release) {
         const max = options.limits.settings.proctorsPerInterview;
-        return refuse(socket, next, 'limit_reached', `this interview already has ${max} proctor connections open (the most it takes); close one and try again`);
+        return this.#refuse(socket, next, 'limit_reached', `this interview already has ${max} proctor connections open (the most it takes); close one and try again`);
       }
       socket.data.releaseSeat = release;
       // Released when the connection goes, also if it goes before the namespace connect completes.
@@ -163,6 +168,7 @@ export class SignalingServer {
 
   #onConnection(socket: SignalingSocket): void {
     const claims = socket.data.claims;
+    this.#acceptedOn.set(socket.conn, (this.#acceptedOn.get(socket.conn) ?? 0) + 1);
     const notify = <N extends NotificationName>(name: N, payload: Notifications[N]): void => {
       (socket.emit as (name: N, payload: Notifications[N]) => void)(name, payload);
     };
@@ -215,6 +221,7 @@ export class SignalingServer {
     socket.on('error' as never, () => undefined);
     const expiry = this.#expireAt(socket, claims.exp * 1000);
     socket.on('disconnect', () => {
+      this.#acceptedOn.set(socket.conn, (this.#acceptedOn.get(socket.conn) ?? 1) - 1);
       clearTimeout(expiry.timer);
       socket.data.releaseSeat?.();
       participant.close();

@@ -46,7 +46,7 @@ describe('a candidate whose uplink is capped', () => {
   // kbit/s through the cap cannot happen without it). Before the relay's frame gate, at 600
   // kbit/s 2 undecodable frames and a 0.4 s audio hole reached the files; at 800 now: 0 decode
   // errors, screen 1280×720 at 18 fps, longest audio step 140 ms.
-  it.each([1500, 800])('at %i kbit/s keeps the screen at full resolution, at 5 fps or more, with the audio going on', async (UPLINK_KBIT) => {
+  it.each([1500, 800])('at %i kbit/s keeps the screen at full resolution, at 15 fps or more, with the audio going on and no gap', async (UPLINK_KBIT) => {
     host.capUplink(UPLINK_KBIT);
     const before = host.uplinkStats();
     const interview = await ts.createInterview({ durationSeconds: DURATION_SECONDS });
@@ -58,8 +58,11 @@ describe('a candidate whose uplink is capped', () => {
     const shaped = { sentBytes: after.sentBytes - before.sentBytes, dropped: after.dropped - before.dropped };
     const uplinkKbit = (shaped.sentBytes * 8) / 1000 / DURATION_SECONDS;
     console.log(`capped uplink ${UPLINK_KBIT} kbit/s: ${Math.round(uplinkKbit)} kbit/s sent through the cap on average, ${shaped.dropped} packets dropped by it; gaps ${JSON.stringify(done.gaps)}`);
-    expect(shaped.sentBytes).toBeGreaterThan(0);
+    // The media went through the cap (the fake media averages 1.56 Mbit/s uncapped), and no faster than it.
+    expect(uplinkKbit).toBeGreaterThan(UPLINK_KBIT * 0.6);
     expect(uplinkKbit).toBeLessThan(UPLINK_KBIT * 1.1);
+    // A short uplink costs quality, never a hole in the recording.
+    expect(done.gaps).toEqual([]);
     expect(errors).toEqual([]);
 
     const [screenFile, candidateFile] = await Promise.all([download(done.screenVideo), download(done.candidateVideo)]);
@@ -82,9 +85,10 @@ describe('a candidate whose uplink is capped', () => {
       expect(largestPtsStep(audio)).toBeLessThan(0.2);
       expect(audio.length).toBeGreaterThan(0.95 * 50 * probe.durationSeconds!);
       if (file === screenFile) {
-        // The screen never gives up resolution for bandwidth; framerate may drop, to 5 fps at worst.
+        // The screen never gives up resolution for bandwidth; framerate may drop a little (18–20 fps
+        // measured, 15 allows for a busy machine; the fake screen itself runs about 20).
         expect(distinct).toEqual(['1280×720']);
-        expect(fps).toBeGreaterThanOrEqual(5);
+        expect(fps).toBeGreaterThanOrEqual(15);
       }
     }
   });

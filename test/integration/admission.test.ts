@@ -7,6 +7,10 @@ import { publishSynthetic, useSyntheticScene, waitForRecordedBytes, waitForStatu
 import { waitFor } from '../support/testConfig.ts';
 import { startTestService } from '../support/testService.ts';
 
+async function scrape(url: string, token: string) {
+  return parsePrometheusText(await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text());
+}
+
 describe('admission before overload', () => {
   const scene = useSyntheticScene();
   const burners: ChildProcess[] = [];
@@ -42,8 +46,11 @@ describe('admission before overload', () => {
     const health = await fetch(`${t.url}/healthz`);
     expect(health.status).toBe(503);
     expect((await health.json()).admission).toMatchObject({ ok: false, enabled: true, activeInterviews: 1 });
-    const metrics = parsePrometheusText(await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminToken}` } })).text());
+    const metrics = await scrape(t.url, t.adminToken);
     expect(valueOf(metrics, 'interview_ingest_at_capacity')).toBe(1);
+    // The gauge says why: one interview's reservation, against half the cores.
+    expect(valueOf(metrics, 'interview_ingest_admission_cores', { what: 'reserved' })).toBeCloseTo(threshold * 0.6, 6);
+    expect(valueOf(metrics, 'interview_ingest_admission_cores', { what: 'threshold' })).toBeCloseTo(threshold, 6);
 
     // The running interview records on and ends on time, whole.
     const done = await waitForStatus(t, running.id, 'completed', 60_000);
@@ -53,6 +60,9 @@ describe('admission before overload', () => {
     scene.publisher = undefined;
     // Its reservation is given back.
     await waitFor(async () => (await t.api('POST', '/api/interviews', { durationSeconds: 60 })).status === 201, { what: 'a new interview admitted again' });
+    const after = await scrape(t.url, t.adminToken);
+    expect(valueOf(after, 'interview_ingest_at_capacity')).toBe(0);
+    expect(valueOf(after, 'interview_ingest_admission_cores', { what: 'reserved' })).toBe(0);
   });
 
   it('refuses a new interview while the machine is measured busier than the threshold', async () => {
@@ -66,5 +76,9 @@ describe('admission before overload', () => {
     expect(report).toMatchObject({ ok: false, activeInterviews: 0 });
     const refused = await t.api<{ error: string; message: string }>('POST', '/api/interviews', { durationSeconds: 60 });
     expect(refused).toMatchObject({ status: 503, body: { error: 'at_capacity', message: expect.stringMatching(/the machine is busy/) } });
+    const metrics = await scrape(t.url, t.adminToken);
+    expect(valueOf(metrics, 'interview_ingest_at_capacity')).toBe(1);
+    expect(valueOf(metrics, 'interview_ingest_admission_cores', { what: 'measured_busy' })).toBeGreaterThanOrEqual(valueOf(metrics, 'interview_ingest_admission_cores', { what: 'threshold' }));
+    expect(valueOf(metrics, 'interview_ingest_admission_cores', { what: 'reserved' })).toBe(0);
   });
 });

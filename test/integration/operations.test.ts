@@ -7,7 +7,8 @@ import { Interview } from '../../server/db/Interview.ts';
 import { recordingObjectKey } from '../../server/db/RecordingFile.ts';
 import { parsePrometheusText, valueOf } from '../support/prometheusText.ts';
 import { publishSynthetic, useSyntheticScene, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
-import { tempDir } from '../support/testConfig.ts';
+import { connect } from '../signaling/signalingClient.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 import { asAdmin, startTestService, type TestService } from '../support/testService.ts';
 
 const METRICS_TOKEN = 'metrics-token-0123456789';
@@ -18,6 +19,14 @@ async function scrape(t: TestService, token = METRICS_TOKEN) {
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   return parsePrometheusText(await response.text());
 }
+
+/** A counter's value, 0 while it has no sample yet (a labelled counter appears at its first increment). */
+function countOf(families: ReturnType<typeof parsePrometheusText>, name: string, labels: Record<string, string> = {}): number {
+  const known = [...families.values()].some((family) => family.samples.some((sample) => sample.name === name && Object.entries(labels).every(([k, v]) => sample.labels[k] === v)));
+  return known ? valueOf(families, name, labels) : 0;
+}
+
+const RESTARTED = { cause: 'recorder restarted' };
 
 async function objectExists(t: TestService, key: string): Promise<boolean> {
   try {
@@ -60,6 +69,27 @@ describe('operating the service: metrics, deletion and retention', () => {
     expect(valueOf(during, 'interview_ingest_disk_free_bytes')).toBeGreaterThan(0);
     expect(valueOf(during, 'interview_ingest_connected_participants', { role: 'candidate' })).toBe(0);
 
+    // Signalling connections are counted by role while they are open (the synthetic publisher above
+    // bypasses signalling: these are a proctor's and a candidate's sockets, not joined).
+    const sockets = [await connect(t.url, interview.proctorToken), await connect(t.url, interview.candidateToken)];
+    try {
+      const open = await scrape(t);
+      expect(valueOf(open, 'interview_ingest_connected_participants', { role: 'proctor' })).toBe(1);
+      expect(valueOf(open, 'interview_ingest_connected_participants', { role: 'candidate' })).toBe(1);
+    } finally {
+      for (const socket of sockets) socket.disconnect();
+    }
+    await expect.poll(async () => valueOf(await scrape(t), 'interview_ingest_connected_participants')).toBe(0);
+
+    // A recorder restart (ffmpeg killed) is one restart and one gap, counted by its cause.
+    const recording = t.service.sessions.get(interview.id)!.recording!;
+    await waitFor(() => recording.ffmpegPid, { what: 'the recorder running' });
+    process.kill(recording.ffmpegPid!, 'SIGKILL');
+    await waitFor(async () => countOf(await scrape(t), 'interview_ingest_recording_gaps_total', RESTARTED) > countOf(before, 'interview_ingest_recording_gaps_total', RESTARTED), {
+      timeoutMs: 15_000,
+      what: 'the gap counted',
+    });
+
     const done = await waitForStatus(t, interview.id, 'completed', 60_000);
     const after = await scrape(t);
     expect(valueOf(after, 'interview_ingest_live_interviews')).toBe(0);
@@ -69,6 +99,8 @@ describe('operating the service: metrics, deletion and retention', () => {
     const stored = await Promise.all(['screen', 'candidate'].map(async (kind) => Number((await fetch(kind === 'screen' ? done.screenVideo : done.candidateVideo, { method: 'HEAD', headers: asAdmin() })).headers.get('content-length'))));
     expect(valueOf(after, 'interview_ingest_recorded_bytes_total') - valueOf(before, 'interview_ingest_recorded_bytes_total')).toBe(stored[0]! + stored[1]!);
     expect(valueOf(after, 'interview_ingest_upload_parts_total')).toBeGreaterThanOrEqual(2);
+    expect(countOf(after, 'interview_ingest_recording_gaps_total', RESTARTED) - countOf(before, 'interview_ingest_recording_gaps_total', RESTARTED)).toBe(1);
+    expect(countOf(after, 'interview_ingest_recorder_restarts_total') - countOf(before, 'interview_ingest_recorder_restarts_total')).toBe(1);
   });
 
   it('deletes an interview’s recordings on request, from the object store and the disk, idempotently', async () => {

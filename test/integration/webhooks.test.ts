@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebhookEvent } from '../../server/db/WebhookEvent.ts';
+import { parsePrometheusText } from '../support/prometheusText.ts';
 import { publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
 import { ServiceProcess, serviceEnv } from '../support/serviceProcess.ts';
 import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
@@ -14,6 +16,14 @@ interface WebhookState {
   state: string;
   attempts: number;
   deliveredAt: string | null;
+}
+
+/** interview_ingest_webhook_deliveries_total by outcome (0 before its first sample). */
+async function deliveries(t: TestService): Promise<{ retry: number; delivered: number }> {
+  const families = parsePrometheusText(await (await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminToken}` } })).text());
+  const samples = families.get('interview_ingest_webhook_deliveries')?.samples ?? families.get('interview_ingest_webhook_deliveries_total')?.samples ?? [];
+  const of = (outcome: string) => samples.filter((sample) => sample.labels.outcome === outcome).reduce((sum, sample) => sum + sample.value, 0);
+  return { retry: of('retry'), delivered: of('delivered') };
 }
 
 describe('webhooks (Standard Webhooks) from a durable outbox', () => {
@@ -77,6 +87,7 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
     receiver.answer = (webhook) => (webhook.body?.type === 'interview.failed' && refusals-- > 0 ? 503 : 200);
     const t = await startTestService({ WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: secret });
     cleanups.push(() => t.close());
+    const deliveriesBefore = await deliveries(t);
     const interview = await t.createInterview({ durationSeconds: 60 });
     const segment = path.join(t.dataDir, 'recordings', interview.id, 'segment-000');
     fs.mkdirSync(segment, { recursive: true });
@@ -91,12 +102,30 @@ describe('webhooks (Standard Webhooks) from a durable outbox', () => {
     expect(attempts.map((w) => w.id)).toEqual([attempts[0]!.id, attempts[0]!.id, attempts[0]!.id]);
     expect(attempts[0]!.body!.data).toEqual({ interviewId: interview.id, externalId: null, metadata: null, reason: failed.failureReason, nextRetryAt: failed.nextRetryAt });
     const gaps = attempts.slice(1).map((w, i) => w.receivedAt - attempts[i]!.receivedAt);
+    // The schedule's 1 s and 5 s, late by at most the outbox's 1 s poll and a loaded machine's slack.
     expect(gaps[0]).toBeGreaterThanOrEqual(900);
+    expect(gaps[0]).toBeLessThan(3000);
     expect(gaps[1]).toBeGreaterThanOrEqual(4900);
+    expect(gaps[1]).toBeLessThan(7500);
     await waitFor(async () => (await t.api<WebhookState[]>('GET', `/api/interviews/${interview.id}/webhooks`)).body.find((s) => s.type === 'interview.failed')?.state === 'delivered', { what: 'delivered state' });
     const { body: states } = await t.api<WebhookState[]>('GET', `/api/interviews/${interview.id}/webhooks`);
     expect(states.find((s) => s.type === 'interview.failed')).toMatchObject({ id: attempts[0]!.id, state: 'delivered', attempts: 3 });
+
+    // Delivered means never sent again, even once its next slot has come: the row is made due, and
+    // a later event (the outbox sends the oldest due first) marks when a redelivery would have come.
+    await t.service.database.em().nativeUpdate(WebhookEvent, { id: attempts[0]!.id }, { nextAttemptAt: new Date(Date.now() - 3_600_000) });
+    const marker = await t.createInterview({ durationSeconds: 60 });
+    await t.api('POST', `/api/interviews/${marker.id}/end`, {});
+    await waitFor(() => receiver.ofType('interview.completed').find((w) => w.body?.data.interviewId === marker.id), { timeoutMs: 15_000, what: 'the later event' });
     expect(receiver.ofType('interview.failed')).toHaveLength(3);
+    // The metric counts each outcome: two refusals retried; the gap, the failure and the marker delivered.
+    // (Counted once the receiver's answer is back: polled.)
+    await expect
+      .poll(async () => {
+        const after = await deliveries(t);
+        return { retry: after.retry - deliveriesBefore.retry, delivered: after.delivered - deliveriesBefore.delivered };
+      })
+      .toEqual({ retry: 2, delivered: receiver.received.length - 2 });
   });
 
   it("carries the host app's externalId and metadata in every event, each body as the OpenAPI document describes it", async () => {

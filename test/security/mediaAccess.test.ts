@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaSignatures } from '../../server/auth/MediaSignatures.ts';
 import { Interview } from '../../server/db/Interview.ts';
-import { recordingObjectKey } from '../../server/db/RecordingFile.ts';
+import { RecordingFile, RecordingFileStatus, recordingObjectKey } from '../../server/db/RecordingFile.ts';
 import { startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';
 import { rawRequest } from './rawClients.ts';
 
@@ -105,6 +105,35 @@ describe('recordings are served only to someone entitled to them', () => {
       if (expected) expect({ range, same: body.equals(expected) }).toEqual({ range, same: true });
       if (status === 206) expect(response.headers.get('content-range')).toMatch(/^bytes \d+-\d+\/1000$/);
       if (status === 416) expect(response.headers.get('content-range')).toBe('bytes */1000');
+    }
+  });
+
+  it('serves a Range with one object-store call when the size of the recording is stored (the finalizer stores it)', async () => {
+    const { objectStore, database } = ts.service;
+    const candidateKey = recordingObjectKey(interview.id, 'candidate');
+    await objectStore.client.send(new PutObjectCommand({ Bucket: objectStore.bucket, Key: candidateKey, Body: CONTENT, ContentType: 'video/webm' }));
+    const file = Object.assign(new RecordingFile(interview.id, 'candidate'), { status: RecordingFileStatus.Uploaded, sizeBytes: CONTENT.length, uploadedBytes: CONTENT.length });
+    await database.em().persistAndFlush(file);
+    const url = objectStore.publicUrlFor(candidateKey, ts.url);
+    const auth = { authorization: `Bearer ${ts.adminToken}` };
+    // Every request the service sends to the object store, by command.
+    const calls: string[] = [];
+    objectStore.client.middlewareStack.add((next, context) => (args) => (calls.push(String(context.commandName)), next(args)), { step: 'initialize', name: 'countCalls' });
+    try {
+      const cases: Array<[string, number, Buffer | null, string[]]> = [
+        ['bytes=100-199', 206, CONTENT.subarray(100, 200), ['GetObjectCommand']],
+        ['bytes=-10', 206, CONTENT.subarray(990), ['GetObjectCommand']],
+        ['bytes=1000-', 416, null, []],
+      ];
+      for (const [range, status, expected, expectedCalls] of cases) {
+        calls.length = 0;
+        const response = await get(url, { ...auth, range });
+        const body = Buffer.from(await response.arrayBuffer());
+        expect({ range, status: response.status, calls }).toEqual({ range, status, calls: expectedCalls });
+        if (expected) expect({ range, same: body.equals(expected) }).toEqual({ range, same: true });
+      }
+    } finally {
+      objectStore.client.middlewareStack.remove('countCalls');
     }
   });
 

@@ -14,7 +14,9 @@ export interface Family {
 }
 
 const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-const SAMPLE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\\+Inf|-Inf|NaN))(?: -?\\d+)?$`);
+// NaN in any case, as Prometheus's parser (Go's ParseFloat) reads it: prom-client writes `Nan`, e.g.
+// the event-loop lag's mean when a scrape comes before any delay was sampled since the last one.
+const SAMPLE = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (-?(?:[0-9.]+(?:e[+-]?[0-9]+)?|\\+Inf|-Inf|[Nn][Aa][Nn]))(?: -?\\d+)?$`);
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/g;
 
 export function parsePrometheusText(text: string): Map<string, Family> {

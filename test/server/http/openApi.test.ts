@@ -45,11 +45,20 @@ describe('the API described once (GET /api/openapi.json)', () => {
   });
 
   it('describes request bodies and parameters from the zod schemas the routes parse with', () => {
-    const create = document.paths['/api/interviews']!.post!;
-    expect(JSON.stringify(create.requestBody)).toContain('"durationSeconds"');
-    expect(JSON.stringify(create.requestBody)).toMatch(/"minimum":10.*"maximum":14400|"maximum":14400.*"minimum":10/);
-    expect(JSON.stringify(document.paths['/api/interviews/{id}']!.get!.parameters)).toContain('"uuid"');
-    expect(JSON.stringify(document.paths['/api/interviews']!.get!.parameters)).toContain('"limit"');
+    // Read where each thing belongs (a substring of the serialized document would also match it anywhere else).
+    const create = document.paths['/api/interviews']!.post!.requestBody as { required?: boolean; content: Record<string, { schema: JsonSchema & { additionalProperties?: unknown } }> };
+    const body = create.content['application/json']!.schema;
+    expect(create.required).toBe(true);
+    expect(body.properties!.durationSeconds).toEqual({ type: 'integer', minimum: 10, maximum: 14400 });
+    expect(body.required).toEqual(['durationSeconds']);
+    expect(body.additionalProperties).toBe(false);
+    expect(Object.keys(body.properties!).sort()).toEqual(['candidateName', 'durationSeconds', 'externalId', 'metadata', 'returnUrl']);
+    type Parameter = { name: string; in: string; required?: boolean; schema: Record<string, unknown> };
+    const parameter = (path: string, name: string) => (document.paths[path]!.get!.parameters as Parameter[]).find((p) => p.name === name);
+    expect(parameter('/api/interviews/{id}', 'id')).toMatchObject({ in: 'path', required: true, schema: { type: 'string', format: 'uuid' } });
+    expect(parameter('/api/interviews', 'limit')).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 500 } });
+    expect(parameter('/api/interviews', 'offset')).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 0 } });
+    expect(parameter('/api/interviews', 'status')).toMatchObject({ in: 'query', schema: { enum: ['created', 'live', 'finalizing', 'completed', 'failed'] } });
   });
 
   it('describes each webhook (OpenAPI 3.1 `webhooks`) with its body from the schemas the outbox builds it with', () => {
