@@ -18,11 +18,10 @@ const browser = browserFamily(navigator.userAgent);
 
 const session = join(location.href);
 let sharing = false;
-let recording = false;
-
-let reconnecting = false;
 
 function render(): void {
+  const { recording, state } = session;
+  const reconnecting = state === 'reconnecting' || state === 'moved';
   setText('recording', recording ? TEXT.recording : reconnecting && sharing ? TEXT.notRecordingReconnecting : sharing ? TEXT.starting : TEXT.notRecording);
   byId('recording').dataset.on = String(recording);
   const remaining = session.remainingMs();
@@ -128,7 +127,6 @@ byId('copy-link').addEventListener('click', () => {
 });
 
 session.on('state', ({ state }) => {
-  reconnecting = state === 'reconnecting' || state === 'moved';
   if (state === 'ready' || state === 'live') {
     if (!sharing) startButton.disabled = false;
   } else if (state === 'reconnecting' || state === 'moved') {
@@ -141,7 +139,6 @@ session.on('media', (state) => {
   setConnection(state === 'connected' ? TEXT.connected : state === 'disconnected' ? TEXT.mediaInterrupted : state === 'failed' ? TEXT.unreachable : TEXT.waitingForMedia);
 });
 session.on('recording', (now) => {
-  recording = now;
   if (now && sharing) tell(TEXT.sharing);
   render();
 });

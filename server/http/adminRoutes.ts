@@ -94,6 +94,15 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   const { interviews, roleTokens, publicUrl } = options;
   // Links stay valid for the interview's whole life plus a margin for late joins and reviews.
   const linkTtl = (durationSeconds: number) => options.roleTokenTtlSeconds + durationSeconds;
+  /**
+   * A fresh link of `role` to the interview, on `linkBase`, and when it expires. The token rides in
+   * the fragment, so it never reaches a server log or a Referer header.
+   */
+  const linkTo = (interview: Interview, role: 'candidate' | 'proctor', linkBase = publicUrl) => {
+    const ttl = linkTtl(interview.durationSeconds);
+    const page = role === 'candidate' ? 'interview' : 'proctor';
+    return { url: `${linkBase}/${page}/${interview.id}#token=${roleTokens.issue(interview.id, role, ttl)}`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() };
+  };
 
   const notFound = { description: 'No interview with this id', schema: apiError };
   const invalid = { description: 'Invalid input; `field` names it', schema: apiError };
@@ -129,18 +138,14 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
 
   /** The create's answer: the interview and fresh links to it, built on `linkBase` (the node placed to run it). */
   function createdAnswer(interview: Interview, linkBase: string) {
-    const ttl = linkTtl(interview.durationSeconds);
-    const candidateToken = roleTokens.issue(interview.id, 'candidate', ttl);
-    const proctorToken = roleTokens.issue(interview.id, 'proctor', ttl);
     return {
       id: interview.id,
       externalId: interview.externalId,
       status: interview.status,
       returnUrl: interview.returnUrl,
       metadata: interview.metadata,
-      // The token rides in the fragment, so it never reaches a server log or a Referer header.
-      candidateUrl: `${linkBase}/interview/${interview.id}#token=${candidateToken}`,
-      proctorUrl: `${linkBase}/proctor/${interview.id}#token=${proctorToken}`,
+      candidateUrl: linkTo(interview, 'candidate', linkBase).url,
+      proctorUrl: linkTo(interview, 'proctor', linkBase).url,
     };
   }
 
@@ -242,12 +247,8 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   api.post('/interviews/:id/proctor-link', { schema: link }, async (request) => {
     const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.get(id);
-    const ttl = linkTtl(interview.durationSeconds);
-    const token = roleTokens.issue(interview.id, 'proctor', ttl);
-    return {
-      proctorUrl: `${publicUrl}/proctor/${interview.id}#token=${token}`,
-      expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
-    };
+    const { url, expiresAt } = linkTo(interview, 'proctor');
+    return { proctorUrl: url, expiresAt };
   });
 
   /**
@@ -269,12 +270,8 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.get(id);
     if (hasEnded(interview.status)) throw new AppError('conflict', `the interview has ended (${interview.status}): a candidate link would only lead to its end page`);
-    const ttl = linkTtl(interview.durationSeconds);
-    const token = roleTokens.issue(interview.id, 'candidate', ttl);
-    return {
-      candidateUrl: `${publicUrl}/interview/${interview.id}#token=${token}`,
-      expiresAt: new Date(Date.now() + ttl * 1000).toISOString(),
-    };
+    const { url, expiresAt } = linkTo(interview, 'candidate');
+    return { candidateUrl: url, expiresAt };
   });
 
   const retry = routeSchema({

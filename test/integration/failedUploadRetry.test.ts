@@ -8,7 +8,7 @@ import { probeFile } from '../support/ffprobe.ts';
 import { download, publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
 import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
 import { capturingLogger, startTestService } from '../support/testService.ts';
-import { WebhookReceiver, webhookSecret } from '../support/webhookReceiver.ts';
+import { WebhookReceiver, webhookSecret, completedWebhookData } from '../support/webhookReceiver.ts';
 
 const INTERVIEW_SECONDS = 10;
 /** How many automatic retries must fail while the store is down before it comes back. */
@@ -89,14 +89,7 @@ describe('a failed interview and its object store coming back', () => {
 
     // Webhooks: the failure once (with when the first retry was due), not once per failed retry; then the completion.
     const completed = await waitFor(() => receiver.ofType('interview.completed')[0], { timeoutMs: 15_000, what: 'interview.completed' });
-    expect(completed.body!.data).toEqual({
-      interviewId: interview.id,
-      externalId: null,
-      metadata: null,
-      completedAt: done.completedAt,
-      screenVideo: done.screenVideo,
-      candidateVideo: done.candidateVideo,
-    });
+    expect(completed.body!.data).toEqual(completedWebhookData(done));
     const failures = receiver.ofType('interview.failed');
     expect(failures).toHaveLength(1);
     expect(failures[0]!.body!.data).toEqual({ interviewId: interview.id, externalId: null, metadata: null, reason: failed.failureReason, nextRetryAt: failed.nextRetryAt });

@@ -73,3 +73,11 @@ export class WebhookReceiver {
     await new Promise((resolve) => this.#server.close(resolve));
   }
 }
+
+/**
+ * The data an `interview.completed` webhook carries for an interview as the API answered it (one
+ * created without externalId or metadata): its ids, when it ended and both stored URLs.
+ */
+export function completedWebhookData(done: { id: string; completedAt: string | null; screenVideo: string; candidateVideo: string }): Record<string, unknown> {
+  return { interviewId: done.id, externalId: null, metadata: null, completedAt: done.completedAt, screenVideo: done.screenVideo, candidateVideo: done.candidateVideo };
+}
