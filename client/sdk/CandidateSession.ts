@@ -414,10 +414,11 @@ export class CandidateSession extends Emitter<SessionEvents> {
         this.emit('error', new IngestError('unreachable', { cause: refusal ?? error.message }));
       }
     });
-    signaling.on('interviewLive', ({ endsAt, now }) => {
+    signaling.on('interviewLive', ({ startedAt, endsAt, now }) => {
       this.#live = true;
       this.#clock.sync(now, endsAt);
-      if (this.#join) this.#join.interview.status = 'live';
+      // The join's view of the interview is what the getters and the 'time' event read.
+      if (this.#join) Object.assign(this.#join.interview, { status: 'live', startedAt, endsAt });
       if (this.#state === 'ready') this.#setState('live');
       this.#tick();
     });

@@ -41,6 +41,8 @@ describe('a host app on its own origin records interviews through the SDK', () =
     await page.goto(`${app.url}/interview/${hostId}/${pagePath}`);
     await page.locator('#start').click();
     await waitForStatus(ts, record.ingestId, 'live', 20_000);
+    // The SDK's 'time' event (time left on the server's clock) reaches the SDK page's own clock.
+    if (pagePath === '') await expect.poll(() => page.locator('#time-left').textContent(), { timeout: 5000 }).toMatch(/^\d+ s left$/);
     // The service's timer ends it; the candidate lands on the host's end page (the create's returnUrl).
     await page.waitForURL(`${app.url}/interview/end/${hostId}/`, { timeout: (DURATION_SECONDS + 20) * 1000 });
     const done = await waitForStatus(ts, record.ingestId, 'completed', 60_000);
