@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { types as client } from 'mediasoup-client';
 import { SCREEN_VERDICTS, TRACK_NAMES, type ErrorCode, type InterviewStatus, type MediaKind, type ScreenSource, type TrackName } from './vocabulary.ts';
+import { CANDIDATE_DETAIL_LIMITS, CANDIDATE_EVENT_KINDS, type TimelineEvent } from './timeline.ts';
 
 export { SCREEN_VERDICTS, TRACK_KINDS, TRACK_NAMES, type MediaKind, type ScreenSource, type TrackName } from './vocabulary.ts';
 
@@ -43,6 +44,11 @@ const rtpCapabilities = z
 
 const screenSource: z.ZodType<ScreenSource> = z.object({ verdict: z.enum(SCREEN_VERDICTS), evidence: z.string().max(300) }).strict();
 
+const { maxKeys, maxKeyLength, maxStringLength } = CANDIDATE_DETAIL_LIMITS;
+const eventDetails = z
+  .record(z.string().min(1).max(maxKeyLength), z.union([z.string().max(maxStringLength), z.number().finite(), z.boolean(), z.null()]))
+  .refine((details) => Object.keys(details).length <= maxKeys, { message: `at most ${maxKeys} details` });
+
 export const requestSchemas = {
   /** First request of every connection: binds the socket to the interview its token names. */
   join: z.object({ interviewId: z.string().uuid() }).strict(),
@@ -62,6 +68,11 @@ export const requestSchemas = {
   getStats: z.object({}).strict(),
   /** Proctor only. */
   endInterview: z.object({}).strict(),
+  /**
+   * Candidate only: something the page saw (tab hidden, paste, …) for the interview's timeline.
+   * `at` is the browser's clock (ms since the epoch); the server's clock decides the event's time.
+   */
+  reportEvent: z.object({ kind: z.enum(CANDIDATE_EVENT_KINDS), at: z.number().finite().nonnegative(), details: eventDetails.optional() }).strict(),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -79,6 +90,7 @@ export const REQUEST_ROLES: Readonly<Record<RequestName, readonly Role[]>> = {
   resumeConsumer: ['proctor'],
   getStats: ['candidate', 'proctor'],
   endInterview: ['proctor'],
+  reportEvent: ['candidate'],
 };
 
 export function isRequestName(name: unknown): name is RequestName {
@@ -164,6 +176,8 @@ export interface RequestResults {
   resumeConsumer: Record<string, never>;
   getStats: { tracks: TrackStats[] };
   endInterview: Record<string, never>;
+  /** accepted: false when the interview's allowance is spent (counted in one `events_dropped`). */
+  reportEvent: { accepted: boolean };
 }
 
 export interface ProtocolError {
@@ -194,6 +208,8 @@ export interface Notifications {
   sessionReplaced: Record<string, never>;
   /** The link's role token expired: the server disconnects this connection right after. */
   linkExpired: Record<string, never>;
+  /** Proctors only: one new entry of the interview's timeline, as it is stored. */
+  timelineEvent: TimelineEvent;
 }
 
 export type NotificationName = keyof Notifications;
