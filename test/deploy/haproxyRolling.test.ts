@@ -219,8 +219,9 @@ describe('behind HAProxy (deploy/haproxy.cfg): a rolling restart of both nodes d
     // Out of the pool while the node still listened: no new request was sent to a closing node.
     expect(logged, `HAProxy never logged ${name} DOWN`).toBeDefined();
     expect(polled, `the stats socket never showed ${name} DOWN`).toBeDefined();
-    expect(logged!.at).toBeLessThan(lastOpenAt);
-    expect(polled!.at).toBeLessThan(lastOpenAt);
+    const openUntil = lastOpenAt - signalledAt;
+    expect(logged!.at - signalledAt, `ms from SIGTERM to HAProxy logging ${name} DOWN, against the listener open at ${openUntil} ms`).toBeLessThan(openUntil);
+    expect(polled!.at - signalledAt, `ms from SIGTERM to the stats socket showing ${name} DOWN, against the listener open at ${openUntil} ms`).toBeLessThan(openUntil);
 
     // node<leaving>'s own name, with the node gone: once HAProxy sees its listener closed, the
     // shared pool answers it, and the live owner serves the interview's page.
