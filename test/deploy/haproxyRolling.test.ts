@@ -226,12 +226,18 @@ describe('behind HAProxy (deploy/haproxy.cfg): a rolling restart of both nodes d
     // node<leaving>'s own name, with the node gone: once HAProxy sees its listener closed, the
     // shared pool answers it, and the live owner serves the interview's page.
     await waitFor(() => hasStatus(name, name, 'DOWN'), { timeoutMs: 10_000, what: `HAProxy to see ${name}'s listener closed` });
+    const ownNameDownMs = Date.now() - closedAt;
     const ownPage = await request('GET', candidateUrl.replace(/#.*$/, ''));
     expect(ownPage.status).toBe(200);
     expect(ownPage.body.toString('utf8')).toContain('<html');
 
+    const startedAt = Date.now();
     services[leaving] = await ServiceProcess.start(gone.env);
+    const listeningAt = Date.now();
     await waitFor(async () => (await hasStatus('nodes', name, 'UP')) && (await hasStatus(name, name, 'UP')), { timeoutMs: 10_000, intervalMs: 50, what: `HAProxy to put ${name} back` });
+    console.log(
+      `${name}'s own name went to the pool ${ownNameDownMs} ms after its listener closed; ${name} listened again ${listeningAt - startedAt} ms after its start, back in HAProxy's pool ${Date.now() - listeningAt} ms later`,
+    );
     return { stoppedAt: stoppedAt!, resumedAt: resumed.time };
   }
 
