@@ -217,11 +217,12 @@ describe('behind HAProxy (deploy/haproxy.cfg): a rolling restart of both nodes d
     expect(exit.code).toBe(0);
     expect(gone.logged('handed the interview over')).toHaveLength(1);
     // Out of the pool while the node still listened: no new request was sent to a closing node.
-    expect(logged, `HAProxy never logged ${name} DOWN`).toBeDefined();
-    expect(polled, `the stats socket never showed ${name} DOWN`).toBeDefined();
+    // (Never seen down counts as too late.)
     const openUntil = lastOpenAt - signalledAt;
-    expect(logged!.at - signalledAt, `ms from SIGTERM to HAProxy logging ${name} DOWN, against the listener open at ${openUntil} ms`).toBeLessThan(openUntil);
-    expect(polled!.at - signalledAt, `ms from SIGTERM to the stats socket showing ${name} DOWN, against the listener open at ${openUntil} ms`).toBeLessThan(openUntil);
+    const loggedMs = logged ? logged.at - signalledAt : Number.POSITIVE_INFINITY;
+    const polledMs = polled ? polled.at - signalledAt : Number.POSITIVE_INFINITY;
+    expect(loggedMs, `ms from SIGTERM to HAProxy logging ${name} DOWN, against the listener open at ${openUntil} ms`).toBeLessThan(openUntil);
+    expect(polledMs, `ms from SIGTERM to the stats socket showing ${name} DOWN, against the listener open at ${openUntil} ms`).toBeLessThan(openUntil);
 
     // node<leaving>'s own name, with the node gone: once HAProxy sees its listener closed, the
     // shared pool answers it, and the live owner serves the interview's page.
