@@ -16,7 +16,7 @@ const TEMPLATE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 const HAPROXY = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy';
 const STATUS_POLL_MS = 50;
 
-export interface HaproxyNode {
+interface HaproxyNode {
   /** The node's own host name (its PUBLIC_URL's host). */
   host: string;
   /** host:port where the node listens. */
@@ -35,19 +35,19 @@ export interface HaproxyOptions {
 }
 
 /** One server's status as HAProxy's `show stat` gives it: `UP`, `UP 1/2` (failing), `DOWN`, `no check`, … */
-export interface ServerStatus {
+interface ServerStatus {
   backend: string;
   server: string;
   status: string;
 }
 
-export interface StatusChange extends ServerStatus {
+interface StatusChange extends ServerStatus {
   /** When the poll that saw the new status got its answer (ms since the epoch). */
   at: number;
 }
 
 /** A server going UP or DOWN, as HAProxy logged it, at HAProxy's own time. */
-export interface LoggedChange {
+interface LoggedChange {
   at: number;
   backend: string;
   server: string;
