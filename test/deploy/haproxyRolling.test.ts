@@ -132,9 +132,10 @@ describe('behind HAProxy (deploy/haproxy.cfg): a rolling restart of both nodes d
       }
       envs.forEach((env, index) => (env.PUBLIC_URL = `https://${NODE_HOSTS[index]}:${port}`));
       // node3 is in the file but not running: its address is a port nobody listens on.
-      const nodes = [...envs.map((env, index) => ({ host: NODE_HOSTS[index]!, address: `127.0.0.1:${env.PORT}` })), { host: NODE_HOSTS[2], address: `127.0.0.1:${await freePort()}` }] as const;
+      const [node1, node2] = envs.map((env, index) => ({ host: NODE_HOSTS[index]!, address: `127.0.0.1:${env.PORT}` }));
+      const node3 = { host: NODE_HOSTS[2], address: `127.0.0.1:${await freePort()}` };
       try {
-        haproxy = await startHaproxy({ nodes: [nodes[0]!, nodes[1]!, nodes[2]!], sharedHost: SHARED_HOST, proxyAddress: PROXY_ADDRESS, port });
+        haproxy = await startHaproxy({ nodes: [node1!, node2!, node3], sharedHost: SHARED_HOST, proxyAddress: PROXY_ADDRESS, port });
         break;
       } catch (error) {
         if (attempt === 3 || !/cannot bind|Address already in use/i.test((error as Error).message)) throw error;

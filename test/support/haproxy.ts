@@ -125,6 +125,8 @@ export async function startHaproxy(options: HaproxyOptions): Promise<TestHaproxy
         '    log stdout format iso local0 info',
         `    stats socket ${socket} mode 600 level admin`,
         '    stats timeout 30s',
+        // A port another process holds fails the start (SO_REUSEPORT would share it silently).
+        '    noreuseport',
         '    ssl-default-bind-ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384',
         '    ssl-default-bind-ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256',
         '    ssl-default-bind-options ssl-min-ver TLSv1.2 no-tls-tickets',
