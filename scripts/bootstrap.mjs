@@ -25,11 +25,12 @@ const WORKER_BUILD_PACKAGES = ['build-essential', 'pkg-config', 'python3-pip', '
 // iproute2: ip netns / veth / tc tbf give a candidate a host of its own with a shaped uplink.
 // webkit2gtk-driver + MiniBrowser (and the GStreamer plugins its media capture needs): Debian's
 // WebKitGTK, Safari's engine without WebRTC, the real "unsupported browser" of the candidate tests.
+// nginx + haproxy: the deploy tests run deploy/nginx.conf and deploy/haproxy.cfg as operators would.
 const WEBKIT_PACKAGES = ['webkit2gtk-driver', 'libwebkit2gtk-4.1-0', 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-bad', 'gstreamer1.0-libav', 'gstreamer1.0-nice', 'gstreamer1.0-gl', 'libgl1-mesa-dri', 'xauth'];
-const TEST_PACKAGES = ['chromium', 'iptables', 'iproute2', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server', 'nginx', 'openssl', ...WEBKIT_PACKAGES];
+const TEST_PACKAGES = ['chromium', 'iptables', 'iproute2', 'firefox-esr', 'xvfb', 'coturn', 'postgresql', 'redis-server', 'nginx', 'haproxy', 'openssl', ...WEBKIT_PACKAGES];
 // Servers whose packages start a system-wide instance (PostgreSQL on 5432, Redis on 6379, nginx on
-// 80) under systemd: tests run their own, so one installed here is stopped and not enabled.
-const SERVICES_NOT_WANTED = { postgresql: 'postgresql', 'redis-server': 'redis-server', nginx: 'nginx' };
+// 80, HAProxy with Debian's stock configuration) under systemd: tests run their own, so one installed here is stopped and not enabled.
+const SERVICES_NOT_WANTED = { postgresql: 'postgresql', 'redis-server': 'redis-server', nginx: 'nginx', haproxy: 'haproxy' };
 
 function isInstalled(pkg) {
   const result = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
@@ -82,7 +83,7 @@ const { cachedWorkerProblem, ensureMediasoupWorker } = await import('./mediasoup
 
 ensureDebianPackages(RUNTIME_PACKAGES, 'ffmpeg records the interviews');
 if (cachedWorkerProblem()) ensureDebianPackages(WORKER_BUILD_PACKAGES, 'to build the mediasoup worker');
-if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium, Firefox and WebKitGTK; cluster tests run PostgreSQL and Redis; deploy tests run nginx with a CA made by openssl');
+if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium, Firefox and WebKitGTK; cluster tests run PostgreSQL and Redis; deploy tests run nginx and HAProxy with a CA made by openssl');
 
 const workerBin = ensureMediasoupWorker({ log: say });
 ensureNpmDependencies(workerBin);

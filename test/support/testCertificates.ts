@@ -32,10 +32,14 @@ export function makeTestCa(dir: string): TestCa {
   return { dir, certFile: path.join(dir, 'ca.pem'), keyFile: path.join(dir, 'ca.key'), pem: fs.readFileSync(path.join(dir, 'ca.pem'), 'utf8') };
 }
 
-/** A server certificate for localhost and 127.0.0.1, signed by `ca`, written as `<name>.pem` / `<name>.key` in the CA's dir. */
-export function issueServerCertificate(ca: TestCa, name = 'server'): ServerCertificate {
+/**
+ * A server certificate for `hostNames` (localhost unless given) and 127.0.0.1, signed by `ca`,
+ * written as `<name>.pem` / `<name>.key` in the CA's dir.
+ */
+export function issueServerCertificate(ca: TestCa, name = 'server', hostNames: readonly string[] = ['localhost']): ServerCertificate {
   const { dir } = ca;
-  fs.writeFileSync(path.join(dir, `${name}.ext`), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+  const names = [...hostNames.map((host) => `DNS:${host}`), 'IP:127.0.0.1'].join(',');
+  fs.writeFileSync(path.join(dir, `${name}.ext`), `subjectAltName=${names}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n`);
   openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', '/CN=localhost'], dir);
   openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', ca.certFile, '-CAkey', ca.keyFile, '-CAcreateserial', '-out', `${name}.pem`, '-days', '1', '-extfile', `${name}.ext`], dir);
   const pem = fs.readFileSync(path.join(dir, `${name}.pem`), 'utf8');
