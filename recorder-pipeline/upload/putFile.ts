@@ -4,7 +4,7 @@ import { abortIfPermanent, withRetries } from '../retryPolicy.ts';
 import { UploadVerificationError, type UploadDestination } from './uploadFile.ts';
 
 /** Larger files go through uploadFile (multipart). */
-export const PUT_FILE_MAX_BYTES = 32 * 1024 * 1024;
+const PUT_FILE_MAX_BYTES = 32 * 1024 * 1024;
 
 /**
  * Stores a small file (a filmstrip, a WebVTT) in one PutObject with a Buffer body (never a stream:
