@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';
 import type { Database } from '../db/Database.ts';
+import { RecordingArtifact, RecordingArtifactStatus, parseArtifactObjectKey } from '../db/RecordingArtifact.ts';
 import { RecordingFile, RecordingFileStatus, parseRecordingObjectKey } from '../db/RecordingFile.ts';
 import { AppError } from '../errors.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
@@ -38,14 +39,18 @@ function authorize(request: FastifyRequest, key: string, interviewId: string, op
 }
 
 /**
- * GET /media/<key>: streams a stored recording from the object store, honouring Range so a
- * browser can seek. Used for the stored URLs when no S3_PUBLIC_BASE_URL is configured.
+ * GET /media/<key>: streams a stored recording (or a file stored beside it: the filmstrip) from the
+ * object store, honouring Range so a browser can seek. Used for the stored URLs when no S3_PUBLIC_BASE_URL is configured.
  */
 export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOptions): void {
   const { objectStore, database } = options;
   /** The size the finalizer stored with an uploaded recording; undefined: ask the object store. */
-  const storedSizeOf = async ({ interviewId, kind }: { interviewId: string; kind: RecordingFile['kind'] }): Promise<number | undefined> => {
+  const storedSizeOf = async (key: string, interviewId: string, kind: RecordingFile['kind'] | undefined): Promise<number | undefined> => {
     try {
+      if (!kind) {
+        const artifact = await database.em().findOne(RecordingArtifact, { interviewId, objectKey: key });
+        return artifact?.status === RecordingArtifactStatus.Stored && artifact.sizeBytes > 0 ? artifact.sizeBytes : undefined;
+      }
       const file = await database.em().findOne(RecordingFile, { interviewId, kind });
       // Uploaded, and the object's size (what the upload sent) is the file's.
       return file?.status === RecordingFileStatus.Uploaded && file.sizeBytes > 0 && file.uploadedBytes === file.sizeBytes ? file.sizeBytes : undefined;
@@ -56,21 +61,24 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
   };
   const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const key = (request.params as { '*': string })['*'];
-    const recording = parseRecordingObjectKey(key);
+    // A recording, or a file stored beside it (the filmstrip): the same signatures and rules.
+    const recording = parseRecordingObjectKey(key) ?? parseArtifactObjectKey(key);
     if (!recording) throw new AppError('not_found', 'no such recording');
+    const kind = 'kind' in recording ? recording.kind : undefined;
+    const defaultType = kind ? 'video/webm' : 'application/octet-stream';
     authorize(request, key, recording.interviewId, options);
     const header = typeof request.headers.range === 'string' ? request.headers.range : undefined;
     try {
       if (request.method === 'HEAD') {
         const head = await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }));
-        reply.header('accept-ranges', 'bytes').header('content-type', head.ContentType ?? 'video/webm').header('cache-control', 'private, no-store');
+        reply.header('accept-ranges', 'bytes').header('content-type', head.ContentType ?? defaultType).header('cache-control', 'private, no-store');
         if (head.ContentLength !== undefined) reply.header('content-length', head.ContentLength);
         if (head.ETag) reply.header('etag', head.ETag);
         return reply.send();
       }
       let rangeHeader: string | undefined;
       if (header !== undefined) {
-        const size = (await storedSizeOf(recording)) ?? (await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }))).ContentLength ?? 0;
+        const size = (await storedSizeOf(key, recording.interviewId, kind)) ?? (await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }))).ContentLength ?? 0;
         const range = parseByteRange(header, size);
         if (range === 'unsatisfiable') {
           return reply.code(416).header('content-range', `bytes */${size}`).send({ error: 'invalid_input', message: 'range not satisfiable', field: 'range' });
@@ -79,7 +87,7 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
       }
       const object = await objectStore.client.send(new GetObjectCommand({ Bucket: objectStore.bucket, Key: key, Range: rangeHeader }));
       reply.header('accept-ranges', 'bytes');
-      reply.header('content-type', object.ContentType ?? 'video/webm');
+      reply.header('content-type', object.ContentType ?? defaultType);
       reply.header('cache-control', 'private, no-store');
       if (object.ContentLength !== undefined) reply.header('content-length', object.ContentLength);
       if (object.ETag) reply.header('etag', object.ETag);

@@ -9,6 +9,7 @@ import { GapCause } from '../../shared/vocabulary.ts';
 import type { Database } from '../db/Database.ts';
 import type { Interview } from '../db/Interview.ts';
 import { ProgressiveDelivery, type DeliveredFile } from '../delivery/ProgressiveDelivery.ts';
+import type { ArtifactOutcome, RecordingArtifacts } from '../delivery/RecordingArtifacts.ts';
 import { RecordingDelivery } from '../delivery/RecordingDelivery.ts';
 import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
 import { RecordingJournal } from '../delivery/RecordingJournal.ts';
@@ -62,6 +63,8 @@ export interface SessionContext {
   nodeId: string;
   /** How long a finalization claim holds without renewal (FINALIZATION_CLAIM_TTL_MS unless a test shortens it). */
   finalizationClaimMs?: number | undefined;
+  /** Files made from the recording once its URLs are stored (the filmstrip); unset: none. */
+  artifacts?: RecordingArtifacts | undefined;
   logger: Logger;
 }
 
@@ -76,6 +79,8 @@ export type InterviewSessionEvents = {
   failed: [interview: Interview];
   /** Cluster mode: another node took the live interview's lease; its recording here has stopped and its pages should follow. */
   ownershipLost: [];
+  /** The artifacts made after the URLs were stored (stored or failed). */
+  artifacts: [outcomes: ArtifactOutcome[]];
   /** Nothing of this session is in use any more: the registry may let it go. */
   unused: [];
 };
@@ -118,6 +123,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   #liveFallback: NodeJS.Timeout | undefined;
   #endTimer: NodeJS.Timeout | undefined;
   #delivering: Promise<void> | undefined;
+  /** Artifacts being made after the URLs were stored (a delivery's tail, or resumed after a restart). */
+  #makingArtifacts: Promise<void> | undefined;
+  readonly #artifactsAbort = new AbortController();
   #candidate: Replaceable | undefined;
   #proctorSeats = 0;
   #ownershipClaim: OwnershipClaim | undefined;
@@ -181,6 +189,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   /** Waits for a delivery in progress (graceful shutdown, tests). */
   async idle(): Promise<void> {
     await this.#delivering?.catch(() => undefined);
+    await this.#makingArtifacts;
   }
 
   /** Nothing of this session is in use: no room, recording, timer, delivery or connection. */
@@ -191,6 +200,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       !this.#recording &&
       !this.#endTimer &&
       !this.#delivering &&
+      !this.#makingArtifacts &&
       !this.#candidate &&
       this.#proctorSeats === 0 &&
       this.#connections === 0 &&
@@ -699,6 +709,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       // Ended before any media reached a file: nothing to deliver, and nothing to retry.
       log.warn('interview ended without any recorded media');
     }
+    // The artifacts (filmstrip) are made after the URLs are stored; their rows go in first, so a
+    // restart in between still makes them. Never a reason not to complete.
+    if (urls) await this.#context.artifacts?.expect(this.interviewId).catch((error: unknown) => log.warn({ err: error }, 'could not note the recording artifacts; the interview completes without them'));
     const completed = await interviews.complete(this.interviewId, urls, claim.node);
     if (!completed) {
       this.#moveTo(SessionState.Done);
@@ -707,12 +720,37 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     }
     if (completed.completedAt) endToUrls.observe((Date.now() - completed.completedAt.getTime()) / 1000);
     recordedBytes.inc(deliveredBytes);
-    // Local files and the journal go only now: both objects are stored and their sizes verified.
-    await fs.rm(this.recordingDir, { recursive: true, force: true });
     await this.#journal?.discard().catch((error: unknown) => log.warn({ err: error }, 'could not delete the recording journal'));
     log.info('interview completed');
     this.#moveTo(SessionState.Done);
     this.emit('completed', completed);
+    // Local files go only after the artifacts are made from them (both objects are stored and verified).
+    if (urls) this.makeArtifacts();
+    else await fs.rm(this.recordingDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Makes the completed interview's pending artifacts from the files on disk, then removes the
+   * local recording. After the delivery, and at a start for an interview completed just before a
+   * restart (its recording is still on disk). Never rejects.
+   */
+  makeArtifacts(): Promise<void> {
+    this.#makingArtifacts ??= (async () => {
+      const log = this.#logger.child({ component: 'artifacts' });
+      if (this.#context.artifacts) {
+        const outcomes = await this.#context.artifacts.makePending(this.interviewId, this.recordingDir, this.#artifactsAbort.signal);
+        // Shutdown interrupted them: the recording stays on disk for the next start.
+        if (this.#artifactsAbort.signal.aborted || outcomes.some((outcome) => outcome.status === 'pending')) return;
+        if (outcomes.length > 0) this.emit('artifacts', outcomes);
+      }
+      await fs.rm(this.recordingDir, { recursive: true, force: true }).catch((error: unknown) => log.warn({ err: error }, 'could not remove the local recording'));
+    })()
+      .catch((error: unknown) => this.#logger.error({ err: error }, 'making the recording artifacts failed'))
+      .finally(() => {
+        this.#makingArtifacts = undefined;
+        this.#emitIfUnused();
+      });
+    return this.#makingArtifacts;
   }
 
   #claimTerms(): { node: string; ttlMs: number } {
@@ -749,6 +787,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    */
   async stopRecording(): Promise<void> {
     this.#closed = true;
+    // An artifact being made stays pending, with the recording on disk, for the next start.
+    this.#artifactsAbort.abort();
     clearTimeout(this.#endTimer);
     this.#endTimer = undefined;
     clearTimeout(this.#liveFallback);
