@@ -1,7 +1,10 @@
 // The review page for proctors and admins: both recordings side by side, one control, in sync.
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { followRecording, type RecordingStatus } from '../shared/recordingStatus.ts';
+import type { TimelineEvent } from '../../shared/timeline.ts';
+import { clockWords } from '../shared/timelineWords.ts';
 import { SyncedPlayback } from './SyncedPlayback.ts';
+import { Timeline, type TimelineGap } from './Timeline.ts';
 
 /** The interview's status in words for the reviewer. */
 const statusWords: Record<RecordingStatus['status'], string> = {
@@ -16,6 +19,39 @@ function formatTime(seconds: number): string {
   if (!Number.isFinite(seconds)) return '–';
   const whole = Math.floor(seconds);
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+}
+
+/** The interview's events (GET /session/:id/events, the proctor's token); empty when they cannot be read. */
+async function fetchEvents(interviewId: string, token: string): Promise<TimelineEvent[]> {
+  try {
+    const response = await fetch(`/session/${encodeURIComponent(interviewId)}/events`, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+    if (!response.ok) return [];
+    const body = (await response.json()) as TimelineEvent[] | { events?: TimelineEvent[] };
+    return Array.isArray(body) ? body : (body.events ?? []);
+  } catch {
+    return [];
+  }
+}
+
+/** The recording's gaps on its own clock: seconds from when the interview went live. */
+function gapsOf(status: RecordingStatus): TimelineGap[] {
+  const startedAt = status.startedAt ? Date.parse(status.startedAt) : NaN;
+  if (!Number.isFinite(startedAt)) return [];
+  return (status.gaps ?? []).map((gap) => ({
+    startSeconds: (Date.parse(gap.start) - startedAt) / 1000,
+    endSeconds: ((gap.end ? Date.parse(gap.end) : Date.parse(status.completedAt ?? gap.start)) - startedAt) / 1000,
+    cause: gap.cause,
+  }));
+}
+
+function showGaps(gaps: readonly TimelineGap[]): void {
+  byId('timeline-gaps').replaceChildren(
+    ...gaps.map((gap) => {
+      const item = document.createElement('li');
+      item.textContent = `Not recorded from ${clockWords(gap.startSeconds)} to ${clockWords(gap.endSeconds)}: ${gap.cause}`;
+      return item;
+    }),
+  );
 }
 
 async function main(): Promise<void> {
@@ -40,6 +76,14 @@ async function main(): Promise<void> {
 
   const playback = new SyncedPlayback(screen, candidate);
   playback.start();
+  const interviewId = interviewIdFromPath();
+  const events = fetchEvents(interviewId, token);
+  const timeline = new Timeline({ track: byId('timeline-track'), filters: byId('timeline-filters') }, (seconds) => {
+    // The leader's seek moves the follower (SyncedPlayback), whether playing or paused.
+    screen.currentTime = seconds;
+    seek.value = String(seconds);
+    setText('position', formatTime(seconds));
+  });
   toggle.addEventListener('click', () => {
     if (!screen.paused) return screen.pause();
     screen.play().catch((error: unknown) => {
@@ -52,6 +96,13 @@ async function main(): Promise<void> {
   screen.addEventListener('loadedmetadata', () => {
     seek.max = String(screen.duration);
     setText('duration', formatTime(screen.duration));
+    setText('timeline-end', formatTime(screen.duration));
+    void events.then((list) => {
+      const gaps = gapsOf(status);
+      timeline.show(screen.duration, list, gaps);
+      showGaps(gaps);
+      byId('timeline-empty').hidden = list.some((event) => event.mediaSeconds !== null);
+    });
   });
   screen.addEventListener('timeupdate', () => {
     seek.value = String(screen.currentTime);

@@ -17,11 +17,14 @@ import { requireComplete, sourcesOf, type HostMedia, type MediaSources } from '.
 import { IngestError, type TrackRole } from './IngestError.ts';
 import { Publisher } from './Publisher.ts';
 import { judgeScreenTrack } from './screenCheck.ts';
+import { TimelineWatchers, type TimelineReport } from './TimelineWatchers.ts';
 
 /** How long the audio mixer may take to start before the microphone is sent unmixed. */
 const MIXER_DEADLINE_MS = 3000;
 /** After a refusal for a limit or for capacity, ask again this much later. */
 const RETRY_AFTER_REFUSAL_MS = 5000;
+/** Timeline reports kept while disconnected (the oldest go first): a few seconds' worth, not a log. */
+const TIMELINE_QUEUE_LIMIT = 50;
 
 /**
  * connecting: before the first join. ready: joined, the interview not started (its clock starts
@@ -75,6 +78,8 @@ export interface SessionEvents {
   /** A refusal or a problem; `fatal` when this session is over. */
   error: [IngestError];
   ended: [EndInfo];
+  /** Something this page saw for the interview's timeline (tab hidden, paste, camera muted, …), as it is reported. */
+  timeline: [TimelineReport];
 }
 
 export interface JoinOptions {
@@ -83,6 +88,11 @@ export interface JoinOptions {
    * the host owns them). Tracks the SDK captured itself are always stopped.
    */
   stopHostTracks?: boolean;
+  /**
+   * Watch the page and the tracks for the interview's timeline and report what happens (default
+   * true; the host page hears the same as 'timeline' events).
+   */
+  timeline?: boolean;
 }
 
 export interface CaptureSteps {
@@ -121,6 +131,11 @@ export class CandidateSession extends Emitter<SessionEvents> {
   #gap: ClientGap | null = null;
   #ended: EndInfo | null = null;
   #ticker: ReturnType<typeof setInterval> | undefined;
+  #timeline: TimelineWatchers | null = null;
+  /** Reports not sent yet: sent at the next join, in order. */
+  readonly #timelineQueue: TimelineReport[] = [];
+  /** The signalling session whose join succeeded (reports go out only then). */
+  #joinedGeneration = -1;
   #firstJoin: { promise: Promise<JoinResult>; resolve: (join: JoinResult) => void; reject: (error: IngestError) => void };
 
   constructor(candidateUrl: string, options: JoinOptions = {}) {
@@ -153,6 +168,11 @@ export class CandidateSession extends Emitter<SessionEvents> {
     this.#signaling = new SignalingClient(link.token, link.origin);
     this.#listen(this.#signaling);
     this.#ticker = setInterval(() => this.#tick(), 1000);
+    if (options.timeline !== false) {
+      const watchers = (this.#timeline = new TimelineWatchers((report) => this.#onTimeline(report)));
+      // After the host's listeners are attached (a reload is reported at once).
+      queueMicrotask(() => watchers.start());
+    }
   }
 
   get state(): SessionState {
@@ -296,7 +316,10 @@ export class CandidateSession extends Emitter<SessionEvents> {
     // 'detail' would make Chromium encode the face as screen content at a fraction of the bitrate;
     // the flexible-mode VP9 that 'motion' produces is handled by the recorder's relay.
     if (next.camera && !next.camera.contentHint) next.camera.contentHint = 'motion';
-    for (const role of ['screen', 'camera', 'microphone'] as const) this.#watch(role, next[role]);
+    for (const role of ['screen', 'camera', 'microphone'] as const) {
+      this.#watch(role, next[role]);
+      this.#timeline?.track(role, next[role]);
+    }
     if (next.systemAudio) this.#watchSystemAudio(next.systemAudio);
     if (next.microphone && (next.systemAudio || this.#mixer)) {
       this.#mixer ??= new AudioMixer();
@@ -383,6 +406,30 @@ export class CandidateSession extends Emitter<SessionEvents> {
     return this.#publishing;
   }
 
+  // --- timeline ------------------------------------------------------------------------------
+
+  #onTimeline(report: TimelineReport): void {
+    if (this.#closedNow()) return;
+    this.emit('timeline', report);
+    this.#timelineQueue.push(report);
+    if (this.#timelineQueue.length > TIMELINE_QUEUE_LIMIT) this.#timelineQueue.shift();
+    this.#flushTimeline();
+  }
+
+  /**
+   * Sends what is queued, at once and in order (a report made as the page goes away still leaves
+   * before it). One the server refuses is dropped; one a lost connection did not send is kept.
+   */
+  #flushTimeline(): void {
+    const signaling = this.#signaling;
+    if (!signaling?.socket.connected || this.#joinedGeneration !== this.#generation) return;
+    for (const report of this.#timelineQueue.splice(0)) {
+      signaling.request('reportEvent', report).catch((error: unknown) => {
+        if (error instanceof RequestError && error.code === 'disconnected' && this.#timelineQueue.length < TIMELINE_QUEUE_LIMIT) this.#timelineQueue.unshift(report);
+      });
+    }
+  }
+
   // --- signalling ----------------------------------------------------------------------------
 
   #listen(signaling: SignalingClient): void {
@@ -458,6 +505,8 @@ export class CandidateSession extends Emitter<SessionEvents> {
       }
       this.#join = joined;
       signaling.knowNodes(joined.nodeUrls);
+      this.#joinedGeneration = mine;
+      this.#flushTimeline();
       this.#live = joined.interview.status === 'live';
       this.#clock.sync(joined.now, joined.interview.endsAt);
       const created = await Publisher.create(signaling, joined, (state) => {
@@ -554,6 +603,7 @@ export class CandidateSession extends Emitter<SessionEvents> {
   /** Stops sending and disconnects: the SDK's own tracks are stopped, the host's only if asked. */
   #shutDown(): void {
     clearInterval(this.#ticker);
+    this.#timeline?.stop();
     this.#generation++;
     this.#publisher?.close();
     this.#publisher = null;

@@ -1,7 +1,7 @@
 // The recording's progress as the server reports it (GET /session/:id/recording). URLs in it come
 // from the server's database; pages never take a URL from their own address or from input.
 
-import type { FileProgress, InterviewStatus } from '../../shared/vocabulary.ts';
+import type { FileProgress, InterviewStatus, RecordingGap } from '../../shared/vocabulary.ts';
 
 export type { FileProgress } from '../../shared/vocabulary.ts';
 
@@ -13,6 +13,10 @@ export interface RecordingStatus {
   files: FileProgress[];
   screenVideo: string;
   candidateVideo: string;
+  /** When the interview went live (the recordings' first second); null before. */
+  startedAt?: string | null;
+  /** Stretches missing from the recordings, on the wall clock. */
+  gaps?: RecordingGap[];
   /** The candidate's token only: where the host app wants the candidate after the end (null: nowhere). */
   returnUrl: string | null;
 }

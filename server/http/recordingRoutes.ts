@@ -60,6 +60,9 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
       id,
       status: interview.status,
       completedAt: interview.completedAt?.toISOString() ?? null,
+      // The review page's timeline: the recordings start when the interview went live.
+      startedAt: interview.startedAt?.toISOString() ?? null,
+      gaps: interview.gaps,
       failureReason: interview.failureReason,
       // A failed interview: when the service tries again by itself (null: it will not; an operator can).
       nextRetryAt: toView(interview).nextRetryAt,
