@@ -48,6 +48,8 @@ export class TimelineWatchers {
   readonly #undo: Array<() => void> = [];
   #fullscreen = false;
   #extended = false;
+  /** Between pagehide and pageshow: the page goes away, and its tab turning hidden says nothing more. */
+  #leaving = false;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(report: (report: TimelineReport) => void) {
@@ -69,7 +71,9 @@ export class TimelineWatchers {
     this.#timer = setInterval(() => this.#poll(), POLL_MS);
     const navigation = performance.getEntriesByType?.('navigation')[0] as PerformanceNavigationTiming | undefined;
     if (navigation?.type === 'reload') this.#emit('page_reloaded');
-    this.#listen(document, 'visibilitychange', () => this.#emit(document.visibilityState === 'hidden' ? 'tab_hidden' : 'tab_visible'));
+    this.#listen(document, 'visibilitychange', () => {
+      if (!this.#leaving) this.#emit(document.visibilityState === 'hidden' ? 'tab_hidden' : 'tab_visible');
+    });
     this.#listen(window, 'blur', (event) => {
       if (event.target !== window) return;
       // Focus that moved into a frame of this page stays in the page.
@@ -89,7 +93,11 @@ export class TimelineWatchers {
     this.#listen(document, 'copy', (event) => this.#emit('copied', { target: placeOf(event.target) }), true);
     this.#listen(document, 'cut', (event) => this.#emit('copied', { target: placeOf(event.target), cut: true }), true);
     this.#listen(document, 'paste', (event) => this.#emit('pasted', { target: placeOf(event.target) }), true);
-    this.#listen(window, 'pagehide', () => this.#emit('page_left'));
+    this.#listen(window, 'pagehide', () => {
+      this.#leaving = true;
+      this.#emit('page_left');
+    });
+    this.#listen(window, 'pageshow', () => (this.#leaving = false));
     // Chromium's Window Management API: true when the device has more than one screen.
     const display = screen as Screen & { isExtended?: boolean } & EventTarget;
     if (typeof display.isExtended === 'boolean') {
