@@ -6,7 +6,7 @@ import type { TimelineEvent, TimelineEventKind } from '../../shared/timeline.ts'
 import { TIMELINE_WORDS, clockWords, eventWords } from '../shared/timelineWords.ts';
 
 /** A click on a marker starts this long before the event, so the reviewer sees what led to it. */
-export const SEEK_LEAD_SECONDS = 1;
+const SEEK_LEAD_SECONDS = 1;
 
 export interface TimelineGap {
   startSeconds: number;

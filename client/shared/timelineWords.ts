@@ -46,7 +46,7 @@ const PLACE_WORDS: Record<string, string> = { input: 'in a text field', textarea
 const SURFACE_WORDS: Record<string, string> = { monitor: 'an entire screen', window: 'a window', browser: 'a browser tab' };
 
 /** The few details worth words, as a short phrase (empty when there are none). */
-export function detailWords(details: TimelineDetails): string {
+function detailWords(details: TimelineDetails): string {
   const parts: string[] = [];
   if (typeof details.target === 'string' && PLACE_WORDS[details.target]) parts.push(PLACE_WORDS[details.target]!);
   if (details.by === 'browser') parts.push('by the browser or the device');
