@@ -51,8 +51,8 @@ function detailWords(details: TimelineDetails): string {
   if (typeof details.target === 'string' && PLACE_WORDS[details.target]) parts.push(PLACE_WORDS[details.target]!);
   if (details.by === 'browser') parts.push('by the browser or the device');
   if (details.by === 'page') parts.push('on the page');
-  if (typeof details.surface === 'string' && SURFACE_WORDS[details.surface]) parts.push(`sharing ${SURFACE_WORDS[details.surface]}`);
-  if (typeof details.to === 'string' && SURFACE_WORDS[details.to]) parts.push(`now ${SURFACE_WORDS[details.to]}`);
+  if (typeof details.surface === 'string' && SURFACE_WORDS[details.surface]) parts.push(`(${SURFACE_WORDS[details.surface]})`);
+  if (typeof details.to === 'string' && SURFACE_WORDS[details.to]) parts.push(`(now ${SURFACE_WORDS[details.to]})`);
   if (typeof details.device === 'string' && details.device) parts.push(`“${details.device}”`);
   return parts.join(', ');
 }
