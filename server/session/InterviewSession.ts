@@ -27,6 +27,11 @@ import { OwnershipHold } from './OwnershipHold.ts';
 import { outageOfClosedRoom, wireRecording } from './RecordingWiring.ts';
 import { SerialQueue } from './SerialQueue.ts';
 import { SessionConnections, type Replaceable } from './SessionConnections.ts';
+import type { TimelineEvent, TimelineEventKind } from '../../shared/timeline.ts';
+import { InterviewTimeline } from '../timeline/InterviewTimeline.ts';
+import type { ReportLimits } from '../timeline/ReportAllowance.ts';
+import { uploadTimelineVtt } from '../timeline/timelineFile.ts';
+import { summarizeTimeline } from '../timeline/timelineStore.ts';
 import type { SessionOwnership } from './SessionOwnership.ts';
 import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from './SessionState.ts';
 
@@ -64,6 +69,10 @@ export interface SessionContext {
   nodeId: string;
   /** How long a finalization claim holds without renewal (FINALIZATION_CLAIM_TTL_MS unless a test shortens it). */
   finalizationClaimMs?: number | undefined;
+  /** Timeline kinds that send `interview.flagged` (FLAG_EVENTS). */
+  flagEvents?: ReadonlySet<TimelineEventKind> | undefined;
+  /** What a candidate page may report (default ~10/s, burst 50, 2,000 per interview). */
+  reportLimits?: ReportLimits | undefined;
   logger: Logger;
 }
 
@@ -101,6 +110,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   readonly #logger: Logger;
   readonly #queue = new SerialQueue(() => this.#emitIfUnused());
   readonly #gaps: RecordingGaps;
+  /** The interview's event log (its own part; written from signalling, the recording and the lifecycle). */
+  readonly timeline: InterviewTimeline;
   readonly #files: RecordingFiles;
   readonly #delivery: RecordingDelivery;
   readonly #progressive: ProgressiveDelivery | undefined;
@@ -140,7 +151,22 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       unneeded: () => this.#closed || this.#state === SessionState.Done,
     });
     this.#claims = new DeliveryClaims({ interviews: context.interviews, interviewId, nodeId: context.nodeId, ttlMs: context.finalizationClaimMs, logger: this.#logger });
-    this.#gaps = new RecordingGaps({ interviewId, database: context.database, webhooks: context.webhooks, logger: this.#logger });
+    this.timeline = new InterviewTimeline({
+      interviewId,
+      database: context.database,
+      recordingDir: context.recordingDirOf(interviewId),
+      logger: this.#logger.child({ component: 'timeline' }),
+      webhooks: context.webhooks,
+      flagKinds: context.flagEvents,
+      limits: context.reportLimits,
+    });
+    this.#gaps = new RecordingGaps({
+      interviewId,
+      database: context.database,
+      webhooks: context.webhooks,
+      logger: this.#logger,
+      onGap: (gap) => void this.timeline.record('recording_gap', { cause: gap.cause, seconds: Math.round((gap.end.getTime() - gap.start.getTime()) / 100) / 10, end: gap.end.toISOString() }, gap.start),
+    });
     this.#files = new RecordingFiles(context.database, interviewId);
     const directory = context.recordingDirOf(interviewId);
     const shared = { files: this.#files, objectStore: context.objectStore, directory, partSizeBytes: context.partSizeBytes, retryWindowMs: context.retryWindowMs };
@@ -219,12 +245,15 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   }
 
   /** The candidate joined from `connection`; returns the connection it replaces (an older tab). */
-  candidateJoined(connection: Replaceable): Replaceable | undefined {
-    return this.#connections.candidateJoined(connection);
+  candidateJoined(connection: Replaceable, timeline: { rejoined: boolean } = { rejoined: false }): Replaceable | undefined {
+    const replaced = this.#connections.candidateJoined(connection);
+    // Back during a live interview (a reload, a dropped connection, or a new tab taking over).
+    if (timeline.rejoined && !this.#ended) void this.timeline.record('candidate_reconnected', { replacedTab: replaced !== undefined });
+    return replaced;
   }
 
   candidateLeft(connection: Replaceable): void {
-    this.#connections.candidateLeft(connection);
+    if (this.#connections.candidateLeft(connection) && !this.#ended && !this.#closed) void this.timeline.record('candidate_disconnected');
   }
 
   // ---------------------------------------------------------------- room
@@ -347,6 +376,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       journal: this.#journal,
       gaps: this.#gaps,
       enqueue: (task) => void this.#queue.run(task),
+      segmentFlowing: (index, at) => this.timeline.segmentFlowing(index, at),
       flowing: (flowingAt) => {
         clearTimeout(this.#liveFallback);
         void this.#queue.run(async () => {
@@ -375,6 +405,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       if (interview.endsAt === null || this.#state !== SessionState.Idle) return;
       this.#moveTo(SessionState.Live);
       this.#armTimer(interview.endsAt);
+      void this.timeline.record('interview_live', {}, at);
       this.emit('live', interview);
     } catch (error) {
       this.#logger.error({ err: error }, 'could not mark the interview live');
@@ -483,6 +514,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     this.#endTimer.cancel();
     clearTimeout(this.#liveFallback);
     const stopping = this.#recording?.stop();
+    this.timeline.closeForReports();
+    if (endedHere) void this.timeline.record('interview_ended', { cause }, endedAt);
     this.emit('ended', interview, cause);
     this.#room?.close('ended');
     return endedHere ? () => this.#finished(endedAt, stopping) : () => this.#stoppedAfterEndElsewhere(stopping);
@@ -604,13 +637,18 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     if (this.#state !== SessionState.Finalizing) this.#moveTo(SessionState.Finalizing);
     // A node delivering what another one recorded (or this one before its disk was lost).
     await this.#journal?.restore();
-    let urls: { screenVideo: string; candidateVideo: string } | undefined;
+    let urls: { screenVideo: string; candidateVideo: string; timelineVtt?: string } | undefined;
     let deliveredBytes = 0;
+    let events: TimelineEvent[] | undefined;
     try {
       const files = await this.#delivery.deliver((progress) => this.emit('progress', progress));
       deliveredBytes = files.reduce((sum, file) => sum + file.sizeBytes, 0);
       const urlOf = (kind: RecordingFileKind) => this.#context.objectStore.publicUrlFor(recordingObjectKey(this.interviewId, kind), this.#context.publicUrl);
       urls = { screenVideo: urlOf('screen'), candidateVideo: urlOf('candidate') };
+      // The timeline's media times from the finalized segments, then its WebVTT beside the recordings.
+      events = await this.timeline.recomputeMediaTimes();
+      const vttKey = await uploadTimelineVtt(this.#context.objectStore, this.interviewId, events);
+      urls.timelineVtt = this.#context.objectStore.publicUrlFor(vttKey, this.#context.publicUrl);
     } catch (error) {
       if (!(error instanceof NothingRecordedError)) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -628,7 +666,12 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       // Ended before any media reached a file: nothing to deliver, and nothing to retry.
       log.warn('interview ended without any recorded media');
     }
-    const completed = await interviews.complete(this.interviewId, urls, claim.node);
+    events ??= await this.timeline.recomputeMediaTimes().catch((error: unknown) => {
+      log.warn({ err: error }, 'could not read the timeline for its summary');
+      return [];
+    });
+    const summary = summarizeTimeline(events);
+    const completed = await interviews.complete(this.interviewId, urls, claim.node, summary);
     if (!completed) {
       this.#moveTo(SessionState.Done);
       log.warn('the finalization claim ran out and another node took the delivery over; its outcome is stored there');
@@ -679,6 +722,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     this.#closed = true;
     // Not renewed past this process: another node may take the delivery up once it runs out.
     this.#claims.releaseHeld();
+    void this.timeline.flushDropped().finally(() => this.timeline.close());
     this.#endTimer.cancel();
     this.#room?.close('shutdown');
   }
