@@ -228,6 +228,7 @@ export class Service implements ServiceSurface {
         publicUrl: config.publicUrl,
         progressiveUpload: true,
         journalIntervalMs: config.recordingJournalMs,
+        flagEvents: new Set(config.flagEvents),
         webhooks,
         ownership: leases && new LeasedOwnership(leases, clusterLogger),
         nodeId: config.cluster?.nodeId ?? SINGLE_NODE_ID,

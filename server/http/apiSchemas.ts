@@ -98,6 +98,7 @@ export const interviewView = z.object({
   completedAt: z.string().datetime().nullable(),
   screenVideo: z.string().describe('Stable stored URL of screen.webm (screen + audio); empty until uploaded'),
   candidateVideo: z.string().describe('Stable stored URL of candidate.webm (camera + audio); empty until uploaded'),
+  timelineVtt: z.string().describe("Stable stored URL of timeline.vtt (the interview's events as WebVTT cues at their media times); empty until uploaded"),
   score: z.number().int(),
   notes: z.string(),
   failureReason: z.string().nullable(),
@@ -119,6 +120,7 @@ export const interviewView = z.object({
 export const playback = z.object({
   screenVideo: z.string(),
   candidateVideo: z.string(),
+  timelineVtt: z.string().nullable().describe('Signed URL of timeline.vtt (the events as WebVTT); null until stored'),
   expiresAt: z.string().datetime().nullable(),
 });
 

@@ -1,4 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { parseTimelineObjectKey } from '../timeline/timelineFile.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';
@@ -56,21 +57,24 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
   };
   const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const key = (request.params as { '*': string })['*'];
+    // The two recordings, or the timeline.vtt stored beside them.
     const recording = parseRecordingObjectKey(key);
-    if (!recording) throw new AppError('not_found', 'no such recording');
-    authorize(request, key, recording.interviewId, options);
+    const timeline = recording ? undefined : parseTimelineObjectKey(key);
+    if (!recording && !timeline) throw new AppError('not_found', 'no such recording');
+    authorize(request, key, (recording ?? timeline)!.interviewId, options);
+    const defaultType = timeline ? 'text/vtt; charset=utf-8' : 'video/webm';
     const header = typeof request.headers.range === 'string' ? request.headers.range : undefined;
     try {
       if (request.method === 'HEAD') {
         const head = await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }));
-        reply.header('accept-ranges', 'bytes').header('content-type', head.ContentType ?? 'video/webm').header('cache-control', 'private, no-store');
+        reply.header('accept-ranges', 'bytes').header('content-type', head.ContentType ?? defaultType).header('cache-control', 'private, no-store');
         if (head.ContentLength !== undefined) reply.header('content-length', head.ContentLength);
         if (head.ETag) reply.header('etag', head.ETag);
         return reply.send();
       }
       let rangeHeader: string | undefined;
       if (header !== undefined) {
-        const size = (await storedSizeOf(recording)) ?? (await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }))).ContentLength ?? 0;
+        const size = (recording ? await storedSizeOf(recording) : undefined) ?? (await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }))).ContentLength ?? 0;
         const range = parseByteRange(header, size);
         if (range === 'unsatisfiable') {
           return reply.code(416).header('content-range', `bytes */${size}`).send({ error: 'invalid_input', message: 'range not satisfiable', field: 'range' });
@@ -79,7 +83,7 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
       }
       const object = await objectStore.client.send(new GetObjectCommand({ Bucket: objectStore.bucket, Key: key, Range: rangeHeader }));
       reply.header('accept-ranges', 'bytes');
-      reply.header('content-type', object.ContentType ?? 'video/webm');
+      reply.header('content-type', object.ContentType ?? defaultType);
       reply.header('cache-control', 'private, no-store');
       if (object.ContentLength !== undefined) reply.header('content-length', object.ContentLength);
       if (object.ETag) reply.header('etag', object.ETag);

@@ -1,4 +1,5 @@
 import { AbortMultipartUploadCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { deleteTimelineVtt } from '../timeline/timelineFile.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -62,6 +63,13 @@ export class RecordingDeletion {
         if (status !== 404) throw new AppError('unavailable', `the object store did not delete the ${kind} recording; try again`);
       }
     }
+    // timeline.vtt beside them (the events themselves stay in the database: they are not media).
+    try {
+      await deleteTimelineVtt(objectStore, interviewId);
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 404) throw new AppError('unavailable', 'the object store did not delete timeline.vtt; try again');
+    }
     // The journal (RECORDING_JOURNAL_SECONDS) holds the recording too: a failed interview keeps it for a retry until now.
     try {
       await deleteJournal(objectStore, interviewId);
@@ -74,6 +82,7 @@ export class RecordingDeletion {
     interview.recordingsDeletedAt ??= new Date();
     interview.screenVideo = '';
     interview.candidateVideo = '';
+    interview.timelineVtt = '';
     await em.flush();
     if (first) logger.info({ interviewId, reason }, 'recordings deleted');
     return interview;
