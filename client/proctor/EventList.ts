@@ -1,6 +1,7 @@
 // The proctor's list of what happened, newest at the top: the history the join brought, then
 // each event as the server announces it. Each in plain words (client/shared/timelineWords.ts) with
-// the time it happened; an event heard twice (history and live around a reconnect) is shown once.
+// the time it happened. An event heard again (history and live around a reconnect, or the one
+// "events dropped" entry whose count grows) replaces the one shown.
 import type { TimelineEvent } from '../../shared/timeline.ts';
 import { clockWords, eventWords } from '../shared/timelineWords.ts';
 
@@ -16,7 +17,6 @@ export class EventList {
 
   add(events: readonly TimelineEvent[]): void {
     for (const event of events) {
-      if (this.#shown.has(event.seq)) continue;
       const item = document.createElement('li');
       item.dataset.kind = event.kind;
       item.dataset.seq = String(event.seq);
@@ -25,6 +25,12 @@ export class EventList {
       time.textContent = new Date(event.at).toLocaleTimeString();
       const into = event.mediaSeconds === null ? '' : ` (${clockWords(event.mediaSeconds)} into the recording)`;
       item.append(time, ` ${eventWords(event)}${into}`);
+      const shown = this.#shown.get(event.seq);
+      if (shown) {
+        shown.replaceWith(item);
+        this.#shown.set(event.seq, item);
+        continue;
+      }
       // Newest first: before the first shown event with a lower number.
       const next = [...this.#shown.entries()].filter(([seq]) => seq < event.seq).sort(([a], [b]) => b - a)[0]?.[1] ?? null;
       this.#list.insertBefore(item, next);

@@ -1,7 +1,6 @@
 // The proctor page: the candidate's screen, camera and audio live, the interview's status and
 // time left, connection quality, and the button that ends the interview.
 import type { JoinResult, ScreenSource, TrackName } from '../../shared/protocol.ts';
-import type { TimelineEvent } from '../../shared/timeline.ts';
 import { withDeadline } from '../shared/deadline.ts';
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { ServerClock } from '../shared/serverClock.ts';
@@ -108,11 +107,6 @@ function showScreenSource(source: ScreenSource | null): void {
   element.title = source?.evidence ?? '';
 }
 
-/** The interview's events so far, as the join brought them (a proctor only). */
-function historyOf(joined: JoinResult): TimelineEvent[] {
-  return (joined as JoinResult & { events?: TimelineEvent[] }).events ?? [];
-}
-
 async function startSession(): Promise<void> {
   const mine = ++session;
   viewer?.close();
@@ -128,7 +122,7 @@ async function startSession(): Promise<void> {
     const name = joined.interview.candidateName;
     setText('candidate', name ? `Candidate: ${name}` : 'Candidate');
     showScreenSource(joined.interview.screenSource);
-    events.add(historyOf(joined));
+    events.add(joined.events);
     performance.mark('joined');
     const created = await Viewer.create(signaling, joined, {
       onTrack: (track, mediaTrack) => mine === session && attach(track, mediaTrack),

@@ -43,6 +43,18 @@ export const TIMELINE_WORDS: Record<TimelineEventKind, string> = {
 
 /** Where a copy or paste happened (the page reports where, never what). */
 const PLACE_WORDS: Record<string, string> = { input: 'in a text field', textarea: 'in a text box', editable: 'in an editable area', page: 'on the page' };
+/** Why a gap or the end happened: the gaps' causes are words already; the end's are codes. */
+const CAUSE_WORDS: Record<string, string> = {
+  timer: 'time was up',
+  proctor: 'by a proctor',
+  admin: 'by an administrator',
+  'service restarted': 'the service restarted',
+  'recorder restarted': 'the recorder restarted',
+  'media server restarted': 'the media server restarted',
+  'candidate reconnected': 'the candidate reconnected',
+  'candidate connection lost': 'the candidate’s connection was lost',
+  'candidate left': 'the candidate left',
+};
 const SURFACE_WORDS: Record<string, string> = { monitor: 'an entire screen', window: 'a window', browser: 'a browser tab' };
 
 /** The few details worth words, as a short phrase (empty when there are none). */
@@ -54,7 +66,10 @@ function detailWords(details: TimelineDetails): string {
   if (typeof details.surface === 'string' && SURFACE_WORDS[details.surface]) parts.push(`(${SURFACE_WORDS[details.surface]})`);
   if (typeof details.to === 'string' && SURFACE_WORDS[details.to]) parts.push(`(now ${SURFACE_WORDS[details.to]})`);
   if (typeof details.device === 'string' && details.device) parts.push(`“${details.device}”`);
-  return parts.join(', ');
+  if (typeof details.seconds === 'number') parts.push(`for ${details.seconds} s`);
+  if (typeof details.cause === 'string' && CAUSE_WORDS[details.cause]) parts.push(`(${CAUSE_WORDS[details.cause]})`);
+  if (typeof details.count === 'number') parts.push(`(${details.count} not kept)`);
+  return parts.reduce((words, part) => (!words ? part : part.startsWith('(') ? `${words} ${part}` : `${words}, ${part}`), '');
 }
 
 /** "Pasted something in a text field", etc. */

@@ -20,6 +20,9 @@ describe('the timeline’s words', () => {
     expect(eventWords({ kind: 'camera_muted', details: { by: 'browser' } })).toBe('Camera turned off by the browser or the device');
     expect(eventWords({ kind: 'copied', details: { target: 'something_else', extra: 'x_y' } })).toBe('Copied something');
     for (const kind of TIMELINE_EVENT_KINDS) expect(eventWords({ kind, details: { target: 'page', by: 'page', surface: 'window', to: 'browser' } })).not.toMatch(INTERNAL_WORDS);
+    expect(eventWords({ kind: 'recording_gap', details: { cause: 'candidate connection lost', seconds: 5, end: '2026-12-07T12:00:00.000Z' } })).toBe('Recording interrupted for 5 s (the candidate’s connection was lost)');
+    expect(eventWords({ kind: 'interview_ended', details: { cause: 'timer' } })).toBe('Interview ended (time was up)');
+    expect(eventWords({ kind: 'events_dropped', details: { count: 7, lastAt: '2026-12-07T12:00:00.000Z' } })).toBe('Too many events: some were not kept (7 not kept)');
     expect(clockWords(83.4)).toBe('1:23');
     expect(clockWords(-1)).toBe('0:00');
   });
