@@ -4,6 +4,7 @@
 // Enter, Space or a click plays from just before the event.
 import type { TimelineEvent, TimelineEventKind } from '../../shared/timeline.ts';
 import { TIMELINE_WORDS, clockWords, eventWords } from '../shared/timelineWords.ts';
+import { RovingFocus } from './RovingFocus.ts';
 
 /** A click on a marker starts this long before the event, so the reviewer sees what led to it. */
 const SEEK_LEAD_SECONDS = 1;
@@ -29,14 +30,13 @@ export class Timeline {
   readonly #filters: HTMLElement;
   readonly #onSeek: (seconds: number) => void;
   readonly #markers: HTMLButtonElement[] = [];
-  /** The marker Tab lands on (the last one used, else the first shown). */
-  #current: HTMLButtonElement | null = null;
+  readonly #focus: RovingFocus;
 
   constructor(parts: { track: HTMLElement; filters: HTMLElement }, onSeek: (seconds: number) => void) {
     this.#track = parts.track;
     this.#filters = parts.filters;
     this.#onSeek = onSeek;
-    this.#track.addEventListener('keydown', (event) => this.#onKey(event));
+    this.#focus = new RovingFocus(this.#track, () => this.#markers);
   }
 
   /** Lays out `events` (those with a media time) and `gaps` along `durationSeconds`. */
@@ -68,15 +68,14 @@ export class Timeline {
       marker.title = label;
       marker.style.left = percent(seconds);
       marker.addEventListener('click', () => {
-        this.#current = marker;
-        this.#rove();
+        this.#focus.update(marker);
         this.#onSeek(Math.max(0, seconds - SEEK_LEAD_SECONDS));
       });
       this.#markers.push(marker);
       this.#track.append(marker);
     }
     this.#showFilters(placed);
-    this.#rove();
+    this.#focus.update();
   }
 
   /** One checkbox per kind present, all on. */
@@ -95,33 +94,10 @@ export class Timeline {
       box.value = kind;
       box.addEventListener('change', () => {
         for (const marker of this.#markers) if (marker.dataset.kind === kind) marker.hidden = !box.checked;
-        this.#rove();
+        this.#focus.update();
       });
       label.append(box, ` ${TIMELINE_WORDS[kind]} (${count})`);
       this.#filters.append(label);
     }
-  }
-
-  #shown(): HTMLButtonElement[] {
-    return this.#markers.filter((marker) => !marker.hidden);
-  }
-
-  /** Roving tabindex: exactly one marker shown takes Tab. */
-  #rove(): void {
-    const shown = this.#shown();
-    if (!this.#current || this.#current.hidden) this.#current = shown[0] ?? null;
-    for (const marker of this.#markers) marker.tabIndex = marker === this.#current ? 0 : -1;
-  }
-
-  #onKey(event: KeyboardEvent): void {
-    const shown = this.#shown();
-    const at = shown.indexOf(event.target as HTMLButtonElement);
-    if (at < 0) return;
-    const to = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: shown.length - 1 }[event.key];
-    if (to === undefined) return;
-    event.preventDefault();
-    this.#current = shown[Math.min(Math.max(to, 0), shown.length - 1)] ?? null;
-    this.#rove();
-    this.#current?.focus();
   }
 }

@@ -1,8 +1,9 @@
 // The review page for proctors and admins: both recordings side by side, one control, in sync.
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
-import { followRecording, type RecordingStatus } from '../shared/recordingStatus.ts';
+import { fetchRecordingStatus, followRecording, type FilmstripView, type RecordingStatus } from '../shared/recordingStatus.ts';
 import type { TimelineEvent } from '../../shared/timeline.ts';
 import { clockWords } from '../shared/timelineWords.ts';
+import { showFilmstrip } from './Filmstrip.ts';
 import { SyncedPlayback } from './SyncedPlayback.ts';
 import { Timeline, type TimelineGap } from './Timeline.ts';
 
@@ -54,6 +55,23 @@ function showGaps(gaps: readonly TimelineGap[]): void {
   );
 }
 
+/** The filmstrip is made after the recordings are saved: ask for it a while until it is there. */
+const FILMSTRIP_WAIT_MS = 120_000;
+const FILMSTRIP_POLL_MS = 2000;
+
+async function waitForFilmstrip(interviewId: string, token: string, first: RecordingStatus): Promise<FilmstripView | null> {
+  if (first.filmstrip !== undefined && first.filmstrip !== null) return first.filmstrip;
+  // A server without filmstrips does not name the field: nothing to wait for.
+  if (first.filmstrip === undefined) return null;
+  const until = Date.now() + FILMSTRIP_WAIT_MS;
+  while (Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, FILMSTRIP_POLL_MS));
+    const status = await fetchRecordingStatus(interviewId, token).catch(() => null);
+    if (status?.filmstrip) return status.filmstrip;
+  }
+  return null;
+}
+
 async function main(): Promise<void> {
   const token = tokenFromHash();
   if (!token) {
@@ -78,11 +96,17 @@ async function main(): Promise<void> {
   playback.start();
   const interviewId = interviewIdFromPath();
   const events = fetchEvents(interviewId, token);
-  const timeline = new Timeline({ track: byId('timeline-track'), filters: byId('timeline-filters') }, (seconds) => {
+  const seekTo = (seconds: number) => {
     // The leader's seek moves the follower (SyncedPlayback), whether playing or paused.
     screen.currentTime = seconds;
     seek.value = String(seconds);
     setText('position', formatTime(seconds));
+  };
+  const timeline = new Timeline({ track: byId('timeline-track'), filters: byId('timeline-filters') }, seekTo);
+  void waitForFilmstrip(interviewId, token, status).then((filmstrip) => {
+    if (!filmstrip) return;
+    showFilmstrip(byId('filmstrip-frames'), filmstrip, seekTo);
+    byId('filmstrip').hidden = false;
   });
   toggle.addEventListener('click', () => {
     if (!screen.paused) return screen.pause();

@@ -17,11 +17,23 @@ export interface RecordingStatus {
   startedAt?: string | null;
   /** Stretches missing from the recordings, on the wall clock. */
   gaps?: RecordingGap[];
+  /** The filmstrip of the screen recording, once made (after the recordings are saved); null before. */
+  filmstrip?: FilmstripView | null;
   /** The candidate's token only: where the host app wants the candidate after the end (null: nowhere). */
   returnUrl: string | null;
 }
 
-async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {
+/** One JPEG sheet: tile i (row-major, `columns` a row) shows the screen at i × intervalSeconds. */
+export interface FilmstripView {
+  url: string;
+  intervalSeconds: number;
+  count: number;
+  columns: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
+export async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {
   const response = await fetch(`/session/${encodeURIComponent(interviewId)}/recording`, {
     headers: { authorization: `Bearer ${token}` },
     cache: 'no-store',

@@ -225,14 +225,26 @@ describe('the interview timeline, from the candidate’s browser to the review p
     }
   });
 
-  it('stores the filmstrip and shows it on the review page', async () => {
-    const shown = await review.locator('#filmstrip img').evaluateAll((images) => images.map((image) => ({ width: (image as HTMLImageElement).naturalWidth, src: (image as HTMLImageElement).src })));
-    console.log(`filmstrip: ${shown.length} images shown`);
-    expect(shown.length).toBeGreaterThan(0);
-    expect(shown.every((image) => image.width > 0)).toBe(true);
-    const first = await fetch(shown[0]!.src);
-    expect(first.status).toBe(200);
-    expect(first.headers.get('content-type')).toMatch(/^image\//);
+  it('stores the filmstrip and shows it on the review page, a picture that plays from its time', async () => {
+    // Made from the final file after the recordings are saved: the review page waits for it.
+    const pictures = review.locator('#filmstrip img');
+    await expect.poll(() => pictures.count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    const recording = (await (await fetch(`${ts.url}/session/${interview.id}/recording`, { headers: { authorization: `Bearer ${interview.proctorToken}` } })).json()) as {
+      filmstrip: { url: string; intervalSeconds: number; count: number };
+    };
+    const { filmstrip } = recording;
+    console.log(`filmstrip: ${filmstrip.count} pictures, one every ${filmstrip.intervalSeconds} s`);
+    expect(filmstrip.count).toBeGreaterThanOrEqual(Math.floor(DURATION_SECONDS / filmstrip.intervalSeconds) - 1);
+    expect(await pictures.count()).toBe(filmstrip.count);
+    await expect.poll(() => pictures.evaluateAll((images) => images.every((image) => (image as HTMLImageElement).complete && (image as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    const stored = await fetch(filmstrip.url);
+    expect(stored.status).toBe(200);
+    expect(stored.headers.get('content-type')).toMatch(/^image\/jpeg/);
+    // The fourth picture plays both recordings from its time.
+    await review.getByRole('button', { name: `Play from 0:${String(3 * filmstrip.intervalSeconds).padStart(2, '0')}` }).click();
+    await expect
+      .poll(() => review.evaluate(() => ['screen-video', 'candidate-video'].map((id) => (document.getElementById(id) as HTMLVideoElement).currentTime)), { timeout: 5000 })
+      .toEqual([expect.closeTo(3 * filmstrip.intervalSeconds, 0), expect.closeTo(3 * filmstrip.intervalSeconds, 0)]);
   });
 });
 
