@@ -49,6 +49,8 @@ export interface Config {
   roomIdleMs: number;
   /** How often growing segments are shipped to the object store (the recording's journal); 0: off. */
   recordingJournalMs: number;
+  /** FILMSTRIP: a sheet of screen thumbnails made and stored beside the recordings after the end. */
+  filmstrip: boolean;
   /** How long a signed (or presigned) recording URL handed to a page stays valid. */
   mediaUrlTtlSeconds: number;
   mediasoup: {
@@ -135,6 +137,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     admission: { maxCpuFraction: env.ADMISSION_MAX_CPU_PERCENT / 100, cpuCostPerInterview: env.INTERVIEW_CPU_COST, measuredCpu: env.ADMISSION_MEASURED_CPU === 'true' },
     roomIdleMs: Math.round(env.ROOM_IDLE_SECONDS * 1000),
     recordingJournalMs: Math.round(env.RECORDING_JOURNAL_SECONDS * 1000),
+    filmstrip: env.FILMSTRIP === 'true',
     mediaUrlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
     mediasoup: {
       workers: env.MEDIASOUP_WORKERS,

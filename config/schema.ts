@@ -153,6 +153,7 @@ export const envSchema = z
     TLS_KEY_FILE: readableFile.optional(),
     ROOM_IDLE_SECONDS: z.coerce.number().positive().max(3600).default(60),
     RECORDING_JOURNAL_SECONDS: z.coerce.number().min(0).max(60).default(0),
+    FILMSTRIP: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
     MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
 
     ADMISSION_MAX_CPU_PERCENT: z.coerce.number().min(0).max(100).default(80),

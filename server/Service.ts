@@ -56,6 +56,8 @@ import { DiskSpace } from './storage/DiskSpace.ts';
 import { EmbeddedS3Server } from './storage/EmbeddedS3Server.ts';
 import { ObjectStore } from './storage/ObjectStore.ts';
 import { PlaybackUrls } from './storage/PlaybackUrls.ts';
+import { RecordingArtifacts } from './delivery/RecordingArtifacts.ts';
+import { filmstripArtifact } from './delivery/artifacts/filmstripArtifact.ts';
 import { makeDataDirPrivate } from './storage/privateDataDir.ts';
 import { WebhookOutbox } from './webhooks/WebhookOutbox.ts';
 
@@ -209,6 +211,14 @@ export class Service implements ServiceSurface {
       // node may take an interview over at once, and never while this one still records it.
       const leases = redis && config.cluster ? new InterviewLeases({ redis, nodeId: config.cluster.nodeId, logger: clusterLogger }) : undefined;
       if (leases) steps.add('leases', () => leases.close({ release: true }), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
+      const artifacts = new RecordingArtifacts({
+        database,
+        objectStore,
+        makers: config.filmstrip ? [filmstripArtifact()] : [],
+        partSizeBytes: config.s3.partSizeBytes,
+        retryWindowMs: config.s3.uploadRetryWindowMs,
+        logger: logger.child({ component: 'artifacts' }),
+      });
       const sessions = new SessionRegistry({
         database,
         interviews,
@@ -229,6 +239,7 @@ export class Service implements ServiceSurface {
         progressiveUpload: true,
         journalIntervalMs: config.recordingJournalMs,
         flagEvents: new Set(config.flagEvents),
+        artifacts,
         webhooks,
         ownership: leases && new LeasedOwnership(leases, clusterLogger),
         nodeId: config.cluster?.nodeId ?? SINGLE_NODE_ID,
@@ -287,6 +298,7 @@ export class Service implements ServiceSurface {
         sessions,
         roleTokens,
         playbackUrls,
+        artifacts,
         deletion,
         webhooks,
         adminToken: secrets.adminToken,
@@ -306,7 +318,7 @@ export class Service implements ServiceSurface {
           },
       });
       registerMediaRoutes(http, { objectStore, database, signatures: mediaSignatures, roleTokens, adminToken: secrets.adminToken });
-      registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls, origins });
+      registerRecordingRoutes(http, { interviews, sessions, roleTokens, playbackUrls, artifacts, origins });
       steps.add('http', () => closeHttp(http), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
 
       const limits = new ConnectionLimits(config.limits, trust);

@@ -14,6 +14,8 @@ import { SessionState } from '../session/SessionState.ts';
 import type { RecordingDeletion } from '../lifecycle/RecordingDeletion.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
+import type { RecordingArtifacts } from '../delivery/RecordingArtifacts.ts';
+import { filmstripView } from '../delivery/artifacts/filmstripView.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import { forwardToOwner, type OwnerForwarding } from './forwardToOwner.ts';
 import { isAdmin, requireAdmin } from './requestAuth.ts';
@@ -28,6 +30,7 @@ import {
   interviewView,
   listInterviewsQuery,
   playback,
+  filmstrip,
   proctorLink,
   routeSchema,
   webhookEventState,
@@ -44,6 +47,8 @@ export interface AdminRoutesOptions {
   sessions: SessionRegistry;
   roleTokens: RoleTokens;
   playbackUrls: PlaybackUrls;
+  /** The filmstrip and other files stored beside the recordings. */
+  artifacts: RecordingArtifacts;
   deletion: RecordingDeletion;
   webhooks: WebhookOutbox;
   adminToken: string;
@@ -169,13 +174,14 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     summary: 'One interview, with signed URLs to play its recordings',
     tag: 'admin',
     params: interviewIdParams,
-    responses: { 200: { description: 'The interview, its upload progress per file and signed URLs to play', schema: interviewView.extend({ playback, files: fileProgress.array() }) }, 400: invalid, 401: unauthorized, 404: notFound },
+    responses: { 200: { description: 'The interview, its upload progress per file and signed URLs to play', schema: interviewView.extend({ playback, files: fileProgress.array(), filmstrip }) }, 400: invalid, 401: unauthorized, 404: notFound },
   });
   api.get('/interviews/:id', { schema: get }, async (request) => {
     const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.get(id);
     const files = await options.sessions.progressOf(id);
-    return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview), files };
+    const now = Date.now();
+    return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview, now), files, filmstrip: await filmstripView(options.artifacts, options.playbackUrls, id, now) };
   });
 
   const events = routeSchema({

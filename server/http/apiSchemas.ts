@@ -124,11 +124,41 @@ export const playback = z.object({
   expiresAt: z.string().datetime().nullable(),
 });
 
+export const filmstrip = z
+  .object({
+    url: z.string().describe('filmstrip.jpg, signed like the videos (expires with them)'),
+    intervalSeconds: z.number().int().positive().describe('Tile i shows the screen at i × intervalSeconds'),
+    count: z.number().int().positive().describe('How many tiles the sheet holds'),
+    columns: z.number().int().positive().describe('Tiles per row, left to right, rows top to bottom'),
+    tileWidth: z.number().int().positive().describe('Pixels'),
+    tileHeight: z.number().int().positive().describe('Pixels; a frame of another shape is letterboxed in it'),
+  })
+  .nullable()
+  .describe('Thumbnails of the screen recording as one JPEG sprite sheet; null until it is stored (it is made after the URLs), or when it could not be made, FILMSTRIP is false or the recordings were deleted');
+
 export const fileProgress = z.object({
   kind: z.enum(['screen', 'candidate']),
   status: z.enum(['recording', 'finalized', 'uploading', 'uploaded', 'failed']),
   sizeBytes: z.number().int(),
   uploadedBytes: z.number().int(),
+});
+
+/** GET /session/:id/recording, what the end and review pages read. */
+export const sessionRecording = z.object({
+  id: z.string().uuid(),
+  status: z.nativeEnum(InterviewStatus),
+  completedAt: z.string().datetime().nullable(),
+  startedAt: interviewView.shape.startedAt.describe('When the interview went live: the recordings start here (the review page places the gaps from it)'),
+  gaps: interviewView.shape.gaps,
+  failureReason: z.string().nullable(),
+  nextRetryAt: interviewView.shape.nextRetryAt,
+  files: fileProgress.array(),
+  screenVideo: z.string().describe('Signed URL of screen.webm; empty until uploaded'),
+  candidateVideo: z.string().describe('Signed URL of candidate.webm; empty until uploaded'),
+  urlsExpireAt: z.string().datetime().nullable(),
+  returnUrl: z.string().nullable().describe("For the candidate's token: where the candidate goes after the end; null for a proctor's"),
+  timelineVtt: z.string().nullable().describe('Signed URL of timeline.vtt (the events as WebVTT); null until stored'),
+  filmstrip,
 });
 
 export const createdInterview = z.object({

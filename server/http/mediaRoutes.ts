@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';
 import type { Database } from '../db/Database.ts';
+import { RecordingArtifact, RecordingArtifactStatus, parseArtifactObjectKey } from '../db/RecordingArtifact.ts';
 import { RecordingFile, RecordingFileStatus, parseRecordingObjectKey } from '../db/RecordingFile.ts';
 import { AppError } from '../errors.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
@@ -39,14 +40,18 @@ function authorize(request: FastifyRequest, key: string, interviewId: string, op
 }
 
 /**
- * GET /media/<key>: streams a stored recording from the object store, honouring Range so a
- * browser can seek. Used for the stored URLs when no S3_PUBLIC_BASE_URL is configured.
+ * GET /media/<key>: streams a stored recording (or a file stored beside it: the filmstrip) from the
+ * object store, honouring Range so a browser can seek. Used for the stored URLs when no S3_PUBLIC_BASE_URL is configured.
  */
 export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOptions): void {
   const { objectStore, database } = options;
   /** The size the finalizer stored with an uploaded recording; undefined: ask the object store. */
-  const storedSizeOf = async ({ interviewId, kind }: { interviewId: string; kind: RecordingFile['kind'] }): Promise<number | undefined> => {
+  const storedSizeOf = async (key: string, interviewId: string, kind: RecordingFile['kind'] | undefined): Promise<number | undefined> => {
     try {
+      if (!kind) {
+        const artifact = await database.em().findOne(RecordingArtifact, { interviewId, objectKey: key });
+        return artifact?.status === RecordingArtifactStatus.Stored && artifact.sizeBytes > 0 ? artifact.sizeBytes : undefined;
+      }
       const file = await database.em().findOne(RecordingFile, { interviewId, kind });
       // Uploaded, and the object's size (what the upload sent) is the file's.
       return file?.status === RecordingFileStatus.Uploaded && file.sizeBytes > 0 && file.uploadedBytes === file.sizeBytes ? file.sizeBytes : undefined;
@@ -57,12 +62,14 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
   };
   const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const key = (request.params as { '*': string })['*'];
-    // The two recordings, or the timeline.vtt stored beside them.
-    const recording = parseRecordingObjectKey(key);
-    const timeline = recording ? undefined : parseTimelineObjectKey(key);
-    if (!recording && !timeline) throw new AppError('not_found', 'no such recording');
-    authorize(request, key, (recording ?? timeline)!.interviewId, options);
-    const defaultType = timeline ? 'text/vtt; charset=utf-8' : 'video/webm';
+    // A recording, the timeline.vtt or another file stored beside them (the filmstrip): the same signatures and rules.
+    const file = parseRecordingObjectKey(key);
+    const timeline = file ? undefined : parseTimelineObjectKey(key);
+    const recording = file ?? timeline ?? parseArtifactObjectKey(key);
+    if (!recording) throw new AppError('not_found', 'no such recording');
+    const kind = file?.kind;
+    const defaultType = kind ? 'video/webm' : timeline ? 'text/vtt; charset=utf-8' : 'application/octet-stream';
+    authorize(request, key, recording.interviewId, options);
     const header = typeof request.headers.range === 'string' ? request.headers.range : undefined;
     try {
       if (request.method === 'HEAD') {
@@ -74,7 +81,7 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
       }
       let rangeHeader: string | undefined;
       if (header !== undefined) {
-        const size = (recording ? await storedSizeOf(recording) : undefined) ?? (await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }))).ContentLength ?? 0;
+        const size = (await storedSizeOf(key, recording.interviewId, kind)) ?? (await objectStore.client.send(new HeadObjectCommand({ Bucket: objectStore.bucket, Key: key }))).ContentLength ?? 0;
         const range = parseByteRange(header, size);
         if (range === 'unsatisfiable') {
           return reply.code(416).header('content-range', `bytes */${size}`).send({ error: 'invalid_input', message: 'range not satisfiable', field: 'range' });

@@ -8,7 +8,9 @@ import { timelineEvent } from '../webhooks/webhookPayloads.ts';
 import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
-import { apiError, interviewIdParams, routeSchema } from './apiSchemas.ts';
+import type { RecordingArtifacts } from '../delivery/RecordingArtifacts.ts';
+import { filmstripView } from '../delivery/artifacts/filmstripView.ts';
+import { apiError, interviewIdParams, routeSchema, sessionRecording } from './apiSchemas.ts';
 import { requireRoleFor } from './requestAuth.ts';
 
 export interface RecordingRoutesOptions {
@@ -16,6 +18,8 @@ export interface RecordingRoutesOptions {
   sessions: SessionRegistry;
   roleTokens: RoleTokens;
   playbackUrls: PlaybackUrls;
+  /** The filmstrip and other files stored beside the recordings. */
+  artifacts: RecordingArtifacts;
   /** Which pages' origins get CORS answers (a host app's page using the SDK); undefined: none. */
   origins?: OriginPolicy | undefined;
 }
@@ -46,7 +50,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     security: 'role token',
     params: interviewIdParams,
     responses: {
-      200: { description: "Status, per-file progress, a failed interview's nextRetryAt, signed URLs (urlsExpireAt), and for the candidate's token the interview's returnUrl (null for a proctor's)" },
+      200: { description: "Status, per-file progress, a failed interview's nextRetryAt, signed URLs (urlsExpireAt), the filmstrip, and for the candidate's token the interview's returnUrl (null for a proctor's)", schema: sessionRecording },
       401: { description: 'Missing or invalid role token', schema: apiError },
       403: { description: "Another interview's token", schema: apiError },
       404: { description: 'No such interview', schema: apiError },
@@ -57,7 +61,9 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     const claims = requireRoleFor(request, roleTokens, id);
     const interview = await interviews.get(id);
     const files = await sessions.progressOf(id);
-    const playback = await options.playbackUrls.forInterview(interview);
+    const now = Date.now();
+    const playback = await options.playbackUrls.forInterview(interview, now);
+    const filmstrip = await filmstripView(options.artifacts, options.playbackUrls, id, now);
     return {
       id,
       status: interview.status,
@@ -76,8 +82,10 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
       urlsExpireAt: playback.expiresAt,
       // Where the candidate goes after the end (stored at creation, never from a client).
       returnUrl: claims.role === 'candidate' ? interview.returnUrl : null,
-    };
-  });  registerSessionEventRoutes(app, options);
+      filmstrip,
+    } satisfies z.infer<typeof sessionRecording>;
+  });
+  registerSessionEventRoutes(app, options);
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
 import { deleteJournal } from '../delivery/RecordingJournal.ts';
+import { RecordingArtifact } from '../db/RecordingArtifact.ts';
 import { RECORDING_FILE_KINDS, RecordingFile, recordingObjectKey } from '../db/RecordingFile.ts';
 import { AppError } from '../errors.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
@@ -70,6 +71,17 @@ export class RecordingDeletion {
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
       if (status !== 404) throw new AppError('unavailable', 'the object store did not delete timeline.vtt; try again');
     }
+    // Files stored beside the recordings (the filmstrip), whatever their status: a pending one may
+    // be half-uploaded by now.
+    const artifacts = await em.find(RecordingArtifact, { interviewId });
+    for (const artifact of artifacts) {
+      try {
+        await objectStore.client.send(new DeleteObjectCommand({ Bucket: objectStore.bucket, Key: artifact.objectKey }));
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status !== 404) throw new AppError('unavailable', `the object store did not delete the ${artifact.name}; try again`);
+      }
+    }
     // The journal (RECORDING_JOURNAL_SECONDS) holds the recording too: a failed interview keeps it for a retry until now.
     try {
       await deleteJournal(objectStore, interviewId);
@@ -78,6 +90,7 @@ export class RecordingDeletion {
     }
     await fs.rm(path.join(this.#options.recordingsDir, interviewId), { recursive: true, force: true });
     for (const row of rows) em.remove(row);
+    for (const artifact of artifacts) em.remove(artifact);
     const first = interview.recordingsDeletedAt === null;
     interview.recordingsDeletedAt ??= new Date();
     interview.screenVideo = '';

@@ -8,6 +8,7 @@ import { trackNames, type TrackName } from '../../recorder-pipeline/tracks.ts';
 import type { Database } from '../db/Database.ts';
 import type { Interview } from '../db/Interview.ts';
 import { ProgressiveDelivery, type DeliveredFile } from '../delivery/ProgressiveDelivery.ts';
+import type { ArtifactOutcome, RecordingArtifacts } from '../delivery/RecordingArtifacts.ts';
 import { RecordingDelivery } from '../delivery/RecordingDelivery.ts';
 import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
 import { RecordingJournal } from '../delivery/RecordingJournal.ts';
@@ -73,6 +74,8 @@ export interface SessionContext {
   flagEvents?: ReadonlySet<TimelineEventKind> | undefined;
   /** What a candidate page may report (default ~10/s, burst 50, 2,000 per interview). */
   reportLimits?: ReportLimits | undefined;
+  /** Files made from the recording once its URLs are stored (the filmstrip); unset: none. */
+  artifacts?: RecordingArtifacts | undefined;
   logger: Logger;
 }
 
@@ -87,6 +90,8 @@ export type InterviewSessionEvents = {
   failed: [interview: Interview];
   /** Cluster mode: another node took the live interview's lease; its recording here has stopped and its pages should follow. */
   ownershipLost: [];
+  /** The artifacts made after the URLs were stored (stored or failed). */
+  artifacts: [outcomes: ArtifactOutcome[]];
   /** Nothing of this session is in use any more: the registry may let it go. */
   unused: [];
 };
@@ -135,6 +140,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   readonly #ownership: OwnershipHold;
   /** This node's claims on the interview's finalization, from its end (or takeover) until its outcome is stored. */
   readonly #claims: DeliveryClaims;
+  /** Artifacts being made after the URLs were stored (a delivery's tail, or resumed after a restart). */
+  #makingArtifacts: Promise<void> | undefined;
+  readonly #artifactsAbort = new AbortController();
   #closed = false;
 
   constructor(interviewId: string, context: SessionContext) {
@@ -216,6 +224,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   /** Waits for a delivery in progress (graceful shutdown, tests). */
   async idle(): Promise<void> {
     await this.#delivering?.catch(() => undefined);
+    await this.#makingArtifacts;
   }
 
   /** Nothing of this session is in use: no room, recording, timer, delivery or connection. */
@@ -226,6 +235,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       !this.#recording &&
       !this.#endTimer.armed &&
       !this.#delivering &&
+      !this.#makingArtifacts &&
       !this.#connections.inUse &&
       this.#queue.idle &&
       this.#state !== SessionState.Live
@@ -671,6 +681,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       return [];
     });
     const summary = summarizeTimeline(events);
+    // The artifacts (filmstrip) are made after the URLs are stored; their rows go in first, so a
+    // restart in between still makes them. Never a reason not to complete.
+    if (urls) await this.#context.artifacts?.expect(this.interviewId).catch((error: unknown) => log.warn({ err: error }, 'could not note the recording artifacts; the interview completes without them'));
     const completed = await interviews.complete(this.interviewId, urls, claim.node, summary);
     if (!completed) {
       this.#moveTo(SessionState.Done);
@@ -679,12 +692,37 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     }
     if (completed.completedAt) endToUrls.observe((Date.now() - completed.completedAt.getTime()) / 1000);
     recordedBytes.inc(deliveredBytes);
-    // Local files and the journal go only now: both objects are stored and their sizes verified.
-    await fs.rm(this.recordingDir, { recursive: true, force: true });
     await this.#journal?.discard().catch((error: unknown) => log.warn({ err: error }, 'could not delete the recording journal'));
     log.info('interview completed');
     this.#moveTo(SessionState.Done);
     this.emit('completed', completed);
+    // Local files go only after the artifacts are made from them (both objects are stored and verified).
+    if (urls) this.makeArtifacts();
+    else await fs.rm(this.recordingDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Makes the completed interview's pending artifacts from the files on disk, then removes the
+   * local recording. After the delivery, and at a start for an interview completed just before a
+   * restart (its recording is still on disk). Never rejects.
+   */
+  makeArtifacts(): Promise<void> {
+    this.#makingArtifacts ??= (async () => {
+      const log = this.#logger.child({ component: 'artifacts' });
+      if (this.#context.artifacts) {
+        const outcomes = await this.#context.artifacts.makePending(this.interviewId, this.recordingDir, this.#artifactsAbort.signal);
+        // Shutdown interrupted one: the recording stays on disk for the next start.
+        if (outcomes.some((outcome) => outcome.status === 'pending')) return;
+        if (outcomes.length > 0) this.emit('artifacts', outcomes);
+      }
+      await fs.rm(this.recordingDir, { recursive: true, force: true }).catch((error: unknown) => log.warn({ err: error }, 'could not remove the local recording'));
+    })()
+      .catch((error: unknown) => this.#logger.error({ err: error }, 'making the recording artifacts failed'))
+      .finally(() => {
+        this.#makingArtifacts = undefined;
+        this.#emitIfUnused();
+      });
+    return this.#makingArtifacts;
   }
 
   #moveTo(next: SessionState): void {
@@ -709,6 +747,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    */
   async stopRecording(): Promise<void> {
     this.#closed = true;
+    // An artifact being made stays pending, with the recording on disk, for the next start.
+    this.#artifactsAbort.abort();
     this.#endTimer.cancel();
     clearTimeout(this.#liveFallback);
     const recording = this.#recording;

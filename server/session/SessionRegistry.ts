@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import { EventEmitter } from 'node:events';
 import type { Interview } from '../db/Interview.ts';
 import type { DeliveredFile } from '../delivery/ProgressiveDelivery.ts';
+import type { ArtifactOutcome } from '../delivery/RecordingArtifacts.ts';
 import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts';
 import type { EndCause } from '../lifecycle/InterviewService.ts';
 import { InterviewStatus } from '../db/InterviewStatus.ts';
@@ -17,6 +19,7 @@ export type SessionRegistryEvents = {
   delivered: [interviewId: string, file: DeliveredFile];
   completed: [interview: Interview];
   failed: [interview: Interview];
+  artifacts: [interviewId: string, outcomes: ArtifactOutcome[]];
   /** Cluster mode: another node owns the interview now; its pages here should reconnect there. */
   ownershipLost: [interviewId: string];
   /** An entry of the interview's timeline was stored (or events_dropped's count changed). */
@@ -55,6 +58,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     session.on('delivered', (file) => this.emit('delivered', interviewId, file));
     session.on('completed', (interview) => this.emit('completed', interview));
     session.on('failed', (interview) => this.emit('failed', interview));
+    session.on('artifacts', (outcomes) => this.emit('artifacts', interviewId, outcomes));
     session.on('ownershipLost', () => this.emit('ownershipLost', interviewId));
     session.timeline.on('event', (event) => this.emit('timelineEvent', interviewId, event));
     session.on('unused', () => {
@@ -97,6 +101,11 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     const { interviews } = this.#context;
     for (const status of [InterviewStatus.Live, InterviewStatus.Finalizing, InterviewStatus.Failed]) {
       for (const interview of await interviews.list({ status })) await this.open(interview.id).resume();
+    }
+    // Completed just before a restart, its artifacts not yet made: made from the recording still on
+    // this disk (another node's, in a cluster, stays with that node).
+    for (const interviewId of (await this.#context.artifacts?.pendingInterviews()) ?? []) {
+      if (fs.existsSync(this.#context.recordingDirOf(interviewId))) void this.open(interviewId).makeArtifacts();
     }
   }
 

@@ -59,6 +59,15 @@ export class PlaybackUrls {
     return playback;
   }
 
+  /**
+   * A URL a page may fetch one other stored object by (an artifact beside the recordings, such as
+   * the filmstrip), made the same way as the videos' from the URL it would be stored under.
+   */
+  async forObject(key: string, now = Date.now()): Promise<{ url: string; expiresAt: string | null }> {
+    const { url, expires } = await this.#playable(this.#options.objectStore.publicUrlFor(key, this.#options.publicUrl), key, now);
+    return { url, expiresAt: expires?.toISOString() ?? null };
+  }
+
   async #playable(stored: string, key: string, now: number): Promise<{ url: string; expires?: Date }> {
     const { objectStore, signatures, publicUrl, ttlSeconds, presigned } = this.#options;
     const publicBase = objectStore.settings.publicBaseUrl;

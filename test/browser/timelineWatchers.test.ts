@@ -151,7 +151,7 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
       state = 'visible';
       document.dispatchEvent(new Event('visibilitychange'));
       Object.defineProperty(screen, 'isExtended', { configurable: true, get: () => true });
-      screen.dispatchEvent(new Event('change'));
+      (screen as unknown as EventTarget).dispatchEvent(new Event('change'));
     });
     await expect.poll(kinds).toEqual(['tab_hidden', 'tab_visible', 'second_screen_suspected']);
   });

@@ -9,6 +9,7 @@ import { Migration20261201030000ServiceSecrets } from './Migration20261201030000
 import { Migration20261210010000FinalizationClaim } from './Migration20261210010000FinalizationClaim.ts';
 import { Migration20261220010000EmbeddingContract } from './Migration20261220010000EmbeddingContract.ts';
 import { Migration20261230010000FailedRetries } from './Migration20261230010000FailedRetries.ts';
+import { Migration20261231010000RecordingArtifacts } from './Migration20261231010000RecordingArtifacts.ts';
 import { Migration20270101010000Timeline } from './Migration20270101010000Timeline.ts';
 
 /** Every migration, oldest first. Listed explicitly so no file-system discovery is needed at run time. */
@@ -22,6 +23,7 @@ const migrations = [
   { name: 'Migration20261210010000FinalizationClaim', class: Migration20261210010000FinalizationClaim },
   { name: 'Migration20261220010000EmbeddingContract', class: Migration20261220010000EmbeddingContract },
   { name: 'Migration20261230010000FailedRetries', class: Migration20261230010000FailedRetries },
+  { name: 'Migration20261231010000RecordingArtifacts', class: Migration20261231010000RecordingArtifacts },
   { name: 'Migration20270101010000Timeline', class: Migration20270101010000Timeline },
 ];
 
