@@ -8,6 +8,9 @@ import { RovingFocus } from './RovingFocus.ts';
 
 /** A click on a marker starts this long before the event, so the reviewer sees what led to it. */
 const SEEK_LEAD_SECONDS = 1;
+/** Markers closer than this share of the length would overlap: the later one goes a row down. */
+const MARKER_SPAN = 0.03;
+const MAX_ROWS = 4;
 
 export interface TimelineGap {
   startSeconds: number;
@@ -55,8 +58,13 @@ export class Timeline {
       this.#track.append(span);
     }
     const placed = events.filter((event) => event.mediaSeconds !== null).sort((a, b) => a.mediaSeconds! - b.mediaSeconds! || a.seq - b.seq);
+    // Where each row's last marker is: a marker takes the first row it does not overlap in.
+    const rowEnds: number[] = [];
     for (const event of placed) {
       const seconds = event.mediaSeconds!;
+      let row = rowEnds.findIndex((end) => seconds - end >= MARKER_SPAN * length);
+      if (row < 0) row = rowEnds.length < MAX_ROWS ? rowEnds.length : MAX_ROWS - 1;
+      rowEnds[row] = seconds;
       const marker = document.createElement('button');
       marker.type = 'button';
       marker.className = 'timeline-marker';
@@ -67,6 +75,7 @@ export class Timeline {
       marker.setAttribute('aria-label', label);
       marker.title = label;
       marker.style.left = percent(seconds);
+      marker.style.top = `${0.375 + row * 1.625}rem`;
       marker.addEventListener('click', () => {
         this.#focus.update(marker);
         this.#onSeek(Math.max(0, seconds - SEEK_LEAD_SECONDS));
@@ -74,6 +83,7 @@ export class Timeline {
       this.#markers.push(marker);
       this.#track.append(marker);
     }
+    this.#track.style.height = `${0.75 + Math.max(1, rowEnds.length) * 1.625}rem`;
     this.#showFilters(placed);
     this.#focus.update();
   }
