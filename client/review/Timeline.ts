@@ -100,6 +100,7 @@ export class Timeline {
       label.dataset.group = groupOf(kind);
       const box = document.createElement('input');
       box.type = 'checkbox';
+      box.id = `show-${kind}`;
       box.checked = true;
       box.value = kind;
       box.addEventListener('change', () => {
