@@ -25,6 +25,11 @@ const MIXER_DEADLINE_MS = 3000;
 const RETRY_AFTER_REFUSAL_MS = 5000;
 /** Timeline reports kept while disconnected (the oldest go first): a few seconds' worth, not a log. */
 const TIMELINE_QUEUE_LIMIT = 50;
+/**
+ * Reports awaiting the server's answer at once. The server answers a connection's requests one at
+ * a time and refuses more than 16 in flight: a burst of reports must not crowd out publishing.
+ */
+const TIMELINE_IN_FLIGHT = 4;
 
 /**
  * connecting: before the first join. ready: joined, the interview not started (its clock starts
@@ -136,6 +141,7 @@ export class CandidateSession extends Emitter<SessionEvents> {
   readonly #timelineQueue: TimelineReport[] = [];
   /** The signalling session whose join succeeded (reports go out only then). */
   #joinedGeneration = -1;
+  #timelineInFlight = 0;
   #firstJoin: { promise: Promise<JoinResult>; resolve: (join: JoinResult) => void; reject: (error: IngestError) => void };
 
   constructor(candidateUrl: string, options: JoinOptions = {}) {
@@ -417,16 +423,26 @@ export class CandidateSession extends Emitter<SessionEvents> {
   }
 
   /**
-   * Sends what is queued, at once and in order (a report made as the page goes away still leaves
-   * before it). One the server refuses is dropped; one a lost connection did not send is kept.
+   * Sends what is queued, in order, a few at a time (a report made as the page goes away leaves at
+   * once unless a burst is still being answered). One the server refuses is dropped; one a lost
+   * connection did not send is kept for the next join.
    */
   #flushTimeline(): void {
     const signaling = this.#signaling;
     if (!signaling?.socket.connected || this.#joinedGeneration !== this.#generation) return;
-    for (const report of this.#timelineQueue.splice(0)) {
-      signaling.request('reportEvent', report).catch((error: unknown) => {
-        if (error instanceof RequestError && error.code === 'disconnected' && this.#timelineQueue.length < TIMELINE_QUEUE_LIMIT) this.#timelineQueue.unshift(report);
-      });
+    while (this.#timelineInFlight < TIMELINE_IN_FLIGHT && this.#timelineQueue.length > 0) {
+      const report = this.#timelineQueue.shift()!;
+      this.#timelineInFlight++;
+      signaling
+        .request('reportEvent', report)
+        .catch((error: unknown) => {
+          const unsent = error instanceof RequestError && error.code === 'disconnected';
+          if (unsent && this.#timelineQueue.length < TIMELINE_QUEUE_LIMIT) this.#timelineQueue.unshift(report);
+        })
+        .finally(() => {
+          this.#timelineInFlight--;
+          this.#flushTimeline();
+        });
     }
   }
 
