@@ -6,6 +6,7 @@ import { Interview } from '../db/Interview.ts';
 import { TimelineEntry } from '../db/TimelineEntry.ts';
 import { SerialQueue } from '../session/SerialQueue.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
+import type { MediaPath } from './mediaPath.ts';
 import { mediaSecondsAt, readSegmentTimes, type SegmentTime } from './mediaTime.ts';
 import { DEFAULT_REPORT_LIMITS, ReportAllowance, type ReportLimits } from './ReportAllowance.ts';
 import { toTimelineEvent } from './timelineStore.ts';
@@ -54,6 +55,7 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   #dropped: { seq: number | undefined; count: number; lastAt: Date; stored: number } | undefined;
   #droppedTimer: NodeJS.Timeout | undefined;
   #closedForReports = false;
+  #mediaPath: MediaPath | undefined;
 
   constructor(options: InterviewTimelineOptions) {
     super();
@@ -84,6 +86,14 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   /** A segment's media began at `at` (the recording's own event; its file on disk follows). */
   segmentFlowing(index: number, at: Date): void {
     this.#segmentStarts.set(index, at);
+  }
+
+  /** The candidate's media path as its send transport selected it: `media_path` the first time, `media_path_changed` when it differs. */
+  observeMediaPath(path: MediaPath): void {
+    if (this.#mediaPath === path) return;
+    const from = this.#mediaPath;
+    this.#mediaPath = path;
+    void this.record(from ? 'media_path_changed' : 'media_path', from ? { path, from } : { path });
   }
 
   /** The interview ended: a page's reports are refused from now on. */
