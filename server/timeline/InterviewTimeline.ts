@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { CandidateEventKind, ServerEventKind, TimelineDetails, TimelineEvent, TimelineEventKind, TimelineEventSource } from '../../shared/timeline.ts';
+import { CANDIDATE_EVENT_KINDS, type CandidateEventKind, type ServerEventKind, type TimelineDetails, type TimelineEvent, type TimelineEventKind, type TimelineEventSource } from '../../shared/timeline.ts';
 import type { Database } from '../db/Database.ts';
+import { AppError } from '../errors.ts';
 import { Interview } from '../db/Interview.ts';
 import { TimelineEntry } from '../db/TimelineEntry.ts';
 import { SerialQueue } from '../session/SerialQueue.ts';
@@ -115,6 +116,8 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
    */
   async report(kind: CandidateEventKind, browserAtMs: number, details: TimelineDetails = {}): Promise<{ accepted: boolean }> {
     const at = new Date();
+    // The request schema allows only these; checked again here, where the log is written.
+    if (!(CANDIDATE_EVENT_KINDS as readonly string[]).includes(kind)) throw new AppError('invalid_input', `${String(kind).slice(0, 40)} is not an event a page may report`, 'kind');
     if (this.#closedForReports) return { accepted: false };
     await this.#load();
     if (this.#closedForReports) return { accepted: false };
