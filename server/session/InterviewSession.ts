@@ -32,6 +32,7 @@ import type { TimelineEvent, TimelineEventKind } from '../../shared/timeline.ts'
 import { InterviewTimeline } from '../timeline/InterviewTimeline.ts';
 import type { ReportLimits } from '../timeline/ReportAllowance.ts';
 import { uploadTimelineVtt } from '../timeline/timelineFile.ts';
+import { PacketLossDetector } from '../timeline/packetLoss.ts';
 import { summarizeTimeline } from '../timeline/timelineStore.ts';
 import type { SessionOwnership } from './SessionOwnership.ts';
 import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from './SessionState.ts';
@@ -42,6 +43,8 @@ import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from '.
  * a broken recorder must not keep an interview from ever ending.
  */
 const LIVE_WITHOUT_RECORDING_MS = 10_000;
+/** How often the candidate's uplink loss is sampled from the producers' counters (cheap: one worker request per track). */
+const LOSS_SAMPLE_MS = 2000;
 /** Why anything that would open media is refused once the interview has ended (signalling says the same). */
 export const INTERVIEW_ENDED = 'the interview has ended';
 
@@ -115,6 +118,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   readonly #logger: Logger;
   readonly #queue = new SerialQueue(() => this.#emitIfUnused());
   readonly #gaps: RecordingGaps;
+  readonly #packetLoss = new PacketLossDetector();
   /** The interview's event log (its own part; written from signalling, the recording and the lifecycle). */
   readonly timeline: InterviewTimeline;
   readonly #files: RecordingFiles;
@@ -324,7 +328,10 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       }, LIVE_WITHOUT_RECORDING_MS);
       this.#liveFallback.unref();
     });
+    const lossSampler = setInterval(() => void this.#sampleLoss(room), LOSS_SAMPLE_MS);
+    lossSampler.unref();
     room.once('closed', (reason) => {
+      clearInterval(lossSampler);
       clearTimeout(this.#liveFallback);
       if (this.#room === room) this.#room = undefined;
       // A recording on this room's router stops with it; the next room's recording closes the gap.
@@ -337,6 +344,23 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       const producer = room.getProducer(track);
       if (producer) void this.#queue.run(() => this.#record(room, track, producer));
     }
+  }
+
+  /** The candidate's uplink loss over the last sample (all tracks' producers); the timeline gets its lasting changes. */
+  async #sampleLoss(room: InterviewRoom): Promise<void> {
+    if (room.closed || this.#ended) return;
+    let lost = 0;
+    let received = 0;
+    for (const track of trackNames) {
+      const producer = room.getProducer(track);
+      if (!producer || producer.closed) continue;
+      for (const stat of await producer.getStats().catch(() => [])) {
+        lost += stat.packetsLost;
+        received += stat.packetCount;
+      }
+    }
+    const decided = this.#packetLoss.sample(lost, received);
+    if (decided) void this.timeline.record(decided.change === 'high' ? 'packet_loss_high' : 'packet_loss_recovered', { percent: Math.round(decided.loss * 1000) / 10 });
   }
 
   // ---------------------------------------------------------------- recording

@@ -8,6 +8,7 @@ import { InterviewStatus, hasEnded } from '../db/InterviewStatus.ts';
 import type { InterviewRoom, TransportAppData } from '../sfu/InterviewRoom.ts';
 import { INTERVIEW_ENDED, type InterviewSession } from '../session/InterviewSession.ts';
 import { listTimelineEvents } from '../timeline/timelineStore.ts';
+import { mediaPathOf, turnAddressesOf } from '../timeline/mediaPath.ts';
 import {
   TRACK_NAMES,
   endUrlOf,
@@ -170,6 +171,8 @@ export class Participant {
       }
       this.#transports.set(transport.id, transport);
       transport.observer.once('close', () => this.#transports.delete(transport.id));
+      // The candidate's media path (UDP, TCP, through TURN) and its changes, for the timeline.
+      if (direction === 'send') transport.on('iceselectedtuplechange', (tuple) => void this.#mediaPathSelected(tuple));
       return {
         id: transport.id,
         iceParameters: transport.iceParameters,
@@ -275,6 +278,11 @@ export class Participant {
     // the interview's allowance (refused and counted in `events_dropped` past it).
     reportEvent: async ({ kind, at, details }) => this.#context.session.timeline.report(kind, at, details ?? {}),
   };
+
+  async #mediaPathSelected(tuple: types.TransportTuple): Promise<void> {
+    const turnAddresses = this.#context.turn ? await turnAddressesOf(this.#context.turn.urls) : new Set<string>();
+    if (!this.#closed && !this.#ended) this.#context.session.timeline.observeMediaPath(mediaPathOf(tuple, turnAddresses));
+  }
 
   /** A join that comes after the end: the page is told where to go, and the join is refused. */
   #endedRefusal(): AppError {

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { CandidateEventKind, ServerEventKind, TimelineDetails, TimelineEvent, TimelineEventKind, TimelineEventSource } from '../../shared/timeline.ts';
+import { CANDIDATE_EVENT_KINDS, type CandidateEventKind, type ServerEventKind, type TimelineDetails, type TimelineEvent, type TimelineEventKind, type TimelineEventSource } from '../../shared/timeline.ts';
 import type { Database } from '../db/Database.ts';
+import { AppError } from '../errors.ts';
 import { Interview } from '../db/Interview.ts';
 import { TimelineEntry } from '../db/TimelineEntry.ts';
 import { SerialQueue } from '../session/SerialQueue.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
+import type { MediaPath } from './mediaPath.ts';
 import { mediaSecondsAt, readSegmentTimes, type SegmentTime } from './mediaTime.ts';
 import { DEFAULT_REPORT_LIMITS, ReportAllowance, type ReportLimits } from './ReportAllowance.ts';
 import { toTimelineEvent } from './timelineStore.ts';
@@ -54,6 +56,7 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   #dropped: { seq: number | undefined; count: number; lastAt: Date; stored: number } | undefined;
   #droppedTimer: NodeJS.Timeout | undefined;
   #closedForReports = false;
+  #mediaPath: MediaPath | undefined;
 
   constructor(options: InterviewTimelineOptions) {
     super();
@@ -86,6 +89,14 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
     this.#segmentStarts.set(index, at);
   }
 
+  /** The candidate's media path as its send transport selected it: `media_path` the first time, `media_path_changed` when it differs. */
+  observeMediaPath(path: MediaPath): void {
+    if (this.#mediaPath === path) return;
+    const from = this.#mediaPath;
+    this.#mediaPath = path;
+    void this.record(from ? 'media_path_changed' : 'media_path', from ? { path, from } : { path });
+  }
+
   /** The interview ended: a page's reports are refused from now on. */
   closeForReports(): void {
     this.#closedForReports = true;
@@ -105,6 +116,8 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
    */
   async report(kind: CandidateEventKind, browserAtMs: number, details: TimelineDetails = {}): Promise<{ accepted: boolean }> {
     const at = new Date();
+    // The request schema allows only these; checked again here, where the log is written.
+    if (!(CANDIDATE_EVENT_KINDS as readonly string[]).includes(kind)) throw new AppError('invalid_input', `${String(kind).slice(0, 40)} is not an event a page may report`, 'kind');
     if (this.#closedForReports) return { accepted: false };
     await this.#load();
     if (this.#closedForReports) return { accepted: false };
