@@ -101,6 +101,23 @@ export interface LongRun {
   /** Per file: bytes and parts left for the end, the part uploads and CompleteMultipartUpload (+ HeadObject). */
   files: Array<{ kind: string; bytesAtEndMB: number; partsAtEnd: number; parts: number; remuxMs: number | undefined; partsMs: number; completeMs: number }>;
   writeSeconds: number;
+  /** FILMSTRIP on: the filmstrip, made after the URLs are stored. */
+  filmstrip?: FilmstripRun;
+}
+
+export interface FilmstripRun {
+  status: string;
+  error?: string;
+  /** URLs stored → filmstrip stored (make + upload), and end → filmstrip stored. */
+  afterUrlsMs: number;
+  endToFilmstripMs: number;
+  /** User + system CPU seconds of the filmstrip's two ffmpegs (their own -benchmark figure). */
+  ffmpegCpuSeconds: number;
+  /** The service process's CPU seconds over the same window (the key frame picking; an upper bound). */
+  serviceCpuSeconds: number;
+  count: number;
+  intervalSeconds: number;
+  sizeKB: number;
 }
 
 export interface LongResult {
@@ -111,4 +128,8 @@ export interface LongResult {
   p95: number;
   max: number;
   completeMsMax: number;
+  /** Whether the service made filmstrips (FILMSTRIP). */
+  filmstrip: boolean;
+  /** FILMSTRIP on: medians over the runs. */
+  filmstripP50?: { afterUrlsMs: number; endToFilmstripMs: number; ffmpegCpuSeconds: number; serviceCpuSeconds: number };
 }

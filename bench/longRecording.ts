@@ -14,10 +14,12 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { segmentDir, segmentFile } from '../recorder-pipeline/segments.ts';
 import { RECORDING_FILE_KINDS, RecordingFile } from '../server/db/RecordingFile.ts';
 import type { DeliveredFile } from '../server/delivery/ProgressiveDelivery.ts';
+import type { ArtifactOutcome } from '../server/delivery/RecordingArtifacts.ts';
+import { RecordingArtifact } from '../server/db/RecordingArtifact.ts';
 import { cacheRoot } from '../scripts/mediasoup-worker.mjs';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { percentile, round } from './procStats.ts';
-import type { BenchEnvironment, LongResult, LongRun } from './benchTypes.ts';
+import type { BenchEnvironment, FilmstripRun, LongResult, LongRun } from './benchTypes.ts';
 
 const run = promisify(execFile);
 
@@ -106,6 +108,22 @@ async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candid
   };
   service.sessions.on('completed', onCompleted);
   service.sessions.on('failed', onFailed);
+  // The filmstrip is made after the URLs are stored: when it is done, and what the service spent meanwhile.
+  let artifactsAt: number | undefined;
+  let artifactOutcomes: ArtifactOutcome[] = [];
+  let serviceCpuAtUrls: NodeJS.CpuUsage | undefined;
+  let serviceCpu: NodeJS.CpuUsage | undefined;
+  const onArtifacts = (interviewId: string, outcomes: ArtifactOutcome[]) => {
+    if (interviewId !== id) return;
+    serviceCpu = serviceCpuAtUrls && process.cpuUsage(serviceCpuAtUrls);
+    artifactsAt = Date.now();
+    artifactOutcomes = outcomes;
+  };
+  const onCompletedCpu = (done: { id: string }) => {
+    if (done.id === id) serviceCpuAtUrls = process.cpuUsage();
+  };
+  service.sessions.on('completed', onCompletedCpu);
+  service.sessions.on('artifacts', onArtifacts);
   const endedAt = Date.now();
   await session.end('admin');
   const deadline = Date.now() + 600_000;
@@ -114,9 +132,30 @@ async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candid
   service.sessions.off('failed', onFailed);
   service.sessions.off('delivered', onDelivered);
   if (completedAt === undefined) throw new Error(`long recording ${id} did not complete: ${failed ?? 'timeout'}`);
+  // The next run starts only once this one's filmstrip (if any) is made and its local files are gone.
+  await service.sessions.idle();
+  service.sessions.off('completed', onCompletedCpu);
+  service.sessions.off('artifacts', onArtifacts);
+  let filmstrip: FilmstripRun | undefined;
+  if (service.config.filmstrip) {
+    const outcome = artifactOutcomes.find((entry) => entry.name === 'filmstrip');
+    const row = await service.database.em().fork().findOne(RecordingArtifact, { interviewId: id, name: 'filmstrip' });
+    const details = (row?.details ?? {}) as { ffmpegCpuSeconds?: number; count?: number; intervalSeconds?: number };
+    filmstrip = {
+      status: outcome?.status ?? row?.status ?? 'missing',
+      ...(outcome?.error ? { error: outcome.error } : {}),
+      afterUrlsMs: artifactsAt === undefined ? -1 : artifactsAt - completedAt,
+      endToFilmstripMs: artifactsAt === undefined ? -1 : artifactsAt - endedAt,
+      ffmpegCpuSeconds: round(details.ffmpegCpuSeconds ?? 0, 3),
+      serviceCpuSeconds: serviceCpu ? round((serviceCpu.user + serviceCpu.system) / 1e6, 3) : -1,
+      count: details.count ?? 0,
+      intervalSeconds: details.intervalSeconds ?? 0,
+      sizeKB: round((row?.sizeBytes ?? 0) / 1024, 1),
+    };
+  }
 
-  for (const kind of RECORDING_FILE_KINDS) {
-    await service.objectStore.client.send(new DeleteObjectCommand({ Bucket: service.objectStore.bucket, Key: `interviews/${id}/${kind}.webm` })).catch(() => undefined);
+  for (const key of [...RECORDING_FILE_KINDS.map((kind) => `${kind}.webm`), 'filmstrip.jpg']) {
+    await service.objectStore.client.send(new DeleteObjectCommand({ Bucket: service.objectStore.bucket, Key: `interviews/${id}/${key}` })).catch(() => undefined);
   }
   return {
     endToUrlsMs: completedAt - endedAt,
@@ -131,6 +170,7 @@ async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candid
       completeMs: file.upload.completeMs,
     })),
     writeSeconds: round(writeSeconds, 1),
+    ...(filmstrip ? { filmstrip } : {}),
   };
 }
 
@@ -142,7 +182,7 @@ export async function runLongRecordings(
   for (const minutes of options.minutes) {
     const seconds = minutes * 60;
     const sources = await buildSources(seconds);
-    const result: LongResult = { minutes, speed: options.speed, runs: [], p50: 0, p95: 0, max: 0, completeMsMax: 0 };
+    const result: LongResult = { minutes, speed: options.speed, runs: [], p50: 0, p95: 0, max: 0, completeMsMax: 0, filmstrip: env.service.config.filmstrip };
     results.push(result);
     for (let index = 0; index < options.runs; index++) {
       const runResult = await runOnce(env, sources, seconds, options.speed);
@@ -154,7 +194,18 @@ export async function runLongRecordings(
         max: Math.max(...latencies),
         completeMsMax: Math.max(...result.runs.flatMap((entry) => entry.files.map((file) => file.completeMs))),
       });
-      console.log(`[long ${minutes} min, run ${index + 1}] end → URLs ${runResult.endToUrlsMs} ms; ${JSON.stringify(runResult.files)}`);
+      const filmstrips = result.runs.flatMap((entry) => (entry.filmstrip?.status === 'stored' ? [entry.filmstrip] : []));
+      if (filmstrips.length > 0) {
+        const median = (values: number[]) => round(percentile(values, 50), 3);
+        result.filmstripP50 = {
+          afterUrlsMs: median(filmstrips.map((entry) => entry.afterUrlsMs)),
+          endToFilmstripMs: median(filmstrips.map((entry) => entry.endToFilmstripMs)),
+          ffmpegCpuSeconds: median(filmstrips.map((entry) => entry.ffmpegCpuSeconds)),
+          serviceCpuSeconds: median(filmstrips.map((entry) => entry.serviceCpuSeconds)),
+        };
+      }
+      const film = runResult.filmstrip ? `; filmstrip ${runResult.filmstrip.status} ${runResult.filmstrip.afterUrlsMs} ms after the URLs (${runResult.filmstrip.count} tiles every ${runResult.filmstrip.intervalSeconds} s, ${runResult.filmstrip.sizeKB} KB), ffmpeg ${runResult.filmstrip.ffmpegCpuSeconds} CPU s, service ${runResult.filmstrip.serviceCpuSeconds} CPU s` : '; no filmstrip (FILMSTRIP=false)';
+      console.log(`[long ${minutes} min, run ${index + 1}] end → URLs ${runResult.endToUrlsMs} ms${film}; ${JSON.stringify(runResult.files)}`);
       options.onResult?.();
     }
   }

@@ -11,10 +11,12 @@
 // 2. Burst end (--burst N): N interviews ended at the same instant, after the ramp: time until every
 //    recording stopped, end → URLs, and the object store's share of it (every step reports the same).
 // 3. Long recordings: end → URLs for 1, 10, 30 minute recordings, replayed into the progressive
-//    uploader faster than real time (see bench/longRecording.ts).
+//    uploader faster than real time (see bench/longRecording.ts); with the filmstrip (made after the
+//    URLs: when it is stored, its ffmpegs' CPU seconds), then again with FILMSTRIP=false.
 //
 // Flags: --max N (50) --steps 1,5,10 --step-seconds S (40) --long 1,10,30 --long-runs R (3)
 //        --long-speed X (20) --skip-ramp --skip-long --no-floors --burst N --out DIR (bench/results)
+//        --no-filmstrip-compare (the long recordings run once more with FILMSTRIP=false unless given)
 //        --profile [N,M] (CPU profile of the service over the measuring window of those steps, or all)
 //        --admission (the service admits as deployed: ADMISSION_MAX_CPU_PERCENT 80; a step reports those refused)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -55,6 +57,8 @@ interface Options {
   longSpeed: number;
   skipRamp: boolean;
   skipLong: boolean;
+  /** The long recordings again with FILMSTRIP=false, for end → URLs with and without it. */
+  longWithoutFilmstrip: boolean;
   out: string;
   lossLimit: number;
   floors: boolean;
@@ -83,6 +87,7 @@ function parseArgs(argv: string[]): Options {
     longSpeed: Number(value('long-speed') ?? 20),
     skipRamp: argv.includes('--skip-ramp'),
     skipLong: argv.includes('--skip-long'),
+    longWithoutFilmstrip: !argv.includes('--no-filmstrip-compare'),
     out: value('out') ?? path.join(import.meta.dirname, 'results'),
     lossLimit: 0.001,
     floors: !argv.includes('--no-floors'),
@@ -103,7 +108,7 @@ export async function startS3(directory: string): Promise<{ process: ChildProces
   return { process: child, endpoint };
 }
 
-async function startEnvironment(logFile: string, options: Pick<Options, 'admission'>): Promise<BenchEnvironment> {
+async function startEnvironment(logFile: string, options: Pick<Options, 'admission'>, filmstrip = true): Promise<BenchEnvironment> {
   const dataRoot = tempDir('interview-ingest-bench-');
   const s3 = await startS3(path.join(dataRoot, 'object-store'));
   const port = await freePort();
@@ -125,6 +130,7 @@ async function startEnvironment(logFile: string, options: Pick<Options, 'admissi
       S3_ACCESS_KEY_ID: 'S3RVER',
       S3_SECRET_ACCESS_KEY: 'S3RVER',
       S3_BUCKET: 'interviews',
+      FILMSTRIP: String(filmstrip),
       ...(process.env.MEDIASOUP_WORKER_BIN ? { MEDIASOUP_WORKER_BIN: process.env.MEDIASOUP_WORKER_BIN } : {}),
     },
     os.tmpdir(),
@@ -132,6 +138,44 @@ async function startEnvironment(logFile: string, options: Pick<Options, 'admissi
   // The service's log goes to a file next to the results (warnings explain any fallback).
   const service = await Service.create(config, { logger: pino({ level: config.logLevel }, destination({ dest: logFile, sync: false, mkdir: true })) });
   return { service, s3, dataRoot };
+}
+
+async function closeEnvironment(env: BenchEnvironment): Promise<void> {
+  await env.service.close();
+  env.s3.process.kill('SIGTERM');
+  fs.rmSync(env.dataRoot, { recursive: true, force: true });
+}
+
+/**
+ * Pipeline cores per interview measured by the ramp (docs/PERFORMANCE.md): 0.047 at one interview,
+ * 0.026 at 40. The filmstrip's CPU is given as a share of an interview's pipeline CPU at both.
+ */
+const PIPELINE_CORES_PER_INTERVIEW = { atOne: 0.047, atForty: 0.026 } as const;
+
+/** The issue's bar per length: filmstrip CPU as a share of the interview's pipeline CPU, and end → URLs with vs without. */
+function filmstripCost(withFilmstrip: LongResult[], without: LongResult[]): Array<{ minutes: number; summary: string; [key: string]: unknown }> {
+  return withFilmstrip.flatMap((result) => {
+    const film = result.filmstripP50;
+    if (!film) return [];
+    const other = without.find((entry) => entry.minutes === result.minutes);
+    const cpu = film.ffmpegCpuSeconds + Math.max(0, film.serviceCpuSeconds);
+    const share = (cores: number) => round((100 * cpu) / (cores * result.minutes * 60), 2);
+    const entry = {
+      minutes: result.minutes,
+      endToUrlsP50WithMs: result.p50,
+      endToUrlsP50WithoutMs: other?.p50 ?? null,
+      addedToEndToUrlsMs: other ? result.p50 - other.p50 : null,
+      filmstripAfterUrlsMsP50: film.afterUrlsMs,
+      ffmpegCpuSecondsP50: film.ffmpegCpuSeconds,
+      serviceCpuSecondsP50: film.serviceCpuSeconds,
+      percentOfPipelineCpu: { atOneInterview: share(PIPELINE_CORES_PER_INTERVIEW.atOne), atForty: share(PIPELINE_CORES_PER_INTERVIEW.atForty) },
+    };
+    const summary =
+      `${result.minutes} min: end → URLs p50 ${result.p50} ms with the filmstrip, ${other ? `${other.p50} ms without (${entry.addedToEndToUrlsMs! >= 0 ? '+' : ''}${entry.addedToEndToUrlsMs} ms)` : 'not measured without'}; ` +
+      `filmstrip stored ${film.afterUrlsMs} ms after the URLs; CPU p50 ffmpeg ${film.ffmpegCpuSeconds} s + service ${film.serviceCpuSeconds} s = ` +
+      `${entry.percentOfPipelineCpu.atOneInterview} % of the interview's pipeline CPU at ${PIPELINE_CORES_PER_INTERVIEW.atOne} cores, ${entry.percentOfPipelineCpu.atForty} % at ${PIPELINE_CORES_PER_INTERVIEW.atForty}`;
+    return [{ ...entry, summary }];
+  });
 }
 
 export async function api<T>(service: Service, method: string, route: string, body?: unknown): Promise<T> {
@@ -516,7 +560,7 @@ async function main(): Promise<void> {
   await ensureMediaFixtures();
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replaceAll(':', '-').slice(0, 19);
-  const env = await startEnvironment(path.join(options.out, `service-${stamp}.log`), options);
+  let env = await startEnvironment(path.join(options.out, `service-${stamp}.log`), options);
   // What else the machine is doing (other test runs): busy cores over 5 s before any load.
   const idleStart = machineCpu();
   const backgroundProcesses = await busiestProcesses(5000);
@@ -526,10 +570,11 @@ async function main(): Promise<void> {
   const steps: StepResult[] = [];
   let burst: StepResult | undefined;
   let longResults: LongResult[] = [];
+  let longWithoutFilmstrip: LongResult[] = [];
   const resultsFile = path.join(options.out, `bench-${stamp}.json`);
   const save = () => {
     const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version, backgroundBusyCores, backgroundProcesses };
-    const results = { startedAt: startedAt.toISOString(), options, machine, steps, ...(burst ? { burst } : {}), long: longResults };
+    const results = { startedAt: startedAt.toISOString(), options, machine, steps, ...(burst ? { burst } : {}), long: longResults, longWithoutFilmstrip, filmstripCost: filmstripCost(longResults, longWithoutFilmstrip) };
     fs.writeFileSync(resultsFile, JSON.stringify(results, null, 2));
     fs.writeFileSync(path.join(options.out, 'latest.json'), JSON.stringify(results, null, 2));
     writeReport(results, path.join(options.out, 'latest.html'));
@@ -554,12 +599,18 @@ async function main(): Promise<void> {
     if (!options.skipLong) {
       longResults = await runLongRecordings(env, { minutes: options.long, runs: options.longRuns, speed: options.longSpeed, onResult: save });
       save();
+      if (options.longWithoutFilmstrip) {
+        // The same recordings through a service without the filmstrip (FILMSTRIP=false).
+        await closeEnvironment(env);
+        env = await startEnvironment(path.join(options.out, `service-${stamp}-no-filmstrip.log`), options, false);
+        longWithoutFilmstrip = await runLongRecordings(env, { minutes: options.long, runs: options.longRuns, speed: options.longSpeed, onResult: save });
+        save();
+      }
+      for (const line of filmstripCost(longResults, longWithoutFilmstrip)) console.log(`[filmstrip] ${line.summary}`);
     }
   } finally {
     save();
-    await env.service.close();
-    env.s3.process.kill('SIGTERM');
-    fs.rmSync(env.dataRoot, { recursive: true, force: true });
+    await closeEnvironment(env);
   }
   console.log(`results: ${resultsFile} and ${path.join(options.out, 'latest.html')}`);
 }

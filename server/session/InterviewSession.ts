@@ -735,8 +735,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       const log = this.#logger.child({ component: 'artifacts' });
       if (this.#context.artifacts) {
         const outcomes = await this.#context.artifacts.makePending(this.interviewId, this.recordingDir, this.#artifactsAbort.signal);
-        // Shutdown interrupted one: the recording stays on disk for the next start.
-        if (outcomes.some((outcome) => outcome.status === 'pending')) return;
+        // Shutdown interrupted them: the recording stays on disk for the next start.
+        if (this.#artifactsAbort.signal.aborted || outcomes.some((outcome) => outcome.status === 'pending')) return;
         if (outcomes.length > 0) this.emit('artifacts', outcomes);
       }
       await fs.rm(this.recordingDir, { recursive: true, force: true }).catch((error: unknown) => log.warn({ err: error }, 'could not remove the local recording'));

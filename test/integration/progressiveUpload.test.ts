@@ -119,6 +119,8 @@ describe('progressive upload of an interview recording', () => {
       expect(probe.durationSeconds).toBeGreaterThan(8);
       expect(await hasCues(downloaded)).toBe(true);
     }
+    // Once the filmstrip is made from them.
+    await t.service.sessions.idle();
     expect(fs.existsSync(t.service.sessions.recordingDirOf(interview.id))).toBe(false);
   });
 

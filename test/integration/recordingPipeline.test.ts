@@ -48,7 +48,8 @@ describe('an interview recorded from a synthetic publisher', () => {
     expect(screenAudio.length).toBeGreaterThan(400);
     expect(sharedAudioRun(screenAudio, candidateAudio)).toBeGreaterThan(0.98 * Math.max(screenAudio.length, candidateAudio.length));
 
-    // Local files are deleted once the stored objects are verified.
+    // Local files are deleted once the stored objects are verified and the filmstrip is made from them.
+    await t.service.sessions.idle();
     expect(fs.existsSync(t.service.sessions.recordingDirOf(interview.id))).toBe(false);
   });
 

@@ -39,7 +39,7 @@ const EXTERNAL_ID_INDEX = 'CREATE UNIQUE INDEX `interviews_external_id_unique` o
  */
 function withoutLaterAdditions(schema: Array<{ type: string; tbl_name: string; sql?: string }>): unknown[] {
   expect(schema.filter((entry) => entry.tbl_name === 'service_secrets').map((entry) => entry.type)).toContain('table');
-  expect(schema.filter((entry) => entry.tbl_name === 'recording_artifacts').map((entry) => entry.type)).toEqual(['table', 'index']);
+  expect(schema.filter((entry) => entry.tbl_name === 'recording_artifacts').map((entry) => entry.type).sort()).toEqual(['index', 'table']);
   expect(schema.filter((entry) => entry.tbl_name === 'timeline_events').map((entry) => entry.type)).toContain('table');
   const interviews = schema.find((entry) => entry.type === 'table' && entry.tbl_name === 'interviews');
   expect(interviews?.sql?.endsWith(LATER_COLUMNS)).toBe(true);
