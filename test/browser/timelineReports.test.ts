@@ -58,7 +58,7 @@ describe('the SDK’s timeline reports', () => {
     await expect.poll(async () => {
       await page.evaluate(() => document.dispatchEvent(new Event('paste', { bubbles: true })));
       return (await events()).some((event) => event.kind === 'pasted');
-    }, { timeout: 15_000, intervals: [500] }).toBe(true);
+    }, { timeout: 15_000, interval: 500 }).toBe(true);
     const all = await events();
     const stored = all.filter((event) => event.kind === 'copied').length - 1;
     const dropped = all.find((event) => event.kind === 'events_dropped')?.details.count ?? 0;
