@@ -142,6 +142,8 @@ export class CandidateSession extends Emitter<SessionEvents> {
   /** The signalling session whose join succeeded (reports go out only then). */
   #joinedGeneration = -1;
   #timelineInFlight = 0;
+  /** Shutting down: the tracks it stops now (which fire 'ended', see trackHooks) are no news. */
+  #stopping = false;
   #firstJoin: { promise: Promise<JoinResult>; resolve: (join: JoinResult) => void; reject: (error: IngestError) => void };
 
   constructor(candidateUrl: string, options: JoinOptions = {}) {
@@ -455,7 +457,8 @@ export class CandidateSession extends Emitter<SessionEvents> {
       this.#publisher?.close();
       this.#publisher = null;
       this.#published.clear();
-      if (this.#state === 'closed' || this.#state === 'ended') return;
+      // Its own leave() or the end closes the socket: no lost connection, no gap.
+      if (this.#closedNow()) return;
       if (this.#join) {
         if (this.#state !== 'moved') this.#setState('reconnecting');
         this.#openGap('connection lost');
@@ -605,7 +608,7 @@ export class CandidateSession extends Emitter<SessionEvents> {
   }
 
   #closedNow(): boolean {
-    return this.#state === 'closed' || this.#state === 'ended';
+    return this.#stopping || this.#state === 'closed' || this.#state === 'ended';
   }
 
   #fail(error: IngestError): void {
@@ -618,6 +621,7 @@ export class CandidateSession extends Emitter<SessionEvents> {
 
   /** Stops sending and disconnects: the SDK's own tracks are stopped, the host's only if asked. */
   #shutDown(): void {
+    this.#stopping = true;
     clearInterval(this.#ticker);
     this.#timeline?.stop();
     this.#generation++;

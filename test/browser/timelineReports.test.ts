@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TimelineEvent } from '../../shared/timeline.ts';
 import { buildClient, launchBrowser, pageErrors, type TestBrowser } from '../support/browser.ts';
+import { waitForStatus } from '../support/recordedInterview.ts';
 import { startTestService, type TestService } from '../support/testService.ts';
 
 const FLOOD = 120;
@@ -68,6 +69,38 @@ describe('the SDK’s timeline reports', () => {
     expect(stored + Number(dropped)).toBeLessThanOrEqual(54);
     expect(stored).toBeGreaterThanOrEqual(40);
     expect(await page.evaluate(() => (window as unknown as { errors?: unknown[] }).errors ?? [])).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('reports nothing, and no error, for the tracks it stops itself as the session ends', async () => {
+    const interview = await ts.createInterview({ candidateName: 'Grace', durationSeconds: 120 });
+    const page = await browser.newPage();
+    const errors = pageErrors(page);
+    await page.goto(`${ts.url}/admin`);
+    await page.addScriptTag({ url: '/sdk/v1/interview-ingest.js' });
+    await page.evaluate((candidateUrl) => {
+      const sdk = (window as unknown as { InterviewIngest: typeof import('../../client/sdk/index.ts') }).InterviewIngest;
+      const session = sdk.join(candidateUrl);
+      const heard: string[] = [];
+      Object.assign(window, { session, heard });
+      for (const name of ['error', 'gap', 'timeline'] as const) session.on(name, (value: unknown) => heard.push(`${name}:${(value as { code?: string; kind?: string; cause?: string }).code ?? (value as { kind?: string }).kind ?? (value as { cause?: string }).cause}`));
+      const button = document.createElement('button');
+      button.id = 'capture';
+      button.textContent = 'Share';
+      button.addEventListener('click', () => void session.capture());
+      document.body.append(button);
+    }, interview.candidateUrl);
+    await page.locator('#capture').click();
+    await waitForStatus(ts, interview.id, 'live', 20_000);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { session: { recording: boolean } }).session.recording), { timeout: 15_000 }).toBe(true);
+    const heard = await page.evaluate(() => {
+      const { session, heard } = window as unknown as { session: { leave: () => void }; heard: string[] };
+      heard.length = 0;
+      // The SDK captured these tracks itself: leaving stops them.
+      session.leave();
+      return heard;
+    });
+    expect(heard).toEqual([]);
     expect(errors).toEqual([]);
   });
 });
