@@ -1,6 +1,17 @@
 import { EntitySchema } from '@mikro-orm/core';
 import type { TimelineDetails, TimelineEventKind, TimelineEventSource } from '../../shared/timeline.ts';
 
+/** Where an interview's timeline.vtt is kept in the bucket: beside its two recordings. */
+export function timelineObjectKey(interviewId: string): string {
+  return `interviews/${interviewId}/timeline.vtt`;
+}
+
+/** The interview of a timeline.vtt object key; undefined for any other key. */
+export function parseTimelineObjectKey(key: string): { interviewId: string } | undefined {
+  const match = /^interviews\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/timeline\.vtt$/.exec(key);
+  return match ? { interviewId: match[1]! } : undefined;
+}
+
 /**
  * One stored entry of an interview's append-only event log (`timeline_events`), keyed by the
  * interview and its sequence number there. Rows are only ever added; two columns change after:

@@ -1,5 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import { parseTimelineObjectKey } from '../timeline/timelineFile.ts';
+import { parseTimelineObjectKey } from '../db/TimelineEntry.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';

@@ -92,7 +92,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
  * GET /session/:id/events (a proctor's role token): the interview's timeline for the review and
  * proctor pages (the candidate's token is refused: the log is about the candidate, not for them).
  */
-export function registerSessionEventRoutes(app: FastifyInstance, options: Pick<RecordingRoutesOptions, 'interviews' | 'roleTokens'>): void {
+function registerSessionEventRoutes(app: FastifyInstance, options: Pick<RecordingRoutesOptions, 'interviews' | 'roleTokens'>): void {
   const schema = routeSchema({
     summary: "The interview's timeline (review and proctor pages)",
     tag: 'pages',

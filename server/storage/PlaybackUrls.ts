@@ -3,7 +3,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';
 import { RECORDING_FILE_KINDS, recordingObjectKey, type RecordingFileKind } from '../db/RecordingFile.ts';
 import type { ObjectStore } from './ObjectStore.ts';
-import { timelineObjectKey } from '../timeline/timelineFile.ts';
+import { timelineObjectKey } from '../db/TimelineEntry.ts';
 
 export interface PlaybackUrlsOptions {
   objectStore: ObjectStore;

@@ -1,16 +1,31 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { CANDIDATE_EVENT_KINDS, type CandidateEventKind, type ServerEventKind, type TimelineDetails, type TimelineEvent, type TimelineEventKind, type TimelineEventSource } from '../../shared/timeline.ts';
+import { CANDIDATE_EVENT_KINDS, SERVER_EVENT_KINDS, type CandidateEventKind, type ServerEventKind, type TimelineDetails, type TimelineEvent, type TimelineEventKind, type TimelineEventSource } from '../../shared/timeline.ts';
 import type { Database } from '../db/Database.ts';
 import { AppError } from '../errors.ts';
 import { Interview } from '../db/Interview.ts';
 import { TimelineEntry } from '../db/TimelineEntry.ts';
-import { SerialQueue } from '../session/SerialQueue.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import type { MediaPath } from './mediaPath.ts';
 import { mediaSecondsAt, readSegmentTimes, type SegmentTime } from './mediaTime.ts';
 import { DEFAULT_REPORT_LIMITS, ReportAllowance, type ReportLimits } from './ReportAllowance.ts';
 import { toTimelineEvent } from './timelineStore.ts';
+
+/** Runs writes one at a time, in order; one that fails does not stop the next (its caller gets the error). */
+class WriteChain {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(task);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+/** How long the live estimate reuses the segments' times read from disk. */
+const SEGMENT_CACHE_MS = 5000;
+/** Rows per statement when the media times are recomputed at finalize. */
+const UPDATE_CHUNK = 400;
 
 /** How often the count of the interview's `events_dropped` entry is brought up to date while a flood goes on. */
 const DROPPED_FLUSH_MS = 1000;
@@ -47,7 +62,7 @@ export type InterviewTimelineEvents = {
 export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   readonly interviewId: string;
   readonly #options: InterviewTimelineOptions;
-  readonly #queue = new SerialQueue();
+  readonly #queue = new WriteChain();
   /** Segment starts this process saw before they reached the disk (the file is written in the background). */
   readonly #segmentStarts = new Map<number, Date>();
   #loaded: Promise<void> | undefined;
@@ -57,6 +72,8 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   #droppedTimer: NodeJS.Timeout | undefined;
   #closedForReports = false;
   #mediaPath: MediaPath | undefined;
+  /** The segments' times as last read from disk, reused for a while (a report must not cost a directory scan). */
+  #segmentCache: { times: SegmentTime[]; readAt: number } | undefined;
 
   constructor(options: InterviewTimelineOptions) {
     super();
@@ -87,6 +104,7 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   /** A segment's media began at `at` (the recording's own event; its file on disk follows). */
   segmentFlowing(index: number, at: Date): void {
     this.#segmentStarts.set(index, at);
+    this.#segmentCache = undefined;
   }
 
   /** The candidate's media path as its send transport selected it: `media_path` the first time, `media_path_changed` when it differs. */
@@ -104,6 +122,7 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
 
   /** Something the server itself observed, at its own time (now unless given). */
   record(kind: ServerEventKind, details: TimelineDetails = {}, at = new Date()): Promise<TimelineEvent | undefined> {
+    if (!(SERVER_EVENT_KINDS as readonly string[]).includes(kind)) throw new Error(`${kind} is not a server event kind`);
     return this.#append({ kind, source: 'server', at, browserAt: null, details }).catch((error: unknown) => {
       this.#options.logger.error({ err: error, kind }, 'could not store a timeline event');
       return undefined;
@@ -179,7 +198,7 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   async #append(fields: { kind: TimelineEventKind; source: TimelineEventSource; at: Date; browserAt: Date | null; details: TimelineDetails }): Promise<TimelineEvent> {
     await this.#load();
     return this.#queue.run(async () => {
-      const mediaSeconds = mediaSecondsAt(fields.at, await this.#segmentTimes());
+      const mediaSeconds = mediaSecondsAt(fields.at, await this.#liveSegmentTimes());
       const em = this.#options.database.em();
       const entry = new TimelineEntry({ interviewId: this.interviewId, seq: this.#nextSeq, mediaSeconds, ...fields });
       em.persist(entry);
@@ -197,6 +216,19 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
     });
   }
 
+  /**
+   * For the live estimate: the segments as read at most SEGMENT_CACHE_MS ago. A new segment's start
+   * reaches this process first (segmentFlowing), which drops the cache; an earlier segment's length
+   * changes no more once the next one began.
+   */
+  async #liveSegmentTimes(): Promise<SegmentTime[]> {
+    const cached = this.#segmentCache;
+    if (cached && Date.now() - cached.readAt < SEGMENT_CACHE_MS) return cached.times;
+    const times = await this.#segmentTimes();
+    this.#segmentCache = { times, readAt: Date.now() };
+    return times;
+  }
+
   async #segmentTimes(): Promise<SegmentTime[]> {
     const times = await readSegmentTimes(this.#options.recordingDir);
     for (const time of times) time.mediaStartedAt ??= this.#segmentStarts.get(time.index);
@@ -210,18 +242,27 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   async recomputeMediaTimes(): Promise<TimelineEvent[]> {
     await this.flushDropped();
     return this.#queue.run(async () => {
+      this.#segmentCache = undefined;
       const segments = await this.#segmentTimes();
       const em = this.#options.database.em();
       const entries = await em.find(TimelineEntry, { interviewId: this.interviewId }, { orderBy: { seq: 'asc' } });
       // No segment on disk (delivered already, or restored elsewhere): the stored times stand.
-      if (segments.length > 0) {
-        for (const entry of entries) {
-          const mediaSeconds = mediaSecondsAt(entry.at, segments);
-          if (mediaSeconds !== entry.mediaSeconds) entry.mediaSeconds = mediaSeconds;
-        }
-        await em.flush();
+      if (segments.length === 0) return entries.map(toTimelineEvent);
+      const changed: Array<{ seq: number; mediaSeconds: number | null }> = [];
+      const events = entries.map((entry) => {
+        const event = toTimelineEvent(entry);
+        const mediaSeconds = mediaSecondsAt(entry.at, segments);
+        if (mediaSeconds !== entry.mediaSeconds) changed.push({ seq: entry.seq, mediaSeconds });
+        return { ...event, mediaSeconds };
+      });
+      // One statement per chunk, not one per row (2,000 rows through the ORM's unit of work took seconds).
+      for (let i = 0; i < changed.length; i += UPDATE_CHUNK) {
+        const chunk = changed.slice(i, i + UPDATE_CHUNK);
+        const cases = chunk.map(() => 'when ? then cast(? as double precision)').join(' ');
+        const params = [...chunk.flatMap(({ seq, mediaSeconds }) => [seq, mediaSeconds]), this.interviewId, ...chunk.map(({ seq }) => seq)];
+        await em.getConnection().execute(`update timeline_events set media_seconds = case seq ${cases} end where interview_id = ? and seq in (${chunk.map(() => '?').join(', ')})`, params);
       }
-      return entries.map(toTimelineEvent);
+      return events;
     });
   }
 

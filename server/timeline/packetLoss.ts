@@ -1,9 +1,9 @@
 /** Loss above this share of the packets (over a sample) counts as high. */
-export const HIGH_LOSS = 0.05;
+const HIGH_LOSS = 0.05;
 /** Loss below this counts as recovered (a band in between keeps the state: no flapping). */
-export const RECOVERED_LOSS = 0.02;
+const RECOVERED_LOSS = 0.02;
 /** How many samples in a row decide a change (with 2-second samples: 6 s). */
-export const SAMPLES_TO_DECIDE = 3;
+const SAMPLES_TO_DECIDE = 3;
 
 /**
  * Packet loss of the candidate's uplink from the producers' cumulative counters, sampled

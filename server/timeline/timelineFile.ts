@@ -1,18 +1,8 @@
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { TimelineEvent } from '../../shared/timeline.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
+import { timelineObjectKey } from '../db/TimelineEntry.ts';
 import { timelineToWebVtt } from './webVtt.ts';
-
-/** Where an interview's timeline.vtt is kept in the bucket: beside its two recordings. */
-export function timelineObjectKey(interviewId: string): string {
-  return `interviews/${interviewId}/timeline.vtt`;
-}
-
-/** The interview of a timeline.vtt object key; undefined for any other key. */
-export function parseTimelineObjectKey(key: string): { interviewId: string } | undefined {
-  const match = /^interviews\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\/timeline\.vtt$/.exec(key);
-  return match ? { interviewId: match[1]! } : undefined;
-}
 
 /** Uploads the events as timeline.vtt (small: one PutObject, a Buffer body with its length); returns its key. */
 export async function uploadTimelineVtt(objectStore: ObjectStore, interviewId: string, events: readonly TimelineEvent[]): Promise<string> {

@@ -42,7 +42,7 @@ const LABELS: Record<TimelineEventKind, string> = {
 };
 
 /** A short human label for an event kind (the cue's first line). */
-export function timelineLabel(kind: TimelineEventKind): string {
+function timelineLabel(kind: TimelineEventKind): string {
   return LABELS[kind];
 }
 

@@ -2,7 +2,7 @@
 // and from which the OpenAPI document's `webhooks` section is generated.
 import { z } from 'zod';
 import { GAP_CAUSES } from '../../shared/vocabulary.ts';
-import { TIMELINE_EVENT_KINDS, type TimelineEventKind } from '../../shared/timeline.ts';
+import { TIMELINE_EVENT_KINDS, type TimelineDetailValue, type TimelineEventKind } from '../../shared/timeline.ts';
 import type { WebhookEventType } from '../db/WebhookEvent.ts';
 
 /** A stretch missing from an interview's recording, and why (also in the admin API's `gaps`). */
@@ -18,11 +18,11 @@ export const timelineEvent = z.object({
   at: z.string().datetime().describe("The server's clock when it happened"),
   browserAt: z.string().datetime().nullable().describe("The candidate's browser clock, for a page's report; null for the server's own"),
   mediaSeconds: z.number().nullable().describe('Seconds into both recordings; null before the recording began. Recomputed from the finalized files at the end'),
-  details: z.record(z.union([z.string(), z.number(), z.boolean(), z.null()])).describe('Small flat details (a gap\'s cause, the media path, a count, …)'),
+  details: z.record(z.union([z.string(), z.number(), z.boolean(), z.null()]) satisfies z.ZodType<TimelineDetailValue>).describe('Small flat details (a gap\'s cause, the media path, a count, …)'),
 });
 
 /** Counts of the interview's events by kind. */
-export const timelineSummary = z.record(timelineKind, z.number().int().nonnegative()).describe("Counts of the interview's timeline events by kind (kinds that did not happen are absent)");
+const timelineSummary = z.record(timelineKind, z.number().int().nonnegative()).describe("Counts of the interview's timeline events by kind (kinds that did not happen are absent)");
 
 /** Every event names its interview: our id, and what the host app gave at creation. */
 const interviewFields = {
