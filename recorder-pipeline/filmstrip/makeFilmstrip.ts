@@ -69,7 +69,9 @@ export function filmstripLayout(durationSeconds: number, width: number, height: 
  * A tile whose interval holds no key frame repeats the last one before it.
  */
 export async function makeFilmstrip(source: string, target: string, options: FilmstripOptions = {}): Promise<Filmstrip> {
-  const probe = await probeVideo(source);
+  // A final file's headers and Cues say all that is needed; ffprobe only for one without them.
+  const index = await readWebmIndex(source).catch(() => undefined);
+  const probe = (index && fromIndex(index)) ?? (await probeVideo(source));
   const layout = filmstripLayout(probe.durationSeconds, probe.width, probe.height, options);
   const rows = Math.ceil(layout.count / layout.columns);
   const staged = `${target}.tmp`;
@@ -87,7 +89,6 @@ export async function makeFilmstrip(source: string, target: string, options: Fil
   let demux: SpawnedFfmpeg | undefined;
   try {
     const picker = new KeyFramePicker(probe.codec, layout, probe.width, probe.height);
-    const index = await readWebmIndex(source).catch(() => undefined);
     let demuxCpuSeconds = 0;
     if (index) {
       // The Cues say where each key frame is: one small read per tile, nothing else of the file.
@@ -222,6 +223,14 @@ class KeyFramePicker extends Transform {
     while (this.#lastKey && this.#nextTile < this.#layout.count) this.#emitTile(this.#lastKey);
     done();
   }
+}
+
+/** What probeVideo says, from the file's own headers; undefined when they miss something. */
+function fromIndex(index: WebmIndex): ProbedVideo | undefined {
+  const codec = index.codec === 'V_VP9' ? 'vp9' : index.codec === 'V_VP8' ? 'vp8' : undefined;
+  const { width, height, durationSeconds } = index;
+  if (!codec || !width || !height || !durationSeconds || !(durationSeconds > 0)) return undefined;
+  return { codec, width, height, durationSeconds };
 }
 
 interface ProbedVideo {

@@ -15,6 +15,11 @@ export interface WebmKeyFrame {
 
 export interface WebmIndex {
   videoTrack: number;
+  /** The video track's codec and first frame size, and the file's duration, from its headers. */
+  codec: string | undefined;
+  width: number | undefined;
+  height: number | undefined;
+  durationSeconds: number | undefined;
   keyFrames: WebmKeyFrame[];
 }
 
@@ -27,6 +32,11 @@ const ID = {
   SeekPosition: 0x53ac,
   Info: 0x1549a966,
   TimecodeScale: 0x2ad7b1,
+  Duration: 0x4489,
+  CodecID: 0x86,
+  Video: 0xe0,
+  PixelWidth: 0xb0,
+  PixelHeight: 0xba,
   Tracks: 0x1654ae6b,
   TrackEntry: 0xae,
   TrackNumber: 0xd7,
@@ -109,7 +119,9 @@ export async function readWebmIndex(path: string): Promise<WebmIndex | undefined
     const segmentStart = segment.dataOffset;
     let cuesPosition: number | undefined;
     let timecodeScale = 1_000_000;
+    let duration: number | undefined;
     let videoTrack: number | undefined;
+    let video: Pick<WebmIndex, 'codec' | 'width' | 'height'> = { codec: undefined, width: undefined, height: undefined };
     // The top-level elements before the first cluster: SeekHead (where the Cues are), Info, Tracks.
     for (let offset = segmentStart; offset < head.length; ) {
       const element = readElement(head, offset, 0);
@@ -129,17 +141,30 @@ export async function readWebmIndex(path: string): Promise<WebmIndex | undefined
           if (seekId === ID.Cues && position !== undefined) cuesPosition = segmentStart + position;
         }
       } else if (element.id === ID.Info) {
-        for (const field of children(body)) if (field.id === ID.TimecodeScale) timecodeScale = readUint(field.body, 0, field.body.length);
+        for (const field of children(body)) {
+          if (field.id === ID.TimecodeScale) timecodeScale = readUint(field.body, 0, field.body.length);
+          if (field.id === ID.Duration) duration = field.body.length === 8 ? field.body.readDoubleBE(0) : field.body.length === 4 ? field.body.readFloatBE(0) : undefined;
+        }
       } else if (element.id === ID.Tracks) {
         for (const entry of children(body)) {
           if (entry.id !== ID.TrackEntry) continue;
           let number: number | undefined;
           let type: number | undefined;
+          const entryVideo: Pick<WebmIndex, 'codec' | 'width' | 'height'> = { codec: undefined, width: undefined, height: undefined };
           for (const field of children(entry.body)) {
             if (field.id === ID.TrackNumber) number = readUint(field.body, 0, field.body.length);
             if (field.id === ID.TrackType) type = readUint(field.body, 0, field.body.length);
+            if (field.id === ID.CodecID) entryVideo.codec = field.body.toString('ascii');
+            if (field.id !== ID.Video) continue;
+            for (const size of children(field.body)) {
+              if (size.id === ID.PixelWidth) entryVideo.width = readUint(size.body, 0, size.body.length);
+              if (size.id === ID.PixelHeight) entryVideo.height = readUint(size.body, 0, size.body.length);
+            }
           }
-          if (type === 1 && number !== undefined) videoTrack ??= number;
+          if (type === 1 && number !== undefined && videoTrack === undefined) {
+            videoTrack = number;
+            video = entryVideo;
+          }
         }
       }
       offset = end;
@@ -169,7 +194,8 @@ export async function readWebmIndex(path: string): Promise<WebmIndex | undefined
         }
       }
     }
-    return keyFrames.length > 0 ? { videoTrack, keyFrames } : undefined;
+    const durationSeconds = duration === undefined ? undefined : (duration * timecodeScale) / 1e9;
+    return keyFrames.length > 0 ? { videoTrack, ...video, durationSeconds, keyFrames } : undefined;
   } finally {
     await file.close();
   }

@@ -34,8 +34,12 @@ describe('makeFilmstrip', () => {
     fs.writeFileSync(unindexed, stdout);
   });
 
-  it('finds every video key frame of a final file through its Cues, each read straight from its cluster', async () => {
+  it('finds the video and every key frame of a final file through its headers and Cues, each frame read straight from its cluster', async () => {
     const index = await readWebmIndex(indexed);
+    // Its headers replace ffprobe: codec, first frame size and duration.
+    const probe = await probeFile(indexed);
+    expect(index).toMatchObject({ codec: 'V_VP9', width: 1280, height: 720 });
+    expect(index!.durationSeconds).toBeCloseTo(probe.durationSeconds!, 2);
     const keyPackets = (await probePackets(indexed, 'v:0')).filter((packet) => packet.keyFrame);
     expect(index?.keyFrames.map((frame) => Math.round(frame.seconds * 1000))).toEqual(keyPackets.map((packet) => Math.round(packet.ptsTime * 1000)));
     for (const keyFrame of index!.keyFrames) {
