@@ -131,7 +131,7 @@ describe('the interview timeline, from the candidate’s browser to the review p
     await candidate.locator('#answer').click();
     wall.pasted = Date.now();
     await candidate.keyboard.press('Control+V');
-    await expect.poll(() => candidate.locator('#answer').inputValue()).toBe('const answer = 42;');
+    await expect.poll(() => candidate.locator('#answer').inputValue(), { timeout: 5000 }).toBe('const answer = 42;');
     await expect.poll(() => listed('pasted'), { timeout: 5000 }).toBe(1);
     console.log(`actions done ${((Date.now() - started) / 1000).toFixed(1)} s after the test began`);
 
@@ -243,7 +243,7 @@ describe('the interview timeline, from the candidate’s browser to the review p
     console.log(`filmstrip: ${filmstrip.count} pictures, one every ${filmstrip.intervalSeconds} s`);
     expect(filmstrip.count).toBeGreaterThanOrEqual(Math.floor(DURATION_SECONDS / filmstrip.intervalSeconds) - 1);
     expect(await pictures.count()).toBe(filmstrip.count);
-    await expect.poll(() => pictures.evaluateAll((images) => images.every((image) => (image as HTMLImageElement).complete && (image as HTMLImageElement).naturalWidth > 0))).toBe(true);
+    await expect.poll(() => pictures.evaluateAll((images) => images.every((image) => (image as HTMLImageElement).complete && (image as HTMLImageElement).naturalWidth > 0)), { timeout: 5000 }).toBe(true);
     const stored = await fetch(filmstrip.url);
     expect(stored.status).toBe(200);
     expect(stored.headers.get('content-type')).toMatch(/^image\/jpeg/);

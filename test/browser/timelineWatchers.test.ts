@@ -44,7 +44,9 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
 
   const reports = (): Promise<TimelineReport[]> => page.evaluate(() => JSON.parse(sessionStorage.getItem('reports') ?? '[]') as TimelineReport[]);
   const clear = () => page.evaluate(() => sessionStorage.removeItem('reports'));
-  const kinds = async () => (await reports()).map((report) => report.kind);
+  /** What was reported; focus changes only where asked for (a late one from another case is no failure). */
+  const kinds = async (withFocus = false) =>
+    (await reports()).map((report) => report.kind).filter((kind) => withFocus || (kind !== 'window_blurred' && kind !== 'window_focused'));
 
   beforeAll(async () => {
     const bundle = await build({ entryPoints: [path.join(root, 'client/sdk/TimelineWatchers.ts')], bundle: true, format: 'iife', globalName: 'Timeline', target: 'chrome100', write: false });
@@ -72,9 +74,9 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
     await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
     await clear();
     const other = await browser.newPage();
-    await expect.poll(kinds).toEqual(['window_blurred']);
+    await expect.poll(() => kinds(true), { timeout: 5000 }).toEqual(['window_blurred']);
     await page.bringToFront();
-    await expect.poll(kinds).toEqual(['window_blurred', 'window_focused']);
+    await expect.poll(() => kinds(true), { timeout: 5000 }).toEqual(['window_blurred', 'window_focused']);
     await other.close();
     await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: true });
   });
@@ -86,18 +88,18 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
     await page.keyboard.press('Control+A');
     await page.keyboard.press('Control+C');
     await page.keyboard.press('Control+V');
-    await expect.poll(kinds).toEqual(['copied', 'pasted']);
+    await expect.poll(kinds, { timeout: 5000 }).toEqual(['copied', 'pasted']);
     const all = await reports();
-    expect(all.map((report) => report.details)).toEqual([{ target: 'input' }, { target: 'input' }]);
+    expect(all.filter((report) => report.kind === 'copied' || report.kind === 'pasted').map((report) => report.details)).toEqual([{ target: 'input' }, { target: 'input' }]);
     expect(JSON.stringify(all)).not.toContain('secret');
   });
 
   it('reports full screen left', async () => {
     await clear();
     await page.locator('#full').click();
-    await expect.poll(() => page.evaluate(() => document.fullscreenElement !== null)).toBe(true);
+    await expect.poll(() => page.evaluate(() => document.fullscreenElement !== null), { timeout: 5000 }).toBe(true);
     await page.evaluate(() => document.exitFullscreen());
-    await expect.poll(kinds).toEqual(['fullscreen_exited']);
+    await expect.poll(kinds, { timeout: 5000 }).toEqual(['fullscreen_exited']);
   });
 
   it('reports a camera and microphone disabled by the page at once, re-enabled and stopped; a new track of the same device is no switch', async () => {
@@ -123,7 +125,7 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
       return seen;
     });
     expect(delays).toEqual([1, 1, 1, 1]);
-    expect((await reports()).map(({ kind, details }) => ({ kind, details }))).toEqual([
+    expect((await reports()).filter((report) => !report.kind.startsWith('window_')).map(({ kind, details }) => ({ kind, details }))).toEqual([
       { kind: 'camera_muted', details: { by: 'page' } },
       { kind: 'camera_unmuted', details: { by: 'page' } },
       { kind: 'microphone_muted', details: { by: 'page' } },
@@ -134,12 +136,12 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
   it('reports the screen share stopped, shared again, as it happens', async () => {
     await clear();
     await page.locator('#share').click();
-    await expect.poll(() => page.evaluate(() => 'screenTrack' in window)).toBe(true);
+    await expect.poll(() => page.evaluate(() => 'screenTrack' in window), { timeout: 5000 }).toBe(true);
     await page.evaluate(() => (window as unknown as { screenTrack: MediaStreamTrack }).screenTrack.stop());
     await expect.poll(kinds, { timeout: 200 }).toEqual(['screen_share_stopped']);
     await page.locator('#share').click();
-    await expect.poll(kinds).toEqual(['screen_share_stopped', 'screen_share_restarted']);
-    expect((await reports())[1]!.details).toEqual({ surface: 'monitor' });
+    await expect.poll(kinds, { timeout: 5000 }).toEqual(['screen_share_stopped', 'screen_share_restarted']);
+    expect((await reports()).find((report) => report.kind === 'screen_share_restarted')!.details).toEqual({ surface: 'monitor' });
   });
 
   it('reports a hidden and shown tab and a second screen (simulated in the page: headless Chromium has neither)', async () => {
@@ -153,13 +155,13 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
       Object.defineProperty(screen, 'isExtended', { configurable: true, get: () => true });
       (screen as unknown as EventTarget).dispatchEvent(new Event('change'));
     });
-    await expect.poll(kinds).toEqual(['tab_hidden', 'tab_visible', 'second_screen_suspected']);
+    await expect.poll(kinds, { timeout: 5000 }).toEqual(['tab_hidden', 'tab_visible', 'second_screen_suspected']);
   });
 
   it('reports the page left, and reloaded on its next load', async () => {
     await clear();
     await page.reload();
-    await expect.poll(kinds).toEqual(['page_left', 'page_reloaded']);
+    await expect.poll(kinds, { timeout: 5000 }).toEqual(['page_left', 'page_reloaded']);
     expect(errors).toEqual([]);
   });
 });
