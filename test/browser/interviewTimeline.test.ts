@@ -134,6 +134,13 @@ describe('the interview timeline, from the candidate’s browser to the review p
     await expect.poll(() => candidate.locator('#answer').inputValue(), { timeout: 5000 }).toBe('const answer = 42;');
     await expect.poll(() => listed('pasted'), { timeout: 5000 }).toBe(1);
     console.log(`actions done ${((Date.now() - started) / 1000).toFixed(1)} s after the test began`);
+    // A proctor who opens the page now gets them as history from the join, each once.
+    const late = await proctorBrowser.newPage();
+    await late.goto(interview.proctorUrl);
+    await expect.poll(() => late.locator('#events li').count(), { timeout: 10_000 }).toBeGreaterThanOrEqual(PRODUCED.length);
+    for (const kind of PRODUCED) expect(await late.locator(`#events li[data-kind="${kind}"]`).count(), `${kind} in a late proctor's history`).toBe(1);
+    expect(await late.locator('#events li').first().getAttribute('data-kind'), 'newest first').not.toBe('interview_live');
+    await late.close();
 
     // The server's timer ends it; then the files and the API.
     await candidate.waitForURL((url) => url.pathname === `/interview/end/${interview.id}`, { timeout: (DURATION_SECONDS + 15) * 1000 });
