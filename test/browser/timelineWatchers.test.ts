@@ -1,8 +1,9 @@
 // The SDK's timeline watchers in a real Chromium, each event produced the real way where this
 // browser can: a window that loses and gets back focus, a real Ctrl+C / Ctrl+V, full screen entered
 // from a click and left, fake camera, microphone and screen tracks disabled, stopped and shared
-// again, a real reload. Two cannot be produced here and are simulated in the page: a hidden tab
-// (headless Chromium never reports one, see docs) and a second screen (no second display).
+// again, a camera switched between two fake devices, a real reload. Two cannot be produced here
+// and are simulated in the page: a hidden tab (headless Chromium never reports one, see docs) and
+// a second screen (no second display).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -131,6 +132,30 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
       { kind: 'microphone_muted', details: { by: 'page' } },
       { kind: 'microphone_ended', details: {} },
     ]);
+  });
+
+  it('reports a camera switched to another device (Chromium’s fake devices, two of them), by its label', async () => {
+    const twoCameras = await launchBrowser({ args: ['--use-fake-device-for-media-stream=device-count=2'] });
+    try {
+      const other = await twoCameras.newPage();
+      await other.goto(url);
+      const labels = await other.evaluate(async () => {
+        const first = await navigator.mediaDevices.getUserMedia({ video: true });
+        const devices = (await navigator.mediaDevices.enumerateDevices()).filter((device) => device.kind === 'videoinput');
+        const [camera] = first.getVideoTracks();
+        const w = (window as unknown as { watchers: { track: (role: string, track: MediaStreamTrack) => void } }).watchers;
+        w.track('camera', camera!);
+        const otherDevice = devices.find((device) => device.deviceId !== camera!.getSettings().deviceId)!;
+        const second = await navigator.mediaDevices.getUserMedia({ video: { deviceId: { exact: otherDevice.deviceId } } });
+        w.track('camera', second.getVideoTracks()[0]!);
+        return { count: devices.length, label: otherDevice.label };
+      });
+      expect(labels.count).toBe(2);
+      const switched = await other.evaluate(() => (JSON.parse(sessionStorage.getItem('reports') ?? '[]') as TimelineReport[]).filter((report) => report.kind === 'camera_switched'));
+      expect(switched.map((report) => report.details)).toEqual([{ device: labels.label }]);
+    } finally {
+      await twoCameras.close();
+    }
   });
 
   it('reports the screen share stopped, shared again, as it happens', async () => {
