@@ -201,6 +201,11 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     return this.#state;
   }
 
+  /** This node is shutting down (its recording stopped for the next start): pages leaving now are not news for the timeline. */
+  get shuttingDown(): boolean {
+    return this.#closed;
+  }
+
   /** The open room, if any. */
   get room(): InterviewRoom | undefined {
     return this.#room && !this.#room.closed ? this.#room : undefined;

@@ -337,7 +337,7 @@ export class Participant {
     this.#closed = true;
     this.#closeMedia();
     this.#room?.removeMember(this.id);
-    if (this.claims.role === 'proctor' && this.#joined && !this.#ended) void this.#context.session.timeline.record('proctor_left', { connection: this.id.slice(0, 8) });
+    if (this.claims.role === 'proctor' && this.#joined && !this.#ended && !this.#context.session.shuttingDown) void this.#context.session.timeline.record('proctor_left', { connection: this.id.slice(0, 8) });
     this.#context.session.candidateLeft(this);
   }
 }

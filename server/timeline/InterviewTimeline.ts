@@ -196,8 +196,9 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   }
 
   async #append(fields: { kind: TimelineEventKind; source: TimelineEventSource; at: Date; browserAt: Date | null; details: TimelineDetails }): Promise<TimelineEvent> {
-    await this.#load();
+    // Queued at once (the log's order is the order of the calls), loaded inside.
     return this.#queue.run(async () => {
+      await this.#load();
       const mediaSeconds = mediaSecondsAt(fields.at, await this.#liveSegmentTimes());
       const em = this.#options.database.em();
       const entry = new TimelineEntry({ interviewId: this.interviewId, seq: this.#nextSeq, mediaSeconds, ...fields });
