@@ -215,7 +215,6 @@ export class Service implements ServiceSurface {
         database,
         objectStore,
         makers: config.filmstrip ? [filmstripArtifact()] : [],
-        partSizeBytes: config.s3.partSizeBytes,
         retryWindowMs: config.s3.uploadRetryWindowMs,
         logger: logger.child({ component: 'artifacts' }),
       });

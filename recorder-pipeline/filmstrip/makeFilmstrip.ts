@@ -38,7 +38,7 @@ export interface FilmstripOptions {
 export const FILMSTRIP_DEFAULTS = { maxTiles: 120, minIntervalSeconds: 2, tileWidth: 160, columns: 10 } as const;
 
 /** The file holds no video to make thumbnails of. */
-export class NoVideoError extends Error {
+class NoVideoError extends Error {
   constructor(file: string) {
     super(`${file} has no video stream`);
     this.name = 'NoVideoError';

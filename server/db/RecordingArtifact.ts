@@ -20,7 +20,7 @@ const allowedTransitions: Record<RecordingArtifactStatus, readonly RecordingArti
   [RecordingArtifactStatus.Failed]: [],
 };
 
-export function canMoveRecordingArtifact(from: RecordingArtifactStatus, to: RecordingArtifactStatus): boolean {
+function canMoveRecordingArtifact(from: RecordingArtifactStatus, to: RecordingArtifactStatus): boolean {
   return from === to || allowedTransitions[from].includes(to);
 }
 
@@ -28,7 +28,7 @@ export function canMoveRecordingArtifact(from: RecordingArtifactStatus, to: Reco
 const ARTIFACT_FILE = /^[a-z][a-z0-9-]{0,31}\.[a-z0-9]{1,8}$/;
 
 /** Where an artifact is kept: beside the recordings, `interviews/<id>/<file>`. */
-export function artifactObjectKey(interviewId: string, fileName: string): string {
+function artifactObjectKey(interviewId: string, fileName: string): string {
   if (!ARTIFACT_FILE.test(fileName) || fileName === 'screen.webm' || fileName === 'candidate.webm') throw new Error(`not an artifact file name: ${fileName}`);
   return `interviews/${interviewId}/${fileName}`;
 }

@@ -2,7 +2,7 @@ import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { uploadFile } from '../../recorder-pipeline/upload/uploadFile.ts';
+import { putFile } from '../../recorder-pipeline/upload/putFile.ts';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
 import { InterviewStatus } from '../db/InterviewStatus.ts';
@@ -33,7 +33,6 @@ export interface RecordingArtifactsOptions {
   database: Database;
   objectStore: ObjectStore;
   makers: readonly ArtifactMaker[];
-  partSizeBytes: number;
   retryWindowMs: number;
   /** How long one artifact may take to make and store before it is given up as failed. */
   timeoutMs?: number;
@@ -130,9 +129,16 @@ export class RecordingArtifacts {
       await fs.mkdir(workDir, { recursive: true });
       const made = await maker.make({ interviewId: row.interviewId, directory, workDir, signal });
       signal.throwIfAborted();
-      const { sizeBytes } = await uploadFile(
-        { client: objectStore.client, bucket: objectStore.bucket, partSizeBytes: this.#options.partSizeBytes },
-        { file: made.file, key: row.objectKey, contentType: row.contentType, retryWindowMs: this.#options.retryWindowMs, signal },
+      const { sizeBytes } = await putFile(
+        { client: objectStore.client, bucket: objectStore.bucket },
+        {
+          file: made.file,
+          key: row.objectKey,
+          contentType: row.contentType,
+          retryWindowMs: this.#options.retryWindowMs,
+          signal,
+          onRetry: (error, attempt) => log.warn({ err: error.message, attempt }, 'storing the artifact failed; retrying'),
+        },
       );
       const kept = await this.#settle(row, (stored) => {
         stored.sizeBytes = sizeBytes;

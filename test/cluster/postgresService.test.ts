@@ -104,5 +104,14 @@ describe('the service on PostgreSQL', () => {
       expect(file.multipart_upload_id).toEqual(expect.any(String));
       expect(file.multipart_parts.reduce((sum, part) => sum + part.sizeBytes, 0)).toBe(Number(file.size_bytes));
     }
+    // The filmstrip, made after the URLs: its row, with the layout as jsonb.
+    await scene.t.service.sessions.idle();
+    const [filmstrip] = await postgres.query<{ status: string; size_bytes: string; details: { count: number; tileWidth: number } }>(
+      'ingest_recorded',
+      'select status, size_bytes, details from recording_artifacts where interview_id = $1',
+      [interview.id],
+    );
+    expect(filmstrip).toMatchObject({ status: 'stored', details: { tileWidth: 160 } });
+    expect(Number(filmstrip!.size_bytes)).toBeGreaterThan(1000);
   });
 });

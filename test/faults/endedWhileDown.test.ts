@@ -16,7 +16,7 @@ import {
 } from '../support/faults.ts';
 import { hasCues } from '../support/ffprobe.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
-import { tempDir } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 
 /** Recording time before the kill (the sleep is this recording time). */
 const RECORD_MS = 5000;
@@ -70,6 +70,7 @@ describe('when the service is killed and the interview ends while it is down', (
       expect(Math.abs(media.video.last - media.audio.last)).toBeLessThan(0.5);
       expect(await hasCues(file)).toBe(true);
     }
-    expect(fs.existsSync(path.join(env.DATA_DIR, 'recordings', interview.id))).toBe(false);
+    // Removed once the filmstrip is made from it (just after the URLs).
+    await waitFor(() => !fs.existsSync(path.join(env.DATA_DIR, 'recordings', interview.id)), { timeoutMs: 30_000, what: 'the local recording removed' });
   });
 });

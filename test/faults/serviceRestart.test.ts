@@ -297,7 +297,7 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
       expect(Math.abs(media.video.last - media.audio.last)).toBeLessThan(0.5);
       expect(await hasCues(file)).toBe(true);
     }
-    // Local files go once both uploads are verified.
-    expect(fs.existsSync(path.join(env.DATA_DIR, 'recordings', interview.id))).toBe(false);
+    // Local files go once both uploads are verified and the filmstrip is made from them (just after the URLs).
+    await waitFor(() => !fs.existsSync(path.join(env.DATA_DIR, 'recordings', interview.id)), { timeoutMs: 30_000, what: 'the local recording removed' });
   });
 });

@@ -23,7 +23,7 @@ import {
   waitForMediaFlowing,
 } from '../support/faults.ts';
 import { type LogLine, ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
-import { freePort, tempDir } from '../support/testConfig.ts';
+import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
 
 const INTERVIEW_SECONDS = 20;
 /** Recording time before the restart (the sleep is this recording time). */
@@ -124,7 +124,7 @@ describe('when the disk is nearly full and the object store is down at the end o
       expect(Math.abs(media.durationSeconds! - expected)).toBeLessThan(2);
       expect(Math.abs(media.video.last - media.audio.last)).toBeLessThan(0.5);
     }
-    // Verified uploads: only now are the local files gone.
-    expect(fs.existsSync(path.join(env.DATA_DIR, 'recordings', interview.id))).toBe(false);
+    // Verified uploads: the local files go once the filmstrip is made from them (just after the URLs).
+    await waitFor(() => !fs.existsSync(path.join(env.DATA_DIR, 'recordings', interview.id)), { timeoutMs: 30_000, what: 'the local recording removed' });
   });
 });
