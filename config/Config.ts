@@ -1,4 +1,5 @@
 import os from 'node:os';
+import type { TimelineEventKind } from '../shared/timeline.ts';
 import path from 'node:path';
 import type { RawEnv } from './schema.ts';
 
@@ -101,6 +102,8 @@ export interface Config {
   metricsToken: string | undefined;
   /** Undefined url: webhooks are off. */
   webhooks: { url: string | undefined; secret: string | undefined };
+  /** FLAG_EVENTS: timeline kinds that send `interview.flagged` (default screen_share_stopped). */
+  flagEvents: TimelineEventKind[];
   /** Recordings older than this are deleted; undefined: kept forever. */
   retentionDays: number | undefined;
 }
@@ -163,6 +166,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     embedOrigins: env.EMBED_ORIGINS ?? [],
     metricsToken: env.METRICS_TOKEN,
     webhooks: { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET },
+    flagEvents: env.FLAG_EVENTS,
     retentionDays: env.RETENTION_DAYS,
   };
 }

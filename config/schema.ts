@@ -1,6 +1,7 @@
 // The one typed configuration of the service, read from environment variables (and an optional
 // .env). Every variable has an embedded default so `npm start` runs with none set.
 import fs from 'node:fs';
+import { TIMELINE_EVENT_KINDS, type TimelineEventKind } from '../shared/timeline.ts';
 import net from 'node:net';
 import os from 'node:os';
 import { z } from 'zod';
@@ -203,6 +204,20 @@ export const envSchema = z
 
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     WEBHOOK_URL: optionalUrl,
+    // Timeline kinds that send an `interview.flagged` webhook as they are stored: comma-separated
+    // kinds of shared/timeline.ts, or `none`.
+    FLAG_EVENTS: z
+      .string()
+      .default('screen_share_stopped')
+      .transform((value) => value.split(',').map((kind) => kind.trim()).filter(Boolean))
+      .superRefine((kinds, ctx) => {
+        if (kinds.length === 1 && kinds[0] === 'none') return;
+        const unknown = kinds.filter((kind) => !(TIMELINE_EVENT_KINDS as readonly string[]).includes(kind));
+        if (kinds.length === 0 || unknown.length > 0) {
+          ctx.addIssue({ code: 'custom', message: `must be timeline event kinds, comma-separated, or none; unknown: ${unknown.join(', ') || '(empty)'}; known: ${TIMELINE_EVENT_KINDS.join(', ')}` });
+        }
+      })
+      .transform((kinds) => (kinds.length === 1 && kinds[0] === 'none' ? [] : (kinds as TimelineEventKind[]))),
     WEBHOOK_SECRET: z
       .string()
       .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be whsec_ followed by at least 24 bytes in base64 (Standard Webhooks)')

@@ -11,7 +11,7 @@ import { recordingConsumerCodec } from './consumerCodec.ts';
 import { findFreeRtpPorts, type PortRange } from './ffmpeg/udpPorts.ts';
 import { RtpRelay, type RelayCodec, type RelayTrackStats } from './rtp/RtpRelay.ts';
 import { recordingSdp, sdpTrackFromRtpParameters } from './sdp/recordingSdp.ts';
-import { nextSegmentIndex, segmentDir, segmentFile } from './segments.ts';
+import { nextSegmentIndex, segmentDir, segmentFile, writeSegmentMediaStart } from './segments.ts';
 import { isVideoTrack, recordedFiles, trackNames, type RecordedFile, type TrackName } from './tracks.ts';
 
 export interface InterviewRecordingOptions {
@@ -42,7 +42,7 @@ export type InterviewRecordingEvents = {
   /** ffmpeg listens and the consumers flow into `dir`. */
   segmentStarted: [info: { index: number; dir: string; pid: number }];
   /** Every track of the segment reached ffmpeg; `keyFramesOnly` is false when a video started on a delta frame. */
-  mediaFlowing: [info: { index: number; waitedMs: number; keyFramesOnly: boolean }];
+  mediaFlowing: [info: { index: number; waitedMs: number; keyFramesOnly: boolean; startedAtMs: number }];
   /** ffmpeg exited; `requested` is true only for stop(). Anything else is followed by a restart. */
   ffmpegExited: [info: { index: number; pid: number; code: number | null; signal: NodeJS.Signals | null; requested: boolean; stderrTail: string[] }];
   /** Media between two segments that was not recorded: from ffmpeg's exit until its successor listened. */
@@ -149,7 +149,12 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     relay.on('outputStarted', (info) => {
       if (recording.#currentSegment === undefined) return;
       options.logger.info({ index: recording.#currentSegment, ...info }, 'recording media flowing');
-      recording.emit('mediaFlowing', { index: recording.#currentSegment, ...info });
+      const index = recording.#currentSegment;
+      // Kept beside the segment's files (crash-safe): where its media begins on the wall clock, for the timeline's media times.
+      void writeSegmentMediaStart(segmentDir(options.outputDir, index), new Date(info.startedAtMs)).catch((error: unknown) =>
+        options.logger.warn({ err: error, index }, "could not store the segment's media start"),
+      );
+      recording.emit('mediaFlowing', { index, ...info });
     });
     return recording;
   }

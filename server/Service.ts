@@ -237,6 +237,7 @@ export class Service implements ServiceSurface {
         publicUrl: config.publicUrl,
         progressiveUpload: true,
         journalIntervalMs: config.recordingJournalMs,
+        flagEvents: new Set(config.flagEvents),
         artifacts,
         webhooks,
         ownership: leases && new LeasedOwnership(leases, clusterLogger),

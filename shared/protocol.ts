@@ -139,6 +139,12 @@ export interface JoinResult {
   nodeUrls: string[];
   /** Candidate only: how to publish, and where to go when the candidate refuses permissions. */
   publish: { bitrates: { screen: number; camera: number }; dashboardUrl: string } | null;
+  /**
+   * Proctor only (empty for a candidate): the interview's timeline so far, by seq. Later entries
+   * arrive as `timelineEvent`; one with a seq already seen replaces it (only the interview's single
+   * `events_dropped` entry is ever sent again, with its count updated).
+   */
+  events: TimelineEvent[];
 }
 
 interface TransportInfo {
@@ -208,7 +214,10 @@ export interface Notifications {
   sessionReplaced: Record<string, never>;
   /** The link's role token expired: the server disconnects this connection right after. */
   linkExpired: Record<string, never>;
-  /** Proctors only: one new entry of the interview's timeline, as it is stored. */
+  /**
+   * Proctors only: one new entry of the interview's timeline, as it is stored. An entry whose seq
+   * was already sent replaces it: `events_dropped` is sent again as its count grows.
+   */
   timelineEvent: TimelineEvent;
 }
 

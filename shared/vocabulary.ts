@@ -104,6 +104,8 @@ export interface InterviewView {
   completedAt: string | null;
   screenVideo: string;
   candidateVideo: string;
+  /** Stable stored URL of timeline.vtt (the interview's events as WebVTT); empty until uploaded. */
+  timelineVtt: string;
   score: number;
   notes: string;
   failureReason: string | null;

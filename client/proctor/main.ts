@@ -5,6 +5,7 @@ import { withDeadline } from '../shared/deadline.ts';
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
 import { ServerClock } from '../shared/serverClock.ts';
 import { RequestError, SignalingClient, isTransient } from '../shared/SignalingClient.ts';
+import { EventList } from './EventList.ts';
 import { Viewer } from './Viewer.ts';
 
 const STATS_INTERVAL_MS = 2000;
@@ -20,6 +21,7 @@ const audio = byId<HTMLAudioElement>('audio');
 const soundButton = byId<HTMLButtonElement>('sound');
 const endButton = byId<HTMLButtonElement>('end');
 const confirmBox = byId('end-confirm');
+const events = new EventList(byId<HTMLOListElement>('events'), byId('events-empty'));
 
 let join: JoinResult | null = null;
 let status: JoinResult['interview']['status'] | 'disconnected' = 'disconnected';
@@ -120,6 +122,7 @@ async function startSession(): Promise<void> {
     const name = joined.interview.candidateName;
     setText('candidate', name ? `Candidate: ${name}` : 'Candidate');
     showScreenSource(joined.interview.screenSource);
+    events.add(joined.events);
     performance.mark('joined');
     const created = await Viewer.create(signaling, joined, {
       onTrack: (track, mediaTrack) => mine === session && attach(track, mediaTrack),
@@ -200,6 +203,7 @@ signaling.on('producerAdded', ({ track, screenSource }) => {
   if (screenSource) showScreenSource(screenSource);
   consume(track);
 });
+signaling.on('timelineEvent', (event) => events.add([event]));
 signaling.on('consumerClosed', ({ consumerId, track }) => viewer?.dropConsumer(consumerId, track));
 // A drop in quality shows at once instead of at the next periodic refresh.
 signaling.on('consumerScore', ({ score, producerScore }) => {

@@ -1,7 +1,11 @@
 // The review page for proctors and admins: both recordings side by side, one control, in sync.
 import { announce, byId, interviewIdFromPath, setText, tokenFromHash } from '../shared/page.ts';
-import { followRecording, type RecordingStatus } from '../shared/recordingStatus.ts';
+import { fetchRecordingStatus, followRecording, type FilmstripView, type RecordingStatus } from '../shared/recordingStatus.ts';
+import type { TimelineEvent } from '../../shared/timeline.ts';
+import { clockWords } from '../shared/timelineWords.ts';
+import { showFilmstrip } from './Filmstrip.ts';
 import { SyncedPlayback } from './SyncedPlayback.ts';
+import { Timeline, type TimelineGap } from './Timeline.ts';
 
 /** The interview's status in words for the reviewer. */
 const statusWords: Record<RecordingStatus['status'], string> = {
@@ -16,6 +20,56 @@ function formatTime(seconds: number): string {
   if (!Number.isFinite(seconds)) return '–';
   const whole = Math.floor(seconds);
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+}
+
+/** The interview's events (GET /session/:id/events, the proctor's token); empty when they cannot be read. */
+async function fetchEvents(interviewId: string, token: string): Promise<TimelineEvent[]> {
+  try {
+    const response = await fetch(`/session/${encodeURIComponent(interviewId)}/events`, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' });
+    if (!response.ok) return [];
+    const body = (await response.json()) as TimelineEvent[] | { events?: TimelineEvent[] };
+    return Array.isArray(body) ? body : (body.events ?? []);
+  } catch {
+    return [];
+  }
+}
+
+/** The recording's gaps on its own clock: seconds from when the interview went live. */
+function gapsOf(status: RecordingStatus): TimelineGap[] {
+  const startedAt = status.startedAt ? Date.parse(status.startedAt) : NaN;
+  if (!Number.isFinite(startedAt)) return [];
+  return (status.gaps ?? []).map((gap) => ({
+    startSeconds: (Date.parse(gap.start) - startedAt) / 1000,
+    endSeconds: ((gap.end ? Date.parse(gap.end) : Date.parse(status.completedAt ?? gap.start)) - startedAt) / 1000,
+    cause: gap.cause,
+  }));
+}
+
+function showGaps(gaps: readonly TimelineGap[]): void {
+  byId('timeline-gaps').replaceChildren(
+    ...gaps.map((gap) => {
+      const item = document.createElement('li');
+      item.textContent = `Not recorded from ${clockWords(gap.startSeconds)} to ${clockWords(gap.endSeconds)}: ${gap.cause}`;
+      return item;
+    }),
+  );
+}
+
+/** The filmstrip is made after the recordings are saved: ask for it a while until it is there. */
+const FILMSTRIP_WAIT_MS = 120_000;
+const FILMSTRIP_POLL_MS = 2000;
+
+async function waitForFilmstrip(interviewId: string, token: string, first: RecordingStatus): Promise<FilmstripView | null> {
+  if (first.filmstrip !== undefined && first.filmstrip !== null) return first.filmstrip;
+  // A server without filmstrips does not name the field: nothing to wait for.
+  if (first.filmstrip === undefined) return null;
+  const until = Date.now() + FILMSTRIP_WAIT_MS;
+  while (Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, FILMSTRIP_POLL_MS));
+    const status = await fetchRecordingStatus(interviewId, token).catch(() => null);
+    if (status?.filmstrip) return status.filmstrip;
+  }
+  return null;
 }
 
 async function main(): Promise<void> {
@@ -40,6 +94,20 @@ async function main(): Promise<void> {
 
   const playback = new SyncedPlayback(screen, candidate);
   playback.start();
+  const interviewId = interviewIdFromPath();
+  const events = fetchEvents(interviewId, token);
+  const seekTo = (seconds: number) => {
+    // The leader's seek moves the follower (SyncedPlayback), whether playing or paused.
+    screen.currentTime = seconds;
+    seek.value = String(seconds);
+    setText('position', formatTime(seconds));
+  };
+  const timeline = new Timeline({ track: byId('timeline-track'), filters: byId('timeline-filters') }, seekTo);
+  void waitForFilmstrip(interviewId, token, status).then((filmstrip) => {
+    if (!filmstrip) return;
+    showFilmstrip(byId('filmstrip-frames'), filmstrip, seekTo);
+    byId('filmstrip').hidden = false;
+  });
   toggle.addEventListener('click', () => {
     if (!screen.paused) return screen.pause();
     screen.play().catch((error: unknown) => {
@@ -52,6 +120,13 @@ async function main(): Promise<void> {
   screen.addEventListener('loadedmetadata', () => {
     seek.max = String(screen.duration);
     setText('duration', formatTime(screen.duration));
+    setText('timeline-end', formatTime(screen.duration));
+    void events.then((list) => {
+      const gaps = gapsOf(status);
+      timeline.show(screen.duration, list, gaps);
+      showGaps(gaps);
+      byId('timeline-empty').hidden = list.some((event) => event.mediaSeconds !== null);
+    });
   });
   screen.addEventListener('timeupdate', () => {
     seek.value = String(screen.currentTime);

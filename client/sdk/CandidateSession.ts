@@ -17,11 +17,19 @@ import { requireComplete, sourcesOf, type HostMedia, type MediaSources } from '.
 import { IngestError, type TrackRole } from './IngestError.ts';
 import { Publisher } from './Publisher.ts';
 import { judgeScreenTrack } from './screenCheck.ts';
+import { TimelineWatchers, type TimelineReport } from './TimelineWatchers.ts';
 
 /** How long the audio mixer may take to start before the microphone is sent unmixed. */
 const MIXER_DEADLINE_MS = 3000;
 /** After a refusal for a limit or for capacity, ask again this much later. */
 const RETRY_AFTER_REFUSAL_MS = 5000;
+/** Timeline reports kept while disconnected (the oldest go first): a few seconds' worth, not a log. */
+const TIMELINE_QUEUE_LIMIT = 50;
+/**
+ * Reports awaiting the server's answer at once. The server answers a connection's requests one at
+ * a time and refuses more than 16 in flight: a burst of reports must not crowd out publishing.
+ */
+const TIMELINE_IN_FLIGHT = 4;
 
 /**
  * connecting: before the first join. ready: joined, the interview not started (its clock starts
@@ -75,6 +83,8 @@ export interface SessionEvents {
   /** A refusal or a problem; `fatal` when this session is over. */
   error: [IngestError];
   ended: [EndInfo];
+  /** Something this page saw for the interview's timeline (tab hidden, paste, camera muted, …), as it is reported. */
+  timeline: [TimelineReport];
 }
 
 export interface JoinOptions {
@@ -83,6 +93,11 @@ export interface JoinOptions {
    * the host owns them). Tracks the SDK captured itself are always stopped.
    */
   stopHostTracks?: boolean;
+  /**
+   * Watch the page and the tracks for the interview's timeline and report what happens (default
+   * true; the host page hears the same as 'timeline' events).
+   */
+  timeline?: boolean;
 }
 
 export interface CaptureSteps {
@@ -121,6 +136,14 @@ export class CandidateSession extends Emitter<SessionEvents> {
   #gap: ClientGap | null = null;
   #ended: EndInfo | null = null;
   #ticker: ReturnType<typeof setInterval> | undefined;
+  #timeline: TimelineWatchers | null = null;
+  /** Reports not sent yet: sent at the next join, in order. */
+  readonly #timelineQueue: TimelineReport[] = [];
+  /** The signalling session whose join succeeded (reports go out only then). */
+  #joinedGeneration = -1;
+  #timelineInFlight = 0;
+  /** Shutting down: the tracks it stops now (which fire 'ended', see trackHooks) are no news. */
+  #stopping = false;
   #firstJoin: { promise: Promise<JoinResult>; resolve: (join: JoinResult) => void; reject: (error: IngestError) => void };
 
   constructor(candidateUrl: string, options: JoinOptions = {}) {
@@ -153,6 +176,11 @@ export class CandidateSession extends Emitter<SessionEvents> {
     this.#signaling = new SignalingClient(link.token, link.origin);
     this.#listen(this.#signaling);
     this.#ticker = setInterval(() => this.#tick(), 1000);
+    if (options.timeline !== false) {
+      const watchers = (this.#timeline = new TimelineWatchers((report) => this.#onTimeline(report)));
+      // After the host's listeners are attached (a reload is reported at once).
+      queueMicrotask(() => watchers.start());
+    }
   }
 
   get state(): SessionState {
@@ -296,7 +324,10 @@ export class CandidateSession extends Emitter<SessionEvents> {
     // 'detail' would make Chromium encode the face as screen content at a fraction of the bitrate;
     // the flexible-mode VP9 that 'motion' produces is handled by the recorder's relay.
     if (next.camera && !next.camera.contentHint) next.camera.contentHint = 'motion';
-    for (const role of ['screen', 'camera', 'microphone'] as const) this.#watch(role, next[role]);
+    for (const role of ['screen', 'camera', 'microphone'] as const) {
+      this.#watch(role, next[role]);
+      this.#timeline?.track(role, next[role]);
+    }
     if (next.systemAudio) this.#watchSystemAudio(next.systemAudio);
     if (next.microphone && (next.systemAudio || this.#mixer)) {
       this.#mixer ??= new AudioMixer();
@@ -383,6 +414,40 @@ export class CandidateSession extends Emitter<SessionEvents> {
     return this.#publishing;
   }
 
+  // --- timeline ------------------------------------------------------------------------------
+
+  #onTimeline(report: TimelineReport): void {
+    if (this.#closedNow()) return;
+    this.emit('timeline', report);
+    this.#timelineQueue.push(report);
+    if (this.#timelineQueue.length > TIMELINE_QUEUE_LIMIT) this.#timelineQueue.shift();
+    this.#flushTimeline();
+  }
+
+  /**
+   * Sends what is queued, in order, a few at a time (a report made as the page goes away leaves at
+   * once unless a burst is still being answered). One the server refuses is dropped; one a lost
+   * connection did not send is kept for the next join.
+   */
+  #flushTimeline(): void {
+    const signaling = this.#signaling;
+    if (!signaling?.socket.connected || this.#joinedGeneration !== this.#generation) return;
+    while (this.#timelineInFlight < TIMELINE_IN_FLIGHT && this.#timelineQueue.length > 0) {
+      const report = this.#timelineQueue.shift()!;
+      this.#timelineInFlight++;
+      signaling
+        .request('reportEvent', report)
+        .catch((error: unknown) => {
+          const unsent = error instanceof RequestError && error.code === 'disconnected';
+          if (unsent && this.#timelineQueue.length < TIMELINE_QUEUE_LIMIT) this.#timelineQueue.unshift(report);
+        })
+        .finally(() => {
+          this.#timelineInFlight--;
+          this.#flushTimeline();
+        });
+    }
+  }
+
   // --- signalling ----------------------------------------------------------------------------
 
   #listen(signaling: SignalingClient): void {
@@ -392,7 +457,8 @@ export class CandidateSession extends Emitter<SessionEvents> {
       this.#publisher?.close();
       this.#publisher = null;
       this.#published.clear();
-      if (this.#state === 'closed' || this.#state === 'ended') return;
+      // Its own leave() or the end closes the socket: no lost connection, no gap.
+      if (this.#closedNow()) return;
       if (this.#join) {
         if (this.#state !== 'moved') this.#setState('reconnecting');
         this.#openGap('connection lost');
@@ -458,6 +524,8 @@ export class CandidateSession extends Emitter<SessionEvents> {
       }
       this.#join = joined;
       signaling.knowNodes(joined.nodeUrls);
+      this.#joinedGeneration = mine;
+      this.#flushTimeline();
       this.#live = joined.interview.status === 'live';
       this.#clock.sync(joined.now, joined.interview.endsAt);
       const created = await Publisher.create(signaling, joined, (state) => {
@@ -540,7 +608,7 @@ export class CandidateSession extends Emitter<SessionEvents> {
   }
 
   #closedNow(): boolean {
-    return this.#state === 'closed' || this.#state === 'ended';
+    return this.#stopping || this.#state === 'closed' || this.#state === 'ended';
   }
 
   #fail(error: IngestError): void {
@@ -553,7 +621,9 @@ export class CandidateSession extends Emitter<SessionEvents> {
 
   /** Stops sending and disconnects: the SDK's own tracks are stopped, the host's only if asked. */
   #shutDown(): void {
+    this.#stopping = true;
     clearInterval(this.#ticker);
+    this.#timeline?.stop();
     this.#generation++;
     this.#publisher?.close();
     this.#publisher = null;

@@ -7,4 +7,6 @@ export { messageFor } from './messages.ts';
 export { missingCapabilities, missingDevices, type Capability } from './capabilities.ts';
 export { captureCameraAndMicrophone, captureScreen, type ScreenCapture } from './capture.ts';
 export type { HostMedia, StreamOrTrack } from './hostMedia.ts';
+export type { TimelineReport } from './TimelineWatchers.ts';
+export type { CandidateEventKind, TimelineDetails } from '../../shared/timeline.ts';
 export { SDK_VERSION } from './version.ts';

@@ -25,7 +25,7 @@ declare global {
   }
 }
 
-const EVENTS = ['state', 'media', 'time', 'recording', 'gap', 'audio', 'error', 'ended'] as const;
+const EVENTS = ['state', 'media', 'time', 'recording', 'gap', 'audio', 'error', 'ended', 'timeline'] as const;
 
 function sdk(): typeof Sdk {
   const loaded = (window as unknown as { InterviewIngest?: typeof Sdk }).InterviewIngest;

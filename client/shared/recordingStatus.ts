@@ -1,7 +1,7 @@
 // The recording's progress as the server reports it (GET /session/:id/recording). URLs in it come
 // from the server's database; pages never take a URL from their own address or from input.
 
-import type { FileProgress, InterviewStatus } from '../../shared/vocabulary.ts';
+import type { FileProgress, InterviewStatus, RecordingGap } from '../../shared/vocabulary.ts';
 
 export type { FileProgress } from '../../shared/vocabulary.ts';
 
@@ -13,11 +13,27 @@ export interface RecordingStatus {
   files: FileProgress[];
   screenVideo: string;
   candidateVideo: string;
+  /** When the interview went live (the recordings' first second); null before. */
+  startedAt?: string | null;
+  /** Stretches missing from the recordings, on the wall clock. */
+  gaps?: RecordingGap[];
+  /** The filmstrip of the screen recording, once made (after the recordings are saved); null before. */
+  filmstrip?: FilmstripView | null;
   /** The candidate's token only: where the host app wants the candidate after the end (null: nowhere). */
   returnUrl: string | null;
 }
 
-async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {
+/** One JPEG sheet: tile i (row-major, `columns` a row) shows the screen at i × intervalSeconds. */
+export interface FilmstripView {
+  url: string;
+  intervalSeconds: number;
+  count: number;
+  columns: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
+export async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {
   const response = await fetch(`/session/${encodeURIComponent(interviewId)}/recording`, {
     headers: { authorization: `Bearer ${token}` },
     cache: 'no-store',

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { probeDuration, runFfmpeg } from '../ffmpeg/runFfmpeg.ts';
-import { listSegments, segmentFile } from '../segments.ts';
+import { listSegments, segmentFile, writeSegmentDuration } from '../segments.ts';
 import { recordedFiles, type RecordedFile } from '../tracks.ts';
 
 export interface FinalizedRecording {
@@ -55,8 +55,11 @@ export async function finalizeRecording(outputDir: string, options: FinalizeOpti
       for (const segment of segments) {
         const repaired = path.join(workDir, `${file}-${segment.index}.webm`);
         const outcome = await repairSegment(segmentFile(segment.dir, file), repaired, options.logger);
-        if (outcome === 'media') repairedParts[file].push(repaired);
-        unreadable ||= outcome === 'unreadable';
+        if (outcome.kind === 'media') repairedParts[file].push(repaired);
+        // What this segment adds to the screen file (the concat's offset for the next one): the
+        // timeline's media times are recomputed from it.
+        if (file === 'screen') await writeSegmentDuration(segment.dir, outcome.kind === 'media' ? outcome.seconds : 0);
+        unreadable ||= outcome.kind === 'unreadable';
       }
     }
     // Only files that were never written mean "no media"; a file ffmpeg cannot read is a failure
@@ -93,22 +96,22 @@ export async function finalizeRecording(outputDir: string, options: FinalizeOpti
  * Remuxes one segment file: `media` when it holds some, `empty` when ffmpeg never wrote a frame
  * into it (missing, empty, or a header without duration), `unreadable` when ffmpeg cannot read it.
  */
-async function repairSegment(source: string, target: string, logger: Logger | undefined): Promise<'media' | 'empty' | 'unreadable'> {
+async function repairSegment(source: string, target: string, logger: Logger | undefined): Promise<{ kind: 'media'; seconds: number } | { kind: 'empty' | 'unreadable' }> {
   const stat = await fs.stat(source).catch(() => undefined);
   if (!stat || stat.size === 0) {
     logger?.warn({ source }, 'segment file missing or empty; skipped');
-    return 'empty';
+    return { kind: 'empty' };
   }
   try {
     await runFfmpeg({ inputs: [{ path: source }], outputs: [{ path: target, options: REMUX_OPTIONS }] });
   } catch (error) {
     logger?.warn({ source, err: error }, 'segment file could not be remuxed; skipped');
-    return 'unreadable';
+    return { kind: 'unreadable' };
   }
   const probe = await probeDuration(target);
   if (!probe || !probe.durationSeconds || probe.durationSeconds <= 0) {
     logger?.warn({ source }, 'segment file holds no media; skipped');
-    return 'empty';
+    return { kind: 'empty' };
   }
-  return 'media';
+  return { kind: 'media', seconds: probe.durationSeconds };
 }

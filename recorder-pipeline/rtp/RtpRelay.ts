@@ -71,7 +71,7 @@ export type RtpRelayEvents = {
    */
   stalled: [info: { track: TrackName; gapMs: number }];
   /** Every track is flowing to ffmpeg since the last openOutput(). */
-  outputStarted: [info: { keyFramesOnly: boolean; waitedMs: number }];
+  outputStarted: [info: { keyFramesOnly: boolean; waitedMs: number; startedAtMs: number }];
 };
 
 interface TrackState {
@@ -508,7 +508,9 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
     if (!this.#outputStarted && [...this.#tracks.values()].every((other) => other.started)) {
       this.#outputStarted = true;
       const keyFramesOnly = [...this.#tracks.values()].every((other) => !isVideoTrack(other.options.track) || other.startedOnKeyFrame);
-      this.emit('outputStarted', { keyFramesOnly, waitedMs: nowMs - this.#openedAt });
+      // The segment's files begin with the first track that started (their time 0).
+      const startedAtMs = Math.min(...[...this.#tracks.values()].map((other) => other.startedAtMs ?? nowMs));
+      this.emit('outputStarted', { keyFramesOnly, waitedMs: nowMs - this.#openedAt, startedAtMs });
     }
     if (isVideoTrack(state.options.track)) this.#releaseAudioBacklog();
     return true;

@@ -8,6 +8,7 @@ import type { DatabaseLocation } from '../../config/Config.ts';
 import { InterviewSchema } from './Interview.ts';
 import { RecordingArtifactSchema } from './RecordingArtifact.ts';
 import { RecordingFileSchema } from './RecordingFile.ts';
+import { TimelineEntrySchema } from './TimelineEntry.ts';
 import { WebhookEventSchema } from './WebhookEvent.ts';
 import type { SqlDialect } from './migrations/DialectMigration.ts';
 import { migrationsList } from './migrations/index.ts';
@@ -41,7 +42,7 @@ export class Database {
     const target: DatabaseLocation = typeof location === 'string' ? { kind: 'sqlite', file: location } : location;
     const { logger } = settings;
     const options = {
-      entities: [InterviewSchema, RecordingFileSchema, RecordingArtifactSchema, WebhookEventSchema],
+      entities: [InterviewSchema, RecordingFileSchema, RecordingArtifactSchema, WebhookEventSchema, TimelineEntrySchema],
       extensions: [Migrator],
       migrations: { migrationsList: migrationsList(target.kind), transactional: true, allOrNothing: true, silent: true },
       discovery: { warnWhenNoEntities: false },

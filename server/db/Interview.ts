@@ -21,6 +21,8 @@ export class Interview {
   screenVideo = '';
   /** Public URL of candidate.webm (camera + audio); empty until uploaded. */
   candidateVideo = '';
+  /** Stable URL of timeline.vtt (the interview's events as WebVTT, cues at their media times); empty until uploaded. */
+  timelineVtt = '';
   score = 0;
   notes = '';
   failureReason: string | null = null;
@@ -76,6 +78,7 @@ export const InterviewSchema = new EntitySchema<Interview>({
     completedAt: { type: 'datetime', nullable: true },
     screenVideo: { type: 'string', length: MAX_URL_LENGTH, default: '' },
     candidateVideo: { type: 'string', length: MAX_URL_LENGTH, default: '' },
+    timelineVtt: { type: 'text', default: '' },
     score: { type: 'integer', unsigned: true, default: 0 },
     notes: { type: 'text', default: '' },
     failureReason: { type: 'text', nullable: true },

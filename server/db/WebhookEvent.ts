@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EntitySchema } from '@mikro-orm/core';
 
 /** The events sent to WEBHOOK_URL (their payloads: server/webhooks/webhookPayloads.ts). */
-export const WEBHOOK_EVENT_TYPES = ['interview.live', 'interview.completed', 'interview.failed', 'interview.gap'] as const;
+export const WEBHOOK_EVENT_TYPES = ['interview.live', 'interview.completed', 'interview.failed', 'interview.gap', 'interview.flagged'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Where one event is on its way to the receiver. */

@@ -1,4 +1,6 @@
 import rateLimit from '@fastify/rate-limit';
+import { listTimelineEvents } from '../timeline/timelineStore.ts';
+import { timelineEvent } from '../webhooks/webhookPayloads.ts';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AppError, invalidInput } from '../errors.ts';
@@ -180,6 +182,18 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     const files = await options.sessions.progressOf(id);
     const now = Date.now();
     return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview, now), files, filmstrip: await filmstripView(options.artifacts, options.playbackUrls, id, now) };
+  });
+
+  const events = routeSchema({
+    summary: "The interview's timeline: its events in the order stored (candidate reports and what the server observed), with their media times",
+    tag: 'admin',
+    params: interviewIdParams,
+    responses: { 200: { description: 'The events, by seq', schema: timelineEvent.array() }, 400: invalid, 401: unauthorized, 404: notFound },
+  });
+  api.get('/interviews/:id/events', { schema: events }, async (request) => {
+    const { id } = parse(interviewIdParams, request.params);
+    await interviews.get(id);
+    return listTimelineEvents(interviews.database, id);
   });
 
   const end = routeSchema({

@@ -98,6 +98,7 @@ export const interviewView = z.object({
   completedAt: z.string().datetime().nullable(),
   screenVideo: z.string().describe('Stable stored URL of screen.webm (screen + audio); empty until uploaded'),
   candidateVideo: z.string().describe('Stable stored URL of candidate.webm (camera + audio); empty until uploaded'),
+  timelineVtt: z.string().describe("Stable stored URL of timeline.vtt (the interview's events as WebVTT cues at their media times); empty until uploaded"),
   score: z.number().int(),
   notes: z.string(),
   failureReason: z.string().nullable(),
@@ -119,6 +120,7 @@ export const interviewView = z.object({
 export const playback = z.object({
   screenVideo: z.string(),
   candidateVideo: z.string(),
+  timelineVtt: z.string().nullable().describe('Signed URL of timeline.vtt (the events as WebVTT); null until stored'),
   expiresAt: z.string().datetime().nullable(),
 });
 
@@ -146,6 +148,8 @@ export const sessionRecording = z.object({
   id: z.string().uuid(),
   status: z.nativeEnum(InterviewStatus),
   completedAt: z.string().datetime().nullable(),
+  startedAt: interviewView.shape.startedAt.describe('When the interview went live: the recordings start here (the review page places the gaps from it)'),
+  gaps: interviewView.shape.gaps,
   failureReason: z.string().nullable(),
   nextRetryAt: interviewView.shape.nextRetryAt,
   files: fileProgress.array(),
@@ -153,6 +157,7 @@ export const sessionRecording = z.object({
   candidateVideo: z.string().describe('Signed URL of candidate.webm; empty until uploaded'),
   urlsExpireAt: z.string().datetime().nullable(),
   returnUrl: z.string().nullable().describe("For the candidate's token: where the candidate goes after the end; null for a proctor's"),
+  timelineVtt: z.string().nullable().describe('Signed URL of timeline.vtt (the events as WebVTT); null until stored'),
   filmstrip,
 });
 

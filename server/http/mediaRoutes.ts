@@ -1,4 +1,5 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { parseTimelineObjectKey } from '../db/TimelineEntry.ts';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';
@@ -61,11 +62,13 @@ export function registerMediaRoutes(app: FastifyInstance, options: MediaRoutesOp
   };
   const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const key = (request.params as { '*': string })['*'];
-    // A recording, or a file stored beside it (the filmstrip): the same signatures and rules.
-    const recording = parseRecordingObjectKey(key) ?? parseArtifactObjectKey(key);
+    // A recording, the timeline.vtt or another file stored beside them (the filmstrip): the same signatures and rules.
+    const file = parseRecordingObjectKey(key);
+    const timeline = file ? undefined : parseTimelineObjectKey(key);
+    const recording = file ?? timeline ?? parseArtifactObjectKey(key);
     if (!recording) throw new AppError('not_found', 'no such recording');
-    const kind = 'kind' in recording ? recording.kind : undefined;
-    const defaultType = kind ? 'video/webm' : 'application/octet-stream';
+    const kind = file?.kind;
+    const defaultType = kind ? 'video/webm' : timeline ? 'text/vtt; charset=utf-8' : 'application/octet-stream';
     authorize(request, key, recording.interviewId, options);
     const header = typeof request.headers.range === 'string' ? request.headers.range : undefined;
     try {

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { OriginPolicy } from '../auth/OriginPolicy.ts';
 import type { RoleTokens } from '../auth/RoleTokens.ts';
-import { invalidInput } from '../errors.ts';
+import { AppError, invalidInput } from '../errors.ts';
+import { listTimelineEvents } from '../timeline/timelineStore.ts';
+import { timelineEvent } from '../webhooks/webhookPayloads.ts';
 import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
@@ -66,17 +68,49 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
       id,
       status: interview.status,
       completedAt: interview.completedAt?.toISOString() ?? null,
+      // The review page's timeline: the recordings start when the interview went live.
+      startedAt: interview.startedAt?.toISOString() ?? null,
+      gaps: interview.gaps,
       failureReason: interview.failureReason,
       // A failed interview: when the service tries again by itself (null: it will not; an operator can).
       nextRetryAt: toView(interview).nextRetryAt,
       files,
       screenVideo: playback.screenVideo,
       candidateVideo: playback.candidateVideo,
+      // The timeline as WebVTT (cues at the events' media times), signed like the videos; null until stored.
+      timelineVtt: playback.timelineVtt,
       urlsExpireAt: playback.expiresAt,
       // Where the candidate goes after the end (stored at creation, never from a client).
       returnUrl: claims.role === 'candidate' ? interview.returnUrl : null,
       filmstrip,
     } satisfies z.infer<typeof sessionRecording>;
+  });
+  registerSessionEventRoutes(app, options);
+}
+
+/**
+ * GET /session/:id/events (a proctor's role token): the interview's timeline for the review and
+ * proctor pages (the candidate's token is refused: the log is about the candidate, not for them).
+ */
+function registerSessionEventRoutes(app: FastifyInstance, options: Pick<RecordingRoutesOptions, 'interviews' | 'roleTokens'>): void {
+  const schema = routeSchema({
+    summary: "The interview's timeline (review and proctor pages)",
+    tag: 'pages',
+    security: 'role token',
+    params: interviewIdParams,
+    responses: {
+      200: { description: 'The events, by seq', schema: timelineEvent.array() },
+      401: { description: 'Missing or invalid role token', schema: apiError },
+      403: { description: "Another interview's token, or a candidate's", schema: apiError },
+      404: { description: 'No such interview', schema: apiError },
+    },
+  });
+  app.get('/session/:id/events', { schema }, async (request) => {
+    const id = interviewIdOf(request);
+    const claims = requireRoleFor(request, options.roleTokens, id);
+    if (claims.role !== 'proctor') throw new AppError('forbidden', "only a proctor's link may read the interview's timeline");
+    await options.interviews.get(id);
+    return listTimelineEvents(options.interviews.database, id);
   });
 }
 

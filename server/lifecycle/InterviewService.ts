@@ -1,4 +1,5 @@
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import type { TimelineSummary } from '../../shared/timeline.ts';
 import type { Database } from '../db/Database.ts';
 import { Interview } from '../db/Interview.ts';
 import type { InterviewView } from '../../shared/vocabulary.ts';
@@ -58,6 +59,7 @@ export function toView(interview: Interview): InterviewView {
     completedAt: interview.completedAt?.toISOString() ?? null,
     screenVideo: interview.screenVideo,
     candidateVideo: interview.candidateVideo,
+    timelineVtt: interview.timelineVtt,
     score: interview.score,
     notes: interview.notes,
     failureReason: interview.failureReason,
@@ -260,7 +262,12 @@ export class InterviewService {
    * event in the same transaction — if `node` still holds the finalization claim. Undefined: it
    * does not (its claim expired and another node took the delivery over), and nothing changed.
    */
-  async complete(id: string, urls: { screenVideo: string; candidateVideo: string } | undefined, node: string): Promise<Interview | undefined> {
+  async complete(
+    id: string,
+    urls: { screenVideo: string; candidateVideo: string; timelineVtt?: string } | undefined,
+    node: string,
+    timeline: TimelineSummary = {},
+  ): Promise<Interview | undefined> {
     return this.#settle(
       id,
       node,
@@ -270,6 +277,8 @@ export class InterviewService {
           completedAt: interview.completedAt?.toISOString() ?? null,
           screenVideo: interview.screenVideo,
           candidateVideo: interview.candidateVideo,
+          timelineVtt: interview.timelineVtt,
+          timeline,
         }),
     );
   }
@@ -304,7 +313,7 @@ export class InterviewService {
   async #settle(
     id: string,
     node: string,
-    changesOf: (before: Settled) => Partial<Pick<Interview, 'status' | 'screenVideo' | 'candidateVideo' | 'failureReason' | 'failedDeliveries' | 'nextRetryAt'>>,
+    changesOf: (before: Settled) => Partial<Pick<Interview, 'status' | 'screenVideo' | 'candidateVideo' | 'timelineVtt' | 'failureReason' | 'failedDeliveries' | 'nextRetryAt'>>,
     recordEvent: (em: EntityManager, interview: Interview, before: Settled) => void,
   ): Promise<Interview | undefined> {
     const settled = await this.database.em().transactional(async (em) => {

@@ -1,4 +1,5 @@
 import { AbortMultipartUploadCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { deleteTimelineVtt } from '../timeline/timelineFile.ts';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -63,6 +64,13 @@ export class RecordingDeletion {
         if (status !== 404) throw new AppError('unavailable', `the object store did not delete the ${kind} recording; try again`);
       }
     }
+    // timeline.vtt beside them (the events themselves stay in the database: they are not media).
+    try {
+      await deleteTimelineVtt(objectStore, interviewId);
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 404) throw new AppError('unavailable', 'the object store did not delete timeline.vtt; try again');
+    }
     // Files stored beside the recordings (the filmstrip), whatever their status: a pending one may
     // be half-uploaded by now.
     const artifacts = await em.find(RecordingArtifact, { interviewId });
@@ -87,6 +95,7 @@ export class RecordingDeletion {
     interview.recordingsDeletedAt ??= new Date();
     interview.screenVideo = '';
     interview.candidateVideo = '';
+    interview.timelineVtt = '';
     await em.flush();
     if (first) logger.info({ interviewId, reason }, 'recordings deleted');
     return interview;

@@ -5,7 +5,6 @@ import type { Logger } from 'pino';
 import { InterviewRecording } from '../../recorder-pipeline/InterviewRecording.ts';
 import type { PortRange } from '../../recorder-pipeline/ffmpeg/udpPorts.ts';
 import { trackNames, type TrackName } from '../../recorder-pipeline/tracks.ts';
-import { GapCause } from '../../shared/vocabulary.ts';
 import type { Database } from '../db/Database.ts';
 import type { Interview } from '../db/Interview.ts';
 import { ProgressiveDelivery, type DeliveredFile } from '../delivery/ProgressiveDelivery.ts';
@@ -18,13 +17,24 @@ import { AppError } from '../errors.ts';
 import { InterviewStatus, type RecordingFileKind } from '../../shared/vocabulary.ts';
 import { recordingObjectKey } from '../db/RecordingFile.ts';
 import type { EndCause, InterviewService } from '../lifecycle/InterviewService.ts';
-import { endToUrls, recordedBytes, recorderRestarts, uploadFailures } from '../metrics/counters.ts';
+import { endToUrls, recordedBytes, uploadFailures } from '../metrics/counters.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { RecordingGaps } from './RecordingGaps.ts';
-import { FINALIZATION_CLAIM_TTL_MS, FinalizationClaim } from './FinalizationClaim.ts';
+import type { FinalizationClaim } from './FinalizationClaim.ts';
+import { DeliveryClaims } from './DeliveryClaims.ts';
+import { EndTimer } from './EndTimer.ts';
+import { OwnershipHold } from './OwnershipHold.ts';
+import { outageOfClosedRoom, wireRecording } from './RecordingWiring.ts';
 import { SerialQueue } from './SerialQueue.ts';
-import { soleOwnership, type OwnershipClaim, type SessionOwnership } from './SessionOwnership.ts';
+import { SessionConnections, type Replaceable } from './SessionConnections.ts';
+import type { TimelineEvent, TimelineEventKind } from '../../shared/timeline.ts';
+import { InterviewTimeline } from '../timeline/InterviewTimeline.ts';
+import type { ReportLimits } from '../timeline/ReportAllowance.ts';
+import { uploadTimelineVtt } from '../timeline/timelineFile.ts';
+import { PacketLossDetector } from '../timeline/packetLoss.ts';
+import { summarizeTimeline } from '../timeline/timelineStore.ts';
+import type { SessionOwnership } from './SessionOwnership.ts';
 import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from './SessionState.ts';
 
 /**
@@ -33,10 +43,10 @@ import { InvalidSessionMoveError, SessionState, canMove, stateOfStatus } from '.
  * a broken recorder must not keep an interview from ever ending.
  */
 const LIVE_WITHOUT_RECORDING_MS = 10_000;
+/** How often the candidate's uplink loss is sampled from the producers' counters (cheap: one worker request per track). */
+const LOSS_SAMPLE_MS = 2000;
 /** Why anything that would open media is refused once the interview has ended (signalling says the same). */
 export const INTERVIEW_ENDED = 'the interview has ended';
-// setTimeout cannot wait longer than 2^31-1 ms (~24.8 days); longer waits re-arm in steps.
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** What every session of a service shares. */
 export interface SessionContext {
@@ -63,6 +73,10 @@ export interface SessionContext {
   nodeId: string;
   /** How long a finalization claim holds without renewal (FINALIZATION_CLAIM_TTL_MS unless a test shortens it). */
   finalizationClaimMs?: number | undefined;
+  /** Timeline kinds that send `interview.flagged` (FLAG_EVENTS). */
+  flagEvents?: ReadonlySet<TimelineEventKind> | undefined;
+  /** What a candidate page may report (default ~10/s, burst 50, 2,000 per interview). */
+  reportLimits?: ReportLimits | undefined;
   /** Files made from the recording once its URLs are stored (the filmstrip); unset: none. */
   artifacts?: RecordingArtifacts | undefined;
   logger: Logger;
@@ -85,16 +99,16 @@ export type InterviewSessionEvents = {
   unused: [];
 };
 
-/** A connection that can be told it was replaced (the candidate's previous tab). */
-export interface Replaceable {
-  replaced(): void;
-}
+export type { Replaceable } from './SessionConnections.ts';
 
 /**
  * One interview's life on this node, from its room to its delivered files, owned in one place:
  * its room, its recording, its gaps, its timer and its delivery. State changes are the moves of
  * `SessionState`; events for the interview (a producer, media flowing, the end) are handled one
  * at a time, in order, on the session's queue. `end()` and `close()` are idempotent and cascade.
+ * Its parts live in files of their own: who is connected (SessionConnections), the recording's
+ * wiring (RecordingWiring), cluster ownership (OwnershipHold), the end timer (EndTimer) and the
+ * finalization claims (DeliveryClaims).
  *
  * What happens when the interview ends is `#finish()`, below.
  */
@@ -104,6 +118,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   readonly #logger: Logger;
   readonly #queue = new SerialQueue(() => this.#emitIfUnused());
   readonly #gaps: RecordingGaps;
+  readonly #packetLoss = new PacketLossDetector();
+  /** The interview's event log (its own part; written from signalling, the recording and the lifecycle). */
+  readonly timeline: InterviewTimeline;
   readonly #files: RecordingFiles;
   readonly #delivery: RecordingDelivery;
   readonly #progressive: ProgressiveDelivery | undefined;
@@ -121,17 +138,15 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   /** When the candidate's last producer closed (the tab went away), until one comes back. */
   #candidateLeftAt: Date | undefined;
   #liveFallback: NodeJS.Timeout | undefined;
-  #endTimer: NodeJS.Timeout | undefined;
+  readonly #endTimer: EndTimer;
   #delivering: Promise<void> | undefined;
+  readonly #connections: SessionConnections;
+  readonly #ownership: OwnershipHold;
+  /** This node's claims on the interview's finalization, from its end (or takeover) until its outcome is stored. */
+  readonly #claims: DeliveryClaims;
   /** Artifacts being made after the URLs were stored (a delivery's tail, or resumed after a restart). */
   #makingArtifacts: Promise<void> | undefined;
   readonly #artifactsAbort = new AbortController();
-  #candidate: Replaceable | undefined;
-  #proctorSeats = 0;
-  #ownershipClaim: OwnershipClaim | undefined;
-  /** This node's claim on the interview's finalization, from its end (or takeover) until its outcome is stored. */
-  #finalizationClaim: FinalizationClaim | undefined;
-  #connections = 0;
   #closed = false;
 
   constructor(interviewId: string, context: SessionContext) {
@@ -139,7 +154,31 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     this.interviewId = interviewId;
     this.#context = context;
     this.#logger = context.logger.child({ interviewId });
-    this.#gaps = new RecordingGaps({ interviewId, database: context.database, webhooks: context.webhooks, logger: this.#logger });
+    this.#connections = new SessionConnections(() => this.#emitIfUnused());
+    this.#endTimer = new EndTimer(() => this.end('timer').catch((error: unknown) => this.#logger.error({ err: error }, 'ending the interview on its timer failed')));
+    this.#ownership = new OwnershipHold({
+      ownership: context.ownership,
+      interviewId,
+      onTaken: () => this.#queue.run(() => this.#stopAsNonOwner()),
+      unneeded: () => this.#closed || this.#state === SessionState.Done,
+    });
+    this.#claims = new DeliveryClaims({ interviews: context.interviews, interviewId, nodeId: context.nodeId, ttlMs: context.finalizationClaimMs, logger: this.#logger });
+    this.timeline = new InterviewTimeline({
+      interviewId,
+      database: context.database,
+      recordingDir: context.recordingDirOf(interviewId),
+      logger: this.#logger.child({ component: 'timeline' }),
+      webhooks: context.webhooks,
+      flagKinds: context.flagEvents,
+      limits: context.reportLimits,
+    });
+    this.#gaps = new RecordingGaps({
+      interviewId,
+      database: context.database,
+      webhooks: context.webhooks,
+      logger: this.#logger,
+      onGap: (gap) => void this.timeline.record('recording_gap', { cause: gap.cause, seconds: Math.round((gap.end.getTime() - gap.start.getTime()) / 100) / 10, end: gap.end.toISOString() }, gap.start),
+    });
     this.#files = new RecordingFiles(context.database, interviewId);
     const directory = context.recordingDirOf(interviewId);
     const shared = { files: this.#files, objectStore: context.objectStore, directory, partSizeBytes: context.partSizeBytes, retryWindowMs: context.retryWindowMs };
@@ -160,6 +199,11 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
 
   get state(): SessionState {
     return this.#state;
+  }
+
+  /** This node is shutting down (its recording stopped for the next start): pages leaving now are not news for the timeline. */
+  get shuttingDown(): boolean {
+    return this.#closed;
   }
 
   /** The open room, if any. */
@@ -198,12 +242,10 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       !this.#room &&
       !this.#roomOpening &&
       !this.#recording &&
-      !this.#endTimer &&
+      !this.#endTimer.armed &&
       !this.#delivering &&
       !this.#makingArtifacts &&
-      !this.#candidate &&
-      this.#proctorSeats === 0 &&
-      this.#connections === 0 &&
+      !this.#connections.inUse &&
       this.#queue.idle &&
       this.#state !== SessionState.Live
     );
@@ -213,40 +255,24 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
 
   /** A page's connection works through this session until `release` is called. */
   holdConnection(): () => void {
-    this.#connections++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#connections--;
-      this.#emitIfUnused();
-    };
+    return this.#connections.hold();
   }
 
   /** Reserves one of the interview's proctor seats; undefined when all are taken. */
   holdProctorSeat(max: number): (() => void) | undefined {
-    if (this.#proctorSeats >= max) return undefined;
-    this.#proctorSeats++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#proctorSeats--;
-      this.#emitIfUnused();
-    };
+    return this.#connections.holdProctorSeat(max);
   }
 
   /** The candidate joined from `connection`; returns the connection it replaces (an older tab). */
-  candidateJoined(connection: Replaceable): Replaceable | undefined {
-    const previous = this.#candidate;
-    this.#candidate = connection;
-    return previous === connection ? undefined : previous;
+  candidateJoined(connection: Replaceable, timeline: { rejoined: boolean } = { rejoined: false }): Replaceable | undefined {
+    const replaced = this.#connections.candidateJoined(connection);
+    // Back during a live interview (a reload, a dropped connection, or a new tab taking over).
+    if (timeline.rejoined && !this.#ended) void this.timeline.record('candidate_reconnected', { replacedTab: replaced !== undefined });
+    return replaced;
   }
 
   candidateLeft(connection: Replaceable): void {
-    if (this.#candidate !== connection) return;
-    this.#candidate = undefined;
-    this.#emitIfUnused();
+    if (this.#connections.candidateLeft(connection) && !this.#ended && !this.#closed) void this.timeline.record('candidate_disconnected');
   }
 
   // ---------------------------------------------------------------- room
@@ -307,15 +333,15 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       }, LIVE_WITHOUT_RECORDING_MS);
       this.#liveFallback.unref();
     });
+    const lossSampler = setInterval(() => void this.#sampleLoss(room), LOSS_SAMPLE_MS);
+    lossSampler.unref();
     room.once('closed', (reason) => {
+      clearInterval(lossSampler);
       clearTimeout(this.#liveFallback);
       if (this.#room === room) this.#room = undefined;
       // A recording on this room's router stops with it; the next room's recording closes the gap.
-      if ((reason === 'workerDied' || reason === 'idle') && this.#recordedHere && !this.#gaps.hasPending) {
-        if (reason === 'workerDied') this.#gaps.open(new Date(), GapCause.MediaServerRestarted);
-        else if (this.#candidateLeftAt) this.#gaps.open(this.#candidateLeftAt, GapCause.CandidateLeft);
-        else this.#gaps.open(new Date(), GapCause.CandidateReconnected);
-      }
+      const outage = this.#recordedHere && !this.#gaps.hasPending ? outageOfClosedRoom(reason, this.#candidateLeftAt) : undefined;
+      if (outage) this.#gaps.open(outage.start, outage.cause);
       this.#emitIfUnused();
     });
     this.emit('room', room);
@@ -323,6 +349,23 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       const producer = room.getProducer(track);
       if (producer) void this.#queue.run(() => this.#record(room, track, producer));
     }
+  }
+
+  /** The candidate's uplink loss over the last sample (all tracks' producers); the timeline gets its lasting changes. */
+  async #sampleLoss(room: InterviewRoom): Promise<void> {
+    if (room.closed || this.#ended) return;
+    let lost = 0;
+    let received = 0;
+    for (const track of trackNames) {
+      const producer = room.getProducer(track);
+      if (!producer || producer.closed) continue;
+      for (const stat of await producer.getStats().catch(() => [])) {
+        lost += stat.packetsLost;
+        received += stat.packetCount;
+      }
+    }
+    const decided = this.#packetLoss.sample(lost, received);
+    if (decided) void this.timeline.record(decided.change === 'high' ? 'packet_loss_high' : 'packet_loss_recovered', { percent: Math.round(decided.loss * 1000) / 10 });
   }
 
   // ---------------------------------------------------------------- recording
@@ -367,38 +410,23 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     this.#recording = recording;
     this.#recordingRoom = room;
     await this.#files.rows();
-    recording.on('segmentStarted', ({ index, dir }) => {
-      this.#progressive?.segmentStarted(index, dir);
-      this.#journal?.segmentStarted(index, dir);
-    });
-    recording.on('ffmpegExited', ({ index }) => void this.#journal?.segmentEnded(index));
-    recording.on('gap', ({ gapMs }) => {
-      recorderRestarts.inc();
-      const at = new Date();
-      void this.#queue.run(() => this.#gaps.addEndingAt(at, gapMs, GapCause.RecorderRestarted));
-    });
-    recording.on('generation', ({ track, gapMs }) => {
-      const at = new Date();
-      if (track === 'audio' && gapMs > 0) void this.#queue.run(() => this.#gaps.addEndingAt(at, gapMs, GapCause.CandidateReconnected));
-    });
-    recording.on('stalled', ({ track, gapMs }) => {
-      const at = new Date();
-      if (track === 'audio') void this.#queue.run(() => this.#gaps.addEndingAt(at, gapMs, GapCause.CandidateConnectionLost));
-    });
-    recording.once('mediaFlowing', () => {
-      clearTimeout(this.#liveFallback);
-      // The clock starts when the media reached the recording, not when this interview's queue
-      // got to it (behind other work of the interview, on a busy machine); the files are timed
-      // from their first media too.
-      const flowingAt = new Date();
-      void this.#queue.run(async () => {
-        await this.#goLive(flowingAt);
-        await this.#gaps.close(flowingAt);
-      });
-    });
-    recording.once('stopped', () => {
-      if (this.#recording === recording) this.#recording = undefined;
-      this.#emitIfUnused();
+    wireRecording(recording, {
+      progressive: this.#progressive,
+      journal: this.#journal,
+      gaps: this.#gaps,
+      enqueue: (task) => void this.#queue.run(task),
+      segmentFlowing: (index, at) => this.timeline.segmentFlowing(index, at),
+      flowing: (flowingAt) => {
+        clearTimeout(this.#liveFallback);
+        void this.#queue.run(async () => {
+          await this.#goLive(flowingAt);
+          await this.#gaps.close(flowingAt);
+        });
+      },
+      stopped: () => {
+        if (this.#recording === recording) this.#recording = undefined;
+        this.#emitIfUnused();
+      },
     });
     return recording;
   }
@@ -411,11 +439,12 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     try {
       // Cluster mode: the node going live takes the interview's lease; if another node holds it,
       // that node runs the clock (moving the pages to it is the handover's work).
-      if (!(await this.#claimOwnership())) return;
+      if (!(await this.#ownership.claim())) return;
       const interview = await this.#context.interviews.markLive(this.interviewId, at);
       if (interview.endsAt === null || this.#state !== SessionState.Idle) return;
       this.#moveTo(SessionState.Live);
       this.#armTimer(interview.endsAt);
+      void this.timeline.record('interview_live', {}, at);
       this.emit('live', interview);
     } catch (error) {
       this.#logger.error({ err: error }, 'could not mark the interview live');
@@ -437,39 +466,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     const delivery = this.#state === SessionState.Finalizing || (this.#state === SessionState.Done && interview.status === InterviewStatus.Failed);
     // Cluster mode: every node resumes every interview at its start; only the one that gets the
     // lease fires the timer or delivers (one whose owner is up keeps it there).
-    if ((timer || delivery) && !(await this.#claimOwnership())) return;
+    if ((timer || delivery) && !(await this.#ownership.claim())) return;
     if (timer && interview.endsAt) this.#armTimer(interview.endsAt);
     else if (delivery) void this.deliver();
-  }
-
-  /** This node's claim on the interview, taken once and held until the session is done (or it is lost). */
-  async #claimOwnership(): Promise<OwnershipClaim | undefined> {
-    if (this.#ownershipClaim) return this.#ownershipClaim;
-    const claim = await (this.#context.ownership ?? soleOwnership).claim(this.interviewId);
-    if (!claim) return undefined;
-    this.#ownershipClaim ??= claim;
-    claim.onLost((reason) => void this.#ownershipLost(claim, reason));
-    return this.#ownershipClaim;
-  }
-
-  /**
-   * This node's claim on the interview is gone. One that lapsed (Redis could not be reached for a
-   * while) is claimed again first, off the queue so that an end meanwhile is not held up: nobody
-   * else may hold it, and the media is here. Otherwise another node owns it: this node stops.
-   */
-  async #ownershipLost(claim: OwnershipClaim, reason: 'taken' | 'lapsed'): Promise<void> {
-    if (this.#ownershipClaim !== claim) return;
-    this.#ownershipClaim = undefined;
-    if (reason === 'lapsed') {
-      const again = await this.#claimOwnership();
-      // Done or shut down while it was claimed again: nothing here needs it.
-      if (again && (this.#closed || this.#state === SessionState.Done)) {
-        void again.release();
-        this.#ownershipClaim = undefined;
-      }
-      if (again) return;
-    }
-    await this.#queue.run(() => this.#stopAsNonOwner());
   }
 
   /**
@@ -480,10 +479,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
    * in the database, not by the lease.
    */
   async #stopAsNonOwner(): Promise<void> {
-    if (this.#ownershipClaim || this.#closed || (this.#state !== SessionState.Live && this.#state !== SessionState.Idle)) return;
+    if (this.#ownership.held || this.#closed || (this.#state !== SessionState.Live && this.#state !== SessionState.Idle)) return;
     this.#logger.warn('another node owns the interview now; its recording stops here');
-    clearTimeout(this.#endTimer);
-    this.#endTimer = undefined;
+    this.#endTimer.cancel();
     clearTimeout(this.#liveFallback);
     const recording = this.#recording;
     this.#recording = undefined;
@@ -498,18 +496,12 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
 
   /** Whether this node's end timer is armed (in a cluster only the owner's is: test/cluster). */
   get timerArmed(): boolean {
-    return this.#endTimer !== undefined;
+    return this.#endTimer.armed;
   }
 
   #armTimer(endsAt: Date): void {
     if (this.#closed) return;
-    clearTimeout(this.#endTimer);
-    const delay = endsAt.getTime() - Date.now();
-    this.#endTimer = setTimeout(() => {
-      this.#endTimer = undefined;
-      if (delay > MAX_TIMEOUT_MS) return this.#armTimer(endsAt);
-      this.end('timer').catch((error: unknown) => this.#logger.error({ err: error }, 'ending the interview on its timer failed'));
-    }, Math.max(0, Math.min(delay, MAX_TIMEOUT_MS)));
+    this.#endTimer.arm(endsAt);
   }
 
   /**
@@ -525,13 +517,13 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     return this.#queue.run(async () => {
       let ended: Awaited<ReturnType<InterviewService['end']>>;
       try {
-        ended = await this.#context.interviews.end(this.interviewId, review, this.#claimTerms(), askedAt);
+        ended = await this.#context.interviews.end(this.interviewId, review, this.#claims.terms, askedAt);
       } catch (error) {
         undoCut?.();
         throw error;
       }
       const { interview, endedNow } = ended;
-      if (endedNow) this.#holdFinalizationClaim(FinalizationClaim.takenWithEnd(this.#context.interviews, this.interviewId, this.#claimTerms(), this.#logger));
+      if (endedNow) this.#claims.heldWithEnd();
       // Another node stored the end first (cluster mode, when two nodes end one interview at once):
       // what runs here stops all the same; the delivery goes to whichever node holds the claim.
       const endedElsewhere = !endedNow && (this.#state === SessionState.Idle || this.#state === SessionState.Live) && interview.status === InterviewStatus.Finalizing;
@@ -558,10 +550,11 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   #finish(interview: Interview, cause: EndCause, endedHere = true): () => Promise<void> {
     const endedAt = interview.completedAt ?? new Date();
     this.#moveTo(SessionState.Ending);
-    clearTimeout(this.#endTimer);
-    this.#endTimer = undefined;
+    this.#endTimer.cancel();
     clearTimeout(this.#liveFallback);
     const stopping = this.#recording?.stop();
+    this.timeline.closeForReports();
+    if (endedHere) void this.timeline.record('interview_ended', { cause }, endedAt);
     this.emit('ended', interview, cause);
     this.#room?.close('ended');
     return endedHere ? () => this.#finished(endedAt, stopping) : () => this.#stoppedAfterEndElsewhere(stopping);
@@ -619,8 +612,8 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     try {
       await this.#loaded;
       if (this.#closed || this.#delivering) return false;
-      if (!(await this.#context.interviews.reopenDueRetry(this.interviewId, this.#claimTerms()))) return false;
-      this.#holdFinalizationClaim(FinalizationClaim.takenWithRetry(this.#context.interviews, this.interviewId, this.#claimTerms(), this.#logger));
+      if (!(await this.#context.interviews.reopenDueRetry(this.interviewId, this.#claims.terms))) return false;
+      this.#claims.heldWithRetry();
       void this.deliver();
       return true;
     } finally {
@@ -665,17 +658,15 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     // A failed interview (a start resuming it) goes back to finalizing first.
     await interviews.reopenFailed(this.interviewId);
     // The claim the end took, or one taken now: nobody else's, or its holder's ran out (it died).
-    const claim = this.#finalizationClaim ?? (await FinalizationClaim.take(interviews, this.interviewId, this.#claimTerms(), this.#logger));
+    const claim = await this.#claims.forDelivery();
     if (!claim) {
       log.info('not finalizing here: the interview is not ended, or another node finalizes it');
       return;
     }
-    this.#holdFinalizationClaim(claim);
     try {
       await this.#deliverClaimed(claim, log);
     } finally {
-      claim.release();
-      if (this.#finalizationClaim === claim) this.#finalizationClaim = undefined;
+      this.#claims.delivered(claim);
     }
   }
 
@@ -685,13 +676,18 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     if (this.#state !== SessionState.Finalizing) this.#moveTo(SessionState.Finalizing);
     // A node delivering what another one recorded (or this one before its disk was lost).
     await this.#journal?.restore();
-    let urls: { screenVideo: string; candidateVideo: string } | undefined;
+    let urls: { screenVideo: string; candidateVideo: string; timelineVtt?: string } | undefined;
     let deliveredBytes = 0;
+    let events: TimelineEvent[] | undefined;
     try {
       const files = await this.#delivery.deliver((progress) => this.emit('progress', progress));
       deliveredBytes = files.reduce((sum, file) => sum + file.sizeBytes, 0);
       const urlOf = (kind: RecordingFileKind) => this.#context.objectStore.publicUrlFor(recordingObjectKey(this.interviewId, kind), this.#context.publicUrl);
       urls = { screenVideo: urlOf('screen'), candidateVideo: urlOf('candidate') };
+      // The timeline's media times from the finalized segments, then its WebVTT beside the recordings.
+      events = await this.timeline.recomputeMediaTimes();
+      const vttKey = await uploadTimelineVtt(this.#context.objectStore, this.interviewId, events);
+      urls.timelineVtt = this.#context.objectStore.publicUrlFor(vttKey, this.#context.publicUrl);
     } catch (error) {
       if (!(error instanceof NothingRecordedError)) {
         const reason = error instanceof Error ? error.message : String(error);
@@ -709,10 +705,15 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       // Ended before any media reached a file: nothing to deliver, and nothing to retry.
       log.warn('interview ended without any recorded media');
     }
+    events ??= await this.timeline.recomputeMediaTimes().catch((error: unknown) => {
+      log.warn({ err: error }, 'could not read the timeline for its summary');
+      return [];
+    });
+    const summary = summarizeTimeline(events);
     // The artifacts (filmstrip) are made after the URLs are stored; their rows go in first, so a
     // restart in between still makes them. Never a reason not to complete.
     if (urls) await this.#context.artifacts?.expect(this.interviewId).catch((error: unknown) => log.warn({ err: error }, 'could not note the recording artifacts; the interview completes without them'));
-    const completed = await interviews.complete(this.interviewId, urls, claim.node);
+    const completed = await interviews.complete(this.interviewId, urls, claim.node, summary);
     if (!completed) {
       this.#moveTo(SessionState.Done);
       log.warn('the finalization claim ran out and another node took the delivery over; its outcome is stored there');
@@ -753,23 +754,11 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     return this.#makingArtifacts;
   }
 
-  #claimTerms(): { node: string; ttlMs: number } {
-    return { node: this.#context.nodeId, ttlMs: this.#context.finalizationClaimMs ?? FINALIZATION_CLAIM_TTL_MS };
-  }
-
-  #holdFinalizationClaim(claim: FinalizationClaim): void {
-    if (this.#finalizationClaim !== claim) this.#finalizationClaim?.release();
-    this.#finalizationClaim = claim;
-  }
-
   #moveTo(next: SessionState): void {
     if (!canMove(this.#state, next)) throw new InvalidSessionMoveError(this.#state, next);
     this.#state = next;
     // Done here (completed or failed): the interview's lease goes at once, not after its TTL.
-    if (next === SessionState.Done) {
-      void this.#ownershipClaim?.release();
-      this.#ownershipClaim = undefined;
-    }
+    if (next === SessionState.Done) this.#ownership.release();
   }
 
   #emitIfUnused(): void {
@@ -789,8 +778,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
     this.#closed = true;
     // An artifact being made stays pending, with the recording on disk, for the next start.
     this.#artifactsAbort.abort();
-    clearTimeout(this.#endTimer);
-    this.#endTimer = undefined;
+    this.#endTimer.cancel();
     clearTimeout(this.#liveFallback);
     const recording = this.#recording;
     this.#recording = undefined;
@@ -802,9 +790,9 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
   close(): void {
     this.#closed = true;
     // Not renewed past this process: another node may take the delivery up once it runs out.
-    this.#finalizationClaim?.release();
-    clearTimeout(this.#endTimer);
-    this.#endTimer = undefined;
+    this.#claims.releaseHeld();
+    void this.timeline.flushDropped().finally(() => this.timeline.close());
+    this.#endTimer.cancel();
     this.#room?.close('shutdown');
   }
 }

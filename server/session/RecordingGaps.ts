@@ -24,10 +24,12 @@ export class RecordingGaps {
   readonly #database: Database;
   readonly #webhooks: WebhookOutbox | undefined;
   readonly #logger: Logger;
+  readonly #onGap: ((gap: { start: Date; end: Date; cause: GapCause }) => void) | undefined;
   #pending: PendingGap | undefined;
 
-  constructor(options: { interviewId: string; database: Database; webhooks?: WebhookOutbox | undefined; logger: Logger }) {
+  constructor(options: { interviewId: string; database: Database; webhooks?: WebhookOutbox | undefined; logger: Logger; onGap?: (gap: { start: Date; end: Date; cause: GapCause }) => void }) {
     this.#interviewId = options.interviewId;
+    this.#onGap = options.onGap;
     this.#database = options.database;
     this.#webhooks = options.webhooks;
     this.#logger = options.logger;
@@ -76,6 +78,7 @@ export class RecordingGaps {
       await em.flush();
       this.#webhooks?.poke();
       recordingGaps.inc({ cause });
+      this.#onGap?.({ start, end, cause });
       this.#logger.warn({ gap: { start, end, ms: end.getTime() - start.getTime() }, cause }, 'gap in the recording');
     } catch (error) {
       this.#logger.error({ err: error, cause }, 'could not record a gap');

@@ -8,6 +8,7 @@ import type { EndCause } from '../lifecycle/InterviewService.ts';
 import { InterviewStatus } from '../db/InterviewStatus.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
 import { InterviewSession, type SessionContext } from './InterviewSession.ts';
+import type { TimelineEvent } from '../../shared/timeline.ts';
 
 /** Every session's events, with the interview they concern. */
 export type SessionRegistryEvents = {
@@ -21,6 +22,8 @@ export type SessionRegistryEvents = {
   artifacts: [interviewId: string, outcomes: ArtifactOutcome[]];
   /** Cluster mode: another node owns the interview now; its pages here should reconnect there. */
   ownershipLost: [interviewId: string];
+  /** An entry of the interview's timeline was stored (or events_dropped's count changed). */
+  timelineEvent: [interviewId: string, event: TimelineEvent];
 };
 
 /**
@@ -57,6 +60,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
     session.on('failed', (interview) => this.emit('failed', interview));
     session.on('artifacts', (outcomes) => this.emit('artifacts', interviewId, outcomes));
     session.on('ownershipLost', () => this.emit('ownershipLost', interviewId));
+    session.timeline.on('event', (event) => this.emit('timelineEvent', interviewId, event));
     session.on('unused', () => {
       if (this.#sessions.get(interviewId) === session && session.unused && !this.#closed) this.#sessions.delete(interviewId);
     });

@@ -7,6 +7,8 @@ import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import { InterviewStatus, hasEnded } from '../db/InterviewStatus.ts';
 import type { InterviewRoom, TransportAppData } from '../sfu/InterviewRoom.ts';
 import { INTERVIEW_ENDED, type InterviewSession } from '../session/InterviewSession.ts';
+import { listTimelineEvents } from '../timeline/timelineStore.ts';
+import { mediaPathOf, turnAddressesOf } from '../timeline/mediaPath.ts';
 import {
   TRACK_NAMES,
   endUrlOf,
@@ -118,7 +120,10 @@ export class Participant {
       if (this.#ended) throw this.#endedRefusal();
       this.#joined = true;
       // A candidate opened the interview in a new tab (or reloaded): the old connection stops.
-      if (this.claims.role === 'candidate') this.#context.session.candidateJoined(this)?.replaced();
+      if (this.claims.role === 'candidate') this.#context.session.candidateJoined(this, { rejoined: interview.status === InterviewStatus.Live })?.replaced();
+      // A proctor's page gets the timeline so far; new entries follow as `timelineEvent`.
+      const events = this.claims.role === 'proctor' ? await listTimelineEvents(this.#context.interviews.database, interviewId) : [];
+      if (this.claims.role === 'proctor') void this.#context.session.timeline.record('proctor_joined', { connection: this.id.slice(0, 8) });
       const info: InterviewInfo = {
         id: interview.id,
         status: interview.status,
@@ -146,6 +151,7 @@ export class Participant {
           transportPolicy: this.#context.iceTransportPolicy ?? 'all',
         },
         publish: this.claims.role === 'candidate' ? { bitrates: this.#context.bitrates, dashboardUrl: this.#context.candidateDashboardUrl } : null,
+        events,
       };
     },
 
@@ -165,6 +171,8 @@ export class Participant {
       }
       this.#transports.set(transport.id, transport);
       transport.observer.once('close', () => this.#transports.delete(transport.id));
+      // The candidate's media path (UDP, TCP, through TURN) and its changes, for the timeline.
+      if (direction === 'send') transport.on('iceselectedtuplechange', (tuple) => void this.#mediaPathSelected(tuple));
       return {
         id: transport.id,
         iceParameters: transport.iceParameters,
@@ -266,9 +274,15 @@ export class Participant {
       await this.#context.session.end('proctor');
       return {};
     },
-    // The timeline is not stored yet (issue 23 in progress): reports are refused as not accepted.
-    reportEvent: async () => ({ accepted: false }),
+    // Validated (kind, bounded details) and role-checked before it gets here; the timeline applies
+    // the interview's allowance (refused and counted in `events_dropped` past it).
+    reportEvent: async ({ kind, at, details }) => this.#context.session.timeline.report(kind, at, details ?? {}),
   };
+
+  async #mediaPathSelected(tuple: types.TransportTuple): Promise<void> {
+    const turnAddresses = this.#context.turn ? await turnAddressesOf(this.#context.turn.urls) : new Set<string>();
+    if (!this.#closed && !this.#ended) this.#context.session.timeline.observeMediaPath(mediaPathOf(tuple, turnAddresses));
+  }
 
   /** A join that comes after the end: the page is told where to go, and the join is refused. */
   #endedRefusal(): AppError {
@@ -323,6 +337,7 @@ export class Participant {
     this.#closed = true;
     this.#closeMedia();
     this.#room?.removeMember(this.id);
+    if (this.claims.role === 'proctor' && this.#joined && !this.#ended && !this.#context.session.shuttingDown) void this.#context.session.timeline.record('proctor_left', { connection: this.id.slice(0, 8) });
     this.#context.session.candidateLeft(this);
   }
 }

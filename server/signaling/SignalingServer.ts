@@ -9,6 +9,7 @@ import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import type { SignalingRoute } from '../cluster/interviewOwnerUrl.ts';
 import type { ConnectionLimits } from './ConnectionLimits.ts';
 import { Participant } from './Participant.ts';
+import type { TimelineEvent } from '../../shared/timeline.ts';
 import {
   REQUEST_ROLES,
   SIGNALING_NAMESPACE,
@@ -59,6 +60,8 @@ type Ack = (result: AckResult<unknown>) => void;
 const MAX_QUEUED_REQUESTS = 16;
 
 const channelOf = (interviewId: string): string => `interview:${interviewId}`;
+/** The interview's proctor pages only (the timeline is not the candidate's to read). */
+const proctorChannelOf = (interviewId: string): string => `interview:${interviewId}:proctors`;
 
 /** setTimeout's longest delay; a later expiry is checked again after it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -156,6 +159,11 @@ export class SignalingServer {
     };
     const onEnded = (interview: { id: string }, cause: EndCause): void => this.#onEnded(interview.id, cause);
     const onRoom = (room: InterviewRoom): void => this.#watchRoom(room);
+    const onTimelineEvent = (interviewId: string, event: TimelineEvent): void => {
+      if (this.#closed) return;
+      this.#namespace.to(proctorChannelOf(interviewId)).emit('timelineEvent', event);
+    };
+    options.sessions.on('timelineEvent', onTimelineEvent);
     options.sessions.on('live', onLive);
     options.sessions.on('ended', onEnded);
     options.sessions.on('room', onRoom);
@@ -163,6 +171,7 @@ export class SignalingServer {
       () => options.sessions.off('live', onLive),
       () => options.sessions.off('ended', onEnded),
       () => options.sessions.off('room', onRoom),
+      () => options.sessions.off('timelineEvent', onTimelineEvent),
     );
   }
 
@@ -196,6 +205,7 @@ export class SignalingServer {
     );
     this.#participants.set(socket.id, participant);
     void socket.join(channelOf(claims.interviewId));
+    if (claims.role === 'proctor') void socket.join(proctorChannelOf(claims.interviewId));
 
     let queued = 0;
     let chain: Promise<void> = Promise.resolve();

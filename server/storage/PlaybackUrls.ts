@@ -3,6 +3,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { MediaSignatures } from '../auth/MediaSignatures.ts';
 import { RECORDING_FILE_KINDS, recordingObjectKey, type RecordingFileKind } from '../db/RecordingFile.ts';
 import type { ObjectStore } from './ObjectStore.ts';
+import { timelineObjectKey } from '../db/TimelineEntry.ts';
 
 export interface PlaybackUrlsOptions {
   objectStore: ObjectStore;
@@ -18,6 +19,8 @@ export interface PlaybackUrlsOptions {
 export interface Playback {
   screenVideo: string;
   candidateVideo: string;
+  /** timeline.vtt (the events as WebVTT), signed like the videos; null until stored. */
+  timelineVtt: string | null;
   /** When the URLs stop working; null when they never do (a public bucket). */
   expiresAt: string | null;
 }
@@ -37,14 +40,19 @@ export class PlaybackUrls {
     this.#options = options;
   }
 
-  async forInterview(interview: { id: string; screenVideo: string; candidateVideo: string }, now = Date.now()): Promise<Playback> {
-    const playback: Playback = { screenVideo: '', candidateVideo: '', expiresAt: null };
+  async forInterview(interview: { id: string; screenVideo: string; candidateVideo: string; timelineVtt?: string }, now = Date.now()): Promise<Playback> {
+    const playback: Playback = { screenVideo: '', candidateVideo: '', timelineVtt: null, expiresAt: null };
     let expiresAt: Date | undefined;
     for (const kind of RECORDING_FILE_KINDS) {
       const stored = interview[storedField[kind]];
       if (!stored) continue;
       const { url, expires } = await this.#playable(stored, recordingObjectKey(interview.id, kind), now);
       playback[storedField[kind]] = url;
+      if (expires && (!expiresAt || expires < expiresAt)) expiresAt = expires;
+    }
+    if (interview.timelineVtt) {
+      const { url, expires } = await this.#playable(interview.timelineVtt, timelineObjectKey(interview.id), now);
+      playback.timelineVtt = url;
       if (expires && (!expiresAt || expires < expiresAt)) expiresAt = expires;
     }
     playback.expiresAt = expiresAt?.toISOString() ?? null;

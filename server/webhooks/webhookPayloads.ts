@@ -2,10 +2,27 @@
 // and from which the OpenAPI document's `webhooks` section is generated.
 import { z } from 'zod';
 import { GAP_CAUSES } from '../../shared/vocabulary.ts';
+import { TIMELINE_EVENT_KINDS, type TimelineDetailValue, type TimelineEventKind } from '../../shared/timeline.ts';
 import type { WebhookEventType } from '../db/WebhookEvent.ts';
 
 /** A stretch missing from an interview's recording, and why (also in the admin API's `gaps`). */
 export const recordingGap = z.object({ start: z.string().datetime(), end: z.string().datetime().nullable(), cause: z.enum(GAP_CAUSES) });
+
+const timelineKind = z.enum(TIMELINE_EVENT_KINDS as [TimelineEventKind, ...TimelineEventKind[]]);
+
+/** One entry of an interview's timeline (also what GET /api/interviews/:id/events lists). */
+export const timelineEvent = z.object({
+  seq: z.number().int().positive().describe('1, 2, 3, … per interview, in the order the server stored them'),
+  kind: timelineKind,
+  source: z.enum(['candidate', 'server']).describe("Who observed it: the candidate's page (evidence, not proof) or the server"),
+  at: z.string().datetime().describe("The server's clock when it happened"),
+  browserAt: z.string().datetime().nullable().describe("The candidate's browser clock, for a page's report; null for the server's own"),
+  mediaSeconds: z.number().nullable().describe('Seconds into both recordings; null before the recording began. Recomputed from the finalized files at the end'),
+  details: z.record(z.union([z.string(), z.number(), z.boolean(), z.null()]) satisfies z.ZodType<TimelineDetailValue>).describe('Small flat details (a gap\'s cause, the media path, a count, …)'),
+});
+
+/** Counts of the interview's events by kind. */
+const timelineSummary = z.record(timelineKind, z.number().int().nonnegative()).describe("Counts of the interview's timeline events by kind (kinds that did not happen are absent)");
 
 /** Every event names its interview: our id, and what the host app gave at creation. */
 const interviewFields = {
@@ -29,6 +46,8 @@ export const webhookData = {
       completedAt: z.string().datetime().nullable().describe('When it ended'),
       screenVideo: z.string().describe('Stable stored URL of screen.webm (screen + audio); empty when nothing was recorded'),
       candidateVideo: z.string().describe('Stable stored URL of candidate.webm (camera + audio); empty when nothing was recorded'),
+      timelineVtt: z.string().describe('Stable stored URL of timeline.vtt (the events as WebVTT cues at their media times); empty when nothing was recorded'),
+      timeline: timelineSummary,
     })
     .describe('Both recordings are stored (or nothing was recorded)'),
   'interview.failed': z
@@ -45,6 +64,9 @@ export const webhookData = {
       'Saving the recordings failed. Sent when the interview first fails, and once more (nextRetryAt null) if the automatic retries run out; a retry that fails again while more are due sends nothing, and a retry that succeeds sends interview.completed',
     ),
   'interview.gap': z.object({ ...interviewFields, gap: recordingGap }).describe('A stretch is missing from the recording (an outage, a restart), with its cause'),
+  'interview.flagged': z
+    .object({ ...interviewFields, event: timelineEvent })
+    .describe('An event of a kind the operator flags (FLAG_EVENTS) was stored in the timeline; sent once per such event, as it is stored (its mediaSeconds is the live estimate)'),
 } satisfies Record<WebhookEventType, z.AnyZodObject>;
 
 export type WebhookData<T extends WebhookEventType> = z.infer<(typeof webhookData)[T]>;

@@ -129,6 +129,9 @@ describe('the proctor, end, review and admin pages are accessible in each of the
     const errors = pageErrors(review);
     await review.goto(`${ts.url}/review/${interview.id}#token=${interview.proctorToken}`);
     await expect.poll(() => review.locator('#player').isVisible(), { timeout: 15_000 }).toBe(true);
+    // With its timeline (the service's own events: live, ended) and the filmstrip, made after the save.
+    await expect.poll(() => review.locator('.timeline-marker').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => review.locator('#filmstrip').isVisible(), { timeout: 30_000 }).toBe(true);
     await expectAccessible(review, 'review page');
     await expectKeyboardReachable(review, 'review page');
     // Play from the keyboard.

@@ -78,6 +78,8 @@ describe('the pages speak plain words', () => {
     const proctor = await browser.newPage();
     await proctor.goto(interview.proctorUrl);
     await expect.poll(() => proctor.locator('#status').textContent(), { timeout: 15_000 }).toMatch(/^Live/);
+    // With what happened so far (the history from the join, then live).
+    await expect.poll(() => proctor.locator('#events li').count(), { timeout: 15_000 }).toBeGreaterThan(0);
     await check('proctor watching', proctor);
 
     await waitForRecordedBytes(ts, interview.id, 100_000);
@@ -91,6 +93,8 @@ describe('the pages speak plain words', () => {
     const review = await browser.newPage();
     await review.goto(`${ts.url}/review/${interview.id}#token=${interview.proctorToken}`);
     await expect.poll(() => review.locator('#player').isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => review.locator('#timeline-filters label').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await expect.poll(() => review.locator('#filmstrip').isVisible(), { timeout: 30_000 }).toBe(true);
     await check('review page', review);
     const admin = await browser.newPage();
     await admin.goto(`${ts.url}/admin`);

@@ -62,5 +62,23 @@ describe('a candidate whose uplink goes black for 5 s', () => {
       expect(await hasCues(file)).toBe(true);
       expect(videoErrors).toEqual([]);
     }
+
+    // The review page shades the gap where it lies on the recordings' clock (from the interview's start).
+    const review = await browser.newPage();
+    await review.goto(`${new URL(interview.candidateUrl).origin}/review/${interview.id}#token=${interview.proctorToken}`);
+    await expect.poll(() => review.locator('.timeline-gap').count(), { timeout: 15_000 }).toBe(1);
+    const shaded = await review.evaluate(() => {
+      const span = document.querySelector('.timeline-gap')!.getBoundingClientRect();
+      const track = document.getElementById('timeline-track')!;
+      const inner = track.getBoundingClientRect();
+      const width = inner.width - track.clientLeft * 2;
+      const duration = (document.getElementById('screen-video') as HTMLVideoElement).duration;
+      return { start: ((span.left - inner.left - track.clientLeft) / width) * duration, end: ((span.right - inner.left - track.clientLeft) / width) * duration };
+    });
+    const expected = { start: (Date.parse(gap.start) - Date.parse(done.startedAt!)) / 1000, end: (Date.parse(gap.end!) - Date.parse(done.startedAt!)) / 1000 };
+    console.log(`review page: gap shaded ${shaded.start.toFixed(2)}–${shaded.end.toFixed(2)} s, stored ${expected.start.toFixed(2)}–${expected.end.toFixed(2)} s`);
+    expect(Math.abs(shaded.start - expected.start)).toBeLessThan(0.5);
+    expect(Math.abs(shaded.end - expected.end)).toBeLessThan(0.5);
+    expect(await review.locator('#timeline-gaps li').textContent()).toMatch(/^Not recorded from 0:\d\d to 0:\d\d: candidate connection lost$/);
   });
 });

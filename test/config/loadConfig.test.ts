@@ -119,6 +119,7 @@ describe('loadConfig', () => {
         WEBHOOK_URL: 'https://hiring.example.com/hooks',
         WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
         RETENTION_DAYS: '30',
+        FLAG_EVENTS: 'screen_share_stopped, pasted',
       },
       '/',
     );
@@ -161,6 +162,7 @@ describe('loadConfig', () => {
       embedOrigins: ['https://app.example.com', 'http://localhost:8080'],
       metricsToken: 'm'.repeat(20),
       webhooks: { url: 'https://hiring.example.com/hooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
+      flagEvents: ['screen_share_stopped', 'pasted'],
       retentionDays: 30,
     });
   });
@@ -205,6 +207,7 @@ describe('loadConfig', () => {
     ['an unknown RTC port mode', { RTC_PORT_MODE: 'both' }, 'RTC_PORT_MODE'],
     ['TURN URLs without a secret', { TURN_URLS: 'turn:turn.example.com' }, 'TURN_SECRET'],
     ['a TURN URL that is not one', { TURN_URLS: 'https://turn.example.com', TURN_SECRET: 'x'.repeat(16) }, 'TURN_URLS'],
+    ['a flagged kind that is no timeline kind', { FLAG_EVENTS: 'screen_share_stopped,tab_hiden' }, 'FLAG_EVENTS'],
     ['relay-only ICE without TURN', { ICE_TRANSPORT_POLICY: 'relay' }, 'ICE_TRANSPORT_POLICY'],
     ['a too-short admin token', { ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
     ['an invalid bucket name', { S3_BUCKET: 'Has_Upper' }, 'S3_BUCKET'],

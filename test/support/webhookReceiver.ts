@@ -1,6 +1,7 @@
 // A hiring platform's webhook endpoint on loopback: verifies every request with the
 // standardwebhooks package (what receivers use) and records it; how it answers is up to the test.
 import http from 'node:http';
+import { expect } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
@@ -78,6 +79,16 @@ export class WebhookReceiver {
  * The data an `interview.completed` webhook carries for an interview as the API answered it (one
  * created without externalId or metadata): its ids, when it ended and both stored URLs.
  */
-export function completedWebhookData(done: { id: string; completedAt: string | null; screenVideo: string; candidateVideo: string }): Record<string, unknown> {
-  return { interviewId: done.id, externalId: null, metadata: null, completedAt: done.completedAt, screenVideo: done.screenVideo, candidateVideo: done.candidateVideo };
+export function completedWebhookData(done: { id: string; completedAt: string | null; screenVideo: string; candidateVideo: string; timelineVtt: string }): Record<string, unknown> {
+  return {
+    interviewId: done.id,
+    externalId: null,
+    metadata: null,
+    completedAt: done.completedAt,
+    screenVideo: done.screenVideo,
+    candidateVideo: done.candidateVideo,
+    timelineVtt: done.timelineVtt,
+    // The timeline's counts by kind: their own tests check them (test/server/timeline).
+    timeline: expect.any(Object),
+  };
 }

@@ -10,6 +10,7 @@ import { Migration20261210010000FinalizationClaim } from './Migration20261210010
 import { Migration20261220010000EmbeddingContract } from './Migration20261220010000EmbeddingContract.ts';
 import { Migration20261230010000FailedRetries } from './Migration20261230010000FailedRetries.ts';
 import { Migration20261231010000RecordingArtifacts } from './Migration20261231010000RecordingArtifacts.ts';
+import { Migration20270101010000Timeline } from './Migration20270101010000Timeline.ts';
 
 /** Every migration, oldest first. Listed explicitly so no file-system discovery is needed at run time. */
 const migrations = [
@@ -23,6 +24,7 @@ const migrations = [
   { name: 'Migration20261220010000EmbeddingContract', class: Migration20261220010000EmbeddingContract },
   { name: 'Migration20261230010000FailedRetries', class: Migration20261230010000FailedRetries },
   { name: 'Migration20261231010000RecordingArtifacts', class: Migration20261231010000RecordingArtifacts },
+  { name: 'Migration20270101010000Timeline', class: Migration20270101010000Timeline },
 ];
 
 /** The migrations' names in order, the same in every dialect (they are what each database records). */

@@ -24,11 +24,11 @@ const schemaOf = (database: Database) =>
 
 /**
  * What migrations after the fixture added, appended to the interviews table by `alter table`: the
- * finalization claim (cluster mode), what a host app keeps on an interview (embedding), then the
- * automatic retries of a failed interview.
+ * finalization claim (cluster mode), what a host app keeps on an interview (embedding), the
+ * automatic retries of a failed interview, then the timeline's WebVTT URL.
  */
 const LATER_COLUMNS =
-  ', `finalizing_node` text null, `claim_expires_at` datetime null, `external_id` text null, `return_url` text null, `metadata` json null, `failed_deliveries` integer not null default 0, `next_retry_at` datetime null)';
+  ", `finalizing_node` text null, `claim_expires_at` datetime null, `external_id` text null, `return_url` text null, `metadata` json null, `failed_deliveries` integer not null default 0, `next_retry_at` datetime null, `timeline_vtt` text not null default '')";
 /** And the index that makes externalId unique. */
 const EXTERNAL_ID_INDEX = 'CREATE UNIQUE INDEX `interviews_external_id_unique` on `interviews` (`external_id`)';
 
@@ -40,12 +40,13 @@ const EXTERNAL_ID_INDEX = 'CREATE UNIQUE INDEX `interviews_external_id_unique` o
 function withoutLaterAdditions(schema: Array<{ type: string; tbl_name: string; sql?: string }>): unknown[] {
   expect(schema.filter((entry) => entry.tbl_name === 'service_secrets').map((entry) => entry.type)).toContain('table');
   expect(schema.filter((entry) => entry.tbl_name === 'recording_artifacts').map((entry) => entry.type).sort()).toEqual(['index', 'table']);
+  expect(schema.filter((entry) => entry.tbl_name === 'timeline_events').map((entry) => entry.type)).toContain('table');
   const interviews = schema.find((entry) => entry.type === 'table' && entry.tbl_name === 'interviews');
   expect(interviews?.sql?.endsWith(LATER_COLUMNS)).toBe(true);
   const externalIdIndex = schema.find((entry) => entry.type === 'index' && entry.sql === EXTERNAL_ID_INDEX);
   expect(externalIdIndex).toBeDefined();
   return schema
-    .filter((entry) => entry.tbl_name !== 'service_secrets' && entry.tbl_name !== 'recording_artifacts' && entry !== externalIdIndex)
+    .filter((entry) => entry.tbl_name !== 'service_secrets' && entry.tbl_name !== 'recording_artifacts' && entry.tbl_name !== 'timeline_events' && entry !== externalIdIndex)
     .map((entry) => (entry === interviews ? { ...entry, sql: `${entry.sql!.slice(0, -LATER_COLUMNS.length)})` } : entry));
 }
 
@@ -63,7 +64,7 @@ describe('an existing SQLite database', () => {
     return { ...result, file };
   }
 
-  it('gets only the migrations it had not run, and then the very schema the old code built (plus the cluster-mode, embedding, retry and artifact additions since)', async () => {
+  it('gets only the migrations it had not run, and then the very schema the old code built (plus the cluster-mode, embedding, retry, artifact and timeline additions since)', async () => {
     const { database, appliedMigrations } = await openCopy();
     expect(appliedMigrations).toEqual([
       'Migration20261201020000ScreenSource',
@@ -72,6 +73,7 @@ describe('an existing SQLite database', () => {
       'Migration20261220010000EmbeddingContract',
       'Migration20261230010000FailedRetries',
       'Migration20261231010000RecordingArtifacts',
+      'Migration20270101010000Timeline',
     ]);
     expect(await database.pendingMigrations()).toEqual([]);
     const schema = (await schemaOf(database)) as Array<{ type: string; tbl_name: string; sql?: string }>;

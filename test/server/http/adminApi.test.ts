@@ -40,6 +40,7 @@ describe('admin API', () => {
       completedAt: null,
       screenVideo: '',
       candidateVideo: '',
+      timelineVtt: '',
       score: 0,
       notes: '',
       failureReason: null,
@@ -49,7 +50,7 @@ describe('admin API', () => {
       returnUrl: null,
       metadata: null,
       nextRetryAt: null,
-      playback: { screenVideo: '', candidateVideo: '', expiresAt: null },
+      playback: { screenVideo: '', candidateVideo: '', timelineVtt: null, expiresAt: null },
       files: [],
     });
   });

@@ -64,12 +64,13 @@ describe('the API described once (GET /api/openapi.json)', () => {
   it('describes each webhook (OpenAPI 3.1 `webhooks`) with its body from the schemas the outbox builds it with', () => {
     expect(document.openapi).toBe('3.1.0');
     const webhooks = document.webhooks ?? {};
-    expect(Object.keys(webhooks).sort()).toEqual(['interview.completed', 'interview.failed', 'interview.gap', 'interview.live']);
+    expect(Object.keys(webhooks).sort()).toEqual(['interview.completed', 'interview.failed', 'interview.flagged', 'interview.gap', 'interview.live']);
     const own: Record<string, string[]> = {
       'interview.live': ['startedAt', 'endsAt'],
-      'interview.completed': ['completedAt', 'screenVideo', 'candidateVideo'],
+      'interview.completed': ['completedAt', 'screenVideo', 'candidateVideo', 'timelineVtt', 'timeline'],
       'interview.failed': ['reason', 'nextRetryAt'],
       'interview.gap': ['gap'],
+      'interview.flagged': ['event'],
     };
     for (const [type, fields] of Object.entries(own)) {
       const post = webhooks[type]!.post!;
