@@ -51,6 +51,8 @@ export type InterviewRecordingEvents = {
   generation: [info: { track: TrackName; generation: number; gapMs: number }];
   /** A track's packets paused for `gapMs` and resumed on the same producer (a network outage). */
   stalled: [info: { track: TrackName; gapMs: number }];
+  /** The screen's key frames came in at another size (VP9 only). */
+  frameSize: [info: { track: TrackName; width: number; height: number }];
   /** ffmpeg could not be (re)started; the recording retries with a backoff while it runs. */
   segmentFailed: [info: { index: number; error: Error }];
   stopped: [info: { segments: number[] }];
@@ -146,6 +148,7 @@ export class InterviewRecording extends EventEmitter<InterviewRecordingEvents> {
     requestKeyFrame = (track) => recording.#requestKeyFrame(track);
     relay.on('generation', (info) => recording.emit('generation', info));
     relay.on('stalled', (info) => recording.emit('stalled', info));
+    relay.on('frameSize', (info) => recording.emit('frameSize', info));
     relay.on('outputStarted', (info) => {
       if (recording.#currentSegment === undefined) return;
       options.logger.info({ index: recording.#currentSegment, ...info }, 'recording media flowing');

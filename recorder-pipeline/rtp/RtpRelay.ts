@@ -10,7 +10,7 @@ import { isRtpVersion2, looksLikeRtcp, payloadEnd, payloadStart, sequenceNumber,
 import { FrameGate, type FrameGateStats, type VideoCodec } from './FrameGate.ts';
 import { StreamContinuity } from './StreamContinuity.ts';
 import { isVp8KeyFrameStart } from './vp8PayloadDescriptor.ts';
-import { isVp9KeyFrameStart, toNonFlexibleVp9InPlace } from './vp9PayloadDescriptor.ts';
+import { isVp9KeyFrameStart, toNonFlexibleVp9InPlace, vp9KeyFrameSizeAt } from './vp9PayloadDescriptor.ts';
 
 export type RelayCodec = VideoCodec | 'opus';
 
@@ -72,6 +72,8 @@ export type RtpRelayEvents = {
   stalled: [info: { track: TrackName; gapMs: number }];
   /** Every track is flowing to ffmpeg since the last openOutput(). */
   outputStarted: [info: { keyFramesOnly: boolean; waitedMs: number; startedAtMs: number }];
+  /** A VP9 screen key frame of another size than the last one came in (read from its first packet). */
+  frameSize: [info: { track: TrackName; width: number; height: number }];
 };
 
 interface TrackState {
@@ -101,6 +103,8 @@ interface TrackState {
   lastSenderReport: Uint8Array | undefined;
   /** Arrival of the current generation's latest packet (undefined until its first). */
   lastArrivalMs: number | undefined;
+  /** The last key frame size seen on this track (`WxH`), for frameSize. */
+  frameSize?: string | undefined;
   /** The latest packet sent to ffmpeg (as sent), for nudge(). */
   lastForwarded: Buffer | undefined;
   /**
@@ -439,6 +443,14 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
       if (message[start + shift] !== firstByte) stats.descriptorsRewritten++;
     }
     const out = shift === 0 && end === message.length ? message : message.subarray(shift, end);
+    // The screen's size, from each key frame's first packet (a bit test for every other packet).
+    if (route.codec === 'VP9' && state.options.track === 'screen' && out[start]! & 0x08) {
+      const size = vp9KeyFrameSizeAt(out, start, out.length);
+      if (size && `${size.width}x${size.height}` !== state.frameSize) {
+        state.frameSize = `${size.width}x${size.height}`;
+        this.emit('frameSize', { track: state.options.track, ...size });
+      }
+    }
     out[0] = out[0]! & ~0x20; // padding, if any, was left behind
     out[1] = (out[1]! & 0x80) | route.payloadType;
     setSequenceNumber(out, outputSequenceNumber);

@@ -144,3 +144,45 @@ export function isVp9KeyFrameStartAt(bytes: Uint8Array, start: number, end: numb
   const frameType = (header >> (bit - 1)) & 1;
   return showExistingFrame === 0 && frameType === 0;
 }
+
+/** VP9's frame_sync_code (bitstream spec §6.2.1), after the key frame's first header bits. */
+const VP9_SYNC_CODE = 0x498342;
+const CS_RGB = 7;
+
+/**
+ * The frame size a VP9 key frame starts with (uncompressed header, bitstream spec §6.2: frame
+ * marker, profile, show_existing_frame, frame_type, show_frame, error_resilient_mode, sync code,
+ * color_config, then frame_width_minus_1 and frame_height_minus_1 — 16 bits each), read from the
+ * first packet of the frame in bytes[start..end). Undefined for anything but a key frame's start.
+ */
+export function vp9KeyFrameSizeAt(bytes: Uint8Array, start: number, end: number): { width: number; height: number } | undefined {
+  const length = vp9DescriptorLength(bytes, start, end);
+  if (length < 0 || !(bytes[start]! & B)) return undefined;
+  let bit = (start + length) * 8;
+  const endBit = end * 8;
+  const read = (count: number): number => {
+    let value = 0;
+    for (let index = 0; index < count; index++, bit++) {
+      if (bit >= endBit) throw new RangeError('past the payload');
+      value = value * 2 + ((bytes[bit >> 3]! >> (7 - (bit & 7))) & 1);
+    }
+    return value;
+  };
+  try {
+    if (read(2) !== 0b10) return undefined;
+    const profileLow = read(1);
+    const profile = (read(1) << 1) | profileLow;
+    if (profile === 3) read(1);
+    if (read(1) === 1) return undefined; // show_existing_frame
+    if (read(1) !== 0) return undefined; // not a key frame
+    read(2); // show_frame, error_resilient_mode
+    if (read(24) !== VP9_SYNC_CODE) return undefined;
+    if (profile >= 2) read(1); // ten_or_twelve_bit
+    const colorSpace = read(3);
+    if (colorSpace !== CS_RGB) read(1); // color_range
+    if (profile === 1 || profile === 3) read(3); // subsampling_x, subsampling_y, reserved_zero
+    return { width: read(16) + 1, height: read(16) + 1 };
+  } catch {
+    return undefined;
+  }
+}

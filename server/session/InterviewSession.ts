@@ -416,6 +416,7 @@ export class InterviewSession extends EventEmitter<InterviewSessionEvents> {
       gaps: this.#gaps,
       enqueue: (task) => void this.#queue.run(task),
       segmentFlowing: (index, at) => this.timeline.segmentFlowing(index, at),
+      screenSize: (width, height) => this.timeline.observeScreenSize(width, height),
       flowing: (flowingAt) => {
         clearTimeout(this.#liveFallback);
         void this.#queue.run(async () => {

@@ -18,6 +18,8 @@ export interface RecordingHooks {
   /** A segment's media began at `at` (each ffmpeg run's files are timed from there). */
   segmentFlowing?: ((index: number, at: Date) => void) | undefined;
   stopped: () => void;
+  /** The screen's key frames came in at another size. */
+  screenSize?: ((width: number, height: number) => void) | undefined;
 }
 
 /**
@@ -50,6 +52,9 @@ export function wireRecording(recording: InterviewRecording, hooks: RecordingHoo
   // it (behind other work of the interview, on a busy machine); the files are timed from their
   // first media too.
   recording.once('mediaFlowing', () => hooks.flowing(new Date()));
+  recording.on('frameSize', ({ track, width, height }) => {
+    if (track === 'screen') hooks.screenSize?.(width, height);
+  });
   recording.once('stopped', () => hooks.stopped());
 }
 

@@ -7,6 +7,7 @@ import { Interview } from '../db/Interview.ts';
 import { TimelineEntry } from '../db/TimelineEntry.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import type { MediaPath } from './mediaPath.ts';
+import { ResolutionWatch } from './resolution.ts';
 import { mediaSecondsAt, readSegmentTimes, type SegmentTime } from './mediaTime.ts';
 import { DEFAULT_REPORT_LIMITS, ReportAllowance, type ReportLimits } from './ReportAllowance.ts';
 import { toTimelineEvent } from './timelineStore.ts';
@@ -72,6 +73,7 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
   #droppedTimer: NodeJS.Timeout | undefined;
   #closedForReports = false;
   #mediaPath: MediaPath | undefined;
+  readonly #resolution = new ResolutionWatch();
   /** The segments' times as last read from disk, reused for a while (a report must not cost a directory scan). */
   #segmentCache: { times: SegmentTime[]; readAt: number } | undefined;
 
@@ -113,6 +115,12 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
     const from = this.#mediaPath;
     this.#mediaPath = path;
     void this.record(from ? 'media_path_changed' : 'media_path', from ? { path, from } : { path });
+  }
+
+  /** The screen's received size (its key frames): `resolution_dropped` / `_recovered` on lasting changes. */
+  observeScreenSize(width: number, height: number): void {
+    const decided = this.#resolution.observe(width, height);
+    if (decided) void this.record(decided.change === 'dropped' ? 'resolution_dropped' : 'resolution_recovered', { width, height, largestWidth: decided.from.width, largestHeight: decided.from.height });
   }
 
   /** The interview ended: a page's reports are refused from now on. */

@@ -84,7 +84,7 @@ describe('the RTP relay between mediasoup and ffmpeg', () => {
     await waitFor(() => video.received.length === 1, { what: 'the key frame at ffmpeg' });
     send('audio', rtpPacket({ payloadType: 100, seq: 2, ts: 1920, ssrc: 2000, payload: [0xfc, 0x02] }));
     await waitFor(() => audio.received.length === 1, { what: 'audio after the video started' });
-    expect(await started).toEqual({ keyFramesOnly: true, waitedMs: expect.any(Number) });
+    expect(await started).toEqual({ keyFramesOnly: true, waitedMs: expect.any(Number), startedAtMs: expect.any(Number) });
     // The audio that came before the video's start is dropped, not sent late.
     expect(relay.stats().audio.packetsDropped).toBe(1);
 

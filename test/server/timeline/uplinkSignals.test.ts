@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mediaPathOf } from '../../../server/timeline/mediaPath.ts';
 import { PacketLossDetector } from '../../../server/timeline/packetLoss.ts';
+import { ResolutionWatch } from '../../../server/timeline/resolution.ts';
 import { timelineToWebVtt } from '../../../server/timeline/webVtt.ts';
 
 describe("the candidate's uplink as the timeline sees it", () => {
@@ -41,5 +42,18 @@ describe("the candidate's uplink as the timeline sees it", () => {
     expect(vtt).toContain('2\n01:02:05.250 --> 01:02:06.250\nPasted\n{');
     expect(vtt).not.toContain('a --> b');
     expect(vtt).not.toContain('proctor_joined');
+  });
+});
+
+describe("the screen's received resolution as the timeline sees it", () => {
+  it('drops below half the largest size seen and recovers at 90 % of it, without flapping in between', () => {
+    const watch = new ResolutionWatch();
+    expect(watch.observe(1280, 720)).toBeUndefined();
+    expect(watch.observe(1280, 720)).toBeUndefined();
+    expect(watch.observe(960, 540)).toBeUndefined();
+    expect(watch.observe(640, 360)).toEqual({ change: 'dropped', from: { width: 1280, height: 720 } });
+    expect(watch.observe(640, 360)).toBeUndefined();
+    expect(watch.observe(960, 540)).toBeUndefined();
+    expect(watch.observe(1280, 720)).toEqual({ change: 'recovered', from: { width: 1280, height: 720 } });
   });
 });
