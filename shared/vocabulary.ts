@@ -82,6 +82,20 @@ export interface ScreenSource {
 /** Typed errors of the service; HTTP statuses and signalling acks carry these codes. */
 export type ErrorCode = 'invalid_input' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'unavailable' | 'database_unavailable' | 'at_capacity' | 'limit_reached' | 'insufficient_storage' | 'internal';
 
+/**
+ * The filmstrip of the screen recording as the API and the review page see it: one JPEG sheet,
+ * signed like the videos; tile i (row-major, `columns` a row, each tileWidth × tileHeight) shows
+ * the screen at i × intervalSeconds.
+ */
+export interface FilmstripView {
+  url: string;
+  intervalSeconds: number;
+  count: number;
+  columns: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
 /** One file's delivery as the API shows it. */
 export interface FileProgress {
   kind: RecordingFileKind;

@@ -1,9 +1,9 @@
 // The recording's progress as the server reports it (GET /session/:id/recording). URLs in it come
 // from the server's database; pages never take a URL from their own address or from input.
 
-import type { FileProgress, InterviewStatus, RecordingGap } from '../../shared/vocabulary.ts';
+import type { FileProgress, FilmstripView, InterviewStatus, RecordingGap } from '../../shared/vocabulary.ts';
 
-export type { FileProgress } from '../../shared/vocabulary.ts';
+export type { FileProgress, FilmstripView } from '../../shared/vocabulary.ts';
 
 export interface RecordingStatus {
   id: string;
@@ -23,15 +23,6 @@ export interface RecordingStatus {
   returnUrl: string | null;
 }
 
-/** One JPEG sheet: tile i (row-major, `columns` a row) shows the screen at i × intervalSeconds. */
-export interface FilmstripView {
-  url: string;
-  intervalSeconds: number;
-  count: number;
-  columns: number;
-  tileWidth: number;
-  tileHeight: number;
-}
 
 export async function fetchRecordingStatus(interviewId: string, token: string): Promise<RecordingStatus> {
   const response = await fetch(`/session/${encodeURIComponent(interviewId)}/recording`, {

@@ -11,16 +11,10 @@ import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
 import { tempDir, waitFor } from '../support/testConfig.ts';
 import { asAdmin, startTestService, type CreatedInterview, type TestService } from '../support/testService.ts';
 
+import type { FilmstripView as Filmstrip } from '../../shared/vocabulary.ts';
+
 const run = promisify(execFile);
 
-interface Filmstrip {
-  url: string;
-  intervalSeconds: number;
-  count: number;
-  columns: number;
-  tileWidth: number;
-  tileHeight: number;
-}
 
 interface SessionRecording {
   status: string;

@@ -1,3 +1,4 @@
+import type { FilmstripView } from '../../../shared/vocabulary.ts';
 import { RecordingArtifactStatus } from '../../db/RecordingArtifact.ts';
 import type { PlaybackUrls } from '../../storage/PlaybackUrls.ts';
 import type { RecordingArtifacts } from '../RecordingArtifacts.ts';
@@ -5,18 +6,8 @@ import { FILMSTRIP_ARTIFACT, filmstripLayoutOf } from './filmstripArtifact.ts';
 
 /**
  * What the review page gets of the filmstrip: a URL like the videos' (signed, expiring at the same
- * time) and the layout: tile i (row-major, `columns` a row, each tileWidth × tileHeight) shows the
- * screen at i × intervalSeconds. Null while it is not stored (being made, failed, off, deleted).
+ * time) and the layout. Null while it is not stored (being made, failed, off, deleted).
  */
-export interface FilmstripView {
-  url: string;
-  intervalSeconds: number;
-  count: number;
-  columns: number;
-  tileWidth: number;
-  tileHeight: number;
-}
-
 export async function filmstripView(artifacts: RecordingArtifacts, playbackUrls: PlaybackUrls, interviewId: string, now = Date.now()): Promise<FilmstripView | null> {
   const row = (await artifacts.rowsOf(interviewId)).find((candidate) => candidate.name === FILMSTRIP_ARTIFACT);
   if (!row || row.status !== RecordingArtifactStatus.Stored) return null;
