@@ -101,6 +101,8 @@ export interface Config {
   webhooks: { url: string | undefined; secret: string | undefined };
   /** Recordings older than this are deleted; undefined: kept forever. */
   retentionDays: number | undefined;
+  /** STALE_UPLOAD_HOURS: unfinished multipart uploads nobody owns are aborted after this long. */
+  staleUploadMs: number;
 }
 
 export function toConfig(env: RawEnv, cwd: string): Config {
@@ -161,5 +163,6 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     metricsToken: env.METRICS_TOKEN,
     webhooks: { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET },
     retentionDays: env.RETENTION_DAYS,
+    staleUploadMs: Math.round(env.STALE_UPLOAD_HOURS * 3600 * 1000),
   };
 }

@@ -207,6 +207,9 @@ export const envSchema = z
       .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be whsec_ followed by at least 24 bytes in base64 (Standard Webhooks)')
       .optional(),
     RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
+    // An unfinished multipart upload under interviews/ that no delivery owns is aborted once it is
+    // older than this: more than the longest interview (4 h) and its delivery.
+    STALE_UPLOAD_HOURS: z.coerce.number().min(6, 'must be at least 6 (hours: longer than the longest interview, 4 h, and its delivery)').max(8760).default(24),
   })
   .superRefine((env, ctx) => {
     if (env.RTC_MIN_PORT > env.RTC_MAX_PORT) {

@@ -15,6 +15,7 @@ import { RoleTokens } from './auth/RoleTokens.ts';
 import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.ts';
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
+import { intervalClaim } from './cluster/intervalClaim.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
 import { interviewOwnerLookup, interviewOwnerUrl, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
 import { handOverInterviews } from './cluster/handOverInterviews.ts';
@@ -40,6 +41,7 @@ import { retrySweepIntervalMs } from './lifecycle/FailedRetrySchedule.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
 import { InterviewStatus } from './db/InterviewStatus.ts';
 import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
+import { StaleUploadSweep } from './lifecycle/StaleUploadSweep.ts';
 import { createLogger } from './logging.ts';
 import { createServiceGauges } from './health/serviceGauges.ts';
 import { FailedDeliveryRetries } from './session/FailedDeliveryRetries.ts';
@@ -63,6 +65,8 @@ export type { HttpRoute } from './http/httpServer.ts';
 
 /** How long a shutdown step after the recordings may take before the shutdown goes on without it. */
 const SHUTDOWN_STEP_LIMIT_MS = 3000;
+/** How often unfinished multipart uploads are looked at (StaleUploadSweep). */
+const STALE_UPLOAD_CHECK_MS = 3600_000;
 /** How long in-flight HTTP requests may finish during a shutdown before their connections are closed. */
 const HTTP_DRAIN_MS = 1000;
 /** How long a socket.io client may stay connected without joining a namespace (a refused one included). */
@@ -403,6 +407,20 @@ export class Service implements ServiceSurface {
       steps.add('failed delivery retries', () => retries.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       webhooks.start();
       deletion.start();
+      // Multipart uploads a dead node left behind (STALE_UPLOAD_HOURS); in a cluster one node per
+      // hour looks (the first to take the interval's key).
+      const staleUploads = new StaleUploadSweep({
+        database,
+        objectStore,
+        staleAfterMs: config.staleUploadMs,
+        ...(redis && config.cluster
+          ? { claim: intervalClaim(redis, clusterKeys.staleUploadSweep, config.cluster.nodeId, STALE_UPLOAD_CHECK_MS) }
+          : {}),
+        checkIntervalMs: STALE_UPLOAD_CHECK_MS,
+        logger: logger.child({ component: 'stale-uploads' }),
+      });
+      steps.add('stale upload sweep', () => staleUploads.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
+      staleUploads.start();
       void disk.check().catch((error: unknown) => logger.error({ err: error, path: config.dataDir }, 'could not measure the free disk space'));
       const surface: ServiceSurface = {
         config,

@@ -118,6 +118,7 @@ describe('loadConfig', () => {
         WEBHOOK_URL: 'https://hiring.example.com/hooks',
         WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
         RETENTION_DAYS: '30',
+        STALE_UPLOAD_HOURS: '48',
       },
       '/',
     );
@@ -160,6 +161,7 @@ describe('loadConfig', () => {
       metricsToken: 'm'.repeat(20),
       webhooks: { url: 'https://hiring.example.com/hooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
       retentionDays: 30,
+      staleUploadMs: 48 * 3600_000,
     });
   });
 
@@ -241,6 +243,8 @@ describe('loadConfig', () => {
     ['an empty entry among the retry waits', { FAILED_UPLOAD_RETRY_SECONDS: '60,,120' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
     ['a negative retry bound', { FAILED_UPLOAD_RETRY_DAYS: '-1' }, 'FAILED_UPLOAD_RETRY_DAYS'],
     ['a retry bound longer than a year', { FAILED_UPLOAD_RETRY_DAYS: '400' }, 'FAILED_UPLOAD_RETRY_DAYS'],
+    ['a stale-upload bound shorter than the longest interview', { STALE_UPLOAD_HOURS: '4' }, 'STALE_UPLOAD_HOURS'],
+    ['a stale-upload bound that is not a number', { STALE_UPLOAD_HOURS: 'a day' }, 'STALE_UPLOAD_HOURS'],
   ])('rejects %s with a message naming the variable', (_what, env, variable) => {
     const problems = problemsOf(env);
     expect(problems.some((line) => line.startsWith(`${variable}:`))).toBe(true);
