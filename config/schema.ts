@@ -120,7 +120,8 @@ const retryDelays = z.string().transform((value, ctx) => {
 /** Environment variable name → validation rule. The README's configuration table mirrors this. */
 export const envSchema = z
   .object({
-    PORT: port(3000),
+    // 0: the system picks a free port when the service listens; it prints and logs the one it got.
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
     PUBLIC_URL: optionalUrl,
     DATA_DIR: z.string().min(1).default('./data'),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketIoServer } from 'socket.io';
-import type { Config } from '../config/Config.ts';
+import { withBoundPort, type Config } from '../config/Config.ts';
 import { recordingDirOf, recordingsRootOf } from '../recorder-pipeline/recordingPaths.ts';
 import { Admission } from './admission/Admission.ts';
 import { newInterviewAdmission } from './admission/admitNewInterview.ts';
@@ -15,6 +15,7 @@ import { RoleTokens } from './auth/RoleTokens.ts';
 import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.ts';
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
+import { reservePort } from './http/reservedPort.ts';
 import { intervalClaim } from './cluster/intervalClaim.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
 import { interviewOwnerLookup, interviewOwnerUrl, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
@@ -153,12 +154,16 @@ export class Service implements ServiceSurface {
     this.#draining = draining;
   }
 
-  static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
-    const logger = options.logger ?? createLogger(config.logLevel);
+  static async create(requested: Config, options: ServiceOptions = {}): Promise<Service> {
+    const logger = options.logger ?? createLogger(requested.logLevel);
+    // PORT=0: the port the system picks, bound now; everything below is built from it.
+    const reserved = requested.port === 0 ? await reservePort(requested.host) : undefined;
+    const config = reserved ? withBoundPort(requested, reserved.port) : requested;
     makeDataDirPrivate(config.dataDir);
     // One node keeps its keys in DATA_DIR; a cluster's are in the shared database (read once it is open).
     let secrets: ServiceSecrets | undefined = config.cluster ? undefined : loadServiceSecrets(config.dataDir, config.adminToken);
     const steps = new ShutdownSteps(logger);
+    if (reserved) steps.add('reserved port', () => reserved.release());
     // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
     const draining = { value: false };
     try {
@@ -375,7 +380,13 @@ export class Service implements ServiceSurface {
       // for; their segments stay on disk for the next start.
       steps.add('recordings', () => sessions.stopRecordings());
 
-      await http.listen({ port: config.port, host: config.host });
+      if (reserved) {
+        await http.ready();
+        await reserved.handTo(http.server);
+      } else {
+        await http.listen({ port: config.port, host: config.host });
+      }
+      logger.info({ port: config.port, host: config.host, publicUrl: config.publicUrl }, 'listening');
       // Work left by a previous run: interviews still live get their timers back (one whose
       // endsAt passed while the service was down ends now); unfinished deliveries resume.
       await sessions.resumeAll();
