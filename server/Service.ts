@@ -462,7 +462,9 @@ export class Service implements ServiceSurface {
   get localUrl(): string {
     const address = this.http.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.port;
-    return `${this.config.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    // HOST naming one address: that one (a test's candidate-host link); all addresses: loopback.
+    const host = this.config.host === '0.0.0.0' || this.config.host === '::' ? '127.0.0.1' : this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `${this.config.tls ? 'https' : 'http'}://${host}:${port}`;
   }
 
   /**
