@@ -3,7 +3,7 @@
 // ListMultipartUploads (501) nor AbortMultipartUpload (405). moto 5.2 answers every upload's
 // Initiated as 2010-11-10T20:48:33Z (a constant in its response template), so the sweep is asked to
 // look at a `now` measured from that instant: just under the bound, then just past it.
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterKeys } from '../../../server/cluster/clusterKeys.ts';
@@ -15,19 +15,30 @@ import { intervalClaim } from '../../../server/cluster/intervalClaim.ts';
 import { StaleUploadSweep } from '../../../server/lifecycle/StaleUploadSweep.ts';
 import { startMoto, type MotoServer } from '../../support/moto.ts';
 import { startRedis } from '../../support/redis.ts';
+import { waitFor } from '../../support/testConfig.ts';
 import { startTestService, type TestService } from '../../support/testService.ts';
 
 const HOUR_MS = 3600_000;
 const STALE_HOURS = 24;
 
-describe('unfinished multipart uploads nobody owns are aborted after STALE_UPLOAD_HOURS', () => {
+describe('unfinished multipart uploads nobody owns are aborted after STALE_UPLOAD_HOURS (the service sweeps at start and hourly)', () => {
   let moto: MotoServer;
   let ts: TestService;
+  /** Left in the bucket before the service started (by moto's clock, in 2010: long past the bound). */
+  let leftBeforeStart: string;
 
   beforeAll(async () => {
     moto = await startMoto();
     await moto.createBucket('interviews');
+    const client = new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'moto-key', secretAccessKey: 'moto-secret' }, forcePathStyle: true });
+    try {
+      leftBeforeStart = (await client.send(new CreateMultipartUploadCommand({ Bucket: 'interviews', Key: recordingObjectKey('00000000-0000-4000-8000-000000000001', 'screen') }))).UploadId!;
+    } finally {
+      client.destroy();
+    }
     ts = await startTestService({ ...moto.env('interviews'), STALE_UPLOAD_HOURS: String(STALE_HOURS) });
+    // The service's own sweep at start (then hourly) aborts it; the tests below begin once it has.
+    await waitFor(async () => !(await unfinished()).includes(leftBeforeStart), { what: "the service's sweep at start to abort the upload left before it" });
   });
 
   afterAll(async () => {
