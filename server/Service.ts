@@ -156,14 +156,14 @@ export class Service implements ServiceSurface {
 
   static async create(requested: Config, options: ServiceOptions = {}): Promise<Service> {
     const logger = options.logger ?? createLogger(requested.logLevel);
+    makeDataDirPrivate(requested.dataDir);
+    // One node keeps its keys in DATA_DIR; a cluster's are in the shared database (read once it is open).
+    let secrets: ServiceSecrets | undefined = requested.cluster ? undefined : loadServiceSecrets(requested.dataDir, requested.adminToken);
+    const steps = new ShutdownSteps(logger);
     // PORT=0: the port the system picks, bound now; everything below is built from it.
     const reserved = requested.port === 0 ? await reservePort(requested.host) : undefined;
-    const config = reserved ? withBoundPort(requested, reserved.port) : requested;
-    makeDataDirPrivate(config.dataDir);
-    // One node keeps its keys in DATA_DIR; a cluster's are in the shared database (read once it is open).
-    let secrets: ServiceSecrets | undefined = config.cluster ? undefined : loadServiceSecrets(config.dataDir, config.adminToken);
-    const steps = new ShutdownSteps(logger);
     if (reserved) steps.add('reserved port', () => reserved.release());
+    const config = reserved ? withBoundPort(requested, reserved.port) : requested;
     // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
     const draining = { value: false };
     try {
