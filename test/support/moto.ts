@@ -18,11 +18,18 @@ export async function startMoto(): Promise<MotoServer> {
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   let exited = false;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  // 'exit', or 'error' alone when it never started.
+  const gone = new Promise<void>((resolve) => {
+    child.once('exit', () => ((exited = true), resolve()));
+    child.once('error', () => resolve());
+  });
   const onData = (chunk: Buffer) => output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  child.once('error', (error) => output.push(`spawn failed: ${error.message}`));
+  child.once('error', (error) => {
+    exited = true;
+    output.push(`spawn failed: ${error.message}${(error as NodeJS.ErrnoException).code === 'ENOENT' ? ' (moto_server is not installed: moto[server] 5.2.1 from PyPI; Debian has no package)' : ''}`);
+  });
   const stop = async () => {
     if (!exited) child.kill('SIGTERM');
     await gone;
