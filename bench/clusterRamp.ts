@@ -21,7 +21,7 @@ import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { startPostgres } from '../test/support/postgres.ts';
 import { startRedis, type RedisServer } from '../test/support/redis.ts';
 import { SyntheticPublisher } from '../test/support/syntheticPublisher.ts';
-import { freePort, tempDir } from '../test/support/testConfig.ts';
+import { tempDir } from '../test/support/testConfig.ts';
 import { CpuMeter, machineCpu, percentile, round } from './procStats.ts';
 import { api, checkStored, startS3 } from './run.ts';
 
@@ -93,13 +93,12 @@ async function main(): Promise<void> {
     // Each node gets its own slice of the RTC ports (all nodes share this machine).
     const slice = Math.floor(5000 / options.nodes);
     for (let index = 0; index < options.nodes; index++) {
-      const port = await freePort();
       const nodeId = `node-${String.fromCharCode(97 + index)}`;
       const config = loadConfig(
         {
-          PORT: String(port),
+          // The port the system picks, bound by the service (PUBLIC_URL follows it).
+          PORT: '0',
           HOST: '127.0.0.1',
-          PUBLIC_URL: `http://127.0.0.1:${port}`,
           DATA_DIR: path.join(dataRoot, nodeId),
           DATABASE_URL: databaseUrl,
           ...(redis ? { REDIS_URL: redis.url, NODE_ID: nodeId } : {}),

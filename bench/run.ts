@@ -36,7 +36,7 @@ import { Service } from '../server/Service.ts';
 import { hasCues, probeFile } from '../test/support/ffprobe.ts';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { SyntheticPublisher } from '../test/support/syntheticPublisher.ts';
-import { freePort, tempDir } from '../test/support/testConfig.ts';
+import { tempDir } from '../test/support/testConfig.ts';
 import type { BenchEnvironment, EndTimings, FloorKind, LongResult, Spread, StepResult } from './benchTypes.ts';
 import { CpuProfile } from './cpuProfile.ts';
 import { measureFloor } from './floors.ts';
@@ -111,12 +111,11 @@ export async function startS3(directory: string): Promise<{ process: ChildProces
 async function startEnvironment(logFile: string, options: Pick<Options, 'admission'>, filmstrip = true): Promise<BenchEnvironment> {
   const dataRoot = tempDir('interview-ingest-bench-');
   const s3 = await startS3(path.join(dataRoot, 'object-store'));
-  const port = await freePort();
   const config = loadConfig(
     {
-      PORT: String(port),
+      // The port the system picks, bound by the service (PUBLIC_URL follows it).
+      PORT: '0',
       HOST: '127.0.0.1',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATA_DIR: path.join(dataRoot, 'data'),
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       ADMIN_TOKEN: 'bench-admin-token-0123456789',

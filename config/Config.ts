@@ -106,11 +106,40 @@ export interface Config {
   flagEvents: TimelineEventKind[];
   /** Recordings older than this are deleted; undefined: kept forever. */
   retentionDays: number | undefined;
+  /** STALE_UPLOAD_HOURS: unfinished multipart uploads nobody owns are aborted after this long. */
+  staleUploadMs: number;
+}
+
+/**
+ * The URL links use when PUBLIC_URL is unset. PORT=0: the port is not known until the service
+ * listens (then withBoundPort), and the host is HOST when it names one address (a test's
+ * 127.0.0.1), else localhost.
+ */
+function defaultPublicUrl(tls: boolean, host: string, port: number, picked = port === 0): string {
+  const urlHost = !picked || host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `${tls ? 'https' : 'http'}://${urlHost}:${port}`;
+}
+
+/**
+ * The configuration once PORT=0 is bound to `port`: PORT itself, and what was derived from it
+ * (PUBLIC_URL, CANDIDATE_DASHBOARD_URL and the cluster's NODE_ID when those were unset).
+ */
+export function withBoundPort(config: Config, port: number): Config {
+  if (config.port !== 0) return config;
+  const placeholder = defaultPublicUrl(config.tls !== undefined, config.host, 0);
+  const publicUrl = config.publicUrl === placeholder ? defaultPublicUrl(config.tls !== undefined, config.host, port, true) : config.publicUrl;
+  return {
+    ...config,
+    port,
+    publicUrl,
+    candidateDashboardUrl: config.candidateDashboardUrl === `${placeholder}/` ? `${publicUrl}/` : config.candidateDashboardUrl,
+    cluster: config.cluster && config.cluster.nodeId === `${os.hostname()}:0` ? { ...config.cluster, nodeId: `${os.hostname()}:${port}` } : config.cluster,
+  };
 }
 
 export function toConfig(env: RawEnv, cwd: string): Config {
   const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: path.resolve(cwd, env.TLS_CERT_FILE), keyFile: path.resolve(cwd, env.TLS_KEY_FILE) } : undefined;
-  const publicUrl = (env.PUBLIC_URL ?? `${tls ? 'https' : 'http'}://localhost:${env.PORT}`).replace(/\/+$/, '');
+  const publicUrl = (env.PUBLIC_URL ?? defaultPublicUrl(tls !== undefined, env.HOST, env.PORT)).replace(/\/+$/, '');
   // Unset RTC_PORT: the first port of the range, so a test's (or a host's) slice holds it too.
   const singlePort = env.RTC_PORT_MODE === 'single' ? (env.RTC_PORT ?? env.RTC_MIN_PORT) : undefined;
   const dataDir = path.resolve(cwd, env.DATA_DIR);
@@ -168,5 +197,6 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     webhooks: { url: env.WEBHOOK_URL, secret: env.WEBHOOK_SECRET },
     flagEvents: env.FLAG_EVENTS,
     retentionDays: env.RETENTION_DAYS,
+    staleUploadMs: Math.round(env.STALE_UPLOAD_HOURS * 3600 * 1000),
   };
 }

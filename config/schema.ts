@@ -121,7 +121,8 @@ const retryDelays = z.string().transform((value, ctx) => {
 /** Environment variable name → validation rule. The README's configuration table mirrors this. */
 export const envSchema = z
   .object({
-    PORT: port(3000),
+    // 0: the system picks a free port when the service listens; it prints and logs the one it got.
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
     HOST: z.string().min(1).default('0.0.0.0'),
     PUBLIC_URL: optionalUrl,
     DATA_DIR: z.string().min(1).default('./data'),
@@ -223,6 +224,9 @@ export const envSchema = z
       .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, 'must be whsec_ followed by at least 24 bytes in base64 (Standard Webhooks)')
       .optional(),
     RETENTION_DAYS: z.coerce.number().positive().max(36_500).optional(),
+    // An unfinished multipart upload under interviews/ that no delivery owns is aborted once it is
+    // older than this: more than the longest interview (4 h) and its delivery.
+    STALE_UPLOAD_HOURS: z.coerce.number().min(6, 'must be at least 6 (hours: longer than the longest interview, 4 h, and its delivery)').max(8760).default(24),
   })
   .superRefine((env, ctx) => {
     if (env.RTC_MIN_PORT > env.RTC_MAX_PORT) {

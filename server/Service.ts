@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server as SocketIoServer } from 'socket.io';
-import type { Config } from '../config/Config.ts';
+import { withBoundPort, type Config } from '../config/Config.ts';
 import { recordingDirOf, recordingsRootOf } from '../recorder-pipeline/recordingPaths.ts';
 import { Admission } from './admission/Admission.ts';
 import { newInterviewAdmission } from './admission/admitNewInterview.ts';
@@ -15,6 +15,8 @@ import { RoleTokens } from './auth/RoleTokens.ts';
 import { loadServiceSecrets, type ServiceSecrets } from './auth/ServiceSecrets.ts';
 import { loadSharedServiceSecrets } from './auth/SharedServiceSecrets.ts';
 import { clusterKeys } from './cluster/clusterKeys.ts';
+import { reservePort } from './http/reservedPort.ts';
+import { intervalClaim } from './cluster/intervalClaim.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
 import { interviewOwnerLookup, interviewOwnerUrl, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
 import { handOverInterviews } from './cluster/handOverInterviews.ts';
@@ -40,6 +42,7 @@ import { retrySweepIntervalMs } from './lifecycle/FailedRetrySchedule.ts';
 import { InterviewService } from './lifecycle/InterviewService.ts';
 import { InterviewStatus } from './db/InterviewStatus.ts';
 import { RecordingDeletion } from './lifecycle/RecordingDeletion.ts';
+import { StaleUploadSweep } from './lifecycle/StaleUploadSweep.ts';
 import { createLogger } from './logging.ts';
 import { createServiceGauges } from './health/serviceGauges.ts';
 import { FailedDeliveryRetries } from './session/FailedDeliveryRetries.ts';
@@ -65,6 +68,8 @@ export type { HttpRoute } from './http/httpServer.ts';
 
 /** How long a shutdown step after the recordings may take before the shutdown goes on without it. */
 const SHUTDOWN_STEP_LIMIT_MS = 3000;
+/** How often unfinished multipart uploads are looked at (StaleUploadSweep). */
+const STALE_UPLOAD_CHECK_MS = 3600_000;
 /** How long in-flight HTTP requests may finish during a shutdown before their connections are closed. */
 const HTTP_DRAIN_MS = 1000;
 /** How long a socket.io client may stay connected without joining a namespace (a refused one included). */
@@ -151,12 +156,16 @@ export class Service implements ServiceSurface {
     this.#draining = draining;
   }
 
-  static async create(config: Config, options: ServiceOptions = {}): Promise<Service> {
-    const logger = options.logger ?? createLogger(config.logLevel);
-    makeDataDirPrivate(config.dataDir);
+  static async create(requested: Config, options: ServiceOptions = {}): Promise<Service> {
+    const logger = options.logger ?? createLogger(requested.logLevel);
+    makeDataDirPrivate(requested.dataDir);
     // One node keeps its keys in DATA_DIR; a cluster's are in the shared database (read once it is open).
-    let secrets: ServiceSecrets | undefined = config.cluster ? undefined : loadServiceSecrets(config.dataDir, config.adminToken);
+    let secrets: ServiceSecrets | undefined = requested.cluster ? undefined : loadServiceSecrets(requested.dataDir, requested.adminToken);
     const steps = new ShutdownSteps(logger);
+    // PORT=0: the port the system picks, bound now; everything below is built from it.
+    const reserved = requested.port === 0 ? await reservePort(requested.host) : undefined;
+    if (reserved) steps.add('reserved port', () => reserved.release());
+    const config = reserved ? withBoundPort(requested, reserved.port) : requested;
     // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
     const draining = { value: false };
     try {
@@ -383,7 +392,13 @@ export class Service implements ServiceSurface {
       // for; their segments stay on disk for the next start.
       steps.add('recordings', () => sessions.stopRecordings());
 
-      await http.listen({ port: config.port, host: config.host });
+      if (reserved) {
+        await http.ready();
+        await reserved.handTo(http.server);
+      } else {
+        await http.listen({ port: config.port, host: config.host });
+      }
+      logger.info({ port: config.port, host: config.host, publicUrl: config.publicUrl }, 'listening');
       // Work left by a previous run: interviews still live get their timers back (one whose
       // endsAt passed while the service was down ends now); unfinished deliveries resume.
       await sessions.resumeAll();
@@ -415,6 +430,20 @@ export class Service implements ServiceSurface {
       steps.add('failed delivery retries', () => retries.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       webhooks.start();
       deletion.start();
+      // Multipart uploads a dead node left behind (STALE_UPLOAD_HOURS); in a cluster one node per
+      // hour looks (the first to take the interval's key).
+      const staleUploads = new StaleUploadSweep({
+        database,
+        objectStore,
+        staleAfterMs: config.staleUploadMs,
+        ...(redis && config.cluster
+          ? { claim: intervalClaim(redis, clusterKeys.staleUploadSweep, config.cluster.nodeId, STALE_UPLOAD_CHECK_MS) }
+          : {}),
+        checkIntervalMs: STALE_UPLOAD_CHECK_MS,
+        logger: logger.child({ component: 'stale-uploads' }),
+      });
+      steps.add('stale upload sweep', () => staleUploads.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
+      staleUploads.start();
       void disk.check().catch((error: unknown) => logger.error({ err: error, path: config.dataDir }, 'could not measure the free disk space'));
       const surface: ServiceSurface = {
         config,
@@ -445,7 +474,9 @@ export class Service implements ServiceSurface {
   get localUrl(): string {
     const address = this.http.server.address();
     const port = typeof address === 'object' && address ? address.port : this.config.port;
-    return `${this.config.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    // HOST naming one address: that one (a test's candidate-host link); all addresses: loopback.
+    const host = this.config.host === '0.0.0.0' || this.config.host === '::' ? '127.0.0.1' : this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `${this.config.tls ? 'https' : 'http'}://${host}:${port}`;
   }
 
   /**

@@ -11,6 +11,8 @@ export const clusterKeys = {
   nodes: `${PREFIX}:nodes`,
   /** Which node owns a live interview (its holder token, expires unless renewed). */
   lease: (interviewId: string): string => `${PREFIX}:lease:interview:${interviewId}`,
+  /** Which node sweeps stale multipart uploads this interval (SET NX PX for the interval, never released). */
+  staleUploadSweep: `${PREFIX}:sweep:stale-uploads`,
   /** The socket.io adapter's stream and channel prefix. */
   socketIo: `${PREFIX}:socket.io`,
 };

@@ -38,6 +38,15 @@ export async function createHttpServer(logger: Logger, trustProxy: ProxyTrust, h
   http.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
+  // One line per answered request, with the client's address (behind a trusted proxy, the one it
+  // forwarded: request.ip). The path only: a query can carry a media signature. Health checks and
+  // scrapes come every few seconds: debug.
+  const requestLogger = logger.child({ component: 'http' });
+  http.addHook('onResponse', async (request, reply) => {
+    const path = request.url.split('?', 1)[0]!.slice(0, 200);
+    const level = path === '/healthz' || path === '/metrics' ? 'debug' : 'info';
+    requestLogger[level]({ clientAddress: request.ip, method: request.method, path, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request answered');
+  });
   registerErrorHandler(http);
   // Requests are parsed with zod in each route and answers are plain JSON: route schemas exist
   // only to describe the API (OpenAPI), so neither ajv nor fast-json-stringify may act on them.

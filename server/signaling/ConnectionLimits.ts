@@ -25,14 +25,19 @@ export class ConnectionLimits {
     this.#trust = trust;
   }
 
+  /** The client's address for this request (behind a trusted proxy, the one it forwarded), as counted and logged. */
+  addressOf(request: IncomingMessage): string {
+    return clientAddress(request, this.#trust);
+  }
+
   /** For socket.io's `allowRequest`: a new transport-level connection from this request's address? */
   admitsAddress(request: IncomingMessage): boolean {
-    return (this.#perIp.get(clientAddress(request, this.#trust)) ?? 0) < this.settings.connectionsPerIp;
+    return (this.#perIp.get(this.addressOf(request)) ?? 0) < this.settings.connectionsPerIp;
   }
 
   /** Counts a transport-level connection of this address until `release` is called. */
   holdAddress(request: IncomingMessage): () => void {
-    return this.#hold(this.#perIp, clientAddress(request, this.#trust), Number.POSITIVE_INFINITY) ?? (() => undefined);
+    return this.#hold(this.#perIp, this.addressOf(request), Number.POSITIVE_INFINITY) ?? (() => undefined);
   }
 
   #hold(counts: Map<string, number>, key: string, max: number): (() => void) | undefined {

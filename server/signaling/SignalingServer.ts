@@ -119,6 +119,7 @@ export class SignalingServer {
    * accepted on that transport.
    */
   #refuse(socket: Socket, next: (error?: Error) => void, code: HandshakeErrorData['code'], message: string, details: Omit<HandshakeErrorData, 'code'> = {}): void {
+    this.#logger.info({ clientAddress: this.#options.limits.addressOf(socket.request), namespace: socket.nsp.name, code }, 'signalling connection refused');
     next(Object.assign(new Error(message), { data: { code, ...details } satisfies HandshakeErrorData }));
     // After the error packet is on its way (socket.io sends it on the next tick).
     setImmediate(() => {
@@ -181,6 +182,8 @@ export class SignalingServer {
     const notify = <N extends NotificationName>(name: N, payload: Notifications[N]): void => {
       (socket.emit as (name: N, payload: Notifications[N]) => void)(name, payload);
     };
+    const connectionLog = { interviewId: claims.interviewId, role: claims.role, clientAddress: this.#options.limits.addressOf(socket.request), socketId: socket.id };
+    this.#logger.info(connectionLog, 'signalling connection opened');
     const session = this.#options.sessions.open(claims.interviewId);
     const releaseSession = session.holdConnection();
     const participant = new Participant(
@@ -230,7 +233,8 @@ export class SignalingServer {
     // A client can send an event named "error"; without a listener EventEmitter would throw it.
     socket.on('error' as never, () => undefined);
     const expiry = this.#expireAt(socket, claims.exp * 1000);
-    socket.on('disconnect', () => {
+    socket.on('disconnect', (reason) => {
+      this.#logger.info({ ...connectionLog, reason }, 'signalling connection closed');
       this.#acceptedOn.set(socket.conn, (this.#acceptedOn.get(socket.conn) ?? 1) - 1);
       clearTimeout(expiry.timer);
       socket.data.releaseSeat?.();

@@ -11,7 +11,6 @@ import { CandidateHost, DelayRelay } from '../support/candidateHost.ts';
 import { decodeErrors, hasCues, largestPtsStep, probeFile, probePackets, type ProbedPacket } from '../support/ffprobe.ts';
 import type { FrameGateStats } from '../../recorder-pipeline/rtp/FrameGate.ts';
 import { download, waitForStatus } from '../support/recordedInterview.ts';
-import { freePort } from '../support/testConfig.ts';
 import { startTestService, type TestService } from '../support/testService.ts';
 
 const DURATION_SECONDS = 20;
@@ -51,14 +50,14 @@ describe.each<LossCase>([
   beforeAll(async () => {
     buildClient();
     host = CandidateHost.create();
-    const port = String(await freePort());
-    ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });
+    // PORT 0 on the link's address: PUBLIC_URL is http://<that address>:<the port the service got>.
+    ts = await startTestService({ HOST: host.serviceAddress, RTC_LISTEN_IP: host.serviceAddress });
     if (oneWayMs > 0) {
       relay = new DelayRelay(host, ts.service.config.mediasoup.webRtcServerPort!, oneWayMs);
       await relay.start();
     }
     host.loseUplink(loss);
-    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=http://${host.serviceAddress}:${port}`] });
+    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=${ts.service.config.publicUrl}`] });
   });
 
   afterAll(async () => {

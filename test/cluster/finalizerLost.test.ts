@@ -18,7 +18,7 @@ import { decodeErrors, hasCues } from '../support/ffprobe.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
-import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 import { WebhookReceiver, webhookSecret } from '../support/webhookReceiver.ts';
 
 /** Recording time before the end (the sleep is this recording time): a few parts per file. */
@@ -63,7 +63,7 @@ describe('when the node finalizing an ended interview is lost mid-upload (proces
   beforeAll(async () => {
     buildClient();
     [postgres, redis, webhooks] = await Promise.all([startPostgres(), startRedis(), WebhookReceiver.start(secret)]);
-    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: await freePort() });
+    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews' });
     for (let index = 0; index < 2; index++) proxies.push(await FaultyProxy.start(s3.endpoint, { failFirst: 0 }));
     const shared = {
       DATABASE_URL: await postgres.createDatabase('finalizer_lost'),

@@ -19,7 +19,7 @@ import { hasCues } from '../support/ffprobe.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
-import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 
 /** Recording time on node A before its loss, and on node B after the takeover (the sleeps are this recording time). */
 const RECORD_MS = 8000;
@@ -42,7 +42,7 @@ describe('when the node that owns a live interview is lost (process group killed
   beforeAll(async () => {
     buildClient();
     [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: await freePort() });
+    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews' });
     admin = await openRedisClient({ url: redis.url, name: 'test', offlineQueue: false, logger: pino({ level: 'silent' }) });
     const shared = {
       DATABASE_URL: await postgres.createDatabase('node_loss'),

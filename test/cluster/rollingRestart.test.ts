@@ -18,7 +18,7 @@ import { hasCues } from '../support/ffprobe.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
-import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 
 /** Recording time on each node between the restarts (the sleeps are this recording time). */
 const RECORD_MS = 6000;
@@ -40,7 +40,7 @@ describe('a rolling restart of every node during one interview', () => {
   beforeAll(async () => {
     buildClient();
     [postgres, redis] = await Promise.all([startPostgres(), startRedis()]);
-    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: await freePort() });
+    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews' });
     admin = await openRedisClient({ url: redis.url, name: 'test', offlineQueue: false, logger: pino({ level: 'silent' }) });
     const shared = {
       DATABASE_URL: await postgres.createDatabase('rolling_restart'),

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { withBoundPort } from '../../config/Config.ts';
 import { ConfigError, loadConfig } from '../../config/loadConfig.ts';
 import { envSchema } from '../../config/schema.ts';
 
@@ -41,6 +42,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...database, REDIS_URL: 'rediss://cache.internal', NODE_ID: 'node-a' }, '/').cluster).toEqual({ redisUrl: 'rediss://cache.internal', nodeId: 'node-a' });
     // NODE_ID alone does not make a cluster.
     expect(loadConfig({ NODE_ID: 'node-a' }, '/').cluster).toBeUndefined();
+  });
+
+  it('with PORT=0 derives PUBLIC_URL, the dashboard link and the node id from the port the service binds, and keeps what was set', () => {
+    const bound = withBoundPort(loadConfig({ PORT: '0', HOST: '127.0.0.1' }, '/'), 4321);
+    expect(bound).toMatchObject({ port: 4321, publicUrl: 'http://127.0.0.1:4321', candidateDashboardUrl: 'http://127.0.0.1:4321/' });
+    expect(withBoundPort(loadConfig({ PORT: '0' }, '/'), 4321).publicUrl).toBe('http://localhost:4321');
+    const cluster = { DATABASE_URL: 'postgres://ingest@db.internal/interviews', REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(withBoundPort(loadConfig({ ...cluster, PORT: '0' }, '/'), 4321).cluster?.nodeId).toBe(`${os.hostname()}:4321`);
+    const set = withBoundPort(loadConfig({ ...cluster, PORT: '0', NODE_ID: 'node-a', PUBLIC_URL: 'https://interviews.example.com', CANDIDATE_DASHBOARD_URL: 'https://jobs.example.com/' }, '/'), 4321);
+    expect(set).toMatchObject({ port: 4321, publicUrl: 'https://interviews.example.com', candidateDashboardUrl: 'https://jobs.example.com/', cluster: { nodeId: 'node-a' } });
+    // A port given is left alone.
+    expect(withBoundPort(loadConfig({ PORT: '3000' }, '/'), 4321)).toMatchObject({ port: 3000, publicUrl: 'http://localhost:3000' });
   });
 
   it('documents exactly the variables it reads: the README configuration table names every schema variable', () => {
@@ -120,6 +133,7 @@ describe('loadConfig', () => {
         WEBHOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
         RETENTION_DAYS: '30',
         FLAG_EVENTS: 'screen_share_stopped, pasted',
+        STALE_UPLOAD_HOURS: '48',
       },
       '/',
     );
@@ -164,6 +178,7 @@ describe('loadConfig', () => {
       webhooks: { url: 'https://hiring.example.com/hooks', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' },
       flagEvents: ['screen_share_stopped', 'pasted'],
       retentionDays: 30,
+      staleUploadMs: 48 * 3600_000,
     });
   });
 
@@ -246,6 +261,8 @@ describe('loadConfig', () => {
     ['an empty entry among the retry waits', { FAILED_UPLOAD_RETRY_SECONDS: '60,,120' }, 'FAILED_UPLOAD_RETRY_SECONDS'],
     ['a negative retry bound', { FAILED_UPLOAD_RETRY_DAYS: '-1' }, 'FAILED_UPLOAD_RETRY_DAYS'],
     ['a retry bound longer than a year', { FAILED_UPLOAD_RETRY_DAYS: '400' }, 'FAILED_UPLOAD_RETRY_DAYS'],
+    ['a stale-upload bound shorter than the longest interview', { STALE_UPLOAD_HOURS: '4' }, 'STALE_UPLOAD_HOURS'],
+    ['a stale-upload bound that is not a number', { STALE_UPLOAD_HOURS: 'a day' }, 'STALE_UPLOAD_HOURS'],
   ])('rejects %s with a message naming the variable', (_what, env, variable) => {
     const problems = problemsOf(env);
     expect(problems.some((line) => line.startsWith(`${variable}:`))).toBe(true);

@@ -59,8 +59,9 @@ describe('TLS without a proxy: TLS_CERT_FILE / TLS_KEY_FILE, reloaded on SIGHUP'
     second = issueServerCertificate(ca, 'second');
     install(first);
     const env = await serviceEnv({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile });
-    env.PUBLIC_URL = env.PUBLIC_URL!.replace('http:', 'https:');
+    // PORT 0 with TLS files: the service's own URL is https://127.0.0.1:<the port it got>.
     service = await ServiceProcess.start(env);
+    expect(env.PUBLIC_URL).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     port = Number(env.PORT);
   });
 

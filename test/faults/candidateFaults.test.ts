@@ -56,8 +56,9 @@ describe('when the candidate reloads the page and then loses the network for 10 
 
   beforeAll(async () => {
     env = await serviceEnv();
-    cut = new NetworkCut(Number(env.PORT), Number(env.RTC_MIN_PORT), Number(env.RTC_MAX_PORT));
     ({ service, browser, interview, candidate, mediaFlowingAt: firstMediaAt, live } = await startLiveInterview(env, INTERVIEW_SECONDS));
+    // The port the service got (PORT 0), read back by ServiceProcess.start.
+    cut = new NetworkCut(Number(env.PORT), Number(env.RTC_MIN_PORT), Number(env.RTC_MAX_PORT));
     endsAt = live.endsAt!;
   });
 

@@ -17,7 +17,7 @@ import { downloadTo, logServiceOnFailure, recordedMedia, startLiveInterview, wai
 import { hasCues } from '../support/ffprobe.ts';
 import { startPostgres, type PostgresServer } from '../support/postgres.ts';
 import { ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
-import { freePort, tempDir } from '../support/testConfig.ts';
+import { tempDir } from '../support/testConfig.ts';
 
 /** Recording time before the loss and after the restart (the sleeps are this recording time). */
 const RECORD_MS = 8000;
@@ -38,7 +38,7 @@ describe('when the machine is lost mid-interview (process group killed, DATA_DIR
 
   beforeAll(async () => {
     postgres = await startPostgres();
-    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: await freePort() });
+    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews' });
     env = await serviceEnv({
       DATABASE_URL: await postgres.createDatabase('disk_lost'),
       S3_ENDPOINT: s3.endpoint,

@@ -23,7 +23,7 @@ import {
   waitForMediaFlowing,
 } from '../support/faults.ts';
 import { type LogLine, ServiceProcess, serviceEnv, type ServiceEnv } from '../support/serviceProcess.ts';
-import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 
 const INTERVIEW_SECONDS = 20;
 /** Recording time before the restart (the sleep is this recording time). */
@@ -44,8 +44,9 @@ describe('when the disk is nearly full and the object store is down at the end o
 
   beforeAll(async () => {
     buildClient();
-    s3Port = await freePort();
-    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: s3Port });
+    // Port 0; restarted later on the port it got.
+    s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews' });
+    s3Port = Number(new URL(s3.endpoint).port);
     env = await serviceEnv({
       S3_ENDPOINT: s3.endpoint,
       S3_ACCESS_KEY_ID: EmbeddedS3Server.accessKeyId,

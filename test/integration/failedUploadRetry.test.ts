@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedS3Server } from '../../server/storage/EmbeddedS3Server.ts';
 import { probeFile } from '../support/ffprobe.ts';
 import { download, publishSynthetic, waitForStatus } from '../support/recordedInterview.ts';
-import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
+import { parsePrometheusText, valueOf } from '../support/prometheusText.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 import { capturingLogger, startTestService } from '../support/testService.ts';
 import { WebhookReceiver, webhookSecret, completedWebhookData } from '../support/webhookReceiver.ts';
 
@@ -22,8 +23,9 @@ describe('a failed interview and its object store coming back', () => {
 
   it('is completed by the service on its own, with both URLs and one interview.failed then interview.completed', async () => {
     const s3Dir = tempDir('retry-s3-');
-    const s3Port = await freePort();
-    let s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: s3Port });
+    // Port 0; started again later on the port it got.
+    let s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews' });
+    const s3Port = Number(new URL(s3.endpoint).port);
     cleanups.push(() => s3.close());
     const secret = webhookSecret();
     const receiver = await WebhookReceiver.start(secret);
@@ -42,6 +44,14 @@ describe('a failed interview and its object store coming back', () => {
       { logger },
     );
     cleanups.push(() => t.close());
+    // README's metrics: upload_retries_total counts transient retries, upload_failures_total the
+    // interviews marked failed — once, however many automatic retries fail again.
+    const counters = async () => {
+      const response = await fetch(`${t.url}/metrics`, { headers: { authorization: `Bearer ${t.adminToken}` } });
+      const families = parsePrometheusText(await response.text());
+      return { retries: valueOf(families, 'interview_ingest_upload_retries_total'), failures: valueOf(families, 'interview_ingest_upload_failures_total') };
+    };
+    const before = await counters();
     const interview = await t.createInterview({ durationSeconds: INTERVIEW_SECONDS });
     const publisher = await publishSynthetic(t, interview.id);
     cleanups.push(() => publisher.close());
@@ -69,6 +79,10 @@ describe('a failed interview and its object store coming back', () => {
     expect(stillFailed.nextRetryAt).not.toBeNull();
     const attempts = retried().map((line) => line.failedDeliveries);
     expect(attempts.slice(0, FAILED_RETRIES)).toEqual([1, 2]);
+    const whileDown = await counters();
+    expect(whileDown.failures - before.failures).toBe(1);
+    // Each delivery attempt retried within UPLOAD_RETRY_WINDOW_SECONDS before giving up.
+    expect(whileDown.retries - before.retries).toBeGreaterThanOrEqual(stillFailed.failedDeliveries);
 
     // The store comes back: nothing else is done, and the interview completes.
     s3 = await EmbeddedS3Server.start({ directory: s3Dir, bucket: 'interviews', port: s3Port });
@@ -78,6 +92,7 @@ describe('a failed interview and its object store coming back', () => {
     console.log(`store back → completed in ${tookMs} ms, after ${stillFailed.failedDeliveries} failed deliveries (automatic retries logged: ${retried().length})`);
     // At most the longest wait (2 s) and one look (1 s) before the retry starts, then the upload of ~3 MB.
     expect(tookMs).toBeLessThan(15_000);
+    expect((await counters()).failures - before.failures).toBe(1);
     expect(done.failureReason).toBeNull();
     expect(done.nextRetryAt).toBeNull();
     expect(done.screenVideo).toMatch(/screen\.webm$/);

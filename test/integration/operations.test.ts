@@ -1,4 +1,5 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import type { AbstractSqlConnection } from '@mikro-orm/postgresql';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +55,9 @@ describe('operating the service: metrics, deletion and retention', () => {
       for (const sample of family.samples) expect(Object.values(sample.labels).join(' ')).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
     }
     const endToUrlsBefore = valueOf(before, 'interview_ingest_end_to_urls_seconds_count');
+    // The worker's whole RTC slice is free before any interview.
+    const freePortsIdle = valueOf(before, 'interview_ingest_mediasoup_worker_free_ports', { worker: '0' });
+    expect(freePortsIdle).toBe(Number(t.service.config.mediasoup.rtcMaxPort) - Number(t.service.config.mediasoup.rtcMinPort) + 1);
 
     const interview = await t.createInterview({ durationSeconds: 10 });
     scene.publisher = await publishSynthetic(t, interview.id);
@@ -67,6 +71,8 @@ describe('operating the service: metrics, deletion and retention', () => {
     expect(valueOf(during, 'interview_ingest_mediasoup_worker_cpu_seconds_total', { worker: '0' })).toBeGreaterThan(0);
     expect(valueOf(during, 'interview_ingest_mediasoup_worker_resident_memory_bytes', { worker: '0' })).toBeGreaterThan(5_000_000);
     expect(valueOf(during, 'interview_ingest_disk_free_bytes')).toBeGreaterThan(0);
+    // The publisher's transports and the recorder's (3 streams, RTP and RTCP each) take ports of the slice.
+    expect(valueOf(during, 'interview_ingest_mediasoup_worker_free_ports', { worker: '0' })).toBeLessThanOrEqual(freePortsIdle - 6);
     expect(valueOf(during, 'interview_ingest_connected_participants', { role: 'candidate' })).toBe(0);
 
     // Signalling connections are counted by role while they are open (the synthetic publisher above
@@ -101,6 +107,37 @@ describe('operating the service: metrics, deletion and retention', () => {
     expect(valueOf(after, 'interview_ingest_upload_parts_total')).toBeGreaterThanOrEqual(2);
     expect(countOf(after, 'interview_ingest_recording_gaps_total', RESTARTED) - countOf(before, 'interview_ingest_recording_gaps_total', RESTARTED)).toBe(1);
     expect(countOf(after, 'interview_ingest_recorder_restarts_total') - countOf(before, 'interview_ingest_recorder_restarts_total')).toBe(1);
+    // Every port back once the interview's transports are closed.
+    await expect.poll(async () => valueOf(await scrape(t), 'interview_ingest_mediasoup_worker_free_ports', { worker: '0' })).toBe(freePortsIdle);
+  });
+
+  it('counts database connections in use and requests waiting for one', async () => {
+    const t = (scene.t = await startTestService({ METRICS_TOKEN }));
+    const knex = (t.service.database.em().getConnection() as unknown as AbstractSqlConnection).getKnex();
+    const pool = knex.client.pool as { numUsed(): number; numPendingAcquires(): number };
+    // A transaction holds SQLite's one connection; an API request then waits for it, and so does the
+    // scrape's own query (interviews live): both are queued before the gauge is read.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transaction = knex.transaction(async () => held);
+    try {
+      await waitFor(() => pool.numUsed() === 1, { what: 'the transaction holding the connection' });
+      const listing = t.api('GET', '/api/interviews');
+      await waitFor(() => pool.numPendingAcquires() >= 1, { what: 'the API request waiting' });
+      const scraping = scrape(t);
+      await waitFor(() => pool.numPendingAcquires() >= 2, { what: "the scrape's query waiting" });
+      release();
+      const busy = await scraping;
+      expect(valueOf(busy, 'interview_ingest_database_connections', { state: 'in_use' })).toBe(1);
+      expect(valueOf(busy, 'interview_ingest_database_connections', { state: 'waiting' })).toBeGreaterThanOrEqual(1);
+      expect((await listing).status).toBe(200);
+    } finally {
+      release();
+      await transaction;
+    }
+    // Nothing held: nobody waits behind anything but the scrape's own query.
+    const idle = await scrape(t);
+    expect(valueOf(idle, 'interview_ingest_database_connections', { state: 'waiting' }) + valueOf(idle, 'interview_ingest_database_connections', { state: 'in_use' })).toBeLessThanOrEqual(1);
   });
 
   it('deletes an interview’s recordings on request, from the object store and the disk, idempotently', async () => {

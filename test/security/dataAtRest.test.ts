@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { publishSynthetic, waitForRecordedBytes, waitForStatus } from '../support/recordedInterview.ts';
 import { randomRtcPorts } from '../support/rtcPorts.ts';
 import type { SyntheticPublisher } from '../support/syntheticPublisher.ts';
-import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 import { startTestService, type TestService } from '../support/testService.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -63,10 +63,10 @@ describe('a configured admin token is never printed or logged', () => {
   afterAll(() => runs.forEach((run) => run.kill()));
 
   async function startMain(env: Record<string, string>): Promise<{ output: () => string; port: number; stop: () => Promise<void> }> {
-    const port = await freePort();
+    // PORT 0: the service prints the port it got.
     const child = spawn(path.join(repoRoot, 'node_modules', '.bin', 'tsx'), ['server/main.ts'], {
       cwd: repoRoot,
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', LOG_LEVEL: 'trace', ...randomRtcPorts(), ...env },
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', LOG_LEVEL: 'trace', ...randomRtcPorts(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -74,8 +74,8 @@ describe('a configured admin token is never printed or logged', () => {
     child.stderr.on('data', (chunk) => (output += chunk));
     const exited = new Promise((resolve) => child.once('exit', resolve));
     runs.push({ kill: () => child.kill('SIGKILL') });
+    const port = Number((await waitFor(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output), { timeoutMs: 30_000, what: 'the printed address' }))[1]);
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200, { timeoutMs: 30_000, what: '/healthz 200' });
-    // The banner comes just after the service listens.
     await waitFor(() => output.includes('create an interview:'), { what: 'the start-up banner' });
     return {
       output: () => output,

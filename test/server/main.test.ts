@@ -4,7 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { randomRtcPorts } from '../support/rtcPorts.ts';
-import { freePort, tempDir, waitFor } from '../support/testConfig.ts';
+import { tempDir, waitFor } from '../support/testConfig.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
@@ -32,8 +32,7 @@ function startMain(env: Record<string, string>) {
 
 describe('the service process (npm start)', () => {
   it('logs pretty, colored lines at a terminal and JSON lines into a pipe', async () => {
-    const port = await freePort();
-    const env = { ...process.env, LOG_LEVEL: 'info', ADMISSION_MAX_CPU_PERCENT: '0', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: tempDir(), MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', ...randomRtcPorts() };
+    const env = { ...process.env, LOG_LEVEL: 'info', ADMISSION_MAX_CPU_PERCENT: '0', PORT: '0', HOST: '127.0.0.1', DATA_DIR: tempDir(), MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', ...randomRtcPorts() };
     // script(1) gives the service a pseudo-terminal as stdout, as a person's shell would.
     const child = spawn('script', ['-qfec', `${tsx} server/main.ts`, '/dev/null'], { cwd: repoRoot, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let output = '';
@@ -50,7 +49,7 @@ describe('the service process (npm start)', () => {
     }
     await exited;
     await waitFor(() => pidsWithEnv(`DATA_DIR=${env.DATA_DIR}`).length === 0, { what: 'every process of the terminal run to exit' });
-    const piped = startMain({ PORT: String(await freePort()), HOST: '127.0.0.1', DATA_DIR: tempDir(), MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', LOG_LEVEL: 'info', ...randomRtcPorts() });
+    const piped = startMain({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: tempDir(), MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', LOG_LEVEL: 'info', ...randomRtcPorts() });
     try {
       await waitFor(() => piped.output().stdout.includes('interview-ingest is listening'), { timeoutMs: 30_000, what: 'the service to listen' });
       const line = piped.output().stdout.split('\n').find((l) => l.includes('database migrated'))!;
@@ -74,12 +73,15 @@ describe('the service process (npm start)', () => {
     expect(run.output().stderr).toMatch(/^Invalid configuration:\n\s+PORT: .*"not-a-port"/m);
   });
 
-  it('answers /healthz, prints a curl that creates an interview, and stops cleanly on SIGTERM', async () => {
-    const port = await freePort();
-    const run = startMain({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: tempDir(), MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1' });
+  it('with PORT=0 listens on the port the system picks and prints it; answers /healthz, prints a curl that creates an interview, and stops cleanly on SIGTERM', async () => {
+    const run = startMain({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: tempDir(), MEDIASOUP_WORKERS: '1', RTC_LISTEN_IP: '127.0.0.1', ...randomRtcPorts() });
     try {
+      // The printed URL is the bound port's (PUBLIC_URL unset: http://HOST:<port>).
+      const url = await waitFor(() => /interview-ingest is listening on (http:\/\/127\.0\.0\.1:(\d+))$/m.exec(run.output().stdout), { timeoutMs: 30_000, what: 'the printed address' });
+      const port = Number(url[2]);
+      expect(port).toBeGreaterThan(0);
       const health = await waitFor(async () => {
-        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+        const response = await fetch(`${url[1]}/healthz`);
         return response.status === 200 ? response : null;
       }, { timeoutMs: 30_000, what: '/healthz 200' });
       expect(await health.json()).toMatchObject({ status: 'ok' });

@@ -5,9 +5,16 @@ import { SIGNALING_NAMESPACE, type AckResult } from '../../shared/protocol.ts';
 export type RawSocket = Socket;
 
 /** A socket.io connection that never reconnects; `localAddress` picks the loopback address it comes from. */
-export function connectRaw(url: string, token: unknown, options: { namespace?: string; localAddress?: string } = {}): RawSocket {
-  const { namespace = SIGNALING_NAMESPACE, localAddress } = options;
-  return io(`${url}${namespace}`, { auth: { token }, transports: ['websocket'], reconnection: false, forceNew: true, ...(localAddress ? { localAddress } : {}) } as Parameters<typeof io>[1]);
+export function connectRaw(url: string, token: unknown, options: { namespace?: string; localAddress?: string; forwardedFor?: string } = {}): RawSocket {
+  const { namespace = SIGNALING_NAMESPACE, localAddress, forwardedFor } = options;
+  return io(`${url}${namespace}`, {
+    auth: { token },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    ...(localAddress ? { localAddress } : {}),
+    ...(forwardedFor ? { extraHeaders: { 'x-forwarded-for': forwardedFor } } : {}),
+  } as Parameters<typeof io>[1]);
 }
 
 /** Resolves once connected, or rejects with the connect_error (message and data). */

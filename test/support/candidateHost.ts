@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHROMIUM_PATH, buildClient, launchBrowser, type TestBrowser } from './browser.ts';
-import { freePort, tempDir } from './testConfig.ts';
+import { tempDir } from './testConfig.ts';
 import { startTestService, type TestService } from './testService.ts';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
@@ -197,11 +197,11 @@ export async function startCandidateHostBed(): Promise<{ host: CandidateHost; ts
     host.close();
   };
   try {
-    const port = String(await freePort());
-    ts = await startTestService({ PORT: port, HOST: '0.0.0.0', PUBLIC_URL: `http://${host.serviceAddress}:${port}`, RTC_LISTEN_IP: host.serviceAddress });
+    // PORT 0 on the link's address: PUBLIC_URL is http://<that address>:<the port the service got>.
+    ts = await startTestService({ HOST: host.serviceAddress, RTC_LISTEN_IP: host.serviceAddress });
     // Screen capture needs a secure context: localhost is one, this address is not (a real
     // deployment serves HTTPS).
-    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=http://${host.serviceAddress}:${port}`] });
+    browser = await launchBrowser({ executablePath: host.wrap(CHROMIUM_PATH), args: [`--unsafely-treat-insecure-origin-as-secure=${ts.service.config.publicUrl}`] });
     return { host, ts, browser, close };
   } catch (error) {
     await close();

@@ -78,11 +78,14 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
     fs.rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${(error as { stderr?: Buffer }).stderr?.toString() ?? String(error)}`);
   }
-  const port = await freePort();
+  // postgres needs its port in its command line (no port 0): a free one is picked, and picked again
+  // at the first start if something took it before postgres listened (startFirst below).
+  let port = await freePort();
   const url = (database = 'postgres') => `postgres://${SUPERUSER}@127.0.0.1:${port}/${database}`;
 
   const query = async <T extends pg.QueryResultRow>(database: string, sql: string, params: unknown[] = []): Promise<T[]> => {
-    const client = new pg.Client({ connectionString: url(database) });
+    // Bounded: something else on the port (not PostgreSQL) may accept and never answer.
+    const client = new pg.Client({ connectionString: url(database), connectionTimeoutMillis: 2000 });
     // A server stopped under a connected client makes the client emit 'error'; the query rejects anyway.
     client.on('error', () => {});
     await client.connect();
@@ -131,7 +134,9 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
   };
 
   const server: PostgresServer = {
-    port,
+    get port() {
+      return port;
+    },
     dir,
     get pid() {
       return child?.pid ?? -1;
@@ -159,7 +164,16 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
     log,
   };
   try {
-    await launch();
+    for (let attempt = 1; ; attempt++) {
+      log.length = 0;
+      try {
+        await launch();
+        break;
+      } catch (error) {
+        if (attempt === 3 || !log.some((line) => line.includes('Address already in use'))) throw error;
+        port = await freePort();
+      }
+    }
   } catch (error) {
     await server.stop();
     throw error;

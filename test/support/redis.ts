@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { freePort, waitFor } from './testConfig.ts';
 
@@ -34,10 +35,12 @@ export async function pingRedis(url: string): Promise<boolean> {
   const client = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
   client.on('error', () => {});
   try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
+    const answered = (async () => {
+      await client.connect();
+      return (await client.ping()) === 'PONG';
+    })().catch(() => false);
+    // Bounded: something else on the port (not Redis) may accept and never answer.
+    return await Promise.race([answered, delay(1500, false, { ref: false })]);
   } finally {
     if (client.isOpen) client.destroy();
   }
@@ -46,8 +49,10 @@ export async function pingRedis(url: string): Promise<boolean> {
 export async function startRedis(options: { startTimeoutMs?: number } = {}): Promise<RedisServer> {
   const startTimeoutMs = options.startTimeoutMs ?? 15_000;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'interview-ingest-redis-'));
-  const port = await freePort();
-  const url = `redis://127.0.0.1:${port}`;
+  // redis-server takes port 0 as "no TCP at all": a free port is picked, and picked again at the
+  // first start if something took it before redis listened.
+  let port = await freePort();
+  const urlOf = () => `redis://127.0.0.1:${port}`;
   const log: string[] = [];
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -77,7 +82,7 @@ export async function startRedis(options: { startTimeoutMs?: number } = {}): Pro
     started.once('error', (error) => log.push(`spawn failed: ${error.message}`));
     let outcome: 'ready' | 'exited';
     try {
-      outcome = await waitFor(async (): Promise<'ready' | 'exited' | undefined> => (!running() ? 'exited' : (await pingRedis(url)) ? 'ready' : undefined), {
+      outcome = await waitFor(async (): Promise<'ready' | 'exited' | undefined> => (!running() ? 'exited' : (await pingRedis(urlOf())) ? 'ready' : undefined), {
         timeoutMs: startTimeoutMs,
         intervalMs: 25,
         what: `redis-server to answer PING on port ${port}`,
@@ -96,12 +101,16 @@ export async function startRedis(options: { startTimeoutMs?: number } = {}): Pro
   };
 
   const server: RedisServer = {
-    port,
+    get port() {
+      return port;
+    },
     dir,
     get pid() {
       return child?.pid ?? -1;
     },
-    url,
+    get url() {
+      return urlOf();
+    },
     async restart() {
       await halt();
       await launch();
@@ -125,7 +134,16 @@ export async function startRedis(options: { startTimeoutMs?: number } = {}): Pro
     log,
   };
   try {
-    await launch();
+    for (let attempt = 1; ; attempt++) {
+      log.length = 0;
+      try {
+        await launch();
+        break;
+      } catch (error) {
+        if (attempt === 3 || !log.some((line) => line.includes('Address already in use'))) throw error;
+        port = await freePort();
+      }
+    }
   } catch (error) {
     await server.stop();
     throw error;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { randomRtcPorts } from './rtcPorts.ts';
-import { freePort, tempDir, waitFor } from './testConfig.ts';
+import { tempDir, waitFor } from './testConfig.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -29,13 +29,15 @@ export interface ServiceEnv {
   [name: string]: string;
 }
 
-/** A fresh environment (port, DATA_DIR, RTC slice) for a service that will be restarted with it. */
+/**
+ * A fresh environment (DATA_DIR, RTC slice) for a service that will be restarted with it. PORT is
+ * 0: the service binds the port the system picks and prints it; `ServiceProcess.start` reads it
+ * back and writes PORT and PUBLIC_URL into this env, so a restart comes back on the same port.
+ */
 export async function serviceEnv(extra: Record<string, string> = {}): Promise<ServiceEnv> {
-  const port = await freePort();
   return {
-    PORT: String(port),
+    PORT: '0',
     HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
     DATA_DIR: tempDir('interview-ingest-fault-'),
     MEDIASOUP_WORKERS: '1',
     RTC_LISTEN_IP: '127.0.0.1',
@@ -138,6 +140,16 @@ export class ServiceProcess {
         },
         { timeoutMs, intervalMs: 50, what: 'the service to listen' },
       );
+      // PORT 0: the port it got, for the test and for a restart on the same port.
+      // The 'listening' log line names it (PUBLIC_URL may be a proxy's); at a quieter LOG_LEVEL, the
+      // printed URL, which is this port's when PUBLIC_URL is unset.
+      if (env.PORT === '0') {
+        const logged = service.logs.find((line) => line.msg === 'listening')?.port;
+        const printed = service.output.find((line) => line.includes('interview-ingest is listening on'))!.split('listening on ')[1]!.trim();
+        if (logged === undefined && env.PUBLIC_URL !== undefined) throw new Error('PORT 0 with PUBLIC_URL set needs LOG_LEVEL info to read the bound port back');
+        env.PORT = String(logged ?? new URL(printed).port);
+        env.PUBLIC_URL ??= printed;
+      }
     } catch (error) {
       await service.kill();
       throw new Error(`${(error as Error).message}\n${service.output.slice(-30).join('\n')}`);

@@ -21,16 +21,16 @@ export function tempDir(prefix = 'interview-ingest-test-'): string {
 }
 
 /**
- * A validated Config for a test: its own temporary DATA_DIR, a free HTTP port, one mediasoup
- * worker, loopback RTC. `env` overrides any variable, exactly as the environment would.
+ * A validated Config for a test: its own temporary DATA_DIR, PORT 0 (the service binds a port the
+ * system picks and builds PUBLIC_URL, http://127.0.0.1:<port>, from it: no port is picked before it
+ * listens), one mediasoup worker, loopback RTC. `env` overrides any variable, exactly as the
+ * environment would.
  */
 export async function testConfig(env: Record<string, string> = {}): Promise<Config> {
-  const port = await freePort();
   return loadConfig(
     {
-      PORT: String(port),
+      PORT: '0',
       HOST: '127.0.0.1',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
       DATA_DIR: tempDir(),
       LOG_LEVEL: 'silent',
       MEDIASOUP_WORKERS: '1',

@@ -1,4 +1,4 @@
-// A real Service for integration tests: its own temporary DATA_DIR, a free HTTP port, one
+// A real Service for integration tests: its own temporary DATA_DIR, PORT 0 (the port the system picks), one
 // mediasoup worker on a random RTC port slice (files running in parallel do not collide), and
 // helpers to call the admin API and create interviews.
 import fs from 'node:fs';
@@ -43,23 +43,11 @@ function tokenOf(url: string): string {
 
 /** Starts a Service; `env` overrides any configuration variable (e.g. durations, bitrates). */
 export async function startTestService(env: Record<string, string> = {}, options: { configure?: (config: Config) => void; logger?: Logger } = {}): Promise<TestService> {
-  let config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
+  const config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
   // For what no variable allows (e.g. parts below S3's 5 MiB minimum, which s3rver accepts).
   options.configure?.(config);
-  let service: Service;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      service = await Service.create(config, options.logger ? { logger: options.logger } : {});
-      break;
-    } catch (error) {
-      // The free port picked was taken before the service listened (another test's connection
-      // got it: seen once in CI). Only a port chosen here is picked again.
-      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || env.PORT !== undefined || attempt === 3) throw error;
-      if (env.DATA_DIR === undefined) fs.rmSync(config.dataDir, { recursive: true, force: true });
-      config = await testConfig({ ...randomRtcPorts(), ADMIN_TOKEN: TEST_ADMIN_TOKEN, ...env });
-      options.configure?.(config);
-    }
-  }
+  // PORT 0 (unless the test set one): the service binds the port the system picks, and reports it.
+  const service = await Service.create(config, options.logger ? { logger: options.logger } : {});
   const url = service.localUrl;
   const adminToken = service.adminToken;
 

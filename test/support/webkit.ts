@@ -3,8 +3,9 @@
 // compiled out (no RTCPeerConnection), so it is the real "browser without WebRTC" a candidate may
 // open a link in. Xvfb and the driver are stopped by pid on close.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { startXvfb } from './firefox.ts';
-import { freePort, waitFor } from './testConfig.ts';
+import { waitFor } from './testConfig.ts';
 
 const DRIVER = '/usr/bin/WebKitWebDriver';
 const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
@@ -33,12 +34,42 @@ async function call<T>(base: string, method: string, route: string, body?: unkno
   return json.value;
 }
 
+/** The TCP ports process `pid` listens on (its socket inodes matched in /proc/net/tcp{,6}). */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode) inodes.add(inode);
+    } catch {
+      // Closed meanwhile.
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of fs.readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // st 0A: LISTEN.
+      if (fields[3] === '0A' && inodes.has(fields[9] ?? '')) ports.push(parseInt(fields[1]!.split(':')[1]!, 16));
+    }
+  }
+  return ports;
+}
+
 export async function launchWebKit(): Promise<WebKitSession> {
   const xvfb = await startXvfb();
-  const port = await freePort();
   let driver: ChildProcess | undefined;
   try {
-    driver = spawn(DRIVER, [`--port=${port}`, '--host=127.0.0.1'], { env: { ...process.env, DISPLAY: xvfb.display }, stdio: 'ignore' });
+    // Port 0: the driver binds one the system picks (it prints nothing); read back from /proc.
+    const started = spawn(DRIVER, ['--port=0', '--host=127.0.0.1'], { env: { ...process.env, DISPLAY: xvfb.display }, stdio: 'ignore' });
+    driver = started;
+    const port = await waitFor(
+      () => {
+        if (started.exitCode !== null || started.signalCode !== null) throw new Error(`WebKitWebDriver exited (${started.exitCode ?? started.signalCode})`);
+        return listeningPorts(started.pid!)[0];
+      },
+      { timeoutMs: 10_000, what: 'WebKitWebDriver to listen' },
+    );
     const base = `http://127.0.0.1:${port}`;
     await waitFor(() => fetch(`${base}/status`).then((response) => response.ok, () => false), { timeoutMs: 10_000, what: 'WebKitWebDriver to answer' });
     const created = await call<{ sessionId: string }>(

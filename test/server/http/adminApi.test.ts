@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Service } from '../../../server/Service.ts';
 import { testConfig } from '../../support/testConfig.ts';
+import { randomRtcPorts } from '../../support/rtcPorts.ts';
 
 describe('admin API', () => {
   let service: Service;
@@ -13,7 +14,7 @@ describe('admin API', () => {
     });
 
   beforeAll(async () => {
-    service = await Service.create(await testConfig());
+    service = await Service.create(await testConfig(randomRtcPorts()));
     base = service.config.publicUrl;
   });
   afterAll(() => service?.close());
