@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { acceptsConnections, stopProxy } from './proxyProcess.ts';
 import { issueServerCertificate, makeTestCa, type ServerCertificate, type TestCa } from './testCertificates.ts';
 import { freePort, tempDir, waitFor } from './testConfig.ts';
 
@@ -144,7 +145,7 @@ export async function startHaproxy(options: HaproxyOptions): Promise<TestHaproxy
     // A HAProxy that exits at start (a taken port, a bad directive) fails the start at once, with its output.
     const exited = new Promise<never>((_resolve, reject) => spawned.once('exit', (code) => reject(new Error(`haproxy exited (${code}): ${log()}`))));
     exited.catch(() => undefined);
-    await Promise.race([waitFor(async () => (await accepts(port)) && fs.existsSync(socket), { timeoutMs: 10_000, what: `haproxy listening on ${port}` }), exited]);
+    await Promise.race([waitFor(async () => (await acceptsConnections(port)) && fs.existsSync(socket), { timeoutMs: 10_000, what: `haproxy listening on ${port}` }), exited]);
 
     const changes: StatusChange[] = [];
     const last = new Map<string, string>();
@@ -177,12 +178,12 @@ export async function startHaproxy(options: HaproxyOptions): Promise<TestHaproxy
       close: async () => {
         stopped = true;
         clearTimeout(polling);
-        await stop(spawned, dir);
+        await stopProxy(spawned, dir);
       },
     };
   } catch (error) {
     clearTimeout(polling);
-    if (child) await stop(child, dir);
+    if (child) await stopProxy(child, dir);
     else fs.rmSync(dir, { recursive: true, force: true });
     throw error;
   }
@@ -220,26 +221,4 @@ function statsCommand(socket: string, command: string): Promise<string> {
     connection.once('error', reject);
     connection.write(`${command}\n`);
   });
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Hard stop (SIGTERM, by pid: open WebSocket tunnels are not waited for), then its dir is removed. */
-async function stop(child: ChildProcess, dir: string): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(child.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
 }

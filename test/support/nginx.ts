@@ -4,9 +4,9 @@
 // removes the dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { acceptsConnections, stopProxy } from './proxyProcess.ts';
 import { issueServerCertificate, makeTestCa, type ServerCertificate, type TestCa } from './testCertificates.ts';
 import { freePort, tempDir, waitFor } from './testConfig.ts';
 
@@ -100,7 +100,7 @@ export async function startNginx(options: NginxOptions): Promise<TestNginx> {
     // An nginx that exits at start (a taken port, a bad directive) fails the start at once, with its log.
     const exited = new Promise<never>((_resolve, reject) => spawned.once('exit', (code) => reject(new Error(`nginx exited (${code}): ${errorLog()}`))));
     exited.catch(() => undefined);
-    await Promise.race([waitFor(async () => (await accepts(port)) && fs.existsSync(pidFile), { timeoutMs: 10_000, what: `nginx listening on ${port}` }), exited]);
+    await Promise.race([waitFor(async () => (await acceptsConnections(port)) && fs.existsSync(pidFile), { timeoutMs: 10_000, what: `nginx listening on ${port}` }), exited]);
     return {
       port,
       url: `https://127.0.0.1:${port}`,
@@ -108,33 +108,11 @@ export async function startNginx(options: NginxOptions): Promise<TestNginx> {
       certificate,
       errorLog,
       accessLog: () => (fs.existsSync(path.join(dir, 'access.log')) ? fs.readFileSync(path.join(dir, 'access.log'), 'utf8') : ''),
-      close: () => stop(spawned, dir),
+      close: () => stopProxy(spawned, dir),
     };
   } catch (error) {
-    if (child) await stop(child, dir);
+    if (child) await stopProxy(child, dir);
     else fs.rmSync(dir, { recursive: true, force: true });
     throw error;
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** Fast shutdown (SIGTERM to the master, by pid), then its dir is removed. */
-async function stop(child: ChildProcess, dir: string): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    process.kill(child.pid, 'SIGTERM');
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
 }
