@@ -161,7 +161,7 @@ async function killAndRestart(mode: StartMode, options: RestartOptions, log: (li
       results.push(result);
       if (process.env.BENCH_RESTART_LOG) {
         const spawnedWallClock = Date.now() - (performance.now() - spawnedAt);
-        for (const line of service.logs.filter((entry) => entry.time <= flowingAt)) log(`    +${line.time - spawnedWallClock} ms ${line.msg}`);
+        for (const line of service.logs.filter((entry) => entry.time <= flowingAt)) log(`    +${line.time - spawnedWallClock} ms ${line.msg}${line.startupMs ? ` ${JSON.stringify(line.startupMs)} cpu ${String(line.startupCpuMs)} ms` : ""}`);
       }
       const refusal = lastRefusal.get(env.PUBLIC_URL!);
       if (refusal) log(`  ${mode} SIGKILL ${kill + 1}: /healthz answered ${refusal.slice(0, 400)} before its first 200`);

@@ -16,10 +16,10 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 export const ADMIN_TOKEN = 'fault-admin-token-0123456789';
 
 /** The server as production runs it (scripts/build-server.mjs). */
-export const SERVER_BUNDLE = 'dist/server/main.mjs';
+const SERVER_BUNDLE = 'dist/server/main.mjs';
 
 /** Builds the server's bundle when a source changed since the last build (fast when none did). */
-export function buildServer(): void {
+function buildServer(): void {
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-server.mjs')], { cwd: repoRoot, stdio: 'pipe' });
 }
 
