@@ -32,7 +32,7 @@ describe('the server bundle', () => {
   beforeAll(() => {
     copy = tempDir('server-bundle-');
     for (const dir of SOURCE_DIRS) fs.cpSync(path.join(repoRoot, dir), path.join(copy, dir), { recursive: true });
-    fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(copy, 'package.json'));
+    for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(repoRoot, file), path.join(copy, file));
     fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(copy, 'node_modules'));
   });
 
