@@ -38,7 +38,7 @@ export interface RestartOptions {
   recordMs: number;
 }
 
-export interface KillResult {
+interface KillResult {
   /** From the new process's spawn to its first /healthz 200. */
   upMs: number;
   /** From that /healthz 200 to media flowing into a new segment again. */
