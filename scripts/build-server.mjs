@@ -1,9 +1,9 @@
 // Bundles the server (server/main.ts and everything of ours it imports) into dist/server/main.mjs
 // with esbuild, so a start loads plain JavaScript instead of transpiling TypeScript (tsx) on every
 // start: `npm start`, deploy/interview-ingest.service and the tests' service processes run it.
-// npm packages stay external (mediasoup, sqlite3, MikroORM, pino's transports, fastify, socket.io…):
-// Node loads them from node_modules as it would without the bundle. The one exception is the AWS
-// SDK, which is made to be bundled: see BUNDLED_PACKAGES.
+// npm packages stay external (mediasoup, the database drivers, pino's transports, fastify, socket.io…):
+// Node loads them from node_modules as it would without the bundle. The exceptions are MikroORM
+// (with knex) and the AWS SDK, the two largest to load: see BUNDLED_PACKAGES.
 // Idempotent and fast when up to date, like build-client.mjs: the previous build's metafile lists
 // every source it read, and nothing is rebuilt while all of them are older than the bundle (a
 // changed, added-and-imported or deleted source rebuilds it). `--force` rebuilds anyway;
@@ -23,12 +23,19 @@ const metaFile = path.join(outDir, 'build-meta.json');
 const lockFile = 'package-lock.json';
 
 /**
- * npm packages held in the bundle instead of loaded file by file. The AWS SDK (with its @smithy and
- * @aws-crypto parts) documents bundling with esbuild; loaded from node_modules it cost 152–197 ms of
- * CPU at every start, from a bundle 86–97 ms (5 runs each, measured alone). What these import is
- * bundled with them.
+ * npm packages held in the bundle instead of loaded file by file (measured alone, CPU time at
+ * import, 5 runs each):
+ * - the AWS SDK (with its @smithy and @aws-crypto parts), which documents bundling with esbuild:
+ *   152–197 ms from node_modules, 86–97 ms bundled;
+ * - MikroORM (every @mikro-orm package the service uses, so that one copy of its core exists) with
+ *   knex: 451–606 ms from node_modules, 138–151 ms bundled — the largest part of a start.
+ * What these import is bundled with them, except the database drivers and the packages MikroORM and
+ * knex only name for other setups (EXTERNAL_DEPENDENCIES).
  */
-const BUNDLED_PACKAGES = /^@(aws-sdk|smithy|aws-crypto)\//;
+const BUNDLED_PACKAGES = /^@(aws-sdk|smithy|aws-crypto|mikro-orm)\//;
+const EXTERNAL_DEPENDENCIES = new Set(['sqlite3', 'better-sqlite3', 'pg', 'pg-native', 'pg-query-stream', 'mysql', 'mysql2', 'oracledb', 'tedious', 'libsql', 'mariadb', 'ts-morph', 'ts-node', 'esprima']);
+/** MikroORM reads its version from a package.json next to it, at a path relative to its own file. */
+const MIKRO_ORM_VERSION_FILE = /[\\/]@mikro-orm[\\/]core[\\/]utils[\\/]Utils\.js$/;
 
 /** Why the bundle must be built again, or undefined when it is up to date. */
 export function staleReason() {
@@ -84,10 +91,19 @@ const externalPackages = {
   name: 'external-packages',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, (args) => {
+      const name = args.path.startsWith('@') ? args.path.split('/').slice(0, 2).join('/') : args.path.split('/')[0];
+      if (EXTERNAL_DEPENDENCIES.has(name)) return { path: args.path, external: true };
+      // Optional MikroORM packages for other setups (entity generator, seeder, CLI, mongo…) stay out.
+      if (name.startsWith('@mikro-orm/') && !['@mikro-orm/core', '@mikro-orm/knex', '@mikro-orm/sqlite', '@mikro-orm/postgresql', '@mikro-orm/migrations'].includes(name)) return { path: args.path, external: true };
       if (args.importer.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
       if (BUNDLED_PACKAGES.test(args.path)) return undefined;
       return { path: args.path, external: true };
     });
+    // Bundled, `require('../../package.json')` would find ours at run time (0.1.0), and MikroORM
+    // refuses to start with a "mismatched" version: give it its own package.json.
+    build.onResolve({ filter: /^\.\.\/(\.\.\/)?package\.json$/ }, (args) =>
+      MIKRO_ORM_VERSION_FILE.test(args.importer) ? { path: path.join(path.dirname(path.dirname(args.importer)), 'package.json') } : undefined,
+    );
   },
 };
 
