@@ -82,7 +82,10 @@ function firstHealthy(url: string, timeoutMs = 60_000): Promise<number> {
       return answer?.status === 200 ? performance.now() : undefined;
     },
     { timeoutMs, intervalMs: 10, what: '/healthz 200' },
-  );
+  ).catch((error: unknown) => {
+    // Why it never came up, when /healthz said.
+    throw new Error(`${(error as Error).message}; its last answer: ${lastRefusal.get(url)?.slice(0, 600) ?? 'none (nothing listened)'}`);
+  });
 }
 
 async function startToHealthy(mode: StartMode, runs: number): Promise<number[]> {
