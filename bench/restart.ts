@@ -95,12 +95,17 @@ async function startToHealthy(mode: StartMode, runs: number): Promise<number[]> 
     for (let run = 0; run < runs; run++) {
       const [command, ...args] = mode === 'tsx' ? ['--import', 'tsx', 'server/main.ts'] : [entryOf(mode)];
       const started = performance.now();
-      const child = spawn(process.execPath, [command!, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, detached: true, stdio: 'ignore' });
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const child = spawn(process.execPath, [command!, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-2000)));
+      let exit: number | null | undefined;
+      const exited = new Promise((resolve) => child.once('exit', (code) => resolve((exit = code))));
       try {
-        times.push(Math.round((await firstHealthy(env.PUBLIC_URL!)) - started));
+        const healthy = await Promise.race([firstHealthy(env.PUBLIC_URL!), exited.then(() => undefined)]);
+        if (healthy === undefined) throw new Error(`the service exited (${String(exit)}) before /healthz answered 200:\n${stderr}`);
+        times.push(Math.round(healthy - started));
       } finally {
-        process.kill(-child.pid!, 'SIGKILL');
+        if (exit === undefined) process.kill(-child.pid!, 'SIGKILL');
         await exited;
       }
     }
