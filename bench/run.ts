@@ -14,10 +14,15 @@
 //    uploader faster than real time (see bench/longRecording.ts); with the filmstrip (made after the
 //    URLs: when it is stored, its ffmpegs' CPU seconds), then again with FILMSTRIP=false.
 //
+// 4. Restart (first, before the rest): start → /healthz 200 (median of --restart-runs) and SIGKILL →
+//    media back with a real candidate page, for the bundle and for tsx (see bench/restart.ts).
+//
 // Flags: --max N (50) --steps 1,5,10 --step-seconds S (40) --long 1,10,30 --long-runs R (3)
 //        --long-speed X (20) --skip-ramp --skip-long --no-floors --burst N --out DIR (bench/results)
 //        --no-filmstrip-compare (the long recordings run once more with FILMSTRIP=false unless given)
 //        --profile [N,M] (CPU profile of the service over the measuring window of those steps, or all)
+//        --restart-modes bundle,tsx --restart-runs R (7) --restart-kills K (3) --restart-down MS (3000)
+//        --skip-restart --only-restart
 //        --admission (the service admits as deployed: ADMISSION_MAX_CPU_PERCENT 80; a step reports those refused)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
@@ -45,6 +50,7 @@ import { ObjectStoreTimer } from './objectStoreTimer.ts';
 import { busiestProcesses, CpuMeter, machineCpu, percentile, round, socketDrops, udpCounters } from './procStats.ts';
 import { startProgressLine } from './progressLine.ts';
 import { writeReport } from './report.ts';
+import { runRestartBench, type RestartOptions, type RestartResult, type StartMode } from './restart.ts';
 
 const run = promisify(execFile);
 
@@ -67,6 +73,8 @@ interface Options {
   admission: boolean;
   /** Steps whose measuring window is profiled; empty: none, undefined: every step. */
   profile: number[] | undefined;
+  restart: RestartOptions | undefined;
+  onlyRestart: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -94,6 +102,16 @@ function parseArgs(argv: string[]): Options {
     burst: value('burst') ? Number(value('burst')) : undefined,
     admission: argv.includes('--admission'),
     profile: !argv.includes('--profile') ? [] : (list(value('profile')?.startsWith('--') ? undefined : value('profile')) ?? undefined),
+    restart: argv.includes('--skip-restart')
+      ? undefined
+      : {
+          modes: (value('restart-modes') ?? 'bundle,tsx').split(',') as StartMode[],
+          startRuns: Number(value('restart-runs') ?? 7),
+          kills: Number(value('restart-kills') ?? 3),
+          downMs: Number(value('restart-down') ?? 3000),
+          recordMs: 5000,
+        },
+    onlyRestart: argv.includes('--only-restart'),
   };
 }
 
@@ -556,9 +574,17 @@ async function addFloors(env: BenchEnvironment, result: StepResult, options: Opt
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   fs.mkdirSync(options.out, { recursive: true });
-  await ensureMediaFixtures();
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replaceAll(':', '-').slice(0, 19);
+  // Services of their own, one at a time, before this process starts one.
+  const restart: RestartResult[] = options.restart ? await runRestartBench(options.restart) : [];
+  if (options.onlyRestart) {
+    const file = path.join(options.out, `restart-${stamp}.json`);
+    fs.writeFileSync(file, JSON.stringify({ startedAt: startedAt.toISOString(), machine: { cpus: os.cpus().length, node: process.version }, restart }, null, 2));
+    console.log(`results: ${file}`);
+    return;
+  }
+  await ensureMediaFixtures();
   let env = await startEnvironment(path.join(options.out, `service-${stamp}.log`), options);
   // What else the machine is doing (other test runs): busy cores over 5 s before any load.
   const idleStart = machineCpu();
@@ -573,7 +599,7 @@ async function main(): Promise<void> {
   const resultsFile = path.join(options.out, `bench-${stamp}.json`);
   const save = () => {
     const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version, backgroundBusyCores, backgroundProcesses };
-    const results = { startedAt: startedAt.toISOString(), options, machine, steps, ...(burst ? { burst } : {}), long: longResults, longWithoutFilmstrip, filmstripCost: filmstripCost(longResults, longWithoutFilmstrip) };
+    const results = { startedAt: startedAt.toISOString(), options, machine, steps, ...(burst ? { burst } : {}), long: longResults, longWithoutFilmstrip, filmstripCost: filmstripCost(longResults, longWithoutFilmstrip), restart };
     fs.writeFileSync(resultsFile, JSON.stringify(results, null, 2));
     fs.writeFileSync(path.join(options.out, 'latest.json'), JSON.stringify(results, null, 2));
     writeReport(results, path.join(options.out, 'latest.html'));

@@ -4,7 +4,7 @@
 //      Chromium, Firefox ESR, WebKitGTK, Xvfb, coturn, PostgreSQL and Redis for tests) — installed when running as root, else the exact apt-get line is printed.
 //   2. The mediasoup worker, built offline and cached outside the repository.
 //   3. npm dependencies, when package-lock.json changed since the last install.
-//   4. The client bundle.
+//   4. The client bundle and the server's (dist/server/main.mjs, what `npm start` runs).
 import { createHash } from 'node:crypto';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -91,5 +91,10 @@ ensureNpmDependencies(workerBin);
 if (fs.existsSync(path.join(repoRoot, 'scripts', 'build-client.mjs'))) {
   execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-client.mjs')], { cwd: repoRoot, stdio: 'inherit' });
 }
+
+// The server as one JavaScript file: a start loads it without transpiling TypeScript.
+const { buildServer } = await import('./build-server.mjs');
+const built = await buildServer();
+if (built !== 'up to date') say(`server bundle ${built}`);
 
 say(`ready for ${purpose} in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -66,6 +66,21 @@ import { WebhookOutbox } from './webhooks/WebhookOutbox.ts';
 
 export type { HttpRoute } from './http/httpServer.ts';
 
+/**
+ * Milliseconds per phase of a start, each from the end of the one before; `modules` is everything
+ * before Service.create (Node's own start and loading the code).
+ */
+class StartupPhases {
+  readonly phases: Record<string, number> = { modules: Math.round(performance.now()) };
+  #last = performance.now();
+
+  mark(phase: string): void {
+    const now = performance.now();
+    this.phases[phase] = Math.round(now - this.#last);
+    this.#last = now;
+  }
+}
+
 /** How long a shutdown step after the recordings may take before the shutdown goes on without it. */
 const SHUTDOWN_STEP_LIMIT_MS = 3000;
 /** How often unfinished multipart uploads are looked at (StaleUploadSweep). */
@@ -168,8 +183,25 @@ export class Service implements ServiceSurface {
     const config = reserved ? withBoundPort(requested, reserved.port) : requested;
     // Set when a graceful shutdown begins (SIGTERM): no new interviews, running ones are kept.
     const draining = { value: false };
+    // Where a start spends its time (logged once it listens): a restart is what a candidate waits for.
+    const startup = new StartupPhases();
+    // The mediasoup workers are processes of their own: they start while the database and the
+    // object store come up (measured: the restart is that much shorter), and are handed to the
+    // shutdown steps where they were awaited.
+    const transport = roomTransportSettings(config);
+    const workersStarting = WorkerPool.create({
+      size: config.mediasoup.workers,
+      rtcMinPort: config.mediasoup.rtcMinPort,
+      rtcMaxPort: config.mediasoup.rtcMaxPort,
+      webRtcServer: config.mediasoup.webRtcServerPort === undefined ? undefined : { port: config.mediasoup.webRtcServerPort, listenIp: transport.listenIp },
+      logger,
+    });
+    // Awaited below; a failure before that must not surface as an unhandled rejection.
+    workersStarting.catch(() => undefined);
+    let workersAwaited = false;
     try {
       const { database, appliedMigrations } = await Database.open(config.database, { logger: logger.child({ component: 'database' }) });
+      startup.mark('database');
       steps.add('database', () => database.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       if (appliedMigrations.length > 0) logger.info({ migrations: appliedMigrations }, 'database migrated');
       secrets ??= await loadSharedServiceSecrets(database, config.adminToken);
@@ -198,15 +230,11 @@ export class Service implements ServiceSurface {
       });
       steps.add('object store client', () => objectStore.close());
       if (embeddedS3) await objectStore.ensureBucket();
+      startup.mark('objectStore');
 
-      const transport = roomTransportSettings(config);
-      const workers = await WorkerPool.create({
-        size: config.mediasoup.workers,
-        rtcMinPort: config.mediasoup.rtcMinPort,
-        rtcMaxPort: config.mediasoup.rtcMaxPort,
-        webRtcServer: config.mediasoup.webRtcServerPort === undefined ? undefined : { port: config.mediasoup.webRtcServerPort, listenIp: transport.listenIp },
-        logger,
-      });
+      const workers = await workersStarting;
+      workersAwaited = true;
+      startup.mark('mediasoupWorkers');
       steps.add('mediasoup workers', () => workers.close());
 
       const webhooks = new WebhookOutbox({ database, url: config.webhooks.url, secret: config.webhooks.secret, logger: logger.child({ component: 'webhooks' }) });
@@ -392,16 +420,19 @@ export class Service implements ServiceSurface {
       // for; their segments stay on disk for the next start.
       steps.add('recordings', () => sessions.stopRecordings());
 
+      startup.mark('routes');
       if (reserved) {
         await http.ready();
         await reserved.handTo(http.server);
       } else {
         await http.listen({ port: config.port, host: config.host });
       }
+      startup.mark('listen');
       logger.info({ port: config.port, host: config.host, publicUrl: config.publicUrl }, 'listening');
       // Work left by a previous run: interviews still live get their timers back (one whose
       // endsAt passed while the service was down ends now); unfinished deliveries resume.
       await sessions.resumeAll();
+      startup.mark('resumeInterviews');
       // Cluster mode: from now on this node also takes over live interviews whose owner died. Stopped
       // first on shutdown (this node is leaving, not taking more).
       if (redis && leases && nodes) {
@@ -444,6 +475,9 @@ export class Service implements ServiceSurface {
       });
       steps.add('stale upload sweep', () => staleUploads.close(), { limitMs: SHUTDOWN_STEP_LIMIT_MS });
       staleUploads.start();
+      // CPU time too: on a busy machine the wall clock says more about the others than about the start.
+      const cpu = process.cpuUsage();
+      logger.info({ startupMs: startup.phases, startupCpuMs: Math.round((cpu.user + cpu.system) / 1000) }, `started in ${Math.round(performance.now())} ms since the process began`);
       void disk.check().catch((error: unknown) => logger.error({ err: error, path: config.dataDir }, 'could not measure the free disk space'));
       const surface: ServiceSurface = {
         config,
@@ -465,6 +499,8 @@ export class Service implements ServiceSurface {
       };
       return new Service(surface, steps, draining);
     } catch (error) {
+      // A step before the workers failed: they started all the same.
+      if (!workersAwaited) await workersStarting.then((pool) => pool.close(), () => undefined);
       await steps.run();
       throw error;
     }

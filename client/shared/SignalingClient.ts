@@ -25,6 +25,20 @@ export class RequestError extends Error {
 }
 
 const RESTART_DELAY_MS = 2000;
+/**
+ * Reconnecting after a lost connection. Every second the page is away is cut out of the recording,
+ * and a service restart (a deploy, a crash under systemd) is back within a few seconds: for the
+ * first FAST_RECONNECT_FOR_MS try again every 0.25–0.5 s, so the page is back within half a second
+ * of the service. A longer outage is not a restart: then back off to once every 2.5–5 s, so pages
+ * do not hammer a service that is down for long, nor all arrive at once when it returns. The wait
+ * before each attempt is drawn at random within the bounds (socket.io's own jitter is lost once
+ * its exponential backoff reaches the cap, and every page would retry in step).
+ */
+const FAST_RECONNECT_FOR_MS = 15_000;
+const FAST_RECONNECT_MS = { min: 250, max: 500 };
+const SLOW_RECONNECT_MS = { min: 2500, max: 5000 };
+/** A server that closed the connection (shutting down for a restart): first attempt this soon. */
+const SERVER_CLOSED_RETRY_MS = 250;
 /** A live interview whose node is gone is taken over within seconds: ask again this often meanwhile. */
 const TAKEOVER_RETRY_MS = 500;
 
@@ -55,6 +69,8 @@ export class SignalingClient {
   /** Which node the socket connects to: this page's origin, or the node that owns the interview now. */
   readonly #origins: NodeOrigins;
   #closed = false;
+  /** When the connection was lost (the outage the reconnection pace follows); undefined while connected. */
+  #disconnectedAt: number | undefined;
   #restartTimer: ReturnType<typeof setTimeout> | undefined;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -62,26 +78,31 @@ export class SignalingClient {
   constructor(token: string, origin = location.origin) {
     this.#origins = new NodeOrigins(origin);
     // The role token travels in the handshake body, never in a URL.
-    // Every second the page is away is cut out of the recording: while the service restarts
-    // (a deploy, a crash) try again every 0.5–1 s rather than socket.io's default of up to 5 s.
     // A WebSocket that fails (a proxy that blocks it, or a refusal, which a browser does not let a
     // page read) is tried again over HTTP long-polling, whose refusal says why (see handshakeRefusal).
     this.socket = io(`${origin}${SIGNALING_NAMESPACE}`, {
       auth: { token },
       transports: ['websocket', 'polling'],
       tryAllTransports: true,
-      reconnectionDelay: 500,
-      reconnectionDelayMax: 1000,
+      // The first attempt after a loss 0.125–0.375 s later (socket.io's jitter of 0.5); the next
+      // waits are set before each attempt (#paceReconnection).
+      reconnectionDelay: FAST_RECONNECT_MS.min,
+      reconnectionDelayMax: FAST_RECONNECT_MS.max,
     });
+    this.socket.io.on('reconnect_attempt', () => this.#paceReconnection());
     // socket.io reconnects by itself after a lost connection, but not after the server closed it,
     // which a service shutting down for a restart does: keep trying until it is back. A page
     // that must not come back (interview ended, session replaced) calls close() first.
     this.socket.on('disconnect', (reason) => {
-      if (reason === 'io server disconnect' && !this.#closed) this.restartSoon(1000);
+      this.#disconnectedAt ??= Date.now();
+      if (reason === 'io server disconnect' && !this.#closed) this.restartSoon(SERVER_CLOSED_RETRY_MS);
     });
     // A fresh session came up meanwhile (e.g. after a media reset): a restart asked for by an
     // older one would only tear it down.
-    this.socket.on('connect', () => this.#cancelRestart());
+    this.socket.on('connect', () => {
+      this.#disconnectedAt = undefined;
+      this.#cancelRestart();
+    });
     this.socket.on('connect_error', (error) => this.#onConnectError(error as Error & { data?: Partial<HandshakeErrorData> }));
     // This node hands the interview over before it shuts down: follow it now, not after the close.
     this.on('interviewMoved', ({ ownerUrl }) => {
@@ -89,6 +110,17 @@ export class SignalingClient {
       this.#moveTo(ownerUrl);
       this.socket.disconnect().connect();
     });
+  }
+
+  /**
+   * Sets the wait before the next attempt, should this one fail: socket.io computes it from its
+   * exponential backoff capped by reconnectionDelayMax, and from the second attempt on the backoff
+   * is past the cap, so the cap drawn here is the wait.
+   */
+  #paceReconnection(): void {
+    const outageMs = Date.now() - (this.#disconnectedAt ??= Date.now());
+    const { min, max } = outageMs < FAST_RECONNECT_FOR_MS ? FAST_RECONNECT_MS : SLOW_RECONNECT_MS;
+    this.socket.io.reconnectionDelayMax(min + Math.random() * (max - min));
   }
 
   /** The origin the socket connects to now (the end page and the like live there too). */

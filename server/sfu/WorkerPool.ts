@@ -81,18 +81,26 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const slots: Slot[] = [];
     const pool = new WorkerPool(slots, options.logger, options.webRtcServer);
     try {
-      for (let index = 0; index < size; index++) {
-        const rtcMinPort = options.rtcMinPort + index * slice;
-        const rtcMaxPort = index === size - 1 ? options.rtcMaxPort : rtcMinPort + slice - 1;
-        const webRtcServerPort = options.webRtcServer ? options.webRtcServer.port + index : undefined;
-        const worker = await pool.#startWorker(rtcMinPort, rtcMaxPort);
-        const slot: Slot = { worker, webRtcServer: undefined, webRtcServerPort, routers: 0, rtcMinPort, rtcMaxPort, portsInUse: { udp: 0, tcp: 0 } };
-        slots.push(slot);
-        slot.webRtcServer = await pool.#startWebRtcServer(worker, webRtcServerPort);
-        pool.#watch(slot);
-      }
+      // All at once: each worker is a process of its own, and a restart waits for the slowest only.
+      const started = await Promise.allSettled(
+        Array.from({ length: size }, async (_, index) => {
+          const rtcMinPort = options.rtcMinPort + index * slice;
+          const rtcMaxPort = index === size - 1 ? options.rtcMaxPort : rtcMinPort + slice - 1;
+          const webRtcServerPort = options.webRtcServer ? options.webRtcServer.port + index : undefined;
+          const worker = await pool.#startWorker(rtcMinPort, rtcMaxPort);
+          const slot: Slot = { worker, webRtcServer: undefined, webRtcServerPort, routers: 0, rtcMinPort, rtcMaxPort, portsInUse: { udp: 0, tcp: 0 } };
+          slots[index] = slot;
+          slot.webRtcServer = await pool.#startWebRtcServer(worker, webRtcServerPort);
+        }),
+      );
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed) throw failed.reason;
+      for (const slot of slots) pool.#watch(slot);
     } catch (error) {
-      // A port already taken, say: no worker of a pool that failed to start may linger.
+      // A port already taken, say: no worker of a pool that failed to start may linger (the slots
+      // of those that never started are empty).
+      const made = slots.filter((slot) => slot !== undefined);
+      slots.splice(0, slots.length, ...made);
       pool.close();
       throw error;
     }

@@ -1,4 +1,4 @@
-// Two service processes (`tsx server/main.ts`, as in production) on one PostgreSQL and one Redis,
+// Two service processes (the bundle dist/server/main.mjs, as in production) on one PostgreSQL and one Redis,
 // started at the same moment on a fresh database: each heartbeats with its own PUBLIC_URL, a link
 // made on node A is accepted by node B's signalling, B's admin API lists A's interview, a
 // notification raised on A reaches a page connected to B, and a killed node drops out by expiry.

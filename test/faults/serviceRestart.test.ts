@@ -139,13 +139,23 @@ describe('when the service is stopped (SIGTERM) and killed (SIGKILL) during a li
 
   /** Starts the service again on the same DATA_DIR: the interview is still live and media flows into a new segment. */
   async function restartAndResume(what: string, at: number, lostBeforeSeconds: number): Promise<void> {
+    const startedAt = Date.now();
     service = await ServiceProcess.start(env);
+    // Seen within 50 ms (ServiceProcess polls the output for the line main.ts prints once it is up).
+    const upAt = Date.now();
     const state = await interviewState(service, interview.id);
     expect(state.status).toBe('live');
     // The timer is re-armed at the persisted end, not for the full length again.
     expect(state.endsAt).toBe(endsAt);
     const flowing = await waitForMediaFlowing(service, at);
-    console.log(`${what}: media back in segment ${flowing.index} ${flowing.time - at} ms after the fault`);
+    // The gap the interview stores for this fault, closed once media flows again.
+    const gap = await waitFor(
+      async () => (await interviewState(service, interview.id)).gaps.filter((entry) => entry.cause === 'service restarted' && entry.end).at(faults.length),
+      { timeoutMs: 10_000, what: `the ${what} gap to close` },
+    );
+    console.log(
+      `${what}: the service was up ${upAt - startedAt} ms after it was started (${service.logged('started in')[0]?.msg ?? 'no start line'}); media back in segment ${flowing.index} ${flowing.time - upAt} ms after that, ${flowing.time - at} ms after the fault; the service restarted gap: ${Date.parse(gap.end!) - Date.parse(gap.start)} ms`,
+    );
     faults.push({ what, at, resumedAt: flowing.time, lostBeforeSeconds: Math.max(0, lostBeforeSeconds) });
     segmentFlowingAt = flowing.time;
   }

@@ -1,8 +1,9 @@
-// The service as a real child process (`tsx server/main.ts`), as it runs in production: its own
+// The service as a real child process (the bundle dist/server/main.mjs, as `npm start` and the
+// systemd unit run it; rebuilt first when a source changed), as it runs in production: its own
 // process group (detached) so a test can SIGKILL the service with its ffmpeg children and
 // mediasoup workers at once, find those children by pid, and start it again on the same port
 // and DATA_DIR. Its JSON log lines (pino) are collected for the test to read.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -13,6 +14,14 @@ import { tempDir, waitFor } from './testConfig.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const ADMIN_TOKEN = 'fault-admin-token-0123456789';
+
+/** The server as production runs it (scripts/build-server.mjs). */
+const SERVER_BUNDLE = 'dist/server/main.mjs';
+
+/** Builds the server's bundle when a source changed since the last build (fast when none did). */
+function buildServer(): void {
+  execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'build-server.mjs')], { cwd: repoRoot, stdio: 'pipe' });
+}
 
 export interface LogLine {
   time: number;
@@ -119,13 +128,15 @@ export class ServiceProcess {
 
   /**
    * Starts the service and resolves once it listens (or rejects with its output). `entry` is the
-   * script run instead of server/main.ts (relative to the repository; e.g. test/support/smallPartsMain.ts).
+   * script run instead of the server's bundle (relative to the repository; a TypeScript one, e.g.
+   * test/support/smallPartsMain.ts, runs through tsx).
    */
-  static async start(env: ServiceEnv, timeoutMs = 30_000, entry = 'server/main.ts'): Promise<ServiceProcess> {
-    // Node itself with tsx as a loader, not the tsx CLI: the CLI relays a SIGTERM to its child and
-    // SIGKILLs it unless the child confirms the signal within 30 ms, which a busy service missed
-    // (seen in CI: the service gone 237–285 ms after SIGTERM, without a log line).
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  static async start(env: ServiceEnv, timeoutMs = 30_000, entry = SERVER_BUNDLE): Promise<ServiceProcess> {
+    if (entry === SERVER_BUNDLE) buildServer();
+    // Node itself (with tsx as a loader for TypeScript), not the tsx CLI: the CLI relays a SIGTERM
+    // to its child and SIGKILLs it unless the child confirms the signal within 30 ms, which a busy
+    // service missed (seen in CI: the service gone 237–285 ms after SIGTERM, without a log line).
+    const child = spawn(process.execPath, entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       detached: true,
