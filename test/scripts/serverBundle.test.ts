@@ -62,11 +62,11 @@ describe('the server bundle', () => {
     await waitFor(
       async () => {
         if (exit !== undefined) return true;
-        if (healthyAfterMs === undefined) {
-          const answer = await fetch(`${env.PUBLIC_URL}/healthz`).catch(() => undefined);
-          if (answer?.status === 200) healthyAfterMs = performance.now() - started;
-        }
-        // main.ts prints its banner right after the service is up (/healthz may answer first).
+        // PORT 0: the banner main.ts prints once the service listens names the port it got.
+        const url = env.PUBLIC_URL ?? / is listening on (\S+)/.exec(output)?.[1];
+        if (url === undefined) return false;
+        const answer = await fetch(`${url}/healthz`).catch(() => undefined);
+        if (answer?.status === 200) healthyAfterMs = performance.now() - started;
         return healthyAfterMs !== undefined && output.includes('is listening on');
       },
       { timeoutMs: 30_000, intervalMs: 20, what: 'the bundle to answer /healthz or exit' },
