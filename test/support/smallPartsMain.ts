@@ -11,6 +11,6 @@ if (!Number.isInteger(partSizeBytes) || partSizeBytes <= 0) throw new Error('TES
 config.s3.partSizeBytes = partSizeBytes;
 const service = await Service.create(config, { logger: createLogger(config.logLevel, { pretty: false }) });
 // ServiceProcess.start waits for this line, as main.ts prints it.
-process.stdout.write(`interview-ingest is listening on ${config.publicUrl}\n`);
+process.stdout.write(`interview-ingest is listening on ${service.config.publicUrl}\n`);
 // The tests SIGKILL it; a SIGTERM still gets the graceful stop.
 process.on('SIGTERM', () => void service.close().finally(() => process.exit(0)));
