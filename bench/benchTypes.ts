@@ -133,3 +133,32 @@ export interface LongResult {
   /** FILMSTRIP on: medians over the runs. */
   filmstripP50?: { afterUrlsMs: number; endToFilmstripMs: number; ffmpegCpuSeconds: number; serviceCpuSeconds: number };
 }
+
+/** What the interview's timeline costs (bench/timelineCost.ts). */
+export interface TimelineCostResult {
+  windowSeconds: number;
+  reportsPerSecond: number;
+  /** Alternating windows on one live interview: without reports, with, without, with. */
+  windows: Array<{
+    events: boolean;
+    seconds: number;
+    pipelineCores: number;
+    serviceCores: number;
+    mediasoupCores: number;
+    recorderCores: number;
+    remuxCores: number;
+    /** The reporting page's own process: measured, not part of the pipeline. */
+    reportingPageCores: number;
+    machineBusyCores: number;
+    accepted: number;
+    refused: number;
+  }>;
+  /** Reports stored a second in the windows with reports (the page's rate as the service answered it). */
+  reportsPerSecondStored: number;
+  /** Means of the two windows each. */
+  pipelineCores: { without: number; with: number; addedPercent: number };
+  serviceCores: { without: number; with: number };
+  serviceCpuMsPerReport: number;
+  /** The delivery's timeline work (media times + timeline.vtt) for logs of a given size, 3 runs each. */
+  endToUrls: Array<{ label: string; entries: number; addedMsP50: number; addedMsMax: number; mediaTimesMsP50: number; vttMsP50: number }>;
+}

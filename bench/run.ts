@@ -13,6 +13,9 @@
 // 3. Long recordings: end → URLs for 1, 10, 30 minute recordings, replayed into the progressive
 //    uploader faster than real time (see bench/longRecording.ts); with the filmstrip (made after the
 //    URLs: when it is stored, its ffmpegs' CPU seconds), then again with FILMSTRIP=false.
+// 4. The timeline (bench/timelineCost.ts): pipeline cores of one interview without and with a steady
+//    stream of candidate reports (from a child process), and what the timeline adds to end → URLs
+//    for a 1- and 10-minute log and one at the 2,000-entry cap. About 1.5 minutes.
 //
 // 4. Restart (first, before the rest): start → /healthz 200 (median of --restart-runs) and SIGKILL →
 //    media back with a real candidate page, for the bundle and for tsx (see bench/restart.ts).
@@ -24,6 +27,7 @@
 //        --restart-modes bundle,tsx --restart-runs R (7) --restart-kills K (3) --restart-down MS (3000)
 //        --skip-restart --only-restart
 //        --admission (the service admits as deployed: ADMISSION_MAX_CPU_PERCENT 80; a step reports those refused)
+//        --skip-timeline --timeline-window-seconds S (15) --timeline-rate R (5 reports a second)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -42,7 +46,7 @@ import { hasCues, probeFile } from '../test/support/ffprobe.ts';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
 import { SyntheticPublisher } from '../test/support/syntheticPublisher.ts';
 import { tempDir } from '../test/support/testConfig.ts';
-import type { BenchEnvironment, EndTimings, FloorKind, LongResult, Spread, StepResult } from './benchTypes.ts';
+import type { BenchEnvironment, EndTimings, FloorKind, LongResult, Spread, StepResult, TimelineCostResult } from './benchTypes.ts';
 import { CpuProfile } from './cpuProfile.ts';
 import { measureFloor } from './floors.ts';
 import { runLongRecordings } from './longRecording.ts';
@@ -51,6 +55,7 @@ import { busiestProcesses, CpuMeter, machineCpu, percentile, round, socketDrops,
 import { startProgressLine } from './progressLine.ts';
 import { writeReport } from './report.ts';
 import { runRestartBench, type RestartOptions, type RestartResult, type StartMode } from './restart.ts';
+import { measureTimelineCost } from './timelineCost.ts';
 
 const run = promisify(execFile);
 
@@ -75,6 +80,10 @@ interface Options {
   profile: number[] | undefined;
   restart: RestartOptions | undefined;
   onlyRestart: boolean;
+  skipTimeline: boolean;
+  /** The timeline's CPU windows (four of them) and its reporting rate. */
+  timelineWindowSeconds: number;
+  timelineRate: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -101,6 +110,9 @@ function parseArgs(argv: string[]): Options {
     floors: !argv.includes('--no-floors'),
     burst: value('burst') ? Number(value('burst')) : undefined,
     admission: argv.includes('--admission'),
+    skipTimeline: argv.includes('--skip-timeline'),
+    timelineWindowSeconds: Number(value('timeline-window-seconds') ?? 15),
+    timelineRate: Number(value('timeline-rate') ?? 5),
     profile: !argv.includes('--profile') ? [] : (list(value('profile')?.startsWith('--') ? undefined : value('profile')) ?? undefined),
     restart: argv.includes('--skip-restart')
       ? undefined
@@ -596,10 +608,11 @@ async function main(): Promise<void> {
   let burst: StepResult | undefined;
   let longResults: LongResult[] = [];
   let longWithoutFilmstrip: LongResult[] = [];
+  let timelineCost: TimelineCostResult | undefined;
   const resultsFile = path.join(options.out, `bench-${stamp}.json`);
   const save = () => {
     const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGB: round(os.totalmem() / 2 ** 30, 1), kernel: os.release(), node: process.version, backgroundBusyCores, backgroundProcesses };
-    const results = { startedAt: startedAt.toISOString(), options, machine, steps, ...(burst ? { burst } : {}), long: longResults, longWithoutFilmstrip, filmstripCost: filmstripCost(longResults, longWithoutFilmstrip), restart };
+    const results = { startedAt: startedAt.toISOString(), options, machine, steps, ...(burst ? { burst } : {}), long: longResults, longWithoutFilmstrip, filmstripCost: filmstripCost(longResults, longWithoutFilmstrip), restart, ...(timelineCost ? { timelineCost } : {}) };
     fs.writeFileSync(resultsFile, JSON.stringify(results, null, 2));
     fs.writeFileSync(path.join(options.out, 'latest.json'), JSON.stringify(results, null, 2));
     writeReport(results, path.join(options.out, 'latest.html'));
@@ -632,6 +645,10 @@ async function main(): Promise<void> {
         save();
       }
       for (const line of filmstripCost(longResults, longWithoutFilmstrip)) console.log(`[filmstrip] ${line.summary}`);
+    }
+    if (!options.skipTimeline) {
+      timelineCost = await measureTimelineCost(env, { windowSeconds: options.timelineWindowSeconds, rate: options.timelineRate });
+      save();
     }
   } finally {
     save();

@@ -7,7 +7,8 @@ import { RecordingFiles, type FileProgress } from '../delivery/RecordingFiles.ts
 import type { EndCause } from '../lifecycle/InterviewService.ts';
 import { InterviewStatus } from '../db/InterviewStatus.ts';
 import type { InterviewRoom } from '../sfu/InterviewRoom.ts';
-import { InterviewSession, type SessionContext } from './InterviewSession.ts';
+import { InterviewSession } from './InterviewSession.ts';
+import type { SessionContext } from './SessionContext.ts';
 import type { TimelineEvent } from '../../shared/timeline.ts';
 
 /** Every session's events, with the interview they concern. */

@@ -6,7 +6,8 @@ import { AppError } from '../errors.ts';
 import type { InterviewService } from '../lifecycle/InterviewService.ts';
 import { InterviewStatus, hasEnded } from '../db/InterviewStatus.ts';
 import type { InterviewRoom, TransportAppData } from '../sfu/InterviewRoom.ts';
-import { INTERVIEW_ENDED, type InterviewSession } from '../session/InterviewSession.ts';
+import type { InterviewSession } from '../session/InterviewSession.ts';
+import { INTERVIEW_ENDED } from '../session/SessionRoom.ts';
 import { listTimelineEvents } from '../timeline/timelineStore.ts';
 import { mediaPathOf, turnAddressesOf } from '../timeline/mediaPath.ts';
 import {

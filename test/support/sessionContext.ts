@@ -5,7 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { Database } from '../../server/db/Database.ts';
 import type { Logger } from 'pino';
 import { InterviewService } from '../../server/lifecycle/InterviewService.ts';
-import type { SessionContext } from '../../server/session/InterviewSession.ts';
+import type { SessionContext } from '../../server/session/SessionContext.ts';
 import { InterviewRoom } from '../../server/sfu/InterviewRoom.ts';
 import type { WorkerPool } from '../../server/sfu/WorkerPool.ts';
 import { ObjectStore } from '../../server/storage/ObjectStore.ts';
