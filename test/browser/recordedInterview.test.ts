@@ -101,7 +101,7 @@ describe('a real candidate recorded until the server timer ends the interview', 
     await page.goto(`${ts.url}/review/${interview.id}#token=${interview.proctorToken}`);
     await expect.poll(() => page.locator('#player').isVisible(), { timeout: 15_000 }).toBe(true);
     await page.locator('#screen-video').evaluate((video: HTMLVideoElement) => (video.muted = true));
-    await page.getByRole('button', { name: 'Play' }).click();
+    await page.getByRole('button', { name: 'Play', exact: true }).click();
     await expect.poll(() => page.locator('#candidate-video').evaluate((video: HTMLVideoElement) => video.currentTime), { timeout: 10_000 }).toBeGreaterThan(2);
     // In sync within a few seconds of playing: a follower that started late is nudged back.
     const drift = () => page.evaluate(() => Math.abs((window as unknown as { reviewDrift: () => number }).reviewDrift()));
