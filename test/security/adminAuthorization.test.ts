@@ -41,6 +41,7 @@ describe('the admin API answers nobody without the admin token, however the targ
       [
         'GET /api/interviews',
         'GET /api/interviews/:id',
+        'GET /api/interviews/:id/events',
         'GET /api/interviews/:id/webhooks',
         'GET /api/openapi.json',
         'DELETE /api/interviews/:id/recordings',

@@ -53,6 +53,7 @@ describe('admin API', () => {
       nextRetryAt: null,
       playback: { screenVideo: '', candidateVideo: '', timelineVtt: null, expiresAt: null },
       files: [],
+      filmstrip: null,
     });
   });
 
