@@ -7,20 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { unitSettings } from '../support/unitSettings.ts';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const unitFile = path.join(repoRoot, 'deploy', 'interview-ingest.service');
-
-/** `Key=value` lines of the unit, the last one winning (as systemd reads them), without comments. */
-function settings(text: string): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
-    if (match) found.set(match[1]!, match[2]!);
-  }
-  return found;
-}
 
 describe('the systemd unit', () => {
   it('passes systemd-analyze verify', async () => {
@@ -43,7 +34,7 @@ describe('the systemd unit', () => {
   });
 
   it('stops by SIGTERM to the main process with room for the drain and the hand-over, restarts on failure, keeps its data private', () => {
-    const unit = settings(fs.readFileSync(unitFile, 'utf8'));
+    const unit = unitSettings(fs.readFileSync(unitFile, 'utf8'));
     expect(unit.get('KillSignal')).toBe('SIGTERM');
     expect(unit.get('KillMode')).toBe('mixed');
     // DRAIN_SECONDS (5 by default) + the service's own 15 s limit on its shutdown, with margin.

@@ -10,21 +10,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceEnv } from '../support/serviceProcess.ts';
 import { tempDir, waitFor } from '../support/testConfig.ts';
+import { unitSettings } from '../support/unitSettings.ts';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 /** What the bundle is built from (the build's own metadata lists no source outside these). */
 const SOURCE_DIRS = ['server', 'config', 'shared', 'recorder-pipeline', 'scripts'];
 const BUNDLE = 'dist/server/main.mjs';
-
-function settings(text: string): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
-    if (match) found.set(match[1]!, match[2]!);
-  }
-  return found;
-}
 
 describe('the server bundle', () => {
   let copy = '';
@@ -88,7 +80,7 @@ describe('the server bundle', () => {
     // The bootstrap first (it builds the bundle when a source changed), then the bundle itself.
     expect(pkg.scripts.start).toBe(`node scripts/bootstrap.mjs --for start && node ${BUNDLE}`);
     expect(fs.readFileSync(path.join(repoRoot, 'scripts', 'bootstrap.mjs'), 'utf8')).toMatch(/await buildServer\(\)/);
-    const unit = settings(fs.readFileSync(path.join(repoRoot, 'deploy', 'interview-ingest.service'), 'utf8'));
+    const unit = unitSettings(fs.readFileSync(path.join(repoRoot, 'deploy', 'interview-ingest.service'), 'utf8'));
     expect(unit.get('ExecStart')).toBe(`/usr/bin/node ${BUNDLE}`);
   });
 

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { launchRetryingTakenPort } from './takenPortRetry.ts';
 import { freePort, waitFor } from './testConfig.ts';
 
 const BIN = '/usr/lib/postgresql/15/bin';
@@ -164,16 +165,7 @@ export async function startPostgres(options: { startTimeoutMs?: number } = {}): 
     log,
   };
   try {
-    for (let attempt = 1; ; attempt++) {
-      log.length = 0;
-      try {
-        await launch();
-        break;
-      } catch (error) {
-        if (attempt === 3 || !log.some((line) => line.includes('Address already in use'))) throw error;
-        port = await freePort();
-      }
-    }
+    await launchRetryingTakenPort(launch, log, (next) => (port = next));
   } catch (error) {
     await server.stop();
     throw error;

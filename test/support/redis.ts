@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'redis';
+import { launchRetryingTakenPort } from './takenPortRetry.ts';
 import { freePort, waitFor } from './testConfig.ts';
 
 export interface RedisServer {
@@ -134,16 +135,7 @@ export async function startRedis(options: { startTimeoutMs?: number } = {}): Pro
     log,
   };
   try {
-    for (let attempt = 1; ; attempt++) {
-      log.length = 0;
-      try {
-        await launch();
-        break;
-      } catch (error) {
-        if (attempt === 3 || !log.some((line) => line.includes('Address already in use'))) throw error;
-        port = await freePort();
-      }
-    }
+    await launchRetryingTakenPort(launch, log, (next) => (port = next));
   } catch (error) {
     await server.stop();
     throw error;
