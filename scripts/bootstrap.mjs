@@ -1,7 +1,8 @@
 // Makes `npm start` and `npm test` work on a fresh Debian/Ubuntu clone: installs what is missing,
 // idempotently, and takes well under a second when everything is already there.
 //   1. Debian packages (ffmpeg; the worker's build dependencies when the worker must be built;
-//      Chromium, Firefox ESR, WebKitGTK, Xvfb, coturn, PostgreSQL and Redis for tests) — installed when running as root, else the exact apt-get line is printed.
+//      Chromium, Firefox ESR, WebKitGTK, Xvfb, coturn, PostgreSQL, Redis, nginx and HAProxy for tests) — installed when running as root, else the exact apt-get line is printed;
+//      for tests also moto's S3 server (pip) when it is not on the PATH.
 //   2. The mediasoup worker, built offline and cached outside the repository.
 //   3. npm dependencies, when package-lock.json changed since the last install.
 //   4. The client bundle and the server's (dist/server/main.mjs, what `npm start` runs).
@@ -60,6 +61,19 @@ function ensureDebianPackages(packages, why) {
   }
 }
 
+// moto's S3 server: the stale-upload sweep's test needs ListMultipartUploads, which the embedded
+// s3rver lacks. Not a Debian package: pip installs it (pinned) where moto_server is not on the PATH.
+const MOTO = 'moto[server]==5.2.1';
+function ensureMotoServer() {
+  if (spawnSync('sh', ['-c', 'command -v moto_server'], { stdio: 'ignore' }).status === 0) return;
+  say(`installing ${MOTO} with pip (the stale-upload test's S3 server)`);
+  const installed = spawnSync('python3', ['-m', 'pip', 'install', '--quiet', MOTO], { stdio: 'inherit' });
+  if (installed.status !== 0) {
+    console.error(`[bootstrap] could not install ${MOTO}; install it with:\n  python3 -m pip install '${MOTO}'`);
+    process.exit(1);
+  }
+}
+
 function lockHash() {
   const lock = path.join(repoRoot, 'package-lock.json');
   return createHash('sha256').update(fs.readFileSync(lock)).update(process.version.split('.')[0]).digest('hex');
@@ -84,6 +98,7 @@ const { cachedWorkerProblem, ensureMediasoupWorker } = await import('./mediasoup
 ensureDebianPackages(RUNTIME_PACKAGES, 'ffmpeg records the interviews');
 if (cachedWorkerProblem()) ensureDebianPackages(WORKER_BUILD_PACKAGES, 'to build the mediasoup worker');
 if (purpose === 'test') ensureDebianPackages(TEST_PACKAGES, 'browser tests drive Chromium, Firefox and WebKitGTK; cluster tests run PostgreSQL and Redis; deploy tests run nginx and HAProxy with a CA made by openssl');
+if (purpose === 'test') ensureMotoServer();
 
 const workerBin = ensureMediasoupWorker({ log: say });
 ensureNpmDependencies(workerBin);
