@@ -128,7 +128,8 @@ describe('behind HAProxy (deploy/haproxy.cfg): a rolling restart of both nodes d
     for (let attempt = 1; ; attempt++) {
       port = await pickHaproxyPort();
       if (envs.length === 0) {
-        envs.push(await serviceEnv({ ...shared, NODE_ID: 'node1' }), await serviceEnv({ ...shared, NODE_ID: 'node2' }));
+        // Not port 0: HAProxy's file names each node's port before the node starts.
+        envs.push(await serviceEnv({ ...shared, NODE_ID: 'node1', PORT: String(await freePort()) }), await serviceEnv({ ...shared, NODE_ID: 'node2', PORT: String(await freePort()) }));
       }
       envs.forEach((env, index) => (env.PUBLIC_URL = `https://${NODE_HOSTS[index]}:${port}`));
       // node3 is in the file but not running: its address is a port nobody listens on.
