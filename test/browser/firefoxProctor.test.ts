@@ -89,6 +89,8 @@ describe('a Firefox proctor watching a Chromium candidate', () => {
     // a file completes without recordings (seen here on a loaded machine, 3 s after live).
     await waitForRecordedBytes(ts, interview.id, 10_000);
     await proctor.click('#end');
+    // The confirmation is laid out a moment after the click (seen in CI: 'not clickable').
+    await proctor.waitForSelector('#end-yes', { visible: true, timeout: 10_000 });
     await proctor.click('#end-yes');
     await candidate.waitForURL((url) => url.pathname === `/interview/end/${interview.id}`, { timeout: 15_000 });
     const done = await waitForStatus(ts, interview.id, 'completed', 60_000);

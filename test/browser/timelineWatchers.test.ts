@@ -100,7 +100,8 @@ describe('the SDK’s timeline watchers, in Chromium', () => {
     await page.locator('#full').click();
     await expect.poll(() => page.evaluate(() => document.fullscreenElement !== null), { timeout: 5000 }).toBe(true);
     await page.evaluate(() => document.exitFullscreen());
-    await expect.poll(kinds, { timeout: 5000 }).toEqual(['fullscreen_exited']);
+    // 15 s: seen not reported within 5 s once in a full suite's load.
+    await expect.poll(kinds, { timeout: 15_000 }).toEqual(['fullscreen_exited']);
   });
 
   it('reports a camera and microphone disabled by the page at once, re-enabled and stopped; a new track of the same device is no switch', async () => {
