@@ -17,8 +17,11 @@ export interface Config {
   publicUrl: string;
   dataDir: string;
   database: DatabaseLocation;
-  /** Cluster mode (REDIS_URL set): this node's name and the Redis the nodes coordinate through. Undefined: one node. */
-  cluster: { redisUrl: string; nodeId: string } | undefined;
+  /**
+   * Cluster mode (REDIS_URL set): this node's name, the Redis the nodes coordinate through, and
+   * INTERNAL_URL, where the other nodes send it admin requests (undefined: PUBLIC_URL). Undefined: one node.
+   */
+  cluster: { redisUrl: string; nodeId: string; internalUrl: string | undefined } | undefined;
   /** Below this much free space on DATA_DIR's file system new interviews are refused. */
   minFreeDiskBytes: number;
   /** Undefined: generated once and kept under dataDir (see server/adminToken.ts). */
@@ -149,7 +152,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     publicUrl,
     dataDir,
     database: env.DATABASE_URL ? { kind: 'postgresql', url: env.DATABASE_URL } : { kind: 'sqlite', file: path.join(dataDir, SQLITE_FILE_NAME) },
-    cluster: env.REDIS_URL ? { redisUrl: env.REDIS_URL, nodeId: env.NODE_ID ?? `${os.hostname()}:${env.PORT}` } : undefined,
+    cluster: env.REDIS_URL ? { redisUrl: env.REDIS_URL, nodeId: env.NODE_ID ?? `${os.hostname()}:${env.PORT}`, internalUrl: env.INTERNAL_URL?.replace(/\/+$/, '') } : undefined,
     minFreeDiskBytes: env.MIN_FREE_DISK_MB * 1024 * 1024,
     adminToken: env.ADMIN_TOKEN,
     logLevel: env.LOG_LEVEL,

@@ -135,6 +135,9 @@ export const envSchema = z
       .string()
       .regex(/^[A-Za-z0-9._:-]{1,200}$/, 'must be 1–200 characters of letters, digits, ".", "_", ":" or "-"')
       .optional(),
+    // Cluster mode: where the other nodes reach this one (an admin request forwarded to an
+    // interview's owner); unset: PUBLIC_URL. A private address keeps that hop off the balancer.
+    INTERNAL_URL: optionalUrl,
     ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     LOG_LEVEL: logLevel.default('info'),
     ROLE_TOKEN_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(48),

@@ -18,7 +18,7 @@ import { clusterKeys } from './cluster/clusterKeys.ts';
 import { reservePort } from './http/reservedPort.ts';
 import { intervalClaim } from './cluster/intervalClaim.ts';
 import { InterviewLeases } from './cluster/InterviewLeases.ts';
-import { interviewOwnerLookup, interviewOwnerUrl, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
+import { interviewOwnerLookup, interviewOwnerUrl, ownerInternalUrlLookup, signalingRouteOf } from './cluster/interviewOwnerUrl.ts';
 import { handOverInterviews } from './cluster/handOverInterviews.ts';
 import { LeasedOwnership } from './cluster/LeasedOwnership.ts';
 import { NodeRegistry, nodeLoadOf } from './cluster/NodeRegistry.ts';
@@ -298,6 +298,7 @@ export class Service implements ServiceSurface {
               redis,
               nodeId: config.cluster.nodeId,
               publicUrl: config.publicUrl,
+              internalUrl: config.cluster.internalUrl,
               load: () => nodeLoadOf(admission.report(), cores, disk.lastOk !== false),
               draining: () => draining.value,
               logger: clusterLogger,
@@ -347,7 +348,7 @@ export class Service implements ServiceSurface {
         forwardToOwner: leases &&
           nodes &&
           config.cluster && {
-            ownerUrlOf: interviewOwnerLookup({ leases, nodes }),
+            ownerUrlOf: ownerInternalUrlLookup({ leases, nodes }),
             recordsHere: (interviewId) => sessions.get(interviewId)?.recording !== undefined,
             nodeId: config.cluster.nodeId,
             logger: clusterLogger,

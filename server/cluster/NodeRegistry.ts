@@ -46,6 +46,8 @@ export interface NodeHeartbeat extends NodeLoad {
   nodeId: string;
   /** Its PUBLIC_URL: where pages reach it. */
   publicUrl: string;
+  /** Its INTERNAL_URL (PUBLIC_URL when unset): where the other nodes reach it. Absent from an older node's beat. */
+  internalUrl?: string;
   /** A graceful shutdown began: it takes no new interviews. */
   draining: boolean;
   startedAt: number;
@@ -59,6 +61,8 @@ export interface NodeRegistryOptions {
   redis: RedisClient;
   nodeId: string;
   publicUrl: string;
+  /** INTERNAL_URL; undefined: PUBLIC_URL. */
+  internalUrl?: string | undefined;
   load: () => NodeLoad;
   draining: () => boolean;
   logger: Logger;
@@ -221,6 +225,7 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
       ...this.#options.load(),
       nodeId: this.nodeId,
       publicUrl: this.#options.publicUrl,
+      internalUrl: this.#options.internalUrl ?? this.#options.publicUrl,
       draining: this.#options.draining(),
       startedAt: this.#startedAt,
       sentAt: Date.now(),

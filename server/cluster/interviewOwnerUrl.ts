@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { InterviewLeases } from './InterviewLeases.ts';
-import type { NodeRegistry } from './NodeRegistry.ts';
+import type { NodeHeartbeat, NodeRegistry } from './NodeRegistry.ts';
 
 /**
  * Where an interview's pages belong: the PUBLIC_URL of the live node that holds its lease, when
@@ -51,12 +51,26 @@ export function signalingRouteOf(options: {
   };
 }
 
-/** As `interviewOwnerUrl`, but a Redis that cannot tell throws (the admin API must not guess: an end acted on by the wrong node stops nothing). */
+/**
+ * Where this node sends an admin request for an interview another live node owns: that node's
+ * INTERNAL_URL (its PUBLIC_URL when unset). A Redis that cannot tell throws (the admin API must not
+ * guess: an end acted on by the wrong node stops nothing).
+ */
+export function ownerInternalUrlLookup(options: { leases: InterviewLeases; nodes: NodeRegistry }): (interviewId: string) => Promise<string | undefined> {
+  return ownerLookup(options, (node) => node.internalUrl ?? node.publicUrl);
+}
+
+/** The owner's PUBLIC_URL, as `interviewOwnerUrl`, but a Redis that cannot tell throws. */
 export function interviewOwnerLookup(options: { leases: InterviewLeases; nodes: NodeRegistry }): (interviewId: string) => Promise<string | undefined> {
+  return ownerLookup(options, (node) => node.publicUrl);
+}
+
+function ownerLookup(options: { leases: InterviewLeases; nodes: NodeRegistry }, urlOf: (node: NodeHeartbeat) => string): (interviewId: string) => Promise<string | undefined> {
   const { leases, nodes } = options;
   return async (interviewId) => {
     const owner = await leases.ownerOf(interviewId);
     if (!owner || owner === leases.nodeId) return undefined;
-    return (await nodes.node(owner))?.publicUrl;
+    const node = await nodes.node(owner);
+    return node && urlOf(node);
   };
 }

@@ -209,9 +209,11 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     const askedAt = new Date();
     const { id } = parse(interviewIdParams, request.params);
     const review = parse(endInterviewBody, request.body ?? undefined);
-    // Live here: this node records it and owns it, so nothing needs checking before the cut.
+    // Recording here: this node owns it, so nothing needs checking before the cut. (A session that
+    // is only live here — in a cluster every node resumes every live interview at its start — may
+    // belong to another node's recording: the owner is asked below.)
     const recordingHere = options.sessions.get(id);
-    if (recordingHere?.state === SessionState.Live) return toView(await recordingHere.end('admin', review ?? {}, askedAt));
+    if (recordingHere?.state === SessionState.Live && recordingHere.recording) return toView(await recordingHere.end('admin', review ?? {}, askedAt));
     await interviews.get(id);
     // The owner's session holds the recording: it stops it and delivers (this node's would not).
     if (await forwardToOwner(request, reply, id, options.forwardToOwner)) return reply;

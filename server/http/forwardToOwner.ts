@@ -13,7 +13,7 @@ const FORWARDED_HEADER = 'x-interview-ingest-forwarded-by';
 const FORWARD_TIMEOUT_MS = 10_000;
 
 export interface OwnerForwarding {
-  /** The owner's PUBLIC_URL when another live node owns the interview; undefined: act here. Throws when Redis cannot tell. */
+  /** The owner's INTERNAL_URL (or PUBLIC_URL) when another live node owns the interview; undefined: act here. Throws when Redis cannot tell. */
   ownerUrlOf: (interviewId: string) => Promise<string | undefined>;
   /** Whether this node records the interview now: it acts even when Redis cannot say who owns it. */
   recordsHere: (interviewId: string) => boolean;

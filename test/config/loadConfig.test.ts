@@ -40,6 +40,9 @@ describe('loadConfig', () => {
     const database = { DATABASE_URL: 'postgres://ingest@db.internal/interviews' };
     expect(loadConfig({ ...database, REDIS_URL: 'redis://127.0.0.1:6379', PORT: '3100' }, '/').cluster).toEqual({ redisUrl: 'redis://127.0.0.1:6379', nodeId: `${os.hostname()}:3100` });
     expect(loadConfig({ ...database, REDIS_URL: 'rediss://cache.internal', NODE_ID: 'node-a' }, '/').cluster).toEqual({ redisUrl: 'rediss://cache.internal', nodeId: 'node-a' });
+    // INTERNAL_URL: where the other nodes reach this one (unset: they use PUBLIC_URL).
+    expect(loadConfig({ ...database, REDIS_URL: 'redis://r', NODE_ID: 'node-a', INTERNAL_URL: 'http://10.0.0.11:3000/' }, '/').cluster?.internalUrl).toBe('http://10.0.0.11:3000');
+    expect(() => loadConfig({ ...database, REDIS_URL: 'redis://r', INTERNAL_URL: 'http//10.0.0.11:3000' }, '/')).toThrow(/INTERNAL_URL/);
     // NODE_ID alone does not make a cluster.
     expect(loadConfig({ NODE_ID: 'node-a' }, '/').cluster).toBeUndefined();
   });

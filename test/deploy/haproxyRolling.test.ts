@@ -129,7 +129,12 @@ describe('behind HAProxy (deploy/haproxy.cfg): a rolling restart of both nodes d
       port = await pickHaproxyPort();
       if (envs.length === 0) {
         // Not port 0: HAProxy's file names each node's port before the node starts.
-        envs.push(await serviceEnv({ ...shared, NODE_ID: 'node1', PORT: String(await freePort()) }), await serviceEnv({ ...shared, NODE_ID: 'node2', PORT: String(await freePort()) }));
+        // INTERNAL_URL: a node forwards an admin request to the owner over the private network, as
+        // operators set it up behind a balancer (not back through HAProxy by the owner's public name).
+        for (const nodeId of ['node1', 'node2']) {
+          const nodePort = String(await freePort());
+          envs.push(await serviceEnv({ ...shared, NODE_ID: nodeId, PORT: nodePort, INTERNAL_URL: `http://127.0.0.1:${nodePort}` }));
+        }
       }
       envs.forEach((env, index) => (env.PUBLIC_URL = `https://${NODE_HOSTS[index]}:${port}`));
       // node3 is in the file but not running: its address is a port nobody listens on.
@@ -293,7 +298,15 @@ describe('behind HAProxy (deploy/haproxy.cfg): a rolling restart of both nodes d
     const second = await restart((1 - owner) as 0 | 1, id, candidateUrl);
     await sleep(RECORD_MS);
     const endAt = Date.now();
-    expect((await api('POST', `/api/interviews/${id}/end`, {})).status).toBe(200);
+    // The end is asked of the node that does not record the interview now (by its own name): it
+    // forwards the request to the owner, which stops its recording at once. Were the owner not
+    // reached, the asking node would end it alone while the owner recorded on.
+    const endAsked = await request('POST', `${haproxy.url(NODE_HOSTS[1 - owner]!)}/api/interviews/${id}/end`, { body: {}, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(endAsked.status, endAsked.body.toString('utf8')).toBe(200);
+    const answeredEnd = (service: ServiceProcess) => service.logged('request answered').filter((line) => line.method === 'POST' && line.path === `/api/interviews/${id}/end` && line.status === 200).length;
+    // Logged once the answer has gone out: polled.
+    await expect.poll(() => services.map(answeredEnd), { message: 'POST …/end answered by [node1, node2]', timeout: 5_000 }).toEqual([1, 1]);
+    for (const service of services) expect(service.logged("could not reach the interview's owner")).toEqual([]);
     const done = await interviewState(id, (state) => state.status === 'completed' || state.status === 'failed', 'the interview to be delivered', 90_000);
     expect(done.status, done.failureReason ?? '').toBe('completed');
     // The page never reloaded: it followed the interview from node to node and ended.
