@@ -210,13 +210,18 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
       const mediaSeconds = mediaSecondsAt(fields.at, await this.#liveSegmentTimes());
       const em = this.#options.database.em();
       const entry = new TimelineEntry({ interviewId: this.interviewId, seq: this.#nextSeq, mediaSeconds, ...fields });
-      em.persist(entry);
       const flagged = this.#options.flagKinds?.has(fields.kind) && this.#options.webhooks;
       if (flagged) {
+        // The entry and its webhook in one transaction (the outbox's rows are written by the flush).
+        em.persist(entry);
         const interview = await em.findOne(Interview, { id: this.interviewId });
         if (interview) this.#options.webhooks!.record(em, 'interview.flagged', interview, { event: toTimelineEvent(entry) });
+        await em.flush();
+      } else {
+        // One INSERT, without the unit of work's bookkeeping: a third of persist + flush's CPU
+        // (0.5 against 1.7 ms an entry on SQLite here), and every entry a page reports costs it.
+        await em.insert(TimelineEntry, entry);
       }
-      await em.flush();
       this.#nextSeq++;
       if (flagged) this.#options.webhooks!.poke();
       const event = toTimelineEvent(entry);
