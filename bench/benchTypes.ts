@@ -115,6 +115,8 @@ export interface FilmstripRun {
   ffmpegCpuSeconds: number;
   /** The service process's CPU seconds over the same window (the key frame picking; an upper bound). */
   serviceCpuSeconds: number;
+  /** The bench's exited children's CPU over the window (/proc cutime + cstime): the ffmpeg, its start included. */
+  wholeFfmpegCpuSeconds: number;
   count: number;
   intervalSeconds: number;
   sizeKB: number;
@@ -131,7 +133,7 @@ export interface LongResult {
   /** Whether the service made filmstrips (FILMSTRIP). */
   filmstrip: boolean;
   /** FILMSTRIP on: medians over the runs. */
-  filmstripP50?: { afterUrlsMs: number; endToFilmstripMs: number; ffmpegCpuSeconds: number; serviceCpuSeconds: number };
+  filmstripP50?: { afterUrlsMs: number; endToFilmstripMs: number; ffmpegCpuSeconds: number; serviceCpuSeconds: number; wholeFfmpegCpuSeconds: number; skipped: boolean };
 }
 
 /** What the interview's timeline costs (bench/timelineCost.ts). */

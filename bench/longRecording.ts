@@ -18,7 +18,7 @@ import type { ArtifactOutcome } from '../server/delivery/RecordingArtifacts.ts';
 import { RecordingArtifact } from '../server/db/RecordingArtifact.ts';
 import { cacheRoot } from '../scripts/mediasoup-worker.mjs';
 import { ensureMediaFixtures } from '../test/support/mediaFixtures.ts';
-import { percentile, round } from './procStats.ts';
+import { percentile, reapedChildrenCpuSeconds, round } from './procStats.ts';
 import type { BenchEnvironment, FilmstripRun, LongResult, LongRun } from './benchTypes.ts';
 
 const run = promisify(execFile);
@@ -113,14 +113,19 @@ async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candid
   let artifactOutcomes: ArtifactOutcome[] = [];
   let serviceCpuAtUrls: NodeJS.CpuUsage | undefined;
   let serviceCpu: NodeJS.CpuUsage | undefined;
+  let childrenCpuAtUrls: number | undefined;
+  let childrenCpu: number | undefined;
   const onArtifacts = (interviewId: string, outcomes: ArtifactOutcome[]) => {
     if (interviewId !== id) return;
     serviceCpu = serviceCpuAtUrls && process.cpuUsage(serviceCpuAtUrls);
+    childrenCpu = childrenCpuAtUrls === undefined ? undefined : reapedChildrenCpuSeconds() - childrenCpuAtUrls;
     artifactsAt = Date.now();
     artifactOutcomes = outcomes;
   };
   const onCompletedCpu = (done: { id: string }) => {
-    if (done.id === id) serviceCpuAtUrls = process.cpuUsage();
+    if (done.id !== id) return;
+    serviceCpuAtUrls = process.cpuUsage();
+    childrenCpuAtUrls = reapedChildrenCpuSeconds();
   };
   service.sessions.on('completed', onCompletedCpu);
   service.sessions.on('artifacts', onArtifacts);
@@ -148,6 +153,7 @@ async function runOnce(env: BenchEnvironment, sources: Record<'screen' | 'candid
       endToFilmstripMs: artifactsAt === undefined ? -1 : artifactsAt - endedAt,
       ffmpegCpuSeconds: round(details.ffmpegCpuSeconds ?? 0, 3),
       serviceCpuSeconds: serviceCpu ? round((serviceCpu.user + serviceCpu.system) / 1e6, 3) : -1,
+      wholeFfmpegCpuSeconds: childrenCpu === undefined ? -1 : round(childrenCpu, 2),
       count: details.count ?? 0,
       intervalSeconds: details.intervalSeconds ?? 0,
       sizeKB: round((row?.sizeBytes ?? 0) / 1024, 1),
@@ -194,7 +200,8 @@ export async function runLongRecordings(
         max: Math.max(...latencies),
         completeMsMax: Math.max(...result.runs.flatMap((entry) => entry.files.map((file) => file.completeMs))),
       });
-      const filmstrips = result.runs.flatMap((entry) => (entry.filmstrip?.status === 'stored' ? [entry.filmstrip] : []));
+      // Stored, or skipped (a recording under FILMSTRIP_MIN_SECONDS: what deciding that cost).
+      const filmstrips = result.runs.flatMap((entry) => (entry.filmstrip?.status === 'stored' || entry.filmstrip?.status === 'skipped' ? [entry.filmstrip] : []));
       if (filmstrips.length > 0) {
         const median = (values: number[]) => round(percentile(values, 50), 3);
         result.filmstripP50 = {
@@ -202,9 +209,11 @@ export async function runLongRecordings(
           endToFilmstripMs: median(filmstrips.map((entry) => entry.endToFilmstripMs)),
           ffmpegCpuSeconds: median(filmstrips.map((entry) => entry.ffmpegCpuSeconds)),
           serviceCpuSeconds: median(filmstrips.map((entry) => entry.serviceCpuSeconds)),
+          wholeFfmpegCpuSeconds: median(filmstrips.map((entry) => Math.max(entry.wholeFfmpegCpuSeconds, entry.ffmpegCpuSeconds))),
+          skipped: filmstrips.every((entry) => entry.status === 'skipped'),
         };
       }
-      const film = runResult.filmstrip ? `; filmstrip ${runResult.filmstrip.status} ${runResult.filmstrip.afterUrlsMs} ms after the URLs (${runResult.filmstrip.count} tiles every ${runResult.filmstrip.intervalSeconds} s, ${runResult.filmstrip.sizeKB} KB), ffmpeg ${runResult.filmstrip.ffmpegCpuSeconds} CPU s, service ${runResult.filmstrip.serviceCpuSeconds} CPU s` : '; no filmstrip (FILMSTRIP=false)';
+      const film = runResult.filmstrip ? `; filmstrip ${runResult.filmstrip.status} ${runResult.filmstrip.afterUrlsMs} ms after the URLs (${runResult.filmstrip.count} tiles every ${runResult.filmstrip.intervalSeconds} s, ${runResult.filmstrip.sizeKB} KB), ffmpeg ${runResult.filmstrip.ffmpegCpuSeconds} CPU s by its -benchmark, ${runResult.filmstrip.wholeFfmpegCpuSeconds} s with its start, service ${runResult.filmstrip.serviceCpuSeconds} CPU s` : '; no filmstrip (FILMSTRIP=false)';
       console.log(`[long ${minutes} min, run ${index + 1}] end → URLs ${runResult.endToUrlsMs} ms${film}; ${JSON.stringify(runResult.files)}`);
       options.onResult?.();
     }

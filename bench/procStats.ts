@@ -33,6 +33,15 @@ function sampleProcess(pid: number, withMemory = false): ProcSample | undefined 
 }
 
 /** Busy and total jiffies of the whole machine (all cores). */
+/**
+ * CPU seconds of this process's children that have exited and been waited for (cutime + cstime):
+ * an ffmpeg's whole run, its start included, which its own `-benchmark` figure leaves out.
+ */
+export function reapedChildrenCpuSeconds(): number {
+  const fields = fs.readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / TICKS_PER_SECOND;
+}
+
 export function machineCpu(): { busy: number; total: number } {
   const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const values = line.trim().split(/\s+/).slice(1).map(Number);

@@ -54,6 +54,8 @@ export interface Config {
   recordingJournalMs: number;
   /** FILMSTRIP: a sheet of screen thumbnails made and stored beside the recordings after the end. */
   filmstrip: boolean;
+  /** FILMSTRIP_MIN_SECONDS / FILMSTRIP_INTERVAL_SECONDS: no filmstrip for a shorter recording; tiles at least this far apart. */
+  filmstripOptions: { minRecordingSeconds: number; minIntervalSeconds: number };
   /** How long a signed (or presigned) recording URL handed to a page stays valid. */
   mediaUrlTtlSeconds: number;
   mediasoup: {
@@ -170,6 +172,7 @@ export function toConfig(env: RawEnv, cwd: string): Config {
     roomIdleMs: Math.round(env.ROOM_IDLE_SECONDS * 1000),
     recordingJournalMs: Math.round(env.RECORDING_JOURNAL_SECONDS * 1000),
     filmstrip: env.FILMSTRIP === 'true',
+    filmstripOptions: { minRecordingSeconds: env.FILMSTRIP_MIN_SECONDS, minIntervalSeconds: env.FILMSTRIP_INTERVAL_SECONDS },
     mediaUrlTtlSeconds: env.MEDIA_URL_TTL_SECONDS,
     mediasoup: {
       workers: env.MEDIASOUP_WORKERS,

@@ -158,6 +158,10 @@ export const envSchema = z
     ROOM_IDLE_SECONDS: z.coerce.number().positive().max(3600).default(60),
     RECORDING_JOURNAL_SECONDS: z.coerce.number().min(0).max(60).default(0),
     FILMSTRIP: z.enum(['true', 'false'], { message: 'must be true or false' }).default('true'),
+    // A shorter recording gets no filmstrip: its fixed cost (an ffmpeg start) would outweigh what the
+    // interview itself cost (docs/PERFORMANCE.md). Tiles at least FILMSTRIP_INTERVAL_SECONDS apart.
+    FILMSTRIP_MIN_SECONDS: z.coerce.number().min(0).max(24 * 3600).default(420),
+    FILMSTRIP_INTERVAL_SECONDS: z.coerce.number().min(1).max(3600).default(30),
     MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 24 * 3600).default(3600),
 
     ADMISSION_MAX_CPU_PERCENT: z.coerce.number().min(0).max(100).default(80),

@@ -251,7 +251,7 @@ export class Service implements ServiceSurface {
       const artifacts = new RecordingArtifacts({
         database,
         objectStore,
-        makers: config.filmstrip ? [filmstripArtifact()] : [],
+        makers: config.filmstrip ? [filmstripArtifact(config.filmstripOptions)] : [],
         retryWindowMs: config.s3.uploadRetryWindowMs,
         logger: logger.child({ component: 'artifacts' }),
       });

@@ -27,7 +27,11 @@ export interface Filmstrip extends FilmstripLayout {
 export interface FilmstripOptions {
   /** At most this many tiles: the interval grows with the recording's length. */
   maxTiles?: number;
-  /** Never closer than this (a WebRTC recording has a key frame every ~2 s). */
+  /**
+   * Never closer than this. A WebRTC recording has a key frame every ~2 s, and each tile costs one
+   * decoded key frame (3.4–6 ms of CPU at 720p here) after an ffmpeg start (≈ 0.09 s): 30 s keeps a
+   * 10-minute filmstrip at 21 tiles, under 2 % of what the interview's pipeline spent (docs/PERFORMANCE.md).
+   */
   minIntervalSeconds?: number;
   tileWidth?: number;
   columns?: number;
@@ -35,7 +39,7 @@ export interface FilmstripOptions {
   signal?: AbortSignal;
 }
 
-export const FILMSTRIP_DEFAULTS = { maxTiles: 120, minIntervalSeconds: 2, tileWidth: 160, columns: 10 } as const;
+export const FILMSTRIP_DEFAULTS = { maxTiles: 120, minIntervalSeconds: 30, tileWidth: 160, columns: 10 } as const;
 
 /** The file holds no video to make thumbnails of. */
 class NoVideoError extends Error {
@@ -43,6 +47,12 @@ class NoVideoError extends Error {
     super(`${file} has no video stream`);
     this.name = 'NoVideoError';
   }
+}
+
+/** How long the video of `source` lasts: from its headers, else ffprobe (a file without them). */
+export async function videoSeconds(source: string): Promise<number> {
+  const index = await readWebmIndex(source).catch(() => undefined);
+  return ((index && fromIndex(index)) ?? (await probeVideo(source))).durationSeconds;
 }
 
 /** The layout for a recording of `durationSeconds` whose first frame is width × height. */

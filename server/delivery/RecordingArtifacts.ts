@@ -25,8 +25,9 @@ export interface ArtifactMaker {
    * Makes the file. `directory` is the interview's recording directory with the final
    * `screen.webm` and `candidate.webm` in it (when this node finalized them); `workDir` is empty and
    * removed afterwards. Throws when it cannot: the artifact is then `failed`, the interview not.
+   * `{ skipped }`: this recording gets none (its row goes; the reason is logged).
    */
-  make(input: { interviewId: string; directory: string; workDir: string; signal: AbortSignal }): Promise<{ file: string; details?: Record<string, unknown> }>;
+  make(input: { interviewId: string; directory: string; workDir: string; signal: AbortSignal }): Promise<{ file: string; details?: Record<string, unknown> } | { skipped: string }>;
 }
 
 export interface RecordingArtifactsOptions {
@@ -41,7 +42,8 @@ export interface RecordingArtifactsOptions {
 
 export interface ArtifactOutcome {
   name: string;
-  status: RecordingArtifactStatus;
+  /** `skipped`: the maker made none for this recording, and its row is gone. */
+  status: RecordingArtifactStatus | 'skipped';
   /** Make + upload time. */
   ms: number;
   error?: string;
@@ -129,6 +131,11 @@ export class RecordingArtifacts {
       await fs.mkdir(workDir, { recursive: true });
       const made = await maker.make({ interviewId: row.interviewId, directory, workDir, signal });
       signal.throwIfAborted();
+      if ('skipped' in made) {
+        await this.#options.database.em().nativeDelete(RecordingArtifact, { id: row.id });
+        log.info({ reason: made.skipped }, 'recording artifact not made for this recording');
+        return { name: row.name, status: 'skipped', ms: Date.now() - startedAt };
+      }
       const { sizeBytes } = await putFile(
         { client: objectStore.client, bucket: objectStore.bucket },
         {

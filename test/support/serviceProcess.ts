@@ -60,6 +60,9 @@ export async function serviceEnv(extra: Record<string, string> = {}): Promise<Se
     ADMIN_RATE_LIMIT_PER_MINUTE: '1000000',
     ADMIN_FAILED_AUTH_PER_MINUTE: '1000000',
     DRAIN_SECONDS: '0',
+    // A test's recording lasts seconds: it gets its filmstrip all the same, a tile every 2 s.
+    FILMSTRIP_MIN_SECONDS: '0',
+    FILMSTRIP_INTERVAL_SECONDS: '2',
     ...randomRtcPorts(),
     ...extra,
   };

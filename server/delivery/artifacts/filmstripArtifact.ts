@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FILMSTRIP_DEFAULTS, makeFilmstrip, type FilmstripLayout, type FilmstripOptions } from '../../../recorder-pipeline/filmstrip/makeFilmstrip.ts';
+import { FILMSTRIP_DEFAULTS, makeFilmstrip, videoSeconds, type FilmstripLayout, type FilmstripOptions } from '../../../recorder-pipeline/filmstrip/makeFilmstrip.ts';
 import { finalFileOf } from '../../../recorder-pipeline/recordingPaths.ts';
 import type { ArtifactMaker } from '../RecordingArtifacts.ts';
 
@@ -14,8 +14,12 @@ export function filmstripLayoutOf(details: Record<string, unknown> | null): Film
   return Object.fromEntries(fields.map((field) => [field, details[field]])) as unknown as FilmstripLayout;
 }
 
-/** `filmstrip.jpg`: thumbnails of the final screen.webm (see makeFilmstrip). */
-export function filmstripArtifact(options: FilmstripOptions = {}): ArtifactMaker {
+/**
+ * `filmstrip.jpg`: thumbnails of the final screen.webm (see makeFilmstrip); none for a recording
+ * shorter than `minRecordingSeconds` (FILMSTRIP_MIN_SECONDS).
+ */
+export function filmstripArtifact(options: FilmstripOptions & { minRecordingSeconds?: number } = {}): ArtifactMaker {
+  const { minRecordingSeconds = 0, ...layout } = options;
   return {
     name: FILMSTRIP_ARTIFACT,
     fileName: 'filmstrip.jpg',
@@ -23,7 +27,11 @@ export function filmstripArtifact(options: FilmstripOptions = {}): ArtifactMaker
     async make({ directory, workDir, signal }) {
       const screen = finalFileOf(directory, 'screen');
       if (!(await fs.stat(screen).catch(() => undefined))) throw new Error("the final screen.webm is not on this node's disk");
-      const filmstrip = await makeFilmstrip(screen, path.join(workDir, 'filmstrip.jpg'), { ...FILMSTRIP_DEFAULTS, ...options, signal });
+      if (minRecordingSeconds > 0) {
+        const seconds = await videoSeconds(screen);
+        if (seconds < minRecordingSeconds) return { skipped: `the screen recording lasts ${seconds.toFixed(1)} s, under FILMSTRIP_MIN_SECONDS (${minRecordingSeconds} s)` };
+      }
+      const filmstrip = await makeFilmstrip(screen, path.join(workDir, 'filmstrip.jpg'), { ...FILMSTRIP_DEFAULTS, ...layout, signal });
       const { intervalSeconds, count, columns, tileWidth, tileHeight } = filmstrip;
       return { file: filmstrip.path, details: { intervalSeconds, count, columns, tileWidth, tileHeight, ffmpegCpuSeconds: filmstrip.ffmpegCpuSeconds } };
     },
