@@ -154,7 +154,7 @@ async function timelineWorkAtEnd(env: BenchEnvironment, entries: number, minutes
     const began = performance.now();
     const events = await session.timeline.recomputeMediaTimes();
     const recomputed = performance.now();
-    await uploadTimelineVtt(service.objectStore, interview.id, events);
+    await uploadTimelineVtt(service.objectStore, interview.id, events, { retryWindowMs: service.config.s3.uploadRetryWindowMs });
     const ms = performance.now() - began;
     if (events.length !== entries) throw new Error(`the log read back ${events.length} of ${entries} entries`);
     return { ms: round(ms, 0), mediaTimesMs: round(recomputed - began, 0), vttMs: round(ms - (recomputed - began), 0) };

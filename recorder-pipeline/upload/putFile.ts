@@ -16,8 +16,18 @@ export async function putFile(
   destination: Pick<UploadDestination, 'client' | 'bucket'>,
   options: { file: string; key: string; contentType: string; retryWindowMs: number; signal?: AbortSignal; onRetry?: (error: Error, attempt: number) => void },
 ): Promise<{ sizeBytes: number }> {
-  const body = await fs.readFile(options.file);
-  if (body.length > PUT_FILE_MAX_BYTES) throw new Error(`${options.file} is ${body.length} bytes, more than one PutObject is used for`);
+  const { file, ...rest } = options;
+  const body = await fs.readFile(file);
+  if (body.length > PUT_FILE_MAX_BYTES) throw new Error(`${file} is ${body.length} bytes, more than one PutObject is used for`);
+  return putBody(destination, { ...rest, body });
+}
+
+/** As putFile, for bytes already in memory (timeline.vtt). */
+export async function putBody(
+  destination: Pick<UploadDestination, 'client' | 'bucket'>,
+  options: { body: Buffer; key: string; contentType: string; retryWindowMs: number; signal?: AbortSignal; onRetry?: (error: Error, attempt: number) => void },
+): Promise<{ sizeBytes: number }> {
+  const { body } = options;
   const attempt = async () => {
     try {
       await destination.client.send(new PutObjectCommand({ Bucket: destination.bucket, Key: options.key, Body: body, ContentType: options.contentType, ContentLength: body.length }), {

@@ -187,7 +187,7 @@ export class SessionDelivery {
       urls = { screenVideo: urlOf('screen'), candidateVideo: urlOf('candidate') };
       // The timeline's media times from the finalized segments, then its WebVTT beside the recordings.
       let vttKey: string;
-      ({ events, vttKey } = await this.#timeline.deliver(this.#context.objectStore));
+      ({ events, vttKey } = await this.#timeline.deliver(this.#context.objectStore, this.#context.retryWindowMs, log));
       urls.timelineVtt = this.#context.objectStore.publicUrlFor(vttKey, this.#context.publicUrl);
     } catch (error) {
       if (!(error instanceof NothingRecordedError)) {

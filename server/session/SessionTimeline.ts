@@ -92,9 +92,12 @@ export class SessionTimeline {
    * At delivery, once the recordings are stored: the media times from the finalized segments, then
    * the log as WebVTT beside the recordings. Returns the events and the file's object key.
    */
-  async deliver(objectStore: ObjectStore): Promise<{ events: TimelineEvent[]; vttKey: string }> {
+  async deliver(objectStore: ObjectStore, retryWindowMs: number, logger: Logger): Promise<{ events: TimelineEvent[]; vttKey: string }> {
     const events = await this.log.recomputeMediaTimes();
-    const vttKey = await uploadTimelineVtt(objectStore, this.log.interviewId, events);
+    const vttKey = await uploadTimelineVtt(objectStore, this.log.interviewId, events, {
+      retryWindowMs,
+      onRetry: (error, attempt) => logger.warn({ err: error.message, attempt }, 'storing timeline.vtt failed; retrying'),
+    });
     return { events, vttKey };
   }
 

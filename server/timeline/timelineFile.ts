@@ -1,14 +1,18 @@
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { putBody } from '../../recorder-pipeline/upload/putFile.ts';
 import type { TimelineEvent } from '../../shared/timeline.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
 import { timelineObjectKey } from '../db/TimelineEntry.ts';
 import { timelineToWebVtt } from './webVtt.ts';
 
-/** Uploads the events as timeline.vtt (small: one PutObject, a Buffer body with its length); returns its key. */
-export async function uploadTimelineVtt(objectStore: ObjectStore, interviewId: string, events: readonly TimelineEvent[]): Promise<string> {
+/**
+ * Uploads the events as timeline.vtt (small: one verified PutObject, retried like the recordings'
+ * uploads for `retryWindowMs`); returns its key.
+ */
+export async function uploadTimelineVtt(objectStore: ObjectStore, interviewId: string, events: readonly TimelineEvent[], options: { retryWindowMs: number; onRetry?: (error: Error, attempt: number) => void }): Promise<string> {
   const key = timelineObjectKey(interviewId);
   const body = Buffer.from(timelineToWebVtt(events), 'utf8');
-  await objectStore.client.send(new PutObjectCommand({ Bucket: objectStore.bucket, Key: key, Body: body, ContentLength: body.length, ContentType: 'text/vtt; charset=utf-8' }));
+  await putBody({ client: objectStore.client, bucket: objectStore.bucket }, { body, key, contentType: 'text/vtt; charset=utf-8', ...options });
   return key;
 }
 
