@@ -161,6 +161,8 @@ export interface TimelineCostResult {
   pipelineCores: { without: number; with: number; addedPercent: number };
   serviceCores: { without: number; with: number };
   serviceCpuMsPerReport: number;
+  /** Without media: the service's CPU per stored report, from `pages` pages at 10 a second against an idle window. */
+  perReport: { pages: number; seconds: number; accepted: number; refused: number; idleServiceCores: number; busyServiceCores: number; serviceCpuMsPerReport: number };
   /** The delivery's timeline work (media times + timeline.vtt) for logs of a given size, 3 runs each. */
   endToUrls: Array<{ label: string; entries: number; addedMsP50: number; addedMsMax: number; mediaTimesMsP50: number; vttMsP50: number }>;
 }

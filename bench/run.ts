@@ -14,8 +14,9 @@
 //    uploader faster than real time (see bench/longRecording.ts); with the filmstrip (made after the
 //    URLs: when it is stored, its ffmpegs' CPU seconds), then again with FILMSTRIP=false.
 // 4. The timeline (bench/timelineCost.ts): pipeline cores of one interview without and with a steady
-//    stream of candidate reports (from a child process), and what the timeline adds to end → URLs
-//    for a 1- and 10-minute log and one at the 2,000-entry cap. About 1.5 minutes.
+//    stream of candidate reports (from a child process), the service's CPU per stored report without
+//    media (8 reporting pages), and what the timeline adds to end → URLs for a 1- and 10-minute log
+//    and one at the 2,000-entry cap. About 2.5 minutes.
 //
 // 4. Restart (first, before the rest): start → /healthz 200 (median of --restart-runs) and SIGKILL →
 //    media back with a real candidate page, for the bundle and for tsx (see bench/restart.ts).

@@ -163,6 +163,51 @@ async function timelineWorkAtEnd(env: BenchEnvironment, entries: number, minutes
   }
 }
 
+/**
+ * The service's CPU per stored report, without media: `pages` interviews, each with a reporting page
+ * at 10 a second (its allowance's rate) for `seconds`, against the same time with the pages idle.
+ * The media's own CPU (0.04–0.05 cores in the windows above) is absent here, so the difference is
+ * the reports' and not the noise.
+ */
+async function measurePerReport(env: BenchEnvironment, pages: number, seconds: number): Promise<TimelineCostResult['perReport']> {
+  const interviews = await Promise.all(Array.from({ length: pages }, () => createInterview(env)));
+  const reporting = [];
+  try {
+    for (const interview of interviews) reporting.push(await startReportingPage(env, interview, 10));
+    await delay(1000);
+    const idleFrom = process.cpuUsage();
+    const idleStarted = performance.now();
+    await delay(seconds * 1000);
+    const idle = process.cpuUsage(idleFrom);
+    const idleMs = performance.now() - idleStarted;
+    const busyFrom = process.cpuUsage();
+    const busyStarted = performance.now();
+    const answers = await Promise.all(reporting.map((page) => page.report(seconds * 1000)));
+    const busy = process.cpuUsage(busyFrom);
+    const busyMs = performance.now() - busyStarted;
+    const accepted = answers.reduce((sum, answer) => sum + answer.accepted, 0);
+    const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
+    const addedMs = cpuMs(busy) - (cpuMs(idle) * busyMs) / idleMs;
+    const result = {
+      pages,
+      seconds,
+      accepted,
+      refused: answers.reduce((sum, answer) => sum + answer.refused, 0),
+      idleServiceCores: round(cpuMs(idle) / idleMs, 4),
+      busyServiceCores: round(cpuMs(busy) / busyMs, 4),
+      serviceCpuMsPerReport: accepted > 0 ? round(addedMs / accepted, 3) : 0,
+    };
+    console.log(
+      `[timeline] per report, no media: ${pages} pages, ${accepted} reports stored (${result.refused} refused) in ${seconds} s; service ${result.idleServiceCores} cores idle, ` +
+        `${result.busyServiceCores} while reporting: ${result.serviceCpuMsPerReport} ms of CPU per stored report`,
+    );
+    return result;
+  } finally {
+    for (const page of reporting) page.close();
+    for (const interview of interviews) await env.service.sessions.open(interview.id).end('admin').catch(() => undefined);
+  }
+}
+
 async function measureEndToUrls(env: BenchEnvironment): Promise<TimelineCostResult['endToUrls']> {
   const logs = [
     { label: '1 min, a report every 5 s', minutes: 1, entries: REALISTIC_REPORTS_PER_MINUTE },
@@ -191,6 +236,7 @@ export async function measureTimelineCost(env: BenchEnvironment, options: { wind
     `[timeline] pipeline cores per interview: ${cores.pipelineCores.without} without, ${cores.pipelineCores.with} with ${cores.reportsPerSecondStored} reports/s stored ` +
       `(${cores.pipelineCores.addedPercent >= 0 ? '+' : ''}${cores.pipelineCores.addedPercent} %); service ${cores.serviceCores.without} → ${cores.serviceCores.with}, ~${cores.serviceCpuMsPerReport} ms of CPU per report`,
   );
+  const perReport = await measurePerReport(env, 8, 10);
   const endToUrls = await measureEndToUrls(env);
-  return { windowSeconds: options.windowSeconds, reportsPerSecond: options.rate, ...cores, endToUrls };
+  return { windowSeconds: options.windowSeconds, reportsPerSecond: options.rate, ...cores, perReport, endToUrls };
 }
