@@ -151,6 +151,22 @@ describe('the filmstrip of a recording', () => {
     expect(fs.existsSync(directory)).toBe(false);
   });
 
+  it('of a recording shorter than FILMSTRIP_MIN_SECONDS is not made: the interview completes, no artifact row is left, and the local recording goes', async () => {
+    t = await startTestService({ FILMSTRIP_MIN_SECONDS: '420' });
+    const interview = await t.createInterview({ durationSeconds: 60 });
+    const directory = await writeSegment(t, interview.id, 'video');
+    const artifacts = new Promise<Array<{ name: string; status: string }>>((resolve) => {
+      t!.service.sessions.on('artifacts', (id, outcomes) => id === interview.id && resolve(outcomes));
+    });
+    await t.api('POST', `/api/interviews/${interview.id}/end`, {});
+    expect((await waitForStatus(t, interview.id, ['completed', 'failed'], 30_000)).status).toBe('completed');
+    expect(await artifacts).toEqual([{ name: 'filmstrip', status: 'skipped', ms: expect.any(Number) }]);
+    await t.service.sessions.idle();
+    expect(await t.service.database.em().fork().find(RecordingArtifact, { interviewId: interview.id })).toEqual([]);
+    expect((await sessionRecording(t, interview)).filmstrip).toBeNull();
+    expect(fs.existsSync(directory)).toBe(false);
+  });
+
   it('of an interview completed just before a restart is made at the next start from the recording left on disk', async () => {
     t = await startTestService();
     const interview = await t.createInterview({ durationSeconds: 60 });
