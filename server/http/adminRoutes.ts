@@ -201,7 +201,13 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     tag: 'admin',
     params: interviewIdParams,
     body: endInterviewBody,
-    responses: { 200: { description: 'The interview', schema: interviewView }, 400: invalid, 401: unauthorized, 404: notFound },
+    responses: {
+      200: { description: 'The interview', schema: interviewView },
+      400: invalid,
+      401: unauthorized,
+      404: notFound,
+      503: { description: "Cluster mode: the node that records the interview cannot be reached from this one, or Redis cannot say which node it is; nothing was changed, try again", schema: apiError },
+    },
   });
   api.post('/interviews/:id/end', { schema: end }, async (request, reply) => {
     // The end is now: the checks below read the database, which on a busy machine answered tens

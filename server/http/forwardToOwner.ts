@@ -25,10 +25,10 @@ export interface OwnerForwarding {
  * Sends an admin action on an interview to the node that owns it (cluster mode), with the caller's
  * own admin token (the cluster shares one, in the database), and relays the owner's answer. True
  * when the answer was sent; false when this node should act itself: no other owner, the request was
- * forwarded to it already, or the owner could not be reached (it died since its last heartbeat, and
- * the database's compare-and-set keeps two nodes from ending one interview twice). When Redis cannot
- * say who owns it, only a node that records the interview acts; any other answers 503 (retry):
- * its session would store the end while the recording elsewhere went on.
+ * forwarded to it already, or the owner answered 5xx (it is shutting down or broken; the database's
+ * compare-and-set keeps two nodes from ending one interview twice). An owner that cannot be reached,
+ * or a Redis that cannot say who owns it, gets 503 (retry) unless this node records the interview:
+ * an end stored here would not stop the recording elsewhere.
  */
 export async function forwardToOwner(request: FastifyRequest, reply: FastifyReply, interviewId: string, forwarding: OwnerForwarding | undefined): Promise<boolean> {
   if (!forwarding || request.headers[FORWARDED_HEADER] !== undefined) return false;
@@ -62,7 +62,10 @@ export async function forwardToOwner(request: FastifyRequest, reply: FastifyRepl
     void reply.code(response.status).header('content-type', response.headers.get('content-type') ?? 'application/json').send(text);
     return true;
   } catch (error) {
-    forwarding.logger.warn({ err: error, interviewId, ownerUrl }, "could not reach the interview's owner; acting here");
-    return false;
+    // Its heartbeat is fresh (Redis named it), so it is alive as far as the cluster knows: acting
+    // here would store an end its recording never sees (a wrong INTERNAL_URL, a partition). Once a
+    // dead owner's heartbeat runs out (2 s) the lookup names nobody and this node acts.
+    forwarding.logger.warn({ err: error, interviewId, ownerUrl }, "could not reach the interview's owner; answered 503");
+    throw new AppError('unavailable', `the node that runs this interview cannot be reached from this one (${ownerUrl}: check its INTERNAL_URL); try again shortly`);
   }
 }
