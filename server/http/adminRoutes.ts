@@ -112,6 +112,7 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
   };
 
   const notFound = { description: 'No interview with this id', schema: apiError };
+  const ownerUnreachable = { description: 'Cluster mode: the node that owns the interview cannot be reached from this one, or Redis cannot say which node it is; nothing was changed, try again', schema: apiError };
   const invalid = { description: 'Invalid input; `field` names it', schema: apiError };
   const unauthorized = { description: 'Missing or wrong admin token', schema: apiError };
 
@@ -206,7 +207,7 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
       400: invalid,
       401: unauthorized,
       404: notFound,
-      503: { description: "Cluster mode: the node that records the interview cannot be reached from this one, or Redis cannot say which node it is; nothing was changed, try again", schema: apiError },
+      503: ownerUnreachable,
     },
   });
   api.post('/interviews/:id/end', { schema: end }, async (request, reply) => {
@@ -311,6 +312,7 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
       401: unauthorized,
       404: notFound,
       409: { description: 'The interview has not failed', schema: apiError },
+      503: ownerUnreachable,
     },
   });
   api.post('/interviews/:id/retry-upload', { schema: retry }, async (request, reply) => {
