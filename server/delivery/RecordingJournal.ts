@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import { segmentName } from '../../recorder-pipeline/recordingPaths.ts';
-import { listSegments, segmentDir, segmentFile } from '../../recorder-pipeline/segments.ts';
+import { listSegments, readSegmentMediaStart, segmentDir, segmentFile, writeSegmentMediaStart } from '../../recorder-pipeline/segments.ts';
 import { RECORDING_FILE_KINDS, type RecordingFileKind } from '../../shared/vocabulary.ts';
 import { journalBytes, journalShipments } from '../metrics/counters.ts';
 import type { ObjectStore } from '../storage/ObjectStore.ts';
@@ -38,6 +38,8 @@ interface FileShipper {
 }
 
 const OFFSET_DIGITS = 12;
+/** Beside a segment's chunks: when its media began (the timeline's media times count from it). */
+const MEDIA_START_KEY = 'media-start';
 
 const journalPrefixOf = (interviewId: string): string => `journal/${interviewId}/`;
 
@@ -57,6 +59,8 @@ export class RecordingJournal {
   readonly #options: RecordingJournalOptions;
   readonly #prefix: string;
   readonly #shippers = new Map<string, FileShipper>();
+  /** Segments' media starts not journaled yet (a refused PutObject is tried again at the next tick). */
+  readonly #mediaStarts = new Map<number, Date>();
   #timer: NodeJS.Timeout | undefined;
   #restored: Promise<void> | undefined;
 
@@ -74,8 +78,29 @@ export class RecordingJournal {
     if (!this.#timer) {
       this.#timer = setInterval(() => {
         for (const shipper of this.#shippers.values()) this.#ship(shipper);
+        for (const [index, at] of this.#mediaStarts) void this.#shipMediaStart(index, at);
       }, this.#options.intervalMs);
       this.#timer.unref();
+    }
+  }
+
+  /**
+   * Segment `index`'s media began at `at` (its media-start.json): journaled too, or a node that
+   * restores the segment could not place the timeline's events in it.
+   */
+  mediaStarted(index: number, at: Date): void {
+    this.#mediaStarts.set(index, at);
+    void this.#shipMediaStart(index, at);
+  }
+
+  async #shipMediaStart(index: number, at: Date): Promise<void> {
+    const key = `${this.#prefix}${segmentName(index)}/${MEDIA_START_KEY}`;
+    const body = Buffer.from(at.toISOString(), 'utf8');
+    try {
+      await this.#options.objectStore.client.send(new PutObjectCommand({ Bucket: this.#options.objectStore.bucket, Key: key, Body: body, ContentLength: body.length }));
+      if (this.#mediaStarts.get(index) === at) this.#mediaStarts.delete(index);
+    } catch (error) {
+      this.#options.logger.warn({ err: error, key }, "could not journal a segment's media start; retrying at the next shipment");
     }
   }
 
@@ -92,7 +117,7 @@ export class RecordingJournal {
     this.#timer = undefined;
     const shippers = [...this.#shippers.values()];
     this.#shippers.clear();
-    await Promise.all(shippers.map((shipper) => this.#ship(shipper)));
+    await Promise.all([...shippers.map((shipper) => this.#ship(shipper)), ...[...this.#mediaStarts].map(([index, at]) => this.#shipMediaStart(index, at))]);
   }
 
   /** One shipment at a time per file; a failed one is retried at the next tick (the bytes are on disk). */
@@ -135,7 +160,12 @@ export class RecordingJournal {
   }
 
   async #restore(): Promise<void> {
-    const chunks = await this.#list();
+    const { chunks, mediaStarts } = await this.#list();
+    await this.#restoreChunks(chunks);
+    await this.#restoreMediaStarts(mediaStarts);
+  }
+
+  async #restoreChunks(chunks: Chunk[]): Promise<void> {
     if (chunks.length === 0) return;
     const onDisk = new Set((await listSegments(this.#options.directory)).map((segment) => segment.index));
     const byFile = new Map<string, Chunk[]>();
@@ -179,19 +209,35 @@ export class RecordingJournal {
     if (restoredBytes > 0) this.#options.logger.warn({ bytes: restoredBytes, files: byFile.size }, 'recording restored from its journal (the segments were not on this disk)');
   }
 
-  async #list(): Promise<Chunk[]> {
+  /** Each journaled media start whose segment on this disk has none (restored or not, the segment is the same). */
+  async #restoreMediaStarts(mediaStarts: Array<{ key: string; segment: number }>): Promise<void> {
+    for (const { key, segment } of mediaStarts) {
+      const dir = segmentDir(this.#options.directory, segment);
+      if (await readSegmentMediaStart(dir)) continue;
+      const object = await this.#options.objectStore.client.send(new GetObjectCommand({ Bucket: this.#options.objectStore.bucket, Key: key }));
+      const at = new Date(await object.Body!.transformToString());
+      if (Number.isNaN(at.getTime())) continue;
+      await fs.mkdir(dir, { recursive: true });
+      await writeSegmentMediaStart(dir, at);
+    }
+  }
+
+  async #list(): Promise<{ chunks: Chunk[]; mediaStarts: Array<{ key: string; segment: number }> }> {
     const chunks: Chunk[] = [];
+    const mediaStarts: Array<{ key: string; segment: number }> = [];
     let token: string | undefined;
     do {
       const page = await this.#options.objectStore.client.send(new ListObjectsV2Command({ Bucket: this.#options.objectStore.bucket, Prefix: this.#prefix, ContinuationToken: token }));
       for (const object of page.Contents ?? []) {
+        const start = new RegExp(`segment-(\\d+)/${MEDIA_START_KEY}$`).exec(object.Key ?? '');
+        if (start) mediaStarts.push({ key: object.Key!, segment: Number(start[1]) });
         const match = /segment-(\d+)\/(screen|candidate)\/(\d+)$/.exec(object.Key ?? '');
         if (!match) continue;
         chunks.push({ key: object.Key!, segment: Number(match[1]), file: match[2] as RecordingFileKind, offset: Number(match[3]), size: object.Size ?? 0, lastModified: object.LastModified });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return chunks;
+    return { chunks, mediaStarts };
   }
 
   /** The final files are stored: the journal goes. */

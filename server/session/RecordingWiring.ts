@@ -47,7 +47,10 @@ export function wireRecording(recording: InterviewRecording, hooks: RecordingHoo
     const at = new Date();
     if (track === 'audio') enqueue(() => gaps.addEndingAt(at, gapMs, GapCause.CandidateConnectionLost));
   });
-  recording.on('mediaFlowing', ({ index, startedAtMs }) => hooks.segmentFlowing?.(index, new Date(startedAtMs)));
+  recording.on('mediaFlowing', ({ index, startedAtMs }) => {
+    hooks.segmentFlowing?.(index, new Date(startedAtMs));
+    journal?.mediaStarted(index, new Date(startedAtMs));
+  });
   // The clock starts when the media reached the recording, not when this interview's queue got to
   // it (behind other work of the interview, on a busy machine); the files are timed from their
   // first media too.
