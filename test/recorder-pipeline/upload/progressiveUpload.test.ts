@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgressiveUpload, type MultipartState } from '../../../recorder-pipeline/progressive/ProgressiveUpload.ts';
 import { EmbeddedS3Server } from '../../../server/storage/EmbeddedS3Server.ts';
-import { s3ClientConfig } from '../../../server/storage/ObjectStore.ts';
 import { tempDir, waitFor } from '../../support/testConfig.ts';
+import { embeddedS3Client } from '../../support/embeddedS3Client.ts';
 
 const MiB = 1024 * 1024;
 
@@ -15,7 +15,7 @@ describe('ProgressiveUpload', () => {
   let client: S3Client;
   beforeAll(async () => {
     s3 = await EmbeddedS3Server.start({ directory: tempDir(), bucket: 'interviews' });
-    client = new S3Client({ ...s3ClientConfig({ endpoint: s3.endpoint, region: 'auto', bucket: 'interviews', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', publicBaseUrl: undefined }), maxAttempts: 1 });
+    client = embeddedS3Client(s3.endpoint);
   });
   afterAll(async () => {
     client?.destroy();

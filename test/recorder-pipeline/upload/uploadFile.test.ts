@@ -5,18 +5,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadFile } from '../../../recorder-pipeline/upload/uploadFile.ts';
 import { EmbeddedS3Server } from '../../../server/storage/EmbeddedS3Server.ts';
-import { s3ClientConfig } from '../../../server/storage/ObjectStore.ts';
+import { embeddedS3Client } from '../../support/embeddedS3Client.ts';
 import { FaultyProxy } from '../../support/faultyProxy.ts';
 import { tempDir } from '../../support/testConfig.ts';
 
 const MiB = 1024 * 1024;
 
-function clientFor(endpoint: string): S3Client {
-  return new S3Client({
-    ...s3ClientConfig({ endpoint, region: 'auto', bucket: 'interviews', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', publicBaseUrl: undefined }),
-    maxAttempts: 1,
-  });
-}
+const clientFor = embeddedS3Client;
 
 async function download(client: S3Client, key: string): Promise<Buffer> {
   const object = await client.send(new GetObjectCommand({ Bucket: 'interviews', Key: key }));

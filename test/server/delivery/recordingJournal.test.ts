@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSegmentMediaStart, segmentDir, segmentFile } from '../../../recorder-pipeline/segments.ts';
 import { RecordingJournal } from '../../../server/delivery/RecordingJournal.ts';
 import { EmbeddedS3Server } from '../../../server/storage/EmbeddedS3Server.ts';
-import { s3ClientConfig, type ObjectStore } from '../../../server/storage/ObjectStore.ts';
+import type { ObjectStore } from '../../../server/storage/ObjectStore.ts';
+import { embeddedS3Client } from '../../support/embeddedS3Client.ts';
 import { tempDir } from '../../support/testConfig.ts';
 
 const INTERVIEW_ID = '5a1c7e2b-9d4f-4c8a-b6e3-0f2d8a7c9e14';
@@ -21,7 +22,7 @@ describe('RecordingJournal', () => {
   let objectStore: ObjectStore;
   beforeAll(async () => {
     s3 = await EmbeddedS3Server.start({ directory: tempDir(), bucket: 'interviews' });
-    client = new S3Client(s3ClientConfig({ endpoint: s3.endpoint, region: 'auto', bucket: 'interviews', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', publicBaseUrl: undefined }));
+    client = embeddedS3Client(s3.endpoint);
     objectStore = { client, bucket: 'interviews' } as unknown as ObjectStore;
   });
   afterAll(async () => {

@@ -4,9 +4,10 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TimelineEvent } from '../../../shared/timeline.ts';
 import { EmbeddedS3Server } from '../../../server/storage/EmbeddedS3Server.ts';
-import { s3ClientConfig, type ObjectStore } from '../../../server/storage/ObjectStore.ts';
+import type { ObjectStore } from '../../../server/storage/ObjectStore.ts';
 import { uploadTimelineVtt } from '../../../server/timeline/timelineFile.ts';
 import { timelineToWebVtt } from '../../../server/timeline/webVtt.ts';
+import { embeddedS3Client } from '../../support/embeddedS3Client.ts';
 import { FaultyProxy } from '../../support/faultyProxy.ts';
 import { tempDir } from '../../support/testConfig.ts';
 
@@ -23,7 +24,7 @@ describe('uploadTimelineVtt', () => {
   beforeAll(async () => {
     s3 = await EmbeddedS3Server.start({ directory: tempDir(), bucket: 'interviews' });
     proxy = await FaultyProxy.start(s3.endpoint, { failFirst: 2 });
-    client = new S3Client({ ...s3ClientConfig({ endpoint: proxy.url, region: 'auto', bucket: 'interviews', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', publicBaseUrl: undefined }), maxAttempts: 1 });
+    client = embeddedS3Client(proxy.url);
   });
   afterAll(async () => {
     client?.destroy();
