@@ -49,10 +49,18 @@ class NoVideoError extends Error {
   }
 }
 
-/** How long the video of `source` lasts: from its headers, else ffprobe (a file without them). */
-export async function videoSeconds(source: string): Promise<number> {
-  const index = await readWebmIndex(source).catch(() => undefined);
-  return ((index && fromIndex(index)) ?? (await probeVideo(source))).durationSeconds;
+/** What a filmstrip is made from: the file's Cues (if it has them) and its video's codec, size and length. */
+export interface FilmstripSource {
+  path: string;
+  index: WebmIndex | undefined;
+  video: ProbedVideo;
+}
+
+/** Reads `path`'s headers and Cues; ffprobe only for a file without them. */
+export async function readFilmstripSource(path: string): Promise<FilmstripSource> {
+  // A final file's headers and Cues say all that is needed.
+  const index = await readWebmIndex(path).catch(() => undefined);
+  return { path, index, video: (index && fromIndex(index)) ?? (await probeVideo(path)) };
 }
 
 /** The layout for a recording of `durationSeconds` whose first frame is width × height. */
@@ -78,10 +86,8 @@ export function filmstripLayout(durationSeconds: number, width: number, height: 
  * and tiles them. A file without Cues is demuxed whole instead (`-c copy` to IVF, no decoding).
  * A tile whose interval holds no key frame repeats the last one before it.
  */
-export async function makeFilmstrip(source: string, target: string, options: FilmstripOptions = {}): Promise<Filmstrip> {
-  // A final file's headers and Cues say all that is needed; ffprobe only for one without them.
-  const index = await readWebmIndex(source).catch(() => undefined);
-  const probe = (index && fromIndex(index)) ?? (await probeVideo(source));
+export async function makeFilmstrip(from: string | FilmstripSource, target: string, options: FilmstripOptions = {}): Promise<Filmstrip> {
+  const { path: source, index, video: probe } = typeof from === 'string' ? await readFilmstripSource(from) : from;
   const layout = filmstripLayout(probe.durationSeconds, probe.width, probe.height, options);
   const rows = Math.ceil(layout.count / layout.columns);
   const staged = `${target}.tmp`;

@@ -10,7 +10,7 @@ import type { MediaPath } from './mediaPath.ts';
 import { ResolutionWatch } from './resolution.ts';
 import { mediaSecondsAt, readSegmentTimes, type SegmentTime } from './mediaTime.ts';
 import { DEFAULT_REPORT_LIMITS, ReportAllowance, type ReportLimits } from './ReportAllowance.ts';
-import { toTimelineEvent } from './timelineStore.ts';
+import { findTimelineEntries, toTimelineEvent } from './timelineStore.ts';
 
 /** Runs writes one at a time, in order; one that fails does not stop the next (its caller gets the error). */
 class WriteChain {
@@ -259,7 +259,7 @@ export class InterviewTimeline extends EventEmitter<InterviewTimelineEvents> {
       this.#segmentCache = undefined;
       const segments = await this.#segmentTimes();
       const em = this.#options.database.em();
-      const entries = await em.find(TimelineEntry, { interviewId: this.interviewId }, { orderBy: { seq: 'asc' } });
+      const entries = await findTimelineEntries(em, this.interviewId);
       // No segment on disk (delivered already, or restored elsewhere): the stored times stand.
       if (segments.length === 0) return entries.map(toTimelineEvent);
       const changed: Array<{ seq: number; mediaSeconds: number | null }> = [];

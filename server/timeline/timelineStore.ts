@@ -16,10 +16,14 @@ export function toTimelineEvent(entry: TimelineEntry): TimelineEvent {
   };
 }
 
+/** An interview's stored entries, in the order they were stored (seq). */
+export function findTimelineEntries(em: EntityManager, interviewId: string): Promise<TimelineEntry[]> {
+  return em.find(TimelineEntry, { interviewId }, { orderBy: { seq: 'asc' } });
+}
+
 /** An interview's events, in the order they were stored (seq). Pure read: any node, any time. */
 export async function listTimelineEvents(database: Database | { em(): EntityManager }, interviewId: string): Promise<TimelineEvent[]> {
-  const entries = await database.em().find(TimelineEntry, { interviewId }, { orderBy: { seq: 'asc' } });
-  return entries.map(toTimelineEvent);
+  return (await findTimelineEntries(database.em(), interviewId)).map(toTimelineEvent);
 }
 
 /** Counts by kind (the `interview.completed` webhook's `timeline`). */

@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { buildClient, launchBrowser, type TestBrowser } from './browser.ts';
-import { probeFile, probePackets, type ProbedPacket } from './ffprobe.ts';
+import { hasCues, probeFile, probePackets, type ProbedPacket } from './ffprobe.ts';
 import { ADMIN_TOKEN, ServiceProcess, type ServiceEnv } from './serviceProcess.ts';
 import { waitFor } from './testConfig.ts';
 
@@ -125,6 +125,25 @@ export interface RecordedMedia {
 export async function recordedMedia(file: string): Promise<RecordedMedia> {
   const [probe, video, audio] = await Promise.all([probeFile(file), probePackets(file, 'v:0'), probePackets(file, 'a:0')]);
   return { durationSeconds: probe.durationSeconds, video: timeline(video), audio: timeline(audio) };
+}
+
+/**
+ * A final file of an interview whose nodes were restarted in turn: it holds the `stretches` recorded
+ * (seconds; the `outages` between them cut by the concat), less at most 2 s, what ffmpeg had not
+ * written when each node stopped; never more than them, its streams ending together, with Cues.
+ */
+export async function expectRecordedStretches(file: string, stretches: readonly number[], outages: readonly number[]): Promise<void> {
+  const expected = stretches.reduce((sum, seconds) => sum + seconds, 0);
+  const media = await recordedMedia(file);
+  const lost = expected - media.durationSeconds!;
+  console.log(
+    `${path.basename(file)}: ${media.durationSeconds} s of ${expected.toFixed(2)} s expected (${stretches.map((seconds) => seconds.toFixed(2)).join(' + ')} s; ` +
+      `outages ${outages.map((seconds) => seconds.toFixed(2)).join(' and ')} s not counted): ${lost.toFixed(2)} s lost besides the outages`,
+  );
+  expect(lost).toBeLessThanOrEqual(2);
+  expect(media.durationSeconds!).toBeLessThan(expected + 1);
+  expect(Math.abs(media.video.last - media.audio.last)).toBeLessThan(0.5);
+  expect(await hasCues(file)).toBe(true);
 }
 
 /** Seconds of media a raw segment file holds (its last packet time minus its first, both streams). */

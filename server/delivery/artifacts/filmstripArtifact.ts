@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FILMSTRIP_DEFAULTS, makeFilmstrip, videoSeconds, type FilmstripLayout, type FilmstripOptions } from '../../../recorder-pipeline/filmstrip/makeFilmstrip.ts';
+import { FILMSTRIP_DEFAULTS, makeFilmstrip, readFilmstripSource, type FilmstripLayout, type FilmstripOptions } from '../../../recorder-pipeline/filmstrip/makeFilmstrip.ts';
 import { finalFileOf } from '../../../recorder-pipeline/recordingPaths.ts';
 import type { ArtifactMaker } from '../RecordingArtifacts.ts';
 
@@ -27,11 +27,11 @@ export function filmstripArtifact(options: FilmstripOptions & { minRecordingSeco
     async make({ directory, workDir, signal }) {
       const screen = finalFileOf(directory, 'screen');
       if (!(await fs.stat(screen).catch(() => undefined))) throw new Error("the final screen.webm is not on this node's disk");
-      if (minRecordingSeconds > 0) {
-        const seconds = await videoSeconds(screen);
-        if (seconds < minRecordingSeconds) return { skipped: `the screen recording lasts ${seconds.toFixed(1)} s, under FILMSTRIP_MIN_SECONDS (${minRecordingSeconds} s)` };
-      }
-      const filmstrip = await makeFilmstrip(screen, path.join(workDir, 'filmstrip.jpg'), { ...FILMSTRIP_DEFAULTS, ...layout, signal });
+      // Read once: the length decides whether there is one, and the Cues say where its frames are.
+      const source = await readFilmstripSource(screen);
+      const seconds = source.video.durationSeconds;
+      if (seconds < minRecordingSeconds) return { skipped: `the screen recording lasts ${seconds.toFixed(1)} s, under FILMSTRIP_MIN_SECONDS (${minRecordingSeconds} s)` };
+      const filmstrip = await makeFilmstrip(source, path.join(workDir, 'filmstrip.jpg'), { ...FILMSTRIP_DEFAULTS, ...layout, signal });
       const { intervalSeconds, count, columns, tileWidth, tileHeight } = filmstrip;
       return { file: filmstrip.path, details: { intervalSeconds, count, columns, tileWidth, tileHeight, ffmpegCpuSeconds: filmstrip.ffmpegCpuSeconds } };
     },
