@@ -30,7 +30,6 @@ const tokenLine = service.adminTokenGenerated
   : service.adminTokenConfigured
     ? 'admin token: the configured ADMIN_TOKEN'
     : `admin token: the one generated on the first start (in ${tokenStore})`;
-process.stdout.write(['', `interview-ingest is listening on ${service.config.publicUrl}`, tokenLine, 'create an interview:', `  ${curl}`, ''].join('\n') + '\n');
 
 let stopping = false;
 let drained: (() => void) | undefined;
@@ -75,3 +74,7 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 // SIGHUP reads TLS_CERT_FILE / TLS_KEY_FILE again (a renewed certificate) without dropping a
 // connection; without them it is logged and ignored.
 process.on('SIGHUP', () => void service.reloadTlsCertificate());
+// Printed last, once every signal has its handler: whoever waits for this line (an operator's
+// script, the tests) may signal the moment it appears, and a SIGINT that came before its handler
+// killed the process outright (seen in CI: exit by signal, no shutdown).
+process.stdout.write(['', `interview-ingest is listening on ${service.config.publicUrl}`, tokenLine, 'create an interview:', `  ${curl}`, ''].join('\n') + '\n');
