@@ -345,8 +345,8 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   /**
    * Start sending to a freshly listening ffmpeg: each video track from its next key frame (or from
    * the next frame start once `keyFrameWaitMs` has passed, so a sender that ignores key frame
-   * requests cannot hold the recording back), the audio once every video track has started, so
-   * the files' audio and video begin together. The audio waits at most `videoWaitMs`: a camera
+   * requests cannot hold the recording back), the audio from the first video's start, so both
+   * files begin together (see #releaseAudioBacklog). The audio waits at most `videoWaitMs`: video
    * that sends nothing (paused, gone) must not silence the recording.
    */
   openOutput({ keyFrameWaitMs, videoWaitMs }: { keyFrameWaitMs: number; videoWaitMs: number }): void {
@@ -508,8 +508,7 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
       if (!keyFrame && !(waitedMs >= this.#keyFrameWaitMs && isFrameStart(codec, payload))) return false;
       state.startedOnKeyFrame = keyFrame;
     } else {
-      const videoStarted = [...this.#tracks.values()].every((other) => !isVideoTrack(other.options.track) || other.started);
-      if (!videoStarted && waitedMs < this.#videoWaitMs) return false;
+      if (this.#firstVideoStartMs() === undefined && this.#hasVideo() && waitedMs < this.#videoWaitMs) return false;
       // Starting alone (no video within the wait): what was held is older than this packet.
       state.stats.packetsDropped += state.backlog.length;
       state.backlog = [];
@@ -529,14 +528,17 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
   }
 
   /**
-   * Once every video track has started, the audio held meanwhile goes out from the first packet
-   * that arrived with or after the latest video start, so the file's audio and video begin
-   * together; what came before is dropped.
+   * Once the first video track has started, the audio held meanwhile goes out from the first
+   * packet that arrived with or after that start; what came before is dropped. So both files
+   * begin at the same instant, the segment's time 0: screen.webm and candidate.webm each hold the
+   * audio from there, and the video that started later begins later inside its file. (Held until
+   * the latest video instead, the file whose video came first began earlier than the other, and
+   * every player and time shared by the two files was off by the difference: 1.2 s seen in CI,
+   * with a screen that sent no frame for a second after the recorder started.)
    */
   #releaseAudioBacklog(): void {
-    const videos = [...this.#tracks.values()].filter((other) => isVideoTrack(other.options.track));
-    if (!videos.every((video) => video.started)) return;
-    const videoStartMs = Math.max(...videos.map((video) => video.startedAtMs));
+    const videoStartMs = this.#firstVideoStartMs();
+    if (videoStartMs === undefined) return;
     for (const state of this.#tracks.values()) {
       if (state.gate || state.backlog.length === 0) continue;
       const backlog = state.backlog;
@@ -546,6 +548,16 @@ export class RtpRelay extends EventEmitter<RtpRelayEvents> {
         else this.#send(state, entry.packet, entry.payloadStart, entry.arrivalMs);
       }
     }
+  }
+
+  #hasVideo(): boolean {
+    return [...this.#tracks.values()].some((other) => isVideoTrack(other.options.track));
+  }
+
+  /** When the segment's first video track started; undefined before any did. */
+  #firstVideoStartMs(): number | undefined {
+    const starts = [...this.#tracks.values()].filter((other) => isVideoTrack(other.options.track) && other.started).map((video) => video.startedAtMs);
+    return starts.length === 0 ? undefined : Math.min(...starts);
   }
 
   /**

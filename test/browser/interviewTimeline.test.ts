@@ -160,8 +160,10 @@ describe('the interview timeline, from the candidate’s browser to the review p
     const [screenFile, candidateFile] = await Promise.all([download(done.screenVideo), download(done.candidateVideo)]);
     const black = await blackStart(candidateFile);
     const [lastFrame, firstFrameAgain] = await longestVideoPause(screenFile);
-    const { durationSeconds } = await probeFile(screenFile);
+    const [{ durationSeconds }, candidateProbe] = await Promise.all([probeFile(screenFile), probeFile(candidateFile)]);
     expect(black, 'the camera goes black in candidate.webm').not.toBeNull();
+    // One media time serves both files only if they begin (and end) together.
+    expect(Math.abs(durationSeconds! - candidateProbe.durationSeconds!), 'screen.webm and candidate.webm lengths').toBeLessThan(0.15);
     // The files' first second on the test's clock, from where the camera went black.
     const zero = wall.camera_muted - black! * 1000;
     const expected: Record<string, number> = {

@@ -118,6 +118,47 @@ describe('an interview recording', () => {
     }
   });
 
+  it('begins both files at the same instant when one video starts a second after the other', async () => {
+    // A screen share that sends no frame for a while (a static page under load) left the camera's
+    // file beginning 1.2 s before the screen's in CI: each file began with its own first frame,
+    // so the two players and every media time shared by the files were off by the difference.
+    const publisher = await SyntheticPublisher.start({ router: media.router });
+    const outputDir = recordingDir();
+    const recording = await InterviewRecording.create({ router: media.router, outputDir, logger: testLogger() });
+    const LATE_MS = 1200;
+    try {
+      await publisher.producers.camera.pause();
+      const flowing = once(recording, 'mediaFlowing');
+      await attachAll(recording, publisher);
+      await waitFor(async () => (await recording.stats()).relay.screen.packetsForwarded > 0, { what: 'the screen flowing to ffmpeg' });
+      const screenAt = Date.now();
+      await delay(LATE_MS);
+      await publisher.producers.camera.resume();
+      const [{ startedAtMs }] = (await flowing) as [{ startedAtMs: number }];
+      const cameraAt = Date.now();
+      await delay(3000);
+      await recording.stop();
+
+      const { screenPath, candidatePath } = await finalizeRecording(outputDir);
+      const [screen, candidate] = await Promise.all([probeFile(screenPath), probeFile(candidatePath)]);
+      console.info(
+        `[measure] camera ${cameraAt - screenAt} ms after the screen: screen.webm ${screen.durationSeconds} s (video from ${screen.video!.startTime}, audio from ${screen.audio!.startTime}), ` +
+          `candidate.webm ${candidate.durationSeconds} s (video from ${candidate.video!.startTime}, audio from ${candidate.audio!.startTime})`,
+      );
+      // The segment's time 0 is the screen's start, in both files.
+      expect(Math.abs(startedAtMs - screenAt)).toBeLessThan(300);
+      expect(Math.abs(screen.durationSeconds! - candidate.durationSeconds!)).toBeLessThan(0.15);
+      expect(Math.abs(screen.video!.startTime! - screen.audio!.startTime!)).toBeLessThan(0.1);
+      expect(candidate.audio!.startTime!).toBeLessThan(0.1);
+      // The camera begins inside its file where it began on the wall clock.
+      expect(candidate.video!.startTime!).toBeGreaterThan((cameraAt - screenAt) / 1000 - 0.3);
+      expect(candidate.video!.startTime!).toBeLessThan((cameraAt - screenAt) / 1000 + 0.6);
+    } finally {
+      await recording.stop();
+      await publisher.close();
+    }
+  });
+
   it('records a camera that sends flexible-mode VP9, as Chromium does, into video that decodes cleanly', async () => {
     const publisher = await SyntheticPublisher.start({ router: media.router, flexibleCamera: true });
     const outputDir = recordingDir();
@@ -140,13 +181,15 @@ describe('an interview recording', () => {
       const probe = await probeFile(candidatePath);
       expect(probe.video).toMatchObject({ codecName: 'vp9', width: fixtureSpecs.camera.width, height: fixtureSpecs.camera.height });
       // mediasoup holds a flexible-mode camera back until its next key frame (≤ 2 s in the fixture,
-      // which cannot answer key frame requests); the audio waits for it.
+      // which cannot answer key frame requests): the audio begins with the screen, and the camera
+      // inside its file where it came.
       console.info(`[measure] flexible camera: ${probe.durationSeconds} s of ${wallSeconds.toFixed(2)} s from media flowing to stopped, A/V start offset ${((probe.video!.startTime! - probe.audio!.startTime!) * 1000).toFixed(0)} ms`);
-      expect(probe.durationSeconds).toBeGreaterThan(wallSeconds - 2.5);
+      expect(probe.durationSeconds).toBeGreaterThan(wallSeconds - 0.5);
       // Never longer than the media it was sent (a duration from a bad timestamp would be):
       // measured 0.06–0.07 s over the wall time from "flowing" to stopped, in 3 runs.
-      expect(probe.durationSeconds).toBeLessThan(wallSeconds + 0.5);
-      expect(Math.abs(probe.video!.startTime! - probe.audio!.startTime!)).toBeLessThan(0.1);
+      expect(probe.durationSeconds).toBeLessThan(wallSeconds + 2.5);
+      expect(probe.audio!.startTime!).toBeLessThan(0.1);
+      expect(probe.video!.startTime!).toBeLessThan(2.5);
       expect(await decodeErrors(candidatePath)).toEqual([]);
       const packets = await probePackets(candidatePath, 'v:0');
       expect(packets[0]!.keyFrame).toBe(true);
