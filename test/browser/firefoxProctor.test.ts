@@ -88,7 +88,16 @@ describe('a Firefox proctor watching a Chromium candidate', () => {
     // Ended only once the recorder has media on disk: an interview ended before any media reached
     // a file completes without recordings (seen here on a loaded machine, 3 s after live).
     await waitForRecordedBytes(ts, interview.id, 10_000);
-    await proctor.click('#end');
+    // A click can miss on a loaded machine (the page's layout still moving: seen in CI, the
+    // confirmation never shown): click again until it shows, then confirm.
+    await waitFor(async () => {
+      if (await proctor.$eval('#end-confirm', (box) => !(box as HTMLElement).hidden)) return true;
+      await proctor.click('#end');
+      return false;
+    }, { timeoutMs: 10_000, intervalMs: 500, what: 'the end confirmation on the Firefox proctor page' }).catch(async (error: unknown) => {
+      const state = await proctor.$eval('#end', (button) => ({ disabled: (button as HTMLButtonElement).disabled, status: document.getElementById('status')?.textContent }));
+      throw new Error(`${String(error)}; end button ${JSON.stringify(state)}; page errors ${JSON.stringify(proctorErrors)}`);
+    });
     // The confirmation is laid out a moment after the click (seen in CI: 'not clickable').
     await proctor.waitForSelector('#end-yes', { visible: true, timeout: 10_000 });
     await proctor.click('#end-yes');
