@@ -55,21 +55,24 @@ function showGaps(gaps: readonly TimelineGap[]): void {
   );
 }
 
-/** The filmstrip is made after the recordings are saved: ask for it a while until it is there. */
+/**
+ * The filmstrip is made after the recordings are saved: ask for it while the server says one is
+ * coming (a short recording gets none), for two minutes at most.
+ */
 const FILMSTRIP_WAIT_MS = 120_000;
 const FILMSTRIP_POLL_MS = 2000;
 
 async function waitForFilmstrip(interviewId: string, token: string, first: RecordingStatus): Promise<FilmstripView | null> {
-  if (first.filmstrip !== undefined && first.filmstrip !== null) return first.filmstrip;
-  // A server without filmstrips does not name the field: nothing to wait for.
-  if (first.filmstrip === undefined) return null;
+  let status: RecordingStatus | null = first;
   const until = Date.now() + FILMSTRIP_WAIT_MS;
-  while (Date.now() < until) {
-    await new Promise((resolve) => setTimeout(resolve, FILMSTRIP_POLL_MS));
-    const status = await fetchRecordingStatus(interviewId, token).catch(() => null);
+  for (;;) {
     if (status?.filmstrip) return status.filmstrip;
+    // A server without filmstrips names neither field: nothing to wait for.
+    if (status && status.filmstripComing !== true) return null;
+    if (Date.now() >= until) return null;
+    await new Promise((resolve) => setTimeout(resolve, FILMSTRIP_POLL_MS));
+    status = await fetchRecordingStatus(interviewId, token).catch(() => null);
   }
-  return null;
 }
 
 async function main(): Promise<void> {

@@ -19,6 +19,8 @@ export interface RecordingStatus {
   gaps?: RecordingGap[];
   /** The filmstrip of the screen recording, once made (after the recordings are saved); null before. */
   filmstrip?: FilmstripView | null;
+  /** Whether a filmstrip is still to come (ask again); false once stored or when none will be. */
+  filmstripComing?: boolean;
   /** The candidate's token only: where the host app wants the candidate after the end (null: nowhere). */
   returnUrl: string | null;
 }

@@ -15,7 +15,7 @@ import type { RecordingDeletion } from '../lifecycle/RecordingDeletion.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { RecordingArtifacts } from '../delivery/RecordingArtifacts.ts';
-import { filmstripView } from '../delivery/artifacts/filmstripView.ts';
+import { filmstripState } from '../delivery/artifacts/filmstripView.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import { forwardToOwner, type OwnerForwarding } from './forwardToOwner.ts';
 import { isAdmin, requireAdmin } from './requestAuth.ts';
@@ -31,6 +31,7 @@ import {
   listInterviewsQuery,
   playback,
   filmstrip,
+  filmstripComing,
   proctorLink,
   routeSchema,
   webhookEventState,
@@ -175,14 +176,14 @@ function registerInterviewRoutes(api: FastifyInstance, options: AdminRoutesOptio
     summary: 'One interview, with signed URLs to play its recordings',
     tag: 'admin',
     params: interviewIdParams,
-    responses: { 200: { description: 'The interview, its upload progress per file and signed URLs to play', schema: interviewView.extend({ playback, files: fileProgress.array(), filmstrip }) }, 400: invalid, 401: unauthorized, 404: notFound },
+    responses: { 200: { description: 'The interview, its upload progress per file and signed URLs to play', schema: interviewView.extend({ playback, files: fileProgress.array(), filmstrip, filmstripComing }) }, 400: invalid, 401: unauthorized, 404: notFound },
   });
   api.get('/interviews/:id', { schema: get }, async (request) => {
     const { id } = parse(interviewIdParams, request.params);
     const interview = await interviews.get(id);
     const files = await options.sessions.progressOf(id);
     const now = Date.now();
-    return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview, now), files, filmstrip: await filmstripView(options.artifacts, options.playbackUrls, id, now) };
+    return { ...toView(interview), playback: await options.playbackUrls.forInterview(interview, now), files, ...(await filmstripState(options.artifacts, options.playbackUrls, interview, now)) };
   });
 
   const events = routeSchema({

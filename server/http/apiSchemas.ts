@@ -136,6 +136,10 @@ export const filmstrip = z
   .nullable()
   .describe('Thumbnails of the screen recording as one JPEG sprite sheet; null until it is stored (it is made after the URLs), or when it could not be made, FILMSTRIP is false or the recordings were deleted');
 
+export const filmstripComing = z
+  .boolean()
+  .describe('Whether a filmstrip is still to come (queued or being made, or the interview has not ended): ask again while true; false once stored, or when none will be (a recording shorter than FILMSTRIP_MIN_SECONDS, FILMSTRIP false, failed, deleted)');
+
 export const fileProgress = z.object({
   kind: z.enum(['screen', 'candidate']),
   status: z.enum(['recording', 'finalized', 'uploading', 'uploaded', 'failed']),
@@ -159,6 +163,7 @@ export const sessionRecording = z.object({
   returnUrl: z.string().nullable().describe("For the candidate's token: where the candidate goes after the end; null for a proctor's"),
   timelineVtt: z.string().nullable().describe('Signed URL of timeline.vtt (the events as WebVTT); null until stored'),
   filmstrip,
+  filmstripComing,
 });
 
 export const createdInterview = z.object({

@@ -9,7 +9,7 @@ import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import type { RecordingArtifacts } from '../delivery/RecordingArtifacts.ts';
-import { filmstripView } from '../delivery/artifacts/filmstripView.ts';
+import { filmstripState } from '../delivery/artifacts/filmstripView.ts';
 import { apiError, interviewIdParams, routeSchema, sessionRecording } from './apiSchemas.ts';
 import { requireRoleFor } from './requestAuth.ts';
 
@@ -63,7 +63,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
     const files = await sessions.progressOf(id);
     const now = Date.now();
     const playback = await options.playbackUrls.forInterview(interview, now);
-    const filmstrip = await filmstripView(options.artifacts, options.playbackUrls, id, now);
+    const { filmstrip, filmstripComing } = await filmstripState(options.artifacts, options.playbackUrls, interview, now);
     return {
       id,
       status: interview.status,
@@ -83,6 +83,7 @@ export function registerRecordingRoutes(app: FastifyInstance, options: Recording
       // Where the candidate goes after the end (stored at creation, never from a client).
       returnUrl: claims.role === 'candidate' ? interview.returnUrl : null,
       filmstrip,
+      filmstripComing,
     } satisfies z.infer<typeof sessionRecording>;
   });
   registerSessionEventRoutes(app, options);

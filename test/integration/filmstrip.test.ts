@@ -20,6 +20,8 @@ interface SessionRecording {
   status: string;
   screenVideo: string;
   filmstrip: Filmstrip | null;
+  /** Whether the page should ask again: one is still to come. */
+  filmstripComing: boolean;
 }
 
 async function sessionRecording(t: TestService, interview: CreatedInterview): Promise<SessionRecording> {
@@ -119,14 +121,16 @@ describe('the filmstrip of a recording', () => {
     expect((await fetch(filmstrip.url.split('?')[0]!)).status).toBe(401);
 
     // The admin view has it too.
-    const admin = await t.api<{ filmstrip: Filmstrip | null }>('GET', `/api/interviews/${interview.id}`);
+    expect(recording.filmstripComing).toBe(false);
+    const admin = await t.api<{ filmstrip: Filmstrip | null; filmstripComing: boolean }>('GET', `/api/interviews/${interview.id}`);
     expect(admin.body.filmstrip).toMatchObject({ intervalSeconds: 2, count: filmstrip.count, columns: filmstrip.columns, tileWidth: 160, tileHeight: 90 });
+    expect(admin.body.filmstripComing).toBe(false);
     // Local files go once the artifacts are made from them.
     expect(fs.existsSync(t.service.sessions.recordingDirOf(interview.id))).toBe(false);
 
     // Deleted with the recordings.
     expect((await t.api('DELETE', `/api/interviews/${interview.id}/recordings`)).status).toBe(200);
-    expect((await sessionRecording(t, interview)).filmstrip).toBeNull();
+    expect(await sessionRecording(t, interview)).toMatchObject({ filmstrip: null, filmstripComing: false });
     expect((await fetch(filmstrip.url.split('?')[0]!, { headers: asAdmin() })).status).toBe(404);
     expect(await t.service.database.em().find(RecordingArtifact, { interviewId: interview.id })).toEqual([]);
   });
@@ -135,6 +139,8 @@ describe('the filmstrip of a recording', () => {
     t = await startTestService();
     const interview = await t.createInterview({ durationSeconds: 60 });
     const directory = await writeSegment(t, interview.id, 'audio only');
+    // Before the end, where the service makes filmstrips: one is to come.
+    expect(await sessionRecording(t, interview)).toMatchObject({ filmstrip: null, filmstripComing: true });
     const artifacts = new Promise<Array<{ name: string; status: string; error?: string }>>((resolve) => {
       t!.service.sessions.on('artifacts', (id, outcomes) => id === interview.id && resolve(outcomes));
     });
@@ -146,7 +152,7 @@ describe('the filmstrip of a recording', () => {
     await t.service.sessions.idle();
     const [row] = await t.service.database.em().fork().find(RecordingArtifact, { interviewId: interview.id });
     expect(row).toMatchObject({ name: 'filmstrip', status: 'failed', error: expect.stringMatching(/no video stream/) });
-    expect((await sessionRecording(t, interview)).filmstrip).toBeNull();
+    expect(await sessionRecording(t, interview)).toMatchObject({ filmstrip: null, filmstripComing: false });
     expect((await getInterview(t, interview.id)).status).toBe('completed');
     expect(fs.existsSync(directory)).toBe(false);
   });
@@ -163,7 +169,8 @@ describe('the filmstrip of a recording', () => {
     expect(await artifacts).toEqual([{ name: 'filmstrip', status: 'skipped', ms: expect.any(Number) }]);
     await t.service.sessions.idle();
     expect(await t.service.database.em().fork().find(RecordingArtifact, { interviewId: interview.id })).toEqual([]);
-    expect((await sessionRecording(t, interview)).filmstrip).toBeNull();
+    // None will come: the review page stops asking at once.
+    expect(await sessionRecording(t, interview)).toMatchObject({ filmstrip: null, filmstripComing: false });
     expect(fs.existsSync(directory)).toBe(false);
   });
 
@@ -181,6 +188,7 @@ describe('the filmstrip of a recording', () => {
     await t.service.sessions.idle();
     const [pending] = await t.service.database.em().fork().find(RecordingArtifact, { interviewId: interview.id });
     expect(pending).toMatchObject({ name: 'filmstrip', status: 'pending' });
+    expect(await sessionRecording(t, interview)).toMatchObject({ filmstrip: null, filmstripComing: true });
     const screen = await probeFile(path.join(directory, 'screen.webm'));
 
     const dataDir = t.dataDir;

@@ -54,6 +54,8 @@ describe('admin API', () => {
       playback: { screenVideo: '', candidateVideo: '', timelineVtt: null, expiresAt: null },
       files: [],
       filmstrip: null,
+      // A filmstrip comes after the end (this service makes them).
+      filmstripComing: true,
     });
   });
 
