@@ -117,10 +117,9 @@ describe.each<LossCase>([
       expect(audioErrors).toEqual([]);
       expect(frozen - arrivedFrozen).toBeLessThanOrEqual(frozenMax);
       expect(largestPtsStep(audio)).toBeLessThanOrEqual(audioStepMax);
-      // The audio, one stream in both files, starts with the later of the two videos; the other
-      // file's video leads it by the difference of their first key frames' repairs, at most about
-      // one round trip (CI, 3 % + 100 ms RTT: camera −206 ms, screen 6 ms). Sync after the start
-      // is by timestamps either way.
+      // The audio, one stream in both files, starts with the earlier of the two videos; the other
+      // file's video follows it by the difference of their first key frames' repairs, at most about
+      // one round trip (CI, 3 % + 100 ms RTT: 206 ms). Sync after the start is by timestamps either way.
       expect(Math.abs(offset)).toBeLessThanOrEqual(0.1 + (2 * oneWayMs) / 1000 + 0.05);
     }
   });
