@@ -15,7 +15,7 @@ import type { RecordingDeletion } from '../lifecycle/RecordingDeletion.ts';
 import type { WebhookOutbox } from '../webhooks/WebhookOutbox.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { RecordingArtifacts } from '../delivery/RecordingArtifacts.ts';
-import { filmstripState } from '../delivery/artifacts/filmstripView.ts';
+import { filmstripState } from '../delivery/artifacts/filmstripState.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import { forwardToOwner, type OwnerForwarding } from './forwardToOwner.ts';
 import { isAdmin, requireAdmin } from './requestAuth.ts';

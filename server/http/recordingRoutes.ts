@@ -9,7 +9,7 @@ import type { SessionRegistry } from '../session/SessionRegistry.ts';
 import { toView, type InterviewService } from '../lifecycle/InterviewService.ts';
 import type { PlaybackUrls } from '../storage/PlaybackUrls.ts';
 import type { RecordingArtifacts } from '../delivery/RecordingArtifacts.ts';
-import { filmstripState } from '../delivery/artifacts/filmstripView.ts';
+import { filmstripState } from '../delivery/artifacts/filmstripState.ts';
 import { apiError, interviewIdParams, routeSchema, sessionRecording } from './apiSchemas.ts';
 import { requireRoleFor } from './requestAuth.ts';
 
