@@ -40,6 +40,9 @@ interface FileShipper {
 const OFFSET_DIGITS = 12;
 /** Beside a segment's chunks: when its media began (the timeline's media times count from it). */
 const MEDIA_START_KEY = 'media-start';
+/** A journal key: a segment's media start, or one chunk of one of its files. */
+const MEDIA_START_PATTERN = new RegExp(`segment-(\\d+)/${MEDIA_START_KEY}$`);
+const CHUNK_PATTERN = /segment-(\d+)\/(screen|candidate)\/(\d+)$/;
 
 const journalPrefixOf = (interviewId: string): string => `journal/${interviewId}/`;
 
@@ -229,9 +232,9 @@ export class RecordingJournal {
     do {
       const page = await this.#options.objectStore.client.send(new ListObjectsV2Command({ Bucket: this.#options.objectStore.bucket, Prefix: this.#prefix, ContinuationToken: token }));
       for (const object of page.Contents ?? []) {
-        const start = new RegExp(`segment-(\\d+)/${MEDIA_START_KEY}$`).exec(object.Key ?? '');
+        const start = MEDIA_START_PATTERN.exec(object.Key ?? '');
         if (start) mediaStarts.push({ key: object.Key!, segment: Number(start[1]) });
-        const match = /segment-(\d+)\/(screen|candidate)\/(\d+)$/.exec(object.Key ?? '');
+        const match = CHUNK_PATTERN.exec(object.Key ?? '');
         if (!match) continue;
         chunks.push({ key: object.Key!, segment: Number(match[1]), file: match[2] as RecordingFileKind, offset: Number(match[3]), size: object.Size ?? 0, lastModified: object.LastModified });
       }
